@@ -1,0 +1,115 @@
+"""One settings object: package defaults, then a TOML file, then environment overrides."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+
+from hotspots.errors import ParameterError
+
+_SCALAR_KEYS = {
+    "data_dir": str,
+    "store_dir": str,
+    "force": str,
+    "boundary_buffer_m": float,
+    "marking": str,
+    "tiles_url": str,
+    "tiles_attribution": str,
+    "harm_default": float,
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings. Build with :func:`load_settings`; derive variants with ``replace``."""
+
+    data_dir: Path
+    store_dir: Path
+    force: str = "warwickshire"
+    boundary_buffer_m: float = 2000.0
+    marking: str = "OFFICIAL-SENSITIVE"
+    tiles_url: str = ""
+    tiles_attribution: str = ""
+    harm_default: float = 10.0
+    crime_groups: dict[str, str] = field(default_factory=dict)
+    harm: dict[str, float] = field(default_factory=dict)
+    source: str = "defaults"
+
+    def with_(self, **changes) -> Settings:
+        """Return a copy with ``changes`` applied."""
+        return replace(self, **changes)
+
+
+def _default_data_dir() -> Path:
+    # The shipped data sits beside the package in the source tree (repo/data).
+    return Path(__file__).resolve().parent.parent / "data"
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ParameterError(f"{path}: settings file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ParameterError(f"{path}: not valid TOML ({exc})") from None
+
+
+def load_settings(path: str | os.PathLike | None = None, env: dict | None = None) -> Settings:
+    """Load settings from the package defaults, a TOML file and the environment.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        TOML file. Default: ``$HOTSPOTS_CONFIG``, else ``hotspots.toml`` in the working folder if
+        present.
+    env : dict, optional
+        Environment to read ``HOTSPOTS_<KEY>`` overrides from (default ``os.environ``).
+
+    Returns
+    -------
+    Settings
+    """
+    env = os.environ if env is None else env
+    raw = tomllib.loads(resources.files("hotspots").joinpath("defaults.toml").read_text("utf-8"))
+    source = "defaults"
+    if path is None:
+        path = env.get("HOTSPOTS_CONFIG") or ("hotspots.toml" if Path("hotspots.toml").is_file()
+                                              else None)
+    if path:
+        user = _read_toml(Path(path))
+        for key, value in user.items():
+            if isinstance(value, dict) and isinstance(raw.get(key), dict):
+                raw[key] = {**raw[key], **value}
+            else:
+                raw[key] = value
+        source = str(path)
+    for key, kind in _SCALAR_KEYS.items():
+        if f"HOTSPOTS_{key.upper()}" in env:
+            value = env[f"HOTSPOTS_{key.upper()}"]
+            try:
+                raw[key] = kind(value)
+            except ValueError:
+                raise ParameterError(f"HOTSPOTS_{key.upper()}={value!r} is not a {kind.__name__}")
+            source += " + environment"
+    data_dir = Path(raw.get("data_dir") or _default_data_dir())
+    store_dir = Path(raw.get("store_dir") or data_dir / "store")
+    unknown = set(raw) - set(_SCALAR_KEYS) - {"crime_groups", "harm"}
+    if unknown:
+        raise ParameterError(f"unknown settings: {', '.join(sorted(unknown))} (in {source})")
+    return Settings(
+        data_dir=data_dir,
+        store_dir=store_dir,
+        force=str(raw["force"]),
+        boundary_buffer_m=float(raw["boundary_buffer_m"]),
+        marking=str(raw["marking"]),
+        tiles_url=str(raw["tiles_url"]),
+        tiles_attribution=str(raw["tiles_attribution"]),
+        harm_default=float(raw["harm_default"]),
+        crime_groups={str(k): str(v) for k, v in raw["crime_groups"].items()},
+        harm={str(k): float(v) for k, v in raw["harm"].items()},
+        source=source,
+    )

@@ -1,0 +1,71 @@
+"""The canonical incident schema that flows through every function in hotspots."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+#: Column name -> pandas dtype of the canonical incident frame (see docs/architecture.md).
+INCIDENT_COLUMNS: dict[str, str] = {
+    "incident_id": "string",
+    "occurred": "datetime64[ns]",
+    "date_precision": "string",  # "month", "day" or "minute"
+    "month": "string",  # YYYY-MM, derived from ``occurred``; the store partitions on it
+    "crime_type": "string",
+    "crime_group": "string",  # acquisitive, soc, violence, asb, other
+    "harm": "float64",
+    "x": "float64",  # British National Grid easting, metres (NaN without location)
+    "y": "float64",  # British National Grid northing, metres
+    "lon": "float64",  # WGS84, kept for output only
+    "lat": "float64",
+    "has_location": "bool",
+    "location": "string",
+    "lsoa_code": "string",
+    "lsoa_name": "string",
+    "force": "string",  # slug, e.g. "warwickshire"
+    "reported_by": "string",
+    "outcome": "string",
+    "soc_flag": "boolean",  # nullable: police.uk carries no SOC marker
+    "ocg_ref": "string",
+    "county_line": "boolean",
+    "source": "string",  # file:line it came from
+}
+
+DATE_PRECISIONS = ("month", "day", "minute")
+CRIME_GROUPS = ("acquisitive", "soc", "violence", "asb", "other")
+
+#: police.uk street-level CSV header, in file order.
+POLICE_UK_COLUMNS = (
+    "Crime ID",
+    "Month",
+    "Reported by",
+    "Falls within",
+    "Longitude",
+    "Latitude",
+    "Location",
+    "LSOA code",
+    "LSOA name",
+    "Crime type",
+    "Last outcome category",
+    "Context",
+)
+
+
+def empty_incidents() -> pd.DataFrame:
+    """Return an empty frame with the canonical columns and dtypes."""
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in INCIDENT_COLUMNS.items()})
+
+
+def conform(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return a copy of ``frame`` with exactly the canonical columns, in order, with their dtypes.
+
+    Missing optional columns are added as nulls; extra columns are dropped.
+    """
+    out = {}
+    n = len(frame)
+    for col, dtype in INCIDENT_COLUMNS.items():
+        if col in frame.columns:
+            out[col] = frame[col].astype(dtype) if str(frame[col].dtype) != dtype else frame[col]
+        else:
+            out[col] = pd.Series([pd.NA] * n if dtype != "float64" else [float("nan")] * n,
+                                 index=frame.index).astype(dtype)
+    return pd.DataFrame(out, index=frame.index)
