@@ -68,7 +68,8 @@ def area_geometry(area: str | None = None, settings: Settings | None = None) -> 
 
     District names match case-insensitively (e.g. "Rugby", "warwick").
     """
-    if area is None or area.lower() in ("force", "all", settings.force if settings else "warwickshire"):
+    force = settings.force if settings else "warwickshire"
+    if area is None or area.strip().lower() in ("force", "all", force):
         return load_boundary("county", settings).geometry.union_all()
     d = load_boundary("districts", settings)
     hit = d[d["name"].str.lower() == area.strip().lower()]

@@ -1,0 +1,209 @@
+"""The ``hotspots`` command line: the library's functions, scriptable, with JSON out."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from hotspots.errors import HotspotsError, ParameterError
+
+
+def _months(value: str) -> str:
+    import re
+
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value or ""):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a month in the form YYYY-MM")
+    return value
+
+
+def _types(value: str) -> list[str]:
+    items = [t.strip() for t in value.split(",") if t.strip()]
+    if not items:
+        raise argparse.ArgumentTypeError("--types needs at least one crime type")
+    return items
+
+
+def _positive(kind):
+    def parse(value: str):
+        try:
+            v = kind(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+        if not v > 0:
+            raise argparse.ArgumentTypeError(f"{value!r} must be greater than zero")
+        return v
+
+    return parse
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors in one line and exits 2, like every other error."""
+
+    def error(self, message: str):  # noqa: D401 - argparse API
+        self.exit(2, f"hotspots {self.prog.split()[-1]}: error: {message}\n")
+
+
+def _emit(payload: dict, as_json: bool, lines: Sequence[str]) -> None:
+    if as_json:
+        print(json.dumps(payload, indent=2, default=str))
+    else:
+        print("\n".join(lines))
+
+
+def _selection(args) -> dict:
+    if args.group is None and args.types is None:
+        raise ParameterError("choose crimes with --group NAME or --types \"A,B\"")
+    return {"groups": [args.group] if args.group else None, "types": args.types}
+
+
+def _cmd_ingest(args) -> int:
+    from hotspots.ingest import ingest
+    from hotspots.spatial.boundaries import read_boundary_file
+
+    if args.boundary is None:
+        boundary = "force"
+    elif args.boundary.lower() == "none":
+        boundary = None
+    else:
+        boundary = read_boundary_file(args.boundary)
+    report = ingest(args.paths, args.store, boundary=boundary, buffer_m=args.buffer)
+    d = report.to_dict()
+    _emit(d, args.json, [
+        f"rows read {d['rows_read']}: accepted {d['accepted']}, rejected {d['rejected']}, "
+        f"duplicates {d['duplicates']} ({d['no_location']} accepted without location)",
+        *(f"  rejected: {k}: {v}" for k, v in d["by_reason"].items()),
+        f"months: {', '.join(d['months'])}",
+        f"forces: {', '.join(d['forces'])}",
+        f"store: {args.store}",
+    ])
+    return 0
+
+
+def _cmd_kde(args) -> int:
+    from hotspots.models.areas import hotspot_areas
+    from hotspots.models.kde import kernel_density
+    from hotspots.query import load_incidents
+    from hotspots.spatial.boundaries import area_geometry
+    from hotspots.spatial.grid import Grid
+
+    t0 = time.perf_counter()
+    sel = _selection(args)
+    inc = load_incidents(args.store, start=getattr(args, "from"), end=args.to, area=args.area,
+                         **sel)
+    mapped = inc[inc["has_location"]]
+    if mapped.empty:
+        raise ParameterError("no mapped incidents match the filters; widen the period or groups")
+    geom = area_geometry(args.area)
+    grid = Grid.from_geometry(geom, args.cell)
+    try:
+        bandwidth = float(args.bandwidth)
+    except ValueError:
+        bandwidth = args.bandwidth
+    surface = kernel_density(mapped["x"].to_numpy(), mapped["y"].to_numpy(), cell=args.cell,
+                             bandwidth=bandwidth, kernel=args.kernel, grid=grid)
+    areas = hotspot_areas(surface, mapped, top=args.top, study_area=geom)
+    written = []
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        areas.to_crs("EPSG:4326").to_file(args.out, driver="GeoJSON")
+        written.append(args.out)
+    if args.surface:
+        from hotspots.spatial.raster import write_geotiff
+
+        Path(args.surface).parent.mkdir(parents=True, exist_ok=True)
+        write_geotiff(surface, args.surface, mask=geom)
+        written.append(args.surface)
+    share = float(areas["incidents"].sum() / len(mapped)) if len(mapped) else 0.0
+    payload = {
+        "incidents": int(len(mapped)),
+        "incidents_without_location": int((~inc["has_location"]).sum()),
+        "from": getattr(args, "from"),
+        "to": args.to,
+        "area": args.area or "force",
+        "cell": surface.grid.cell,
+        "bandwidth": surface.bandwidth,
+        "bandwidth_rule": surface.bandwidth_rule,
+        "kernel": surface.kernel,
+        "top": args.top,
+        "hotspots": int(len(areas)),
+        "share_in_hotspots": round(share, 4),
+        "files": written,
+        "seconds": round(time.perf_counter() - t0, 3),
+    }
+    _emit(payload, args.json, [
+        f"{payload['incidents']} mapped incidents, {payload['from']}..{payload['to']}, "
+        f"{payload['area']}",
+        f"KDE {surface.kernel}, bandwidth {surface.bandwidth:.0f} m ({surface.bandwidth_rule}), "
+        f"cell {surface.grid.cell:.0f} m",
+        f"{payload['hotspots']} hotspot areas in the top {args.top:.0%} of the area hold "
+        f"{share:.1%} of incidents",
+        *(f"wrote {w}" for w in written),
+    ])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser for the ``hotspots`` command."""
+    from hotspots.config import load_settings
+
+    default_store = str(load_settings().store_dir)
+    p = _Parser(prog="hotspots", description="Crime hotspot and SRN corridor analysis.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    ing = sub.add_parser("ingest", help="load police.uk or force files into the incident store")
+    ing.add_argument("paths", nargs="+", help="CSV/ZIP/GeoJSON/GeoPackage/GeoParquet files or "
+                                               "folders")
+    ing.add_argument("--store", default=default_store, help="incident store folder")
+    ing.add_argument("--boundary", help="area file for the location check, or 'none' "
+                                        "(default: the configured force area)")
+    ing.add_argument("--buffer", type=float, default=None,
+                     help="metres allowed outside the boundary (default from settings)")
+    ing.add_argument("--json", action="store_true", help="print one JSON object")
+    ing.set_defaults(func=_cmd_ingest)
+
+    kde = sub.add_parser("kde", help="kernel density hotspots for a period and crime selection")
+    kde.add_argument("--store", default=default_store)
+    g = kde.add_mutually_exclusive_group()
+    g.add_argument("--group", help="crime group: acquisitive, soc, violence, asb, other")
+    g.add_argument("--types", type=_types, help='crime types, e.g. "Burglary,Vehicle crime"')
+    kde.add_argument("--from", type=_months, required=True, help="first month, YYYY-MM")
+    kde.add_argument("--to", type=_months, required=True, help="last month, YYYY-MM")
+    kde.add_argument("--area", default=None, help="district name (default: whole force area)")
+    kde.add_argument("--cell", type=_positive(float), default=100.0, help="cell size, metres")
+    kde.add_argument("--bandwidth", default="500", help="metres, or a rule name")
+    kde.add_argument("--kernel", default="quartic", choices=["quartic", "gaussian",
+                                                             "epanechnikov"])
+    kde.add_argument("--top", type=_positive(float), default=0.05,
+                     help="share of the area marked as hotspot (default 0.05)")
+    kde.add_argument("--out", help="hotspot polygons, GeoJSON (WGS84)")
+    kde.add_argument("--surface", help="density surface, GeoTIFF (EPSG:27700)")
+    kde.add_argument("--json", action="store_true")
+    kde.set_defaults(func=_cmd_kde)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``hotspots`` command; return its exit code (0 ok, 2 for any handled error)."""
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if getattr(args, "from", None) and getattr(args, "to", None) and \
+                getattr(args, "from") > args.to:
+            raise ParameterError(f"--from {getattr(args, 'from')} is after --to {args.to}")
+        if getattr(args, "top", None) is not None and not 0 < args.top < 1:
+            raise ParameterError(f"--top {args.top} must be a share between 0 and 1, e.g. 0.05")
+        return args.func(args)
+    except HotspotsError as exc:
+        print(f"hotspots: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("hotspots: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
