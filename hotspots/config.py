@@ -93,7 +93,8 @@ def load_settings(path: str | os.PathLike | None = None, env: dict | None = None
             try:
                 raw[key] = kind(value)
             except ValueError:
-                raise ParameterError(f"HOTSPOTS_{key.upper()}={value!r} is not a {kind.__name__}")
+                raise ParameterError(
+                    f"HOTSPOTS_{key.upper()}={value!r} is not a {kind.__name__}") from None
             source += " + environment"
     data_dir = Path(raw.get("data_dir") or _default_data_dir())
     store_dir = Path(raw.get("store_dir") or data_dir / "store")

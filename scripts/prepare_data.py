@@ -3,8 +3,8 @@
 Usage: python scripts/prepare_data.py --source PATH_TO_UPSTREAM_DATA [--out data]
 
 PATH_TO_UPSTREAM_DATA holds crime/warwickshire/*.csv, crime/neighbours/*.csv.gz,
-boundaries/*.geojson and roads/* as described in data/README.md. The app and tests never run this script: they read
-only what it writes under data/.
+boundaries/*.geojson and roads/* as described in data/README.md. The app and tests never
+run this script: they read only what it writes under data/.
 """
 
 from __future__ import annotations
