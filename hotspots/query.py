@@ -1,0 +1,172 @@
+"""Select incidents from the store by period, crime selection, area and force."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from hotspots.config import Settings, load_settings
+from hotspots.errors import ParameterError
+from hotspots.schema import CRIME_GROUPS
+from hotspots.store import read_store, store_fingerprint, store_forces, store_months
+
+_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+_TYPES_CACHE: dict[tuple[str, str], list[str]] = {}
+
+
+def _store(store_dir: str | os.PathLike | None, settings: Settings) -> str:
+    return str(settings.store_dir if store_dir is None else store_dir)
+
+
+def available_months(store_dir: str | os.PathLike | None = None, *,
+                     settings: Settings | None = None) -> list[str]:
+    """Return the ``YYYY-MM`` months the store holds, sorted (any force)."""
+    settings = settings or load_settings()
+    return store_months(_store(store_dir, settings))
+
+
+def crime_types(store_dir: str | os.PathLike | None = None, *,
+                settings: Settings | None = None) -> list[str]:
+    """Return the distinct crime types the store holds, sorted (any force).
+
+    Cached per store fingerprint, so it is re-read only after an ingest.
+    """
+    settings = settings or load_settings()
+    store = _store(store_dir, settings)
+    key = (store, store_fingerprint(store))
+    if key not in _TYPES_CACHE:
+        types = read_store(store, columns=["crime_type"])["crime_type"]
+        _TYPES_CACHE.clear()  # one store at a time is the common case; keep memory flat
+        _TYPES_CACHE[key] = sorted(types.dropna().unique().tolist())
+    return list(_TYPES_CACHE[key])
+
+
+def _check_month(value: str | None, what: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _MONTH.fullmatch(value):
+        raise ParameterError(f"{what} {value!r} is not a month in the form YYYY-MM")
+    return value
+
+
+def _as_list(value, what: str) -> list[str] | None:
+    if value is None:
+        return None
+    items = [value] if isinstance(value, str) else list(value)
+    if not items or not all(isinstance(v, str) and v for v in items):
+        raise ParameterError(f"{what} must be a non-empty list of names")
+    return items
+
+
+def load_incidents(store_dir: str | os.PathLike | None = None, *, start: str | None = None,
+                   end: str | None = None, groups: Sequence[str] | None = None,
+                   types: Sequence[str] | None = None, area: str | None = None,
+                   forces: Sequence[str] | str | None = None, mapped_only: bool = False,
+                   settings: Settings | None = None) -> pd.DataFrame:
+    """Return incidents from the store that match every filter given, as a canonical frame.
+
+    Parameters
+    ----------
+    store_dir : path-like, optional
+        Default ``settings.store_dir``.
+    start, end : str, optional
+        First and last month, ``YYYY-MM``, inclusive. Default: the store's first/last month.
+    groups : sequence of str, optional
+        Crime groups (acquisitive, soc, violence, asb, other).
+    types : sequence of str, optional
+        police.uk crime types, matched exactly (e.g. "Vehicle crime"). With ``groups`` too, a
+        row must match both.
+    area : str, optional
+        None or "force" (the default): located rows inside the force area, plus the rows
+        without a location - they were recorded by the force, so they count towards its
+        totals. Rows the ingest buffer let in just outside the force area are left out, so the
+        CLI and the dashboard count the same incidents. A district name (e.g. "Rugby"): located
+        rows inside that district only; rows without a location are dropped, since they cannot
+        be placed in a district.
+    forces : sequence of str or "all", optional
+        Force slugs. Default ``[settings.force]``: neighbouring forces' rows are opt-in. The
+        area filter applies to them too; for their context rows outside the force area (e.g.
+        for edge correction) read them with :func:`hotspots.store.read_store`.
+    mapped_only : bool
+        Drop rows without a location.
+    settings : Settings, optional
+
+    Returns
+    -------
+    pandas.DataFrame
+        Canonical frame (possibly empty when nothing matches).
+
+    Raises
+    ------
+    ParameterError
+        Malformed or reversed months, unknown group, type or force.
+    NoDataError
+        Unknown area name.
+    StoreError
+        The store is missing or empty.
+    """
+    settings = settings or load_settings()
+    store = _store(store_dir, settings)
+    start = _check_month(start, "start")
+    end = _check_month(end, "end")
+    if start and end and end < start:
+        raise ParameterError(f"end {end} is before start {start}")
+    groups = _as_list(groups, "groups")
+    types = _as_list(types, "types")
+    if groups:
+        valid = sorted(set(CRIME_GROUPS) | set(settings.crime_groups.values()))
+        unknown = [g for g in groups if g not in valid]
+        if unknown:
+            raise ParameterError(f"unknown crime group(s) {', '.join(map(repr, unknown))}; "
+                                 f"choose from {', '.join(valid)}")
+    if types:
+        known = crime_types(store, settings=settings)
+        # A police.uk type the store happens not to hold yet is still a valid request.
+        unknown = [t for t in types if t not in known and t not in settings.crime_groups]
+        if unknown:
+            raise ParameterError(f"unknown crime type(s) {', '.join(map(repr, unknown))}; "
+                                 f"types in the store: {', '.join(known)}")
+    held = store_forces(store)
+    if isinstance(forces, str) and forces == "all":
+        forces = held
+    elif forces is None:
+        forces = [settings.force]
+    else:
+        forces = _as_list(forces, "forces")
+        unknown = [f for f in forces if f not in held]
+        if unknown:
+            raise ParameterError(f"unknown force(s) {', '.join(map(repr, unknown))}; "
+                                 f"forces in the store: {', '.join(held)}")
+
+    months = [m for m in store_months(store)
+              if (start is None or m >= start) and (end is None or m <= end)]
+    frame = read_store(store, months=months, forces=forces)
+    keep = np.ones(len(frame), dtype=bool)
+    if groups:
+        keep &= frame["crime_group"].isin(groups).to_numpy(dtype=bool, na_value=False)
+    if types:
+        keep &= frame["crime_type"].isin(types).to_numpy(dtype=bool, na_value=False)
+    located = frame["has_location"].to_numpy(dtype=bool)
+    if mapped_only:
+        keep &= located
+    from hotspots.spatial.boundaries import area_geometry
+
+    whole_force = area is None or area.strip().lower() in ("force", "all", settings.force)
+    geom = area_geometry(area, settings)
+    idx = np.flatnonzero(keep & located)
+    inside = np.zeros(len(frame), dtype=bool)
+    if idx.size:
+        # contains_xy tests coordinates without building a shapely point per row: the fast
+        # path for a million rows.
+        shapely.prepare(geom)
+        inside[idx] = shapely.contains_xy(geom, frame["x"].to_numpy()[idx],
+                                          frame["y"].to_numpy()[idx])
+    keep &= inside | (~located if whole_force else False)
+    if keep.all():
+        return frame
+    return frame[keep].reset_index(drop=True)
