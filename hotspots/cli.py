@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -60,6 +61,30 @@ def _selection(args) -> dict:
     return {"groups": [args.group] if args.group else None, "types": args.types}
 
 
+def _mapping(pairs: list[str] | None):
+    """Build a ColumnMapping from ``--map field=column`` pairs (None when no pairs)."""
+    if not pairs:
+        return None
+    import dataclasses
+
+    from hotspots.ingest import ColumnMapping
+
+    fields = {f.name for f in dataclasses.fields(ColumnMapping)}
+    kwargs = {}
+    for pair in pairs:
+        key, sep, column = pair.partition("=")
+        key = key.strip()
+        if not sep or not column.strip():
+            raise ParameterError(f"--map {pair!r}: write it as FIELD=COLUMN, e.g. category=Offence")
+        if key not in fields:
+            raise ParameterError(f"--map {pair!r}: unknown field {key!r}; fields are "
+                                 + ", ".join(sorted(fields)))
+        kwargs[key] = column.strip()
+    if "category" not in kwargs:
+        raise ParameterError("--map needs category=COLUMN (the crime type column)")
+    return ColumnMapping(**kwargs)
+
+
 def _cmd_ingest(args) -> int:
     from hotspots.ingest import ingest
     from hotspots.spatial.boundaries import read_boundary_file
@@ -70,7 +95,8 @@ def _cmd_ingest(args) -> int:
         boundary = None
     else:
         boundary = read_boundary_file(args.boundary)
-    report = ingest(args.paths, args.store, boundary=boundary, buffer_m=args.buffer)
+    report = ingest(args.paths, args.store, boundary=boundary, buffer_m=args.buffer,
+                    mapping=_mapping(args.map))
     d = report.to_dict()
     _emit(d, args.json, [
         f"rows read {d['rows_read']}: accepted {d['accepted']}, rejected {d['rejected']}, "
@@ -162,6 +188,10 @@ def build_parser() -> argparse.ArgumentParser:
                                         "(default: the configured force area)")
     ing.add_argument("--buffer", type=float, default=None,
                      help="metres allowed outside the boundary (default from settings)")
+    ing.add_argument("--map", action="append", metavar="FIELD=COLUMN",
+                     help="column mapping for force extracts, repeatable: category=, lon=/lat= or "
+                          "easting=/northing=, date=|datetime=|month=, date_format=, id=, "
+                          "location=, soc_flag=, ocg_ref=, county_line=, force=, default_force=")
     ing.add_argument("--json", action="store_true", help="print one JSON object")
     ing.set_defaults(func=_cmd_ingest)
 
@@ -200,6 +230,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except HotspotsError as exc:
         print(f"hotspots: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) went away: not an error of ours; silence the flush at exit.
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        return 0
     except KeyboardInterrupt:
         print("hotspots: interrupted", file=sys.stderr)
         return 130
