@@ -17,6 +17,7 @@ import shutil
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 from shapely.geometry import LineString
 
@@ -93,11 +94,11 @@ def roads(src: Path, out: Path) -> None:
     mw[["ref", "road_class", "length", "geometry"]].to_parquet(dst / "motorways.parquet",
                                                                compression="zstd")
     j = gpd.read_file(r / "srn_junction_nodes_warwickshire_10km.geojson").to_crs(BNG)
-    j["junction_names"] = j["junction_names"].map(lambda v: "; ".join(v) if isinstance(v, list)
-                                                  else str(v))
-    j["roads"] = j["roads"].map(lambda v: "; ".join(v) if isinstance(v, list) else str(v))
-    j["ha_regions"] = j["ha_regions"].map(lambda v: "; ".join(v) if isinstance(v, list)
-                                          else str(v))
+    for col in ("junction_names", "roads", "ha_regions"):
+        # GDAL hands JSON arrays back as numpy arrays: store them as "A; B" text.
+        j[col] = j[col].map(lambda v: "; ".join(map(str, v)) if isinstance(v, list | tuple
+                                                                             | np.ndarray)
+                            else str(v))
     j.to_parquet(dst / "srn_junctions.parquet", compression="zstd")
     links = pd.read_csv(r / "srn_hatris_link_graph_england.csv")
     links = links.drop(columns=[c for c in links.columns if c.startswith("Unnamed") or c == ""])
