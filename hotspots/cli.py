@@ -172,6 +172,85 @@ def _cmd_kde(args) -> int:
     return 0
 
 
+def _records(frame, columns: list[str]) -> list[dict]:
+    """JSON-ready rows: numpy scalars to Python, NaN to None."""
+    import math
+
+    out = []
+    for rec in frame[columns].to_dict("records"):
+        clean = {}
+        for k, v in rec.items():
+            if hasattr(v, "item"):
+                v = v.item()
+            if isinstance(v, float) and math.isnan(v):
+                v = None
+            clean[k] = v
+        out.append(clean)
+    return out
+
+
+def _cmd_corridors(args) -> int:
+    from hotspots.query import available_months, load_incidents
+    from hotspots.spatial.boundaries import area_geometry
+    from hotspots.spatial.corridors import corridor_bands, junction_stats
+    from hotspots.spatial.roads import build_srn_graph
+
+    t0 = time.perf_counter()
+    sel = _selection(args)
+    start, end = getattr(args, "from"), args.to
+    forces = "all" if args.neighbours else None
+    # junction_stats compares with the previous period of equal length, so it gets the whole
+    # span of data and is told which months the store covers (gaps are never read as zeros).
+    everything = load_incidents(args.store, area="none" if args.neighbours else None,
+                                forces=forces, **sel)
+    period = everything[(everything["month"] >= start) & (everything["month"] <= end)]
+    located = period[period["has_location"]]
+    if located.empty:
+        raise ParameterError("no mapped incidents match the filters; widen the period or groups")
+    graph = build_srn_graph()
+    junctions = junction_stats(everything, graph, radius=args.radius, period=(start, end),
+                               months=available_months(args.store))
+    bands = corridor_bands(period, graph, area_geometry(None))
+    payload = {
+        "from": start,
+        "to": end,
+        "selection": sel,
+        "forces": sorted(period["force"].dropna().unique().tolist()),
+        "incidents": int(len(period)),
+        "incidents_without_location": int((~period["has_location"]).sum()),
+        "radius_m": args.radius,
+        "junction_method": f"incidents within {args.radius:.0f} m straight-line of the junction "
+                           "node; change against the previous period of equal length",
+        "band_method": "distance to the nearest SRN road; location quotient = share of "
+                       "incidents / share of the force area",
+        "junctions": _records(junctions, ["name", "lon", "lat", "incidents", "by_group",
+                                          "previous", "change", "change_note"]),
+        "bands": _records(bands, ["band", "incidents", "share", "area_km2", "density_km2",
+                                  "lq"]),
+        "seconds": round(time.perf_counter() - t0, 3),
+    }
+    top = payload["junctions"][:10]
+    _emit(payload, args.json, [
+        f"{payload['incidents']} incidents {start}..{end} "
+        f"({', '.join(payload['forces'])})",
+        "Junctions by incidents within "
+        f"{args.radius:.0f} m:",
+        *(f"  {j['name']}: {j['incidents']}" for j in top),
+        "Corridor bands (distance from the SRN):",
+        *(f"  {b['band']}: {b['incidents']} ({b['share']:.1%}), LQ "
+          f"{b['lq'] if b['lq'] is None else round(b['lq'], 2)}" for b in payload["bands"]),
+    ])
+    return 0
+
+
+def _add_selection(p: argparse.ArgumentParser) -> None:
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--group", help="crime group: acquisitive, soc, violence, asb, other")
+    g.add_argument("--types", type=_types, help='crime types, e.g. "Burglary,Vehicle crime"')
+    p.add_argument("--from", type=_months, required=True, help="first month, YYYY-MM")
+    p.add_argument("--to", type=_months, required=True, help="last month, YYYY-MM")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser for the ``hotspots`` command."""
     from hotspots.config import load_settings
@@ -197,11 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     kde = sub.add_parser("kde", help="kernel density hotspots for a period and crime selection")
     kde.add_argument("--store", default=default_store)
-    g = kde.add_mutually_exclusive_group()
-    g.add_argument("--group", help="crime group: acquisitive, soc, violence, asb, other")
-    g.add_argument("--types", type=_types, help='crime types, e.g. "Burglary,Vehicle crime"')
-    kde.add_argument("--from", type=_months, required=True, help="first month, YYYY-MM")
-    kde.add_argument("--to", type=_months, required=True, help="last month, YYYY-MM")
+    _add_selection(kde)
     kde.add_argument("--area", default=None, help="district name (default: whole force area)")
     kde.add_argument("--cell", type=_positive(float), default=100.0, help="cell size, metres")
     kde.add_argument("--bandwidth", default="500", help="metres, or a rule name")
@@ -213,6 +288,16 @@ def build_parser() -> argparse.ArgumentParser:
     kde.add_argument("--surface", help="density surface, GeoTIFF (EPSG:27700)")
     kde.add_argument("--json", action="store_true")
     kde.set_defaults(func=_cmd_kde)
+
+    cor = sub.add_parser("corridors", help="crime around SRN junctions and corridor bands")
+    cor.add_argument("--store", default=default_store)
+    _add_selection(cor)
+    cor.add_argument("--radius", type=_positive(float), default=2000.0,
+                     help="junction radius, metres (default 2000)")
+    cor.add_argument("--neighbours", action="store_true",
+                     help="include neighbouring forces' near-border incidents")
+    cor.add_argument("--json", action="store_true")
+    cor.set_defaults(func=_cmd_corridors)
     return p
 
 

@@ -87,7 +87,8 @@ def load_incidents(store_dir: str | os.PathLike | None = None, *, start: str | N
         totals. Rows the ingest buffer let in just outside the force area are left out, so the
         CLI and the dashboard count the same incidents. A district name (e.g. "Rugby"): located
         rows inside that district only; rows without a location are dropped, since they cannot
-        be placed in a district.
+        be placed in a district. "none": no area filter at all - every row of the chosen
+        forces, e.g. neighbouring forces' near-border rows for cross-border corridor analysis.
     forces : sequence of str or "all", optional
         Force slugs. Default ``[settings.force]``: neighbouring forces' rows are opt-in. The
         area filter applies to them too; for their context rows outside the force area (e.g.
@@ -154,6 +155,8 @@ def load_incidents(store_dir: str | os.PathLike | None = None, *, start: str | N
     located = frame["has_location"].to_numpy(dtype=bool)
     if mapped_only:
         keep &= located
+    if area is not None and area.strip().lower() == "none":
+        return frame[keep].reset_index(drop=True)
     from hotspots.spatial.boundaries import area_geometry
 
     whole_force = area is None or area.strip().lower() in ("force", "all", settings.force)
