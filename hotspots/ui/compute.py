@@ -1,0 +1,316 @@
+"""The dashboard's computations, free of Streamlit so they can be tested and timed directly.
+
+:mod:`hotspots.ui.dashboard` wraps these in ``st.cache_data`` keyed by the store fingerprint and
+the parameters; everything here is a plain function of its arguments and the store's contents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from hotspots import maps
+from hotspots.config import Settings
+from hotspots.errors import NoDataError, ParameterError
+
+#: Crime groups as offered in the sidebar, with their labels.
+GROUP_LABELS: dict[str, str] = {
+    "acquisitive": "Acquisitive",
+    "soc": "SOC-linked (Drugs, Possession of weapons)",
+    "violence": "Violence and sexual offences",
+    "asb": "Anti-social behaviour",
+    "other": "Other (criminal damage, public order, other crime)",
+}
+
+#: What "SOC-linked" means in police.uk data, said wherever SOC-linked counts appear.
+SOC_NOTE = ("police.uk has no serious-organised-crime marker: Drugs and Possession of weapons "
+            "are the SOC-linked proxy.")
+
+CELL_M = 100.0
+KERNEL = "quartic"
+SYMBOL_CELL_M = 1000.0
+FORCE_AREA = "force"
+
+
+@dataclass(frozen=True)
+class Params:
+    """One dashboard selection.
+
+    Attributes
+    ----------
+    area : str
+        ``"force"`` or a district name.
+    start, end : str
+        First and last month, ``YYYY-MM``.
+    groups : tuple of str
+        Crime groups (used when ``types`` is empty).
+    types : tuple of str
+        Crime types; when given, they alone select the crimes.
+    bandwidth : float or str
+        Metres, or ``"arcgis"``.
+    top : float
+        Share of the study area marked as hotspot.
+    """
+
+    area: str
+    start: str
+    end: str
+    groups: tuple[str, ...]
+    types: tuple[str, ...] = ()
+    bandwidth: float | str = 500.0
+    top: float = 0.05
+
+    def selection(self) -> dict[str, list[str] | None]:
+        """Return ``groups``/``types`` keyword arguments for ``load_incidents``."""
+        if self.types:
+            return {"groups": None, "types": list(self.types)}
+        if not self.groups:
+            raise NoDataError("choose at least one crime group or crime type")
+        return {"groups": list(self.groups), "types": None}
+
+    def crimes(self) -> str:
+        """The crime selection in words."""
+        if not self.groups and not self.types:
+            return "no crime chosen"
+        return maps.crimes_label(self.groups, self.types)
+
+    def area_label(self) -> str:
+        """The area in words."""
+        return "Warwickshire (force area)" if self.area == FORCE_AREA else self.area
+
+
+@dataclass
+class Analysis:
+    """Result of :func:`run_analysis`: counts, hotspot areas and the coloured surface."""
+
+    params: Params
+    incidents: int
+    mapped: int
+    no_location: int
+    in_study: int
+    areas: gpd.GeoDataFrame
+    image: maps.DensityImage
+    bandwidth: float
+    bandwidth_rule: str
+    kernel: str
+    cell: float
+    study_km2: float
+    missing_months: list[str] = field(default_factory=list)
+
+    @property
+    def hotspot_incidents(self) -> int:
+        """Mapped incidents inside the hotspot areas."""
+        return int(self.areas["incidents"].sum()) if len(self.areas) else 0
+
+    @property
+    def hotspot_km2(self) -> float:
+        """Total area of the hotspot areas, km²."""
+        return float(self.areas["area_km2"].sum()) if len(self.areas) else 0.0
+
+    @property
+    def share(self) -> float:
+        """Share of the study area's mapped incidents that fall in hotspot areas (NaN if none)."""
+        return self.hotspot_incidents / self.in_study if self.in_study else float("nan")
+
+    @property
+    def pai(self) -> float:
+        """In-sample PAI of all hotspot areas together: share of incidents / share of area."""
+        if not self.in_study or not self.hotspot_km2:
+            return float("nan")
+        return self.share / (self.hotspot_km2 / self.study_km2)
+
+    def method(self) -> str:
+        """The legend's one-line method statement."""
+        return maps.method_statement(
+            kernel=self.kernel, bandwidth=self.bandwidth, bandwidth_rule=self.bandwidth_rule,
+            cell=self.cell, top=self.params.top, start=self.params.start, end=self.params.end,
+            crimes=self.params.crimes(), missing=self.missing_months)
+
+
+def _settings_store(settings: Settings) -> Path:
+    return Path(settings.store_dir)
+
+
+def missing_months(months_present: Sequence[str], start: str, end: str) -> list[str]:
+    """Return the calendar months from ``start`` to ``end`` that have no data in the store."""
+    have = set(months_present)
+    return [m for m in maps.month_range(start, end) if m not in have]
+
+
+def run_analysis(params: Params, settings: Settings, months_present: Sequence[str]) -> Analysis:
+    """Load the selection, estimate the density surface and find the hotspot areas.
+
+    Parameters
+    ----------
+    params : Params
+    settings : Settings
+    months_present : sequence of str
+        Months the store holds (to state gaps honestly).
+
+    Returns
+    -------
+    Analysis
+
+    Raises
+    ------
+    HotspotsError
+        No incidents, an unknown area, bad parameters, a damaged store.
+    """
+    from hotspots.models.areas import hotspot_areas
+    from hotspots.models.kde import kernel_density
+    from hotspots.query import load_incidents
+    from hotspots.spatial.boundaries import area_geometry
+    from hotspots.spatial.grid import Grid
+
+    if params.start > params.end:
+        raise ParameterError(f"the period starts ({params.start}) after it ends ({params.end})")
+    if not 0 < params.top < 1:
+        raise ParameterError(f"hotspot share {params.top!r} must be between 0 and 1")
+    inc = load_incidents(_settings_store(settings), start=params.start, end=params.end,
+                         area=params.area, forces=[settings.force], settings=settings,
+                         **params.selection())
+    has_loc = inc["has_location"].fillna(False).astype(bool)
+    mapped = inc[has_loc]
+    if mapped.empty:
+        raise NoDataError(f"no mapped {params.crimes()} incidents in {params.area_label()} for "
+                          f"{maps.period_label(params.start, params.end)}; widen the period, "
+                          "area or crime selection")
+    geom = area_geometry(params.area, settings)
+    grid = Grid.from_geometry(geom, CELL_M)
+    surface = kernel_density(mapped["x"].to_numpy(), mapped["y"].to_numpy(), cell=CELL_M,
+                             bandwidth=params.bandwidth, kernel=KERNEL, grid=grid)
+    areas = hotspot_areas(surface, mapped, top=params.top, study_area=geom)
+    method = areas.attrs.get("method", {})
+    study_km2 = float(method.get("study_area_km2", geom.area / 1e6))
+    in_study = int(method.get("incidents_in_study_area", len(mapped)))
+    image = maps.density_image(surface.values, surface.grid, mask=geom)
+    return Analysis(
+        params=params, incidents=int(len(inc)), mapped=int(len(mapped)),
+        no_location=int((~has_loc).sum()), in_study=in_study, areas=areas, image=image,
+        bandwidth=float(surface.bandwidth), bandwidth_rule=str(surface.bandwidth_rule),
+        kernel=str(surface.kernel), cell=float(surface.grid.cell), study_km2=study_km2,
+        missing_months=missing_months(months_present, params.start, params.end))
+
+
+def monthly_counts(params: Params, settings: Settings, months_present: Sequence[str]
+                   ) -> pd.DataFrame:
+    """Count the selection per calendar month over everything the store holds.
+
+    Parameters
+    ----------
+    params : Params
+        Area and crimes are used; the period is marked in the ``selected`` column.
+    settings : Settings
+    months_present : sequence of str
+        Months the store holds.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per calendar month from the first to the last stored month: ``month``
+        (``YYYY-MM``), ``label`` ("Jan 2025"), ``incidents`` (float; NaN where the store has no
+        data for that month, so a chart shows a gap rather than a zero or a bridged line),
+        ``has_data`` and ``selected`` (inside the chosen period).
+    """
+    from hotspots.query import load_incidents
+
+    if not months_present:
+        raise NoDataError("the incident store holds no months")
+    first, last = min(months_present), max(months_present)
+    inc = load_incidents(_settings_store(settings), start=first, end=last, area=params.area,
+                         forces=[settings.force], settings=settings, **params.selection())
+    counts = inc.groupby(inc["month"].astype(str)).size()
+    months = maps.month_range(first, last)
+    have = set(months_present)
+    values = [float(counts.get(m, 0)) if m in have else np.nan for m in months]
+    return pd.DataFrame({
+        "month": months,
+        "label": [maps.period_label(m, m) for m in months],
+        "incidents": values,
+        "has_data": [m in have for m in months],
+        "selected": [params.start <= m <= params.end for m in months],
+    })
+
+
+def symbol_layers(params: Params, settings: Settings) -> tuple[maps.CountLayer, ...]:
+    """Acquisitive (circles) and SOC-linked (diamonds) incidents per 1 km square.
+
+    Uses the same area and period as ``params`` whatever its crime selection, so the two groups
+    can be read together against any surface.
+    """
+    from hotspots.query import load_incidents
+
+    out = []
+    specs = (("acquisitive", "Acquisitive", "circle", maps.ACQUISITIVE_COLOUR, "acquisitive"),
+             ("soc", "SOC-linked (Drugs, Possession of weapons)", "diamond", maps.SOC_COLOUR,
+              "SOC-linked"))
+    for group, name, shape, colour, noun in specs:
+        inc = load_incidents(_settings_store(settings), start=params.start, end=params.end,
+                             groups=[group], area=params.area, forces=[settings.force],
+                             mapped_only=True, settings=settings)
+        out.append(maps.count_layer(inc["x"].to_numpy(), inc["y"].to_numpy(), name=name,
+                                    cell=SYMBOL_CELL_M, shape=shape, colour=colour, noun=noun))
+    return tuple(out)
+
+
+NEIGHBOUR_COLOUR = "#7F7F7F"
+NEIGHBOUR_LAYER = "Neighbouring forces (context)"
+NEIGHBOUR_NOTE = ("Neighbouring forces' incidents are context only: they are not in the "
+                  "density surface, the hotspot areas or the summary.")
+
+
+def neighbour_layer(params: Params, settings: Settings) -> maps.CountLayer:
+    """The selected crimes recorded by neighbouring forces near the border, per 1 km square.
+
+    The store holds neighbours' rows only near the force boundary (a buffer at ingest); they
+    are context for the map and take no part in the analysis.
+    """
+    from hotspots.query import load_incidents
+    from hotspots.store import store_forces
+
+    store = _settings_store(settings)
+    others = [f for f in store_forces(store) if f != settings.force]
+    if not others:
+        return maps.CountLayer(name=NEIGHBOUR_LAYER, points=(), cell=SYMBOL_CELL_M,
+                               colour=NEIGHBOUR_COLOUR)
+    inc = load_incidents(store, start=params.start, end=params.end, forces=others,
+                         mapped_only=True, settings=settings, **params.selection())
+    return maps.count_layer(inc["x"].to_numpy(), inc["y"].to_numpy(), name=NEIGHBOUR_LAYER,
+                            cell=SYMBOL_CELL_M, shape="circle", colour=NEIGHBOUR_COLOUR,
+                            noun="neighbouring-force")
+
+
+def map_page(analysis: Analysis, settings: Settings, *,
+             counts: Sequence[maps.CountLayer] = (), show_services: bool = False) -> str:
+    """Build the map for an analysis and render it to self-contained, offline HTML."""
+    from hotspots.spatial.boundaries import area_geometry
+
+    p = analysis.params
+    n = len(analysis.areas)
+    hot_line = (f"Hotspot areas (top {maps.format_share(p.top)} of area): {n:,}, holding "
+                f"{analysis.share:.0%} of mapped incidents (PAI {analysis.pai:.1f})"
+                if n else f"No hotspot areas (top {maps.format_share(p.top)} of area)")
+    notes = []
+    if any(c.shape == "diamond" for c in counts):
+        notes.append(SOC_NOTE)
+    if any(c.name == NEIGHBOUR_LAYER for c in counts):
+        notes.append(NEIGHBOUR_NOTE)
+    if analysis.no_location:
+        notes.append(f"{analysis.no_location:,} of {analysis.incidents:,} incidents have no "
+                     "location and are not mapped.")
+    legend = maps.Legend(
+        title=f"{p.crimes()[:1].upper()}{p.crimes()[1:]} hotspots, {p.area_label()}",
+        method=analysis.method(), density=analysis.image, hotspots_line=hot_line,
+        counts=tuple(counts), marking=settings.marking, notes=tuple(notes))
+    m = maps.build_map(base=maps.load_base_layers(settings),
+                       view=area_geometry(p.area, settings), density=analysis.image,
+                       hotspots=analysis.areas, counts=counts, legend=legend, settings=settings,
+                       show_services=show_services,
+                       title=f"Hotspots: {p.crimes()}, {p.area_label()}, "
+                             f"{maps.period_label(p.start, p.end)}")
+    return maps.offline_html(m)
