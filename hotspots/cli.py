@@ -305,7 +305,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``hotspots`` command; return its exit code (0 ok, 2 for any handled error)."""
     try:
         parser = build_parser()
-        args = parser.parse_args(argv)
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exc:  # usage errors and --help: argparse already printed
+            return int(exc.code or 0)
         if getattr(args, "from", None) and getattr(args, "to", None) and \
                 getattr(args, "from") > args.to:
             raise ParameterError(f"--from {getattr(args, 'from')} is after --to {args.to}")

@@ -1,0 +1,101 @@
+"""The hotspots command's JSON contracts and error handling, on the shipped data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+import rasterio
+
+from hotspots.cli import main
+from hotspots.ingest import build_default_store
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> Path:
+    from hotspots.config import load_settings
+
+    settings = load_settings()
+    path = tmp_path_factory.mktemp("cli") / "store"
+    build_default_store(settings.with_(store_dir=path))
+    return path
+
+
+def run_json(capsys, *argv: str) -> dict:
+    assert main(list(argv)) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_kde_json_reports_parameters_and_writes_geojson_and_geotiff(store, tmp_path, capsys):
+    out, tif = tmp_path / "h.geojson", tmp_path / "s.tif"
+    d = run_json(capsys, "kde", "--store", str(store), "--group", "acquisitive", "--from",
+                 "2025-01", "--to", "2025-03", "--out", str(out), "--surface", str(tif),
+                 "--json")
+    for key in ("incidents", "cell", "bandwidth", "bandwidth_rule", "kernel", "hotspots",
+                "share_in_hotspots", "seconds"):
+        assert key in d
+    assert d["cell"] == 100 and d["bandwidth"] == 500 and d["bandwidth_rule"] == "fixed"
+    assert d["kernel"] == "quartic" and d["incidents"] > 1000
+    assert 0 < d["share_in_hotspots"] < 1
+    polys = gpd.read_file(out)
+    assert len(polys) == d["hotspots"] and polys.crs.to_epsg() == 4326
+    assert polys["incidents"].sum() == pytest.approx(d["share_in_hotspots"] * d["incidents"],
+                                                     abs=1)
+    with rasterio.open(tif) as src:
+        assert src.crs.to_epsg() == 27700 and src.res == (100.0, 100.0)
+
+
+def test_kde_bandwidth_rule_name_is_reported_with_its_value(store, capsys):
+    d = run_json(capsys, "kde", "--store", str(store), "--types", "Burglary", "--from",
+                 "2025-01", "--to", "2025-06", "--area", "Warwick", "--bandwidth", "arcgis",
+                 "--json")
+    assert d["bandwidth_rule"] == "arcgis" and d["bandwidth"] > 0 and d["area"] == "Warwick"
+
+
+def test_corridors_json_lists_junctions_by_incidents_and_bands_that_add_up(store, capsys):
+    d = run_json(capsys, "corridors", "--store", str(store), "--group", "acquisitive",
+                 "--from", "2025-04", "--to", "2025-06", "--json")
+    junctions = d["junctions"]
+    assert junctions and {"name", "lon", "lat", "incidents", "by_group"} <= set(junctions[0])
+    counts = [j["incidents"] for j in junctions]
+    assert counts == sorted(counts, reverse=True)
+    assert any(j["name"].startswith("M6 J") for j in junctions)
+    bands = d["bands"]
+    assert [b["band"] for b in bands][0] == "0–500 m" and len(bands) == 5
+    assert {"band", "incidents", "share", "density_km2", "lq"} <= set(bands[0])
+    assert sum(b["share"] for b in bands) == pytest.approx(1.0)
+    # Bands count the mapped incidents inside the force area, each once.
+    assert sum(b["incidents"] for b in bands) <= d["incidents"] - d["incidents_without_location"]
+
+
+def test_corridors_neighbours_flag_adds_other_forces(store, capsys):
+    d = run_json(capsys, "corridors", "--store", str(store), "--types", "Vehicle crime",
+                 "--from", "2025-01", "--to", "2025-03", "--neighbours", "--json")
+    assert len(d["forces"]) > 1 and "warwickshire" in d["forces"]
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["kde", "--group", "acquisitive", "--from", "2025-05", "--to", "2025-01"], "after --to"),
+    (["kde", "--group", "acquisitive", "--from", "2025-01", "--to", "2025-02", "--top", "2"],
+     "between 0 and 1"),
+    (["kde", "--from", "2025-01", "--to", "2025-02"], "--group"),
+    (["kde", "--group", "acquisitive", "--from", "2025-01", "--to", "2025-02", "--area",
+      "Narnia"], "Narnia"),
+    (["kde", "--group", "acquisitive", "--from", "2025-01", "--to", "2025-02", "--cell", "0"],
+     "greater than zero"),
+    (["corridors", "--group", "acquisitive", "--from", "2024-06", "--to", "2024-07"],
+     "no mapped incidents"),
+])
+def test_bad_arguments_give_one_line_and_exit_2(store, capsys, argv, fragment):
+    assert main([argv[0], "--store", str(store), *argv[1:]]) == 2
+    err = capsys.readouterr().err.strip()
+    assert fragment in err and "\n" not in err and "Traceback" not in err
+
+
+def test_missing_store_is_one_line_error(tmp_path, capsys):
+    assert main(["kde", "--store", str(tmp_path / "nothing"), "--group", "soc", "--from",
+                 "2025-01", "--to", "2025-02"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "hotspots ingest" in err and "\n" not in err
