@@ -8,11 +8,11 @@ import math
 import geopandas as gpd
 import networkx as nx
 import numpy as np
-import osmnx as ox
 import pandas as pd
 import pytest
 import shapely
-from shapely.geometry import LineString, box
+from roadgraphs import hand_graph
+from shapely.geometry import box
 
 from hotspots.config import load_settings
 from hotspots.errors import InputError, ParameterError
@@ -26,36 +26,7 @@ from hotspots.spatial.corridors import (
     network_kde,
 )
 from hotspots.spatial.crs import to_bng
-from hotspots.spatial.roads import SPEEDS_KPH, build_srn_graph, edge_table
-
-
-def hand_graph(lines, *, names=None, ref="M1", road_class="motorway"):
-    """osmnx graph from coordinate lists, both directions; ``names`` marks junction nodes."""
-    names = names or {}
-    ids, nodes, rows = {}, {}, []
-    for coords in lines:
-        ends = []
-        for xy in (coords[0], coords[-1]):
-            if xy not in ids:
-                ids[xy] = len(ids) + 1
-                nodes[ids[xy]] = {"x": float(xy[0]), "y": float(xy[1]),
-                                  "name": names.get(xy, ""),
-                                  "kind": "junction" if xy in names else "via",
-                                  "roads": ref, "alias": ""}
-            ends.append(ids[xy])
-        g = LineString(coords)
-        speed = SPEEDS_KPH[road_class]
-        for u, v, geom in ((ends[0], ends[1], g), (ends[1], ends[0], g.reverse())):
-            rows.append({"u": u, "v": v, "key": 0, "ref": ref, "road_class": road_class,
-                         "length": g.length, "speed_kph": speed,
-                         "travel_time": g.length / (speed / 3.6), "geometry": geom,
-                         "geometry_source": "surveyed"})
-    e = gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:27700").set_index(
-        ["u", "v", "key"])
-    n = gpd.GeoDataFrame.from_dict(nodes, orient="index")
-    n.index.name = "osmid"
-    n = gpd.GeoDataFrame(n, geometry=gpd.points_from_xy(n["x"], n["y"]), crs="EPSG:27700")
-    return ox.graph_from_gdfs(n, e, graph_attrs={"crs": "EPSG:27700"})
+from hotspots.spatial.roads import build_srn_graph, edge_table
 
 
 def frame(xy, **cols):
