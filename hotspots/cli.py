@@ -112,14 +112,11 @@ def _cmd_ingest(args) -> int:
 def _cmd_kde(args) -> int:
     from hotspots.models.areas import hotspot_areas
     from hotspots.models.kde import kernel_density
-    from hotspots.query import load_incidents
     from hotspots.spatial.boundaries import area_geometry
     from hotspots.spatial.grid import Grid
 
     t0 = time.perf_counter()
-    sel = _selection(args)
-    inc = load_incidents(args.store, start=getattr(args, "from"), end=args.to, area=args.area,
-                         **sel)
+    inc = _load_period(args, mapped_only=False)
     mapped = inc[inc["has_location"]]
     if mapped.empty:
         raise ParameterError("no mapped incidents match the filters; widen the period or groups")
@@ -243,6 +240,82 @@ def _cmd_corridors(args) -> int:
     return 0
 
 
+def _load_period(args, *, mapped_only: bool = True):
+    """Incidents of the chosen crimes, period and area, with a clear error when none are left."""
+    from hotspots.query import load_incidents
+
+    inc = load_incidents(args.store, start=getattr(args, "from"), end=args.to,
+                         area=getattr(args, "area", None), mapped_only=mapped_only,
+                         **_selection(args))
+    if inc.empty:
+        raise ParameterError("no mapped incidents match the filters; widen the period or groups")
+    return inc
+
+
+def _write_geojson(frame, path: str | None, written: list[str]) -> None:
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        frame.to_crs("EPSG:4326").to_file(path, driver="GeoJSON")
+        written.append(path)
+
+
+def _cmd_gistar(args) -> int:
+    from hotspots.models.gistar import gi_star_grid, gi_star_lsoa
+    from hotspots.spatial.boundaries import area_geometry
+
+    t0 = time.perf_counter()
+    inc = _load_period(args)
+    if args.units == "lsoa":
+        frame = gi_star_lsoa(inc, correction=args.correction, permutations=args.permutations,
+                             seed=args.seed)
+        params = frame.attrs["params"]
+    else:
+        res = gi_star_grid(inc["x"].to_numpy(), inc["y"].to_numpy(),
+                           study_area=area_geometry(args.area), cell=args.cell,
+                           distance=args.distance, correction=args.correction,
+                           permutations=args.permutations, seed=args.seed)
+        frame = res.to_frame()
+        params = res.params()
+    significant = frame[frame["bin"] != 0]
+    written: list[str] = []
+    _write_geojson(significant, args.out, written)
+    payload = {"incidents": int(len(inc)), "from": getattr(args, "from"), "to": args.to,
+               "area": args.area or "force", "units": args.units, "params": params,
+               "hot": int((significant["bin"] > 0).sum()),
+               "cold": int((significant["bin"] < 0).sum()), "files": written,
+               "seconds": round(time.perf_counter() - t0, 3)}
+    _emit(payload, args.json, [
+        f"Gi* on {args.units} ({params.get('correction_name', args.correction)}): "
+        f"{payload['hot']} hot and {payload['cold']} cold features at 90% or more",
+        *(f"wrote {w}" for w in written)])
+    return 0
+
+
+def _cmd_emerging(args) -> int:
+    from hotspots.models.emerging import emerging_hotspots
+    from hotspots.query import available_months
+    from hotspots.spatial.boundaries import area_geometry
+
+    t0 = time.perf_counter()
+    inc = _load_period(args)
+    res = emerging_hotspots(inc, study_area=area_geometry(args.area), cell=args.cell,
+                            correction=args.correction,
+                            months_held=available_months(args.store))
+    params = res.attrs["params"]
+    classes = res["pattern"].value_counts().to_dict()
+    written: list[str] = []
+    _write_geojson(res[res["pattern"] != "no pattern"].drop(columns=["bins"], errors="ignore"),
+                   args.out, written)
+    payload = {"incidents": int(len(inc)), "from": getattr(args, "from"), "to": args.to,
+               "area": args.area or "force", "params": params,
+               "patterns": {str(k): int(v) for k, v in classes.items()}, "files": written,
+               "seconds": round(time.perf_counter() - t0, 3)}
+    _emit(payload, args.json, [
+        "Emerging hot spots: " + ", ".join(f"{k} {v}" for k, v in payload["patterns"].items()),
+        *(f"wrote {w}" for w in written)])
+    return 0
+
+
 def _add_selection(p: argparse.ArgumentParser) -> None:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--group", help="crime group: acquisitive, soc, violence, asb, other")
@@ -288,6 +361,33 @@ def build_parser() -> argparse.ArgumentParser:
     kde.add_argument("--surface", help="density surface, GeoTIFF (EPSG:27700)")
     kde.add_argument("--json", action="store_true")
     kde.set_defaults(func=_cmd_kde)
+
+    gi = sub.add_parser("gistar", help="Getis-Ord Gi* hot and cold spots with FDR")
+    gi.add_argument("--store", default=default_store)
+    _add_selection(gi)
+    gi.add_argument("--area", default=None, help="district name (default: whole force area)")
+    gi.add_argument("--units", choices=["grid", "lsoa"], default="grid")
+    gi.add_argument("--cell", type=_positive(float), default=None,
+                    help="cell size, metres (default: shorter side of the area / 50)")
+    gi.add_argument("--distance", type=_positive(float), default=None,
+                    help="neighbourhood distance, metres (default 1.5 x cell)")
+    gi.add_argument("--correction", choices=["fdr_bh", "bonferroni", "none"], default="fdr_bh")
+    gi.add_argument("--permutations", type=int, default=0,
+                    help="conditional permutations for pseudo p-values (default 0: analytical)")
+    gi.add_argument("--seed", type=int, default=0)
+    gi.add_argument("--out", help="significant features, GeoJSON (WGS84)")
+    gi.add_argument("--json", action="store_true")
+    gi.set_defaults(func=_cmd_gistar)
+
+    em = sub.add_parser("emerging", help="emerging hot spot patterns over time")
+    em.add_argument("--store", default=default_store)
+    _add_selection(em)
+    em.add_argument("--area", default=None, help="district name (default: whole force area)")
+    em.add_argument("--cell", type=_positive(float), default=None)
+    em.add_argument("--correction", choices=["fdr_bh", "bonferroni", "none"], default="fdr_bh")
+    em.add_argument("--out", help="locations with a pattern, GeoJSON (WGS84)")
+    em.add_argument("--json", action="store_true")
+    em.set_defaults(func=_cmd_emerging)
 
     cor = sub.add_parser("corridors", help="crime around SRN junctions and corridor bands")
     cor.add_argument("--store", default=default_store)

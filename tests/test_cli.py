@@ -99,3 +99,25 @@ def test_missing_store_is_one_line_error(tmp_path, capsys):
                  "2025-01", "--to", "2025-02"]) == 2
     err = capsys.readouterr().err.strip()
     assert "hotspots ingest" in err and "\n" not in err
+
+
+def test_gistar_json_names_the_correction_and_counts_hot_cells(store, tmp_path, capsys):
+    out = tmp_path / "gi.geojson"
+    d = run_json(capsys, "gistar", "--store", str(store), "--group", "acquisitive", "--from",
+                 "2025-01", "--to", "2025-12", "--out", str(out), "--json")
+    assert d["params"]["correction"] == "fdr_bh" and d["hot"] > 0
+    assert len(gpd.read_file(out)) == d["hot"] + d["cold"]
+
+
+def test_gistar_on_lsoas_uses_the_shipped_polygons(store, capsys):
+    d = run_json(capsys, "gistar", "--store", str(store), "--types", "Burglary", "--from",
+                 "2025-01", "--to", "2025-12", "--units", "lsoa", "--json")
+    assert d["units"] == "lsoa" and d["params"]["n_features"] == 339
+
+
+def test_emerging_reports_patterns_and_the_month_gap(store, capsys):
+    d = run_json(capsys, "emerging", "--store", str(store), "--group", "acquisitive", "--from",
+                 "2024-01", "--to", "2025-12", "--json")
+    assert d["params"]["period"] == "month"
+    assert "2024-05" in str(d["params"]["gaps"])
+    assert sum(d["patterns"].values()) > 0
