@@ -316,6 +316,34 @@ def _cmd_emerging(args) -> int:
     return 0
 
 
+def _cmd_disrupt(args) -> int:
+    from hotspots.models.disruption import build_coverage, choose_sites, read_sites
+    from hotspots.query import available_months
+    from hotspots.spatial.boundaries import area_geometry
+    from hotspots.spatial.roads import build_srn_graph
+
+    t0 = time.perf_counter()
+    if args.radius is not None and args.minutes is not None:
+        raise ParameterError("give --radius (metres) or --minutes (drive time), not both")
+    inc = _load_period(args)
+    extra = read_sites(args.candidates) if args.candidates else None
+    existing = read_sites(args.existing) if args.existing else None
+    cov = build_coverage(inc, build_srn_graph(), minutes=args.minutes, radius=args.radius,
+                         extra=extra, existing=existing, soc_boost=args.soc_boost,
+                         weight="count" if args.unweighted else "harm",
+                         study_area=area_geometry(args.area),
+                         period=(getattr(args, "from"), args.to),
+                         months=available_months(args.store))
+    plan = choose_sites(cov, args.k, time_limit=args.time_limit)
+    payload = plan.to_dict()
+    payload["seconds"] = round(time.perf_counter() - t0, 3)
+    _emit(payload, args.json, [
+        f"{len(payload['sites'])} sites by {payload['method']} (gap {payload['gap']:.2%}):",
+        *(f"  {site['rank']}. {site['name']}: {site['rationale']}"
+          for site in payload["sites"])])
+    return 0
+
+
 def _add_selection(p: argparse.ArgumentParser) -> None:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--group", help="crime group: acquisitive, soc, violence, asb, other")
@@ -388,6 +416,26 @@ def build_parser() -> argparse.ArgumentParser:
     em.add_argument("--out", help="locations with a pattern, GeoJSON (WGS84)")
     em.add_argument("--json", action="store_true")
     em.set_defaults(func=_cmd_emerging)
+
+    dis = sub.add_parser("disrupt", help="suggest SRN disruption points (maximal covering)")
+    dis.add_argument("--store", default=default_store)
+    _add_selection(dis)
+    dis.add_argument("--area", default=None, help="district name (default: whole force area)")
+    dis.add_argument("--k", type=int, default=5, help="number of new sites (default 5)")
+    dis.add_argument("--radius", type=float, default=None,
+                     help="reach as straight-line metres (default: 10 minutes by road)")
+    dis.add_argument("--minutes", type=float, default=None,
+                     help="reach as drive time by the SRN drive-time model (default 10)")
+    dis.add_argument("--candidates", help="extra candidate sites, CSV or GeoJSON")
+    dis.add_argument("--existing", help="sites already in place (e.g. ANPR), CSV or GeoJSON")
+    dis.add_argument("--soc-boost", type=_positive(float), default=1.0,
+                     help="multiply SOC-linked demand by this factor (default 1)")
+    dis.add_argument("--unweighted", action="store_true",
+                     help="count incidents instead of weighting them by harm")
+    dis.add_argument("--time-limit", type=_positive(float), default=30.0,
+                     help="seconds for the exact solver before falling back to greedy")
+    dis.add_argument("--json", action="store_true")
+    dis.set_defaults(func=_cmd_disrupt)
 
     cor = sub.add_parser("corridors", help="crime around SRN junctions and corridor bands")
     cor.add_argument("--store", default=default_store)

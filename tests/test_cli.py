@@ -121,3 +121,28 @@ def test_emerging_reports_patterns_and_the_month_gap(store, capsys):
     assert d["params"]["period"] == "month"
     assert "2024-05" in str(d["params"]["gaps"])
     assert sum(d["patterns"].values()) > 0
+
+
+def test_disrupt_json_ranks_named_sites_with_cumulative_coverage(store, capsys):
+    d = run_json(capsys, "disrupt", "--store", str(store), "--group", "acquisitive", "--from",
+                 "2025-10", "--to", "2025-12", "--k", "3", "--json")
+    assert d["method"] in ("mclp", "greedy") and d["gap"] >= 0
+    sites = d["sites"]
+    assert [s["rank"] for s in sites] == [1, 2, 3]
+    for key in ("name", "lon", "lat", "covered", "covered_share", "cumulative_share"):
+        assert key in sites[0]
+    cumulative = [s["cumulative_share"] for s in sites]
+    assert cumulative == sorted(cumulative) and 0 < cumulative[-1] <= 1
+
+
+@pytest.mark.parametrize("extra, fragment", [
+    (["--k", "500"], "candidate"),
+    (["--radius", "0"], "radius"),
+    (["--radius", "5000", "--minutes", "10"], "not both"),
+])
+def test_disrupt_bad_inputs_are_one_line(store, capsys, extra, fragment):
+    argv = ["disrupt", "--store", str(store), "--group", "acquisitive", "--from", "2025-10",
+            "--to", "2025-12", *extra]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert fragment in err and "\n" not in err
