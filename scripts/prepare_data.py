@@ -61,6 +61,18 @@ def crime(src: Path, out: Path, county_bng) -> None:
         print(f"{name}: kept {int(keep.sum())} of {len(df)} rows within {NEAR_BORDER_M:.0f} m")
 
 
+def _drop_tiny_holes(geom, min_area: float = 1.0):
+    """Return ``geom`` without interior rings smaller than ``min_area`` square metres."""
+    from shapely.geometry import MultiPolygon, Polygon
+
+    def clean(poly: Polygon) -> Polygon:
+        return Polygon(poly.exterior, [r for r in poly.interiors if Polygon(r).area >= min_area])
+
+    if isinstance(geom, MultiPolygon):
+        return MultiPolygon([clean(p) for p in geom.geoms])
+    return clean(geom)
+
+
 def boundaries(src: Path, out: Path):
     b = src / "boundaries"
     dst = out / "boundaries"
@@ -70,6 +82,8 @@ def boundaries(src: Path, out: Path):
     county["code"] = "E10000031"
     county.to_parquet(dst / "county.parquet", compression="zstd")
     d = gpd.read_file(b / "warwickshire_districts.geojson").to_crs(BNG)
+    # Dissolving LSOAs leaves slivers as zero-area holes that draw like boundaries.
+    d["geometry"] = d.geometry.map(_drop_tiny_holes)
     d = d.rename(columns={"LAD13CD": "code", "LAD13NM": "name"})[["code", "name", "geometry"]]
     d.to_parquet(dst / "districts.parquet", compression="zstd")
     lsoa = gpd.read_file(b / "warwickshire_lsoa2011.geojson").to_crs(BNG)

@@ -1,0 +1,1554 @@
+"""Tasking-meeting exports: GeoJSON, GeoPackage, safe CSV, offline HTML, the PDF pack, reports."""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import io
+import json
+import math
+import os
+import re
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry import mapping
+from shapely.geometry.base import BaseGeometry
+
+from hotspots.config import Settings, load_settings
+from hotspots.errors import InputError, NoDataError, ParameterError
+
+__all__ = [
+    "DATA_CAVEATS",
+    "PackInputs",
+    "build_pack_inputs",
+    "disruption_frame",
+    "monthly_chart_png",
+    "safe_csv",
+    "to_geojson",
+    "write_csv",
+    "write_geopackage",
+    "write_html_map",
+    "write_report",
+    "write_tasking_pack",
+]
+
+#: Caveats every pack states, whatever the selection (the missing months are added from the
+#: store itself).
+DATA_CAVEATS: tuple[str, ...] = (
+    "police.uk moves every crime to one of a set of anonymous map points (\"On or near ...\") "
+    "to protect victims: positions are approximate, many incidents share one point, and a "
+    "location name describes the map point, not the premises.",
+    "police.uk gives the month only: no day, time of day or day of the week, so near-repeat "
+    "and time-of-day analysis need a force extract with exact dates.",
+    "police.uk carries no serious-organised-crime marker: \"SOC-linked\" means Drugs and "
+    "Possession of weapons, a proxy.",
+    "Recorded crime reflects reporting and police activity as well as offending.",
+    "Trunk-road alignments of the SRN are approximate (derived from junctions and traffic "
+    "counter sites); motorway lines are surveyed (OS OpenRoads).",
+)
+
+_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+#: First characters that make a spreadsheet read a cell as a formula (OWASP CSV injection),
+#: plus the full-width forms some spreadsheet locales also accept.
+_FORMULA_START = frozenset("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+# --------------------------------------------------------------------------------------------
+# JSON-safe values
+# --------------------------------------------------------------------------------------------
+
+
+def _json_value(v: Any) -> Any:
+    """Plain JSON value: numpy scalars to Python, NaN/NA to None, timestamps to ISO 8601."""
+    if v is None or v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, Mapping):
+        return {str(k): _json_value(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple, np.ndarray)):
+        return [_json_value(x) for x in v]
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        f = float(v)
+        return f if math.isfinite(f) else None
+    if isinstance(v, (pd.Timestamp, datetime)):
+        return v.isoformat()
+    if isinstance(v, BaseGeometry):
+        return v.wkt
+    if isinstance(v, str):
+        return v
+    try:
+        if pd.isna(v):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return str(v)
+
+
+def _check_gdf(gdf: Any, what: str) -> gpd.GeoDataFrame:
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        raise ParameterError(f"{what} must be a GeoDataFrame, got {type(gdf).__name__}")
+    if gdf.crs is None:
+        raise ParameterError(f"{what} has no coordinate reference system; set one (e.g. "
+                             "EPSG:27700) before exporting")
+    return gdf
+
+
+def _round_coords(obj: Any, ndigits: int) -> Any:
+    if isinstance(obj, (list, tuple)):
+        if obj and isinstance(obj[0], (int, float)):
+            return [round(float(c), ndigits) for c in obj]
+        return [_round_coords(o, ndigits) for o in obj]
+    return obj
+
+
+# --------------------------------------------------------------------------------------------
+# GeoJSON and GeoPackage
+# --------------------------------------------------------------------------------------------
+
+
+def to_geojson(gdf: gpd.GeoDataFrame, *, metadata: Mapping[str, Any] | None = None,
+               precision: int = 6) -> str:
+    """Return a GeoDataFrame as an RFC 7946 GeoJSON FeatureCollection (WGS84 lon/lat).
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        Any CRS (it is transformed to WGS84; the input is not modified). Every non-geometry
+        column becomes a property; NaN and missing values become ``null``.
+    metadata : mapping, optional
+        Method and parameters, written as the foreign member ``"metadata"`` (RFC 7946 §6.1).
+        Default ``gdf.attrs["method"]`` when present.
+    precision : int, default 6
+        Decimal places of the coordinates (6 is about 0.1 m).
+
+    Returns
+    -------
+    str
+        JSON text: ``{"type": "FeatureCollection", "features": [...]}``, polygons wound
+        counter-clockwise (right-hand rule), no ``crs`` member, ``bbox`` of the features.
+
+    Raises
+    ------
+    ParameterError
+        Not a GeoDataFrame, or no CRS.
+    """
+    gdf = _check_gdf(gdf, "the layer")
+    wgs = gdf.to_crs(4326)
+    geoms = wgs.geometry.to_numpy()
+    present = np.array([g is not None and not g.is_empty for g in geoms], dtype=bool)
+    oriented = geoms.copy()
+    if present.any():
+        # RFC 7946 §3.1.6: exterior rings counter-clockwise, holes clockwise.
+        oriented[present] = shapely.orient_polygons(geoms[present], exterior_cw=False)
+    props = [c for c in wgs.columns if c != wgs.geometry.name]
+    records = wgs[props].to_dict("records") if props else [{} for _ in range(len(wgs))]
+    features = []
+    for g, rec in zip(oriented, records, strict=True):
+        geometry = None
+        if g is not None and not g.is_empty:
+            gm = mapping(g)
+            geometry = {"type": gm["type"],
+                        "coordinates": _round_coords(gm["coordinates"], precision)}
+        features.append({"type": "Feature", "properties": {str(k): _json_value(v)
+                                                             for k, v in rec.items()},
+                         "geometry": geometry})
+    out: dict[str, Any] = {"type": "FeatureCollection"}
+    if present.any():
+        b = shapely.total_bounds(oriented[present])
+        out["bbox"] = [round(float(v), precision) for v in b]
+    out["features"] = features
+    meta = metadata if metadata is not None else gdf.attrs.get("method")
+    if meta:
+        out["metadata"] = _json_value(meta)
+    return json.dumps(out, ensure_ascii=False, allow_nan=False)
+
+
+def _gpkg_frame(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """A copy GeoPackage can hold: EPSG:27700; lists and dicts as JSON text."""
+    out = gdf.to_crs(27700)
+    for col in out.columns:
+        if col == out.geometry.name:
+            continue
+        s = out[col]
+        if s.dtype == object and s.map(lambda v: isinstance(v, (list, tuple, dict,
+                                                                np.ndarray))).any():
+            out[col] = s.map(lambda v: json.dumps(_json_value(v), ensure_ascii=False)
+                             if isinstance(v, (list, tuple, dict, np.ndarray)) else v)
+    out.columns = [str(c) for c in out.columns]
+    return out
+
+
+def write_geopackage(layers: Mapping[str, gpd.GeoDataFrame], path: str | os.PathLike) -> Path:
+    """Write GeoDataFrames as the layers of one GeoPackage, in EPSG:27700.
+
+    Parameters
+    ----------
+    layers : mapping of str to geopandas.GeoDataFrame
+        Layer name -> frame (any CRS; transformed, not modified). List and dict cells are
+        stored as JSON text. ``frame.attrs["method"]``, when present, is stored as the layer's
+        metadata item ``hotspots_method`` (JSON).
+    path : path-like
+        Output file; an existing file is replaced whole (written to a temporary file first,
+        so a failure leaves the old one in place).
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    ParameterError
+        No layers, an empty or repeated layer name, a layer without CRS.
+    InputError
+        The file cannot be written.
+    """
+    if not layers:
+        raise ParameterError("no layers to write; give at least one GeoDataFrame")
+    seen: set[str] = set()
+    for name, gdf in layers.items():
+        if not isinstance(name, str) or not name.strip():
+            raise ParameterError(f"GeoPackage layer names must be non-empty text, got {name!r}")
+        if name.lower() in seen:
+            raise ParameterError(f"GeoPackage layer {name!r} is given twice")
+        seen.add(name.lower())
+        _check_gdf(gdf, f"layer {name!r}")
+    path = Path(path)
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(suffix=".gpkg", dir=path.parent)
+        os.close(fd)
+        tmp = Path(tmp_name)
+        tmp.unlink()  # GDAL wants to create the file itself
+        for name, gdf in layers.items():
+            kw: dict[str, Any] = {}
+            if gdf.attrs.get("method"):
+                kw["layer_metadata"] = {"hotspots_method": json.dumps(
+                    _json_value(gdf.attrs["method"]), ensure_ascii=False)}
+            _gpkg_frame(gdf).to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", **kw)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write the GeoPackage ({exc.strerror or exc})") \
+            from None
+    except Exception as exc:  # GDAL raises many types; the user needs the file and the gist
+        raise InputError(f"{path}: cannot write the GeoPackage "
+                         f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+                         ) from None
+    finally:
+        if tmp is not None and tmp.exists():
+            tmp.unlink()
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+# CSV with formula injection neutralised
+# --------------------------------------------------------------------------------------------
+
+
+def _neutralise(text: str) -> str:
+    """Prefix an apostrophe to text a spreadsheet would run as a formula (OWASP)."""
+    if not text:
+        return text
+    first = text.lstrip(" ")[:1] or text[0]
+    risky = first in _FORMULA_START or ord(first) < 0x20 or ord(first) == 0x7F
+    if risky and not _PLAIN_NUMBER.fullmatch(text.strip()):
+        return "'" + text
+    return text
+
+
+def _csv_cell(v: Any) -> str:
+    if v is None or v is pd.NA or v is pd.NaT:
+        return ""
+    if isinstance(v, (bool, np.bool_)):
+        return "true" if v else "false"
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        f = float(v)
+        return "" if math.isnan(f) else repr(f) if math.isfinite(f) else ""
+    if isinstance(v, (pd.Timestamp, datetime)):
+        return v.isoformat()
+    if isinstance(v, (list, tuple, dict, np.ndarray)):
+        return _neutralise(json.dumps(_json_value(v), ensure_ascii=False))
+    if isinstance(v, BaseGeometry):
+        return _neutralise(v.wkt)
+    try:
+        if pd.isna(v):
+            return ""
+    except (TypeError, ValueError):
+        pass
+    return _neutralise(str(v))
+
+
+def safe_csv(frame: pd.DataFrame) -> str:
+    """Return a table as CSV text that spreadsheets cannot run as formulas.
+
+    Every text cell (and header) starting with ``=``, ``+``, ``-``, ``@``, tab, carriage return
+    or any other control character (also after leading spaces, and the full-width ``＝ ＋ －
+    ＠``) gets a leading apostrophe, as the OWASP CSV injection guidance advises. Numbers stay
+    numbers: numeric cells are written as they are (``-3.2``), and so is text that is nothing
+    but a plain decimal number; ``"-3.2+cmd|' /C calc'!A0"`` is neutralised. Fields holding
+    commas, quotes or line breaks are quoted (RFC 4180), so embedded newlines survive.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Not modified; the index is not written; a geometry column is written as WKT.
+
+    Returns
+    -------
+    str
+        CSV text, ``\\r\\n`` line ends, a header row first.
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise ParameterError(f"safe_csv needs a DataFrame, got {type(frame).__name__}")
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    w.writerow([_csv_cell(str(c)) for c in frame.columns])
+    cols = [frame.iloc[:, i].tolist() for i in range(frame.shape[1])]
+    for row in zip(*cols, strict=True):
+        w.writerow([_csv_cell(v) for v in row])
+    return buf.getvalue()
+
+
+def write_csv(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write :func:`safe_csv` text as UTF-8 with a byte-order mark (so Excel reads ² and –)."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(safe_csv(frame), encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write the CSV file ({exc.strerror or exc})") from None
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+# Self-contained HTML map
+# --------------------------------------------------------------------------------------------
+
+
+def write_html_map(folium_map: Any, path: str | os.PathLike) -> Path:
+    """Write a folium map as one self-contained HTML file that works with no network.
+
+    Parameters
+    ----------
+    folium_map : folium.Map
+        E.g. from :func:`hotspots.maps.build_map`.
+    path : path-like
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    ParameterError
+        The map needs a file from another machine (see :func:`hotspots.maps.offline_html`).
+    InputError
+        The file cannot be written.
+    """
+    from hotspots.maps import offline_html
+
+    page = offline_html(folium_map)
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write the HTML map ({exc.strerror or exc})") from None
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+# Months
+# --------------------------------------------------------------------------------------------
+
+
+def _month_index(m: str) -> int:
+    return int(m[:4]) * 12 + int(m[5:7]) - 1
+
+
+def _month_name(i: int) -> str:
+    return f"{i // 12:04d}-{i % 12 + 1:02d}"
+
+
+def _month_span(start: str, end: str) -> list[str]:
+    return [_month_name(i) for i in range(_month_index(start), _month_index(end) + 1)]
+
+
+def _check_month(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not _MONTH.fullmatch(value):
+        raise ParameterError(f"{what} {value!r} is not a month in the form YYYY-MM")
+    return value
+
+
+def _period_words(start: str, end: str) -> str:
+    from hotspots.maps import period_label
+
+    return period_label(start, end)
+
+
+def _runs_words(months: Sequence[str]) -> str:
+    from hotspots.maps import missing_months_label
+
+    return missing_months_label(list(months))
+
+
+_MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
+                "Dec")
+
+
+def _month_grid(monthly: pd.DataFrame) -> pd.DataFrame:
+    """Counts as one row per year and a column per month; months without data are missing."""
+    values = pd.to_numeric(monthly["incidents"], errors="coerce")
+    rows: dict[str, dict[str, Any]] = {}
+    for m, v in zip(monthly["month"].astype(str), values, strict=True):
+        rows.setdefault(m[:4], {"year": m[:4]})[_MONTH_NAMES[int(m[5:7]) - 1]] = \
+            None if pd.isna(v) else int(v)
+    frame = pd.DataFrame(list(rows.values()))
+    for name in _MONTH_NAMES:
+        if name not in frame.columns:
+            frame[name] = None
+    return frame.astype(object).where(frame.notna(), None)
+
+
+# --------------------------------------------------------------------------------------------
+# Monthly trend chart
+# --------------------------------------------------------------------------------------------
+
+
+def monthly_chart_png(monthly: pd.DataFrame, *, title: str = "Incidents per month",
+                      period: tuple[str, str] | None = None, dpi: int = 200) -> bytes:
+    """Draw monthly counts as a line chart PNG; months without data are gaps, never zeros.
+
+    Parameters
+    ----------
+    monthly : pandas.DataFrame
+        ``month`` (``YYYY-MM``) and ``incidents``; months missing from the frame, or with NaN,
+        are drawn as gaps (shaded "no data") and never joined across.
+    title : str
+    period : (str, str), optional
+        First and last month of the selected period, shaded.
+    dpi : int
+
+    Returns
+    -------
+    bytes
+        PNG, 10 x 3.6 inches.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    if not isinstance(monthly, pd.DataFrame) or not {"month", "incidents"} <= set(monthly):
+        raise ParameterError("monthly needs a frame with month and incidents columns")
+    if monthly.empty:
+        raise NoDataError("no months to chart")
+    given = dict(zip(monthly["month"].astype(str),
+                     pd.to_numeric(monthly["incidents"], errors="coerce"), strict=True))
+    bad = [m for m in given if not _MONTH.fullmatch(m)]
+    if bad:
+        raise ParameterError(f"months must be YYYY-MM, got {bad[:3]}")
+    months = _month_span(min(given), max(given))
+    values = np.array([given.get(m, np.nan) for m in months], dtype=float)
+    x = np.arange(len(months))
+
+    fig = Figure(figsize=(10, 3.6), dpi=dpi, facecolor="white")
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0.07, 0.2, 0.91, 0.68))
+    top = float(np.nanmax(values)) if np.isfinite(values).any() else 1.0
+    if period is not None:
+        a = months.index(period[0]) if period[0] in months else None
+        b = months.index(period[1]) if period[1] in months else None
+        if a is not None and b is not None:
+            ax.axvspan(a - 0.5, b + 0.5, color="#0072B2", alpha=0.10, lw=0,
+                       label="selected period")
+    gap = ~np.isfinite(values)
+    for i in np.flatnonzero(gap):
+        ax.axvspan(i - 0.5, i + 0.5, facecolor="none", edgecolor="#9a9a9a", hatch="////",
+                   lw=0, label="no data published" if i == np.flatnonzero(gap)[0] else None)
+    # NaN breaks the line: a gap is never bridged.
+    ax.plot(x, values, color="#1a1a1a", lw=1.6, marker="o", ms=3.5, label="incidents")
+    ax.set_ylim(0, top * 1.15 if top > 0 else 1)
+    ax.set_xlim(-0.5, len(months) - 0.5)
+    step = max(1, math.ceil(len(months) / 18))
+    ax.set_xticks(x[::step])
+    names = _MONTH_NAMES
+    ax.set_xticklabels([f"{names[int(m[5:7]) - 1]}\n{m[:4]}" if (k == 0 or m[5:7] == "01")
+                        else names[int(m[5:7]) - 1]
+                        for k, m in enumerate(months[::step])], fontsize=8)
+    ax.tick_params(axis="y", labelsize=8)
+    ax.set_ylabel("incidents", fontsize=9)
+    ax.grid(axis="y", color="#e0e0e0", lw=0.6)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.set_title(title, fontsize=10, loc="left", fontweight="bold")
+    ax.legend(loc="upper left", bbox_to_anchor=(0.0, -0.17), ncol=3, frameon=False, fontsize=8)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
+    return buf.getvalue()
+
+
+# --------------------------------------------------------------------------------------------
+# The tasking pack (PDF)
+# --------------------------------------------------------------------------------------------
+
+#: Sections of the pack, in order, with their headings.
+PACK_SECTIONS: dict[str, str] = {
+    "map": "Hotspot map",
+    "hotspots": "Top hotspots",
+    "junctions": "SRN corridors and junctions",
+    "disruption": "Disruption points",
+    "trend": "Monthly trend",
+    "accuracy": "Accuracy (back-test)",
+    "notes": "Method notes and data caveats",
+}
+
+
+def _font_dir() -> Path:
+    import matplotlib
+
+    return Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+
+
+def _pack_pdf(marking: str, running: str, created: datetime):
+    from fpdf import FPDF
+
+    class _PackPDF(FPDF):
+        def header(self) -> None:
+            self.set_font("DejaVu", "B", 10)
+            self.set_text_color(26, 26, 26)
+            self.set_y(6)
+            self.cell(0, 5, marking, align="C")
+            self.set_font("DejaVu", "", 7)
+            self.set_text_color(90, 90, 90)
+            self.set_xy(self.l_margin, 6)
+            self.cell(90, 5, running[:80], align="L")
+            self.set_draw_color(180, 180, 180)
+            self.line(self.l_margin, 12, self.w - self.r_margin, 12)
+            self.set_y(15)
+            self.set_text_color(26, 26, 26)
+
+        def footer(self) -> None:
+            self.set_y(-11)
+            self.set_draw_color(180, 180, 180)
+            self.line(self.l_margin, self.get_y() - 1, self.w - self.r_margin, self.get_y() - 1)
+            self.set_font("DejaVu", "", 7)
+            self.set_text_color(90, 90, 90)
+            self.cell(90, 5, f"Created {created:%Y-%m-%d %H:%M} UTC", align="L")
+            self.set_x(self.l_margin)
+            self.set_font("DejaVu", "B", 10)
+            self.set_text_color(26, 26, 26)
+            self.cell(0, 5, marking, align="C")
+            self.set_x(self.w - self.r_margin - 40)
+            self.set_font("DejaVu", "", 8)
+            self.cell(40, 5, f"Page {self.page_no()} of {{nb}}", align="R")
+
+    pdf = _PackPDF(orientation="L", unit="mm", format="A4")
+    fonts = _font_dir()
+    for style, name in (("", "DejaVuSans.ttf"), ("B", "DejaVuSans-Bold.ttf"),
+                        ("I", "DejaVuSans-Oblique.ttf"), ("BI", "DejaVuSans-BoldOblique.ttf")):
+        if not (fonts / name).is_file():
+            raise InputError(f"{fonts / name}: font not found (matplotlib's DejaVu fonts are "
+                             "needed for the PDF)")
+        pdf.add_font("DejaVu", style, str(fonts / name))
+    pdf.set_margins(12, 15, 12)
+    pdf.set_auto_page_break(True, margin=14)
+    pdf.set_title(running)
+    pdf.set_creator("hotspots")
+    pdf.set_creation_date(created)
+    return pdf
+
+
+def _heading(pdf, text: str) -> None:
+    pdf.set_font("DejaVu", "B", 15)
+    pdf.cell(0, 9, text, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(1)
+
+
+def _para(pdf, text: str, size: float = 9.5, style: str = "", colour=(26, 26, 26)) -> None:
+    pdf.set_font("DejaVu", style, size)
+    pdf.set_text_color(*colour)
+    pdf.multi_cell(0, size * 0.5, text, align="L", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_text_color(26, 26, 26)
+
+
+def _bullets(pdf, items: Sequence[str], size: float = 9.5) -> None:
+    pdf.set_font("DejaVu", "", size)
+    for item in items:
+        pdf.set_x(pdf.l_margin)
+        pdf.cell(5, size * 0.5, "•")
+        pdf.multi_cell(0, size * 0.5, str(item), align="L", new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(1)
+
+
+def _fmt(v: Any, kind: str = "") -> str:
+    """Format one table cell; missing values are an en dash, never a zero."""
+    if v is None or v is pd.NA:
+        return "–"
+    if isinstance(v, float) and math.isnan(v):
+        return "–"
+    if kind == "int":
+        return f"{int(v):,}"
+    if kind == "signed":
+        return f"{int(v):+,}" if int(v) else "0"
+    if kind == "pct":
+        return f"{float(v):.1%}"
+    if kind == "signed_pct":
+        return f"{float(v):+.0f}%"
+    if kind == "1dp":
+        return f"{float(v):,.1f}"
+    if kind == "2dp":
+        return f"{float(v):,.2f}"
+    if isinstance(v, Mapping):
+        return ", ".join(f"{k} {x}" for k, x in v.items())
+    if isinstance(v, (list, tuple)):
+        return "; ".join(str(x) for x in v)
+    return str(v)
+
+
+def _table(pdf, frame: pd.DataFrame, spec: Sequence[tuple[str, str, float, str, str]],
+           size: float = 8.0) -> None:
+    """Draw ``frame`` with columns ``(column, heading, width share, format, align)``."""
+    from fpdf.fonts import FontFace
+
+    cols = [s for s in spec if s[0] in frame.columns]
+    if not cols:
+        return
+    pdf.set_font("DejaVu", "", size)
+    heading = FontFace(emphasis="BOLD", fill_color=(232, 232, 228))
+    with pdf.table(col_widths=[c[2] for c in cols], headings_style=heading,
+                   line_height=size * 0.55, text_align=tuple(c[4] for c in cols),
+                   padding=1.2, borders_layout="HORIZONTAL_LINES", align="LEFT",
+                   width=pdf.w - pdf.l_margin - pdf.r_margin) as table:
+        head = table.row()
+        for c in cols:
+            head.cell(c[1])
+        for rec in frame[[c[0] for c in cols]].to_dict("records"):
+            row = table.row()
+            for c in cols:
+                row.cell(_fmt(rec[c[0]], c[3]))
+
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as im:
+        return im.size
+
+
+def write_tasking_pack(path: str | os.PathLike, *, title: str, area: str, period: str,
+                       crimes: str = "", marking: str | None = None,
+                       created: datetime | None = None, map_png: bytes | None = None,
+                       summary: Mapping[str, str] | None = None,
+                       hotspots: pd.DataFrame | None = None,
+                       junctions: pd.DataFrame | None = None,
+                       corridors: pd.DataFrame | None = None,
+                       disruption: pd.DataFrame | None = None,
+                       monthly: pd.DataFrame | None = None,
+                       monthly_period: tuple[str, str] | None = None,
+                       accuracy: str | Mapping[str, Any] | None = None,
+                       method_notes: Sequence[str] = (),
+                       caveats: Sequence[str] | None = None,
+                       omitted: Mapping[str, str] | None = None,
+                       hotspot_rows: int = 20, junction_rows: int = 15,
+                       settings: Settings | None = None) -> dict[str, Any]:
+    """Write the tasking pack: an A4 landscape PDF for a tasking meeting.
+
+    Pages: cover (title, area, period, crimes, marking, creation time, key figures, what the
+    pack holds and what it leaves out); then each section given: hotspot map, top hotspots
+    table, SRN corridor and junction tables, disruption points with rationale, monthly trend
+    chart (gaps as gaps), back-test accuracy statement, method notes and data caveats. A
+    section not given is left out with a one-line note saying why; nothing is made up. The
+    protective marking is printed at the top and bottom of every page, with page numbers.
+
+    Parameters
+    ----------
+    path : path-like
+        Output PDF.
+    title, area, period, crimes : str
+        Cover and running-header text, e.g. ``"Acquisitive crime hotspots"``, ``"Rugby"``,
+        ``"Apr–Jun 2025"``, ``"acquisitive crime"``.
+    marking : str, optional
+        Protective marking; default ``settings.marking``.
+    created : datetime, optional
+        Default now (UTC).
+    map_png : bytes, optional
+        The map (:func:`hotspots.snapshot.render_map_png`), fitted to a page.
+    summary : mapping of str to str, optional
+        Key figures for the cover, label -> text.
+    hotspots : pandas.DataFrame, optional
+        Top hotspots: ``rank``, ``locations`` (or ``top_locations``), ``district``,
+        ``incidents``, ``previous``, ``change``, ``change_pct``, ``share``, ``pai``,
+        ``area_km2``, ``class`` (when classes are known), ``change_note``; columns absent are
+        not shown. The first ``hotspot_rows`` rows are printed.
+    junctions : pandas.DataFrame, optional
+        :func:`hotspots.spatial.corridors.junction_stats` output (``name``, ``alias``,
+        ``roads``, ``incidents``, ``previous``, ``change``, ``change_note``); the first
+        ``junction_rows`` rows are printed.
+    corridors : pandas.DataFrame, optional
+        :func:`hotspots.spatial.corridors.corridor_bands` output.
+    disruption : pandas.DataFrame, optional
+        Disruption points: ``rank``, ``name`` (or ``site``/``location``), ``rationale`` and
+        any of ``type``, ``score``, ``covered``, ``cumulative_share``; ``attrs["method"]``
+        (text), when present, is printed above the table.
+    monthly : pandas.DataFrame, optional
+        ``month``, ``incidents`` (NaN = no data): charted by :func:`monthly_chart_png`.
+    monthly_period : (str, str), optional
+        Months to shade on the chart as the selected period.
+    accuracy : str or mapping, optional
+        Back-test statement, or label -> value pairs.
+    method_notes : sequence of str
+        Method and parameter statements.
+    caveats : sequence of str, optional
+        Data caveats; default :data:`DATA_CAVEATS`.
+    omitted : mapping of str to str, optional
+        Section -> why it is not in the pack (default "not supplied").
+    hotspot_rows, junction_rows : int
+    settings : Settings, optional
+
+    Returns
+    -------
+    dict
+        ``path``, ``bytes``, ``pages``, ``sections`` (included, in order) and ``omitted``
+        (section -> reason).
+
+    Raises
+    ------
+    ParameterError
+        Empty marking or title, a table without the columns it needs.
+    InputError
+        The file cannot be written.
+    """
+    settings = settings or load_settings()
+    marking = " ".join(str(settings.marking if marking is None else marking).split())
+    if not marking:
+        raise ParameterError("the protective marking is empty; give one, e.g. OFFICIAL")
+    if not str(title).strip():
+        raise ParameterError("the tasking pack needs a title")
+    created = (created or datetime.now(UTC))
+    created = (created if created.tzinfo else created.replace(tzinfo=UTC)).astimezone(UTC)
+    reasons = {k: "not supplied" for k in PACK_SECTIONS}
+    reasons.update(omitted or {})
+    given = {
+        "map": map_png is not None,
+        "hotspots": hotspots is not None,
+        "junctions": junctions is not None or corridors is not None,
+        "disruption": disruption is not None,
+        "trend": monthly is not None,
+        "accuracy": accuracy is not None and bool(accuracy),
+        "notes": True,
+    }
+    for name, frame in (("hotspots", hotspots), ("junctions", junctions),
+                        ("corridors", corridors), ("disruption", disruption),
+                        ("monthly", monthly)):
+        if frame is not None and not isinstance(frame, pd.DataFrame):
+            raise ParameterError(f"{name} must be a DataFrame, got {type(frame).__name__}")
+    if disruption is not None and "rationale" not in disruption.columns:
+        raise ParameterError("disruption points need a rationale column: say why each site")
+
+    running = " · ".join(p for p in (title, area, period) if p)
+    pdf = _pack_pdf(marking, running, created)
+
+    # ---- cover
+    pdf.add_page()
+    pdf.ln(14)
+    pdf.set_font("DejaVu", "B", 12)
+    pdf.cell(0, 8, marking, align="C", border=1, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(10)
+    pdf.set_font("DejaVu", "B", 26)
+    pdf.multi_cell(0, 12, title, align="L", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+    for label, value in (("Area", area), ("Period", period), ("Crimes", crimes),
+                         ("Created", f"{created:%Y-%m-%d %H:%M} UTC")):
+        if value:
+            pdf.set_font("DejaVu", "B", 12)
+            pdf.cell(28, 7, label)
+            pdf.set_font("DejaVu", "", 12)
+            pdf.multi_cell(0, 7, str(value), align="L", new_x="LMARGIN", new_y="NEXT")
+    if summary:
+        pdf.ln(5)
+        pdf.set_font("DejaVu", "B", 11)
+        pdf.cell(0, 7, "Key figures", new_x="LMARGIN", new_y="NEXT")
+        for label, value in summary.items():
+            pdf.set_font("DejaVu", "B", 9.5)
+            pdf.cell(55, 5.5, str(label))
+            pdf.set_font("DejaVu", "", 9.5)
+            pdf.multi_cell(0, 5.5, str(value), align="L", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(5)
+    pdf.set_font("DejaVu", "B", 11)
+    pdf.cell(0, 7, "In this pack", new_x="LMARGIN", new_y="NEXT")
+    _bullets(pdf, [PACK_SECTIONS[k] for k, ok in given.items() if ok], 9.5)
+    missing = [k for k, ok in given.items() if not ok]
+    if missing:
+        pdf.set_font("DejaVu", "B", 11)
+        pdf.cell(0, 7, "Not included", new_x="LMARGIN", new_y="NEXT")
+        _bullets(pdf, [f"{PACK_SECTIONS[k]}: {reasons[k]}" for k in missing], 9.5)
+
+    # ---- map
+    if map_png is not None:
+        pdf.add_page()
+        wpx, hpx = _png_size(map_png)
+        avail_w = pdf.w - pdf.l_margin - pdf.r_margin
+        avail_h = pdf.h - 16 - 15
+        w = min(avail_w, avail_h * wpx / hpx)
+        pdf.image(io.BytesIO(map_png), x=(pdf.w - w) / 2, y=16, w=w,
+                  alt_text=f"Hotspot map, {area}, {period}")
+
+    # ---- hotspots
+    if hotspots is not None:
+        pdf.add_page()
+        _heading(pdf, PACK_SECTIONS["hotspots"])
+        hs = hotspots.copy()
+        if "locations" not in hs.columns and "top_locations" in hs.columns:
+            hs["locations"] = hs["top_locations"]
+        n = len(hs)
+        if n == 0:
+            _para(pdf, "No hotspot areas were selected for this period and crime selection.")
+        else:
+            shown = hs.head(hotspot_rows)
+            _para(pdf, f"The {len(shown)} of {n:,} hotspot areas with most incidents "
+                       "(all areas are in the GeoJSON/GeoPackage exports). Locations are the "
+                       "most frequent police.uk map points in the area, with counts.", 9)
+            pdf.ln(2)
+            notes = shown["change_note"].dropna().astype(str) if "change_note" in shown \
+                else pd.Series(dtype=str)
+            notes = notes[notes.str.strip() != ""]
+            uniform = notes.nunique() == 1 and len(notes) == len(shown)
+            spec = [("rank", "Rank", 5, "int", "CENTER"),
+                    ("locations", "Locations (police.uk map points, incidents)", 58, "", "LEFT"),
+                    ("district", "District", 15, "", "LEFT"),
+                    ("incidents", "Incidents", 8, "int", "RIGHT"),
+                    ("previous", "Previous", 8, "int", "RIGHT"),
+                    ("change", "Change", 7, "signed", "RIGHT"),
+                    ("share", "Share", 7, "pct", "RIGHT"),
+                    ("pai", "PAI", 5, "1dp", "RIGHT"),
+                    ("area_km2", "km²", 6, "2dp", "RIGHT"),
+                    ("class", "Class", 12, "", "LEFT")]
+            if len(notes) and not uniform:
+                spec.append(("change_note", "Note", 20, "", "LEFT"))
+            _table(pdf, shown, spec, 8)
+            if uniform:
+                pdf.ln(2)
+                _para(pdf, f"Change not computed: {notes.iloc[0]}.", 8.5, "I", (90, 90, 90))
+
+    # ---- junctions and corridors
+    if junctions is not None or corridors is not None:
+        pdf.add_page()
+        _heading(pdf, PACK_SECTIONS["junctions"])
+        if junctions is not None:
+            jt = junctions.head(junction_rows)
+            radius = junctions.attrs.get("radius_m")
+            lead = (f"SRN junctions by incidents within {radius:,.0f} m" if radius
+                    else "SRN junctions by incidents")
+            _para(pdf, f"{lead} (top {len(jt)} of {len(junctions):,} with any).", 9)
+            pdf.ln(2)
+            if len(jt):
+                notes = jt["change_note"].dropna().astype(str) if "change_note" in jt \
+                    else pd.Series(dtype=str)
+                notes = notes[notes.str.strip() != ""]
+                uniform = notes.nunique() == 1 and len(notes) == len(jt)
+                spec = [("name", "Junction", 20, "", "LEFT"),
+                        ("alias", "Also known as", 18, "", "LEFT"),
+                        ("roads", "Roads", 16, "", "LEFT"),
+                        ("incidents", "Incidents", 9, "int", "RIGHT"),
+                        ("previous", "Previous", 9, "int", "RIGHT"),
+                        ("change", "Change", 8, "signed", "RIGHT"),
+                        ("change_pct", "Change %", 8, "signed_pct", "RIGHT")]
+                if len(notes) and not uniform:
+                    spec.append(("change_note", "Note", 24, "", "LEFT"))
+                _table(pdf, jt, spec, 8)
+                if uniform:
+                    pdf.ln(2)
+                    _para(pdf, f"Change not computed: {notes.iloc[0]}.", 8.5, "I",
+                          (90, 90, 90))
+            else:
+                _para(pdf, "No incidents of this selection near an SRN junction.")
+            pdf.ln(4)
+        if corridors is not None and len(corridors):
+            # Keep the band table and its note together on one page.
+            if pdf.get_y() + 7 + (len(corridors) + 1) * 6.5 + 10 > pdf.page_break_trigger:
+                pdf.add_page()
+            pdf.set_font("DejaVu", "B", 11)
+            pdf.cell(0, 7, "Corridor bands: distance from the SRN", new_x="LMARGIN",
+                     new_y="NEXT")
+            _table(pdf, corridors, [("band", "Band", 20, "", "LEFT"),
+                                    ("incidents", "Incidents", 12, "int", "RIGHT"),
+                                    ("share", "Share of incidents", 14, "pct", "RIGHT"),
+                                    ("area_km2", "Area km²", 12, "1dp", "RIGHT"),
+                                    ("density_km2", "Per km²", 12, "1dp", "RIGHT"),
+                                    ("lq", "Location quotient", 14, "2dp", "RIGHT")], 8.5)
+            pdf.ln(1)
+            _para(pdf, "Location quotient = share of incidents / share of area: above 1, more "
+                       "crime than the band's area would suggest.", 8.5, "I", (90, 90, 90))
+
+    # ---- disruption
+    if disruption is not None:
+        pdf.add_page()
+        _heading(pdf, PACK_SECTIONS["disruption"])
+        d = disruption.copy()
+        if "name" not in d.columns:
+            for alt in ("site", "location"):
+                if alt in d.columns:
+                    d["name"] = d[alt]
+                    break
+        if d.empty:
+            _para(pdf, "The disruption analysis proposed no site for this selection.")
+        else:
+            lead = d.attrs.get("method")
+            if lead:
+                _para(pdf, str(lead), 9)
+                pdf.ln(2)
+            _table(pdf, d, [("rank", "Rank", 5, "int", "CENTER"),
+                            ("name", "Site", 18, "", "LEFT"),
+                            ("type", "Type", 9, "", "LEFT"),
+                            ("score", "Score", 7, "2dp", "RIGHT"),
+                            ("covered", "Covered", 8, "int", "RIGHT"),
+                            ("cumulative_share", "Cumulative", 9, "pct", "RIGHT"),
+                            ("rationale", "Rationale", 60, "", "LEFT")], 8)
+
+    # ---- trend
+    if monthly is not None:
+        pdf.add_page()
+        _heading(pdf, PACK_SECTIONS["trend"])
+        png = monthly_chart_png(monthly, title=f"Incidents per month: {crimes or title}, {area}",
+                                period=monthly_period)
+        wpx, hpx = _png_size(png)
+        w = pdf.w - pdf.l_margin - pdf.r_margin
+        pdf.image(io.BytesIO(png), x=pdf.l_margin, w=w, alt_text="Monthly trend chart")
+        pdf.ln(2)
+        gaps = monthly.loc[~np.isfinite(pd.to_numeric(monthly["incidents"], errors="coerce")
+                                        .to_numpy(dtype=float)), "month"].astype(str).tolist()
+        if gaps:
+            _para(pdf, f"No data published for {_runs_words(gaps)}: shown as a gap, never as "
+                       "zero, and no line is drawn across it.", 9, "I", (90, 90, 90))
+        pdf.ln(3)
+        _table(pdf, _month_grid(monthly), [("year", "Year", 8, "", "LEFT")]
+               + [(m, m, 7, "int", "RIGHT") for m in _MONTH_NAMES], 8)
+
+    # ---- accuracy
+    if given["accuracy"]:
+        pdf.add_page()
+        _heading(pdf, PACK_SECTIONS["accuracy"])
+        if isinstance(accuracy, Mapping):
+            frame = pd.DataFrame({"measure": [str(k) for k in accuracy],
+                                  "value": [_fmt(v) for v in accuracy.values()]})
+            _table(pdf, frame, [("measure", "Measure", 40, "", "LEFT"),
+                                ("value", "Value", 60, "", "LEFT")], 9)
+        else:
+            _para(pdf, str(accuracy))
+
+    # ---- notes (always), with the omitted sections' notes
+    pdf.add_page()
+    _heading(pdf, PACK_SECTIONS["notes"])
+    pdf.set_font("DejaVu", "B", 11)
+    if method_notes:
+        pdf.cell(0, 7, "Method and parameters", new_x="LMARGIN", new_y="NEXT")
+        _bullets(pdf, method_notes, 9)
+        pdf.ln(2)
+    pdf.set_font("DejaVu", "B", 11)
+    pdf.cell(0, 7, "Data caveats", new_x="LMARGIN", new_y="NEXT")
+    _bullets(pdf, DATA_CAVEATS if caveats is None else caveats, 9)
+    if missing:
+        pdf.ln(2)
+        pdf.set_font("DejaVu", "B", 11)
+        pdf.cell(0, 7, "Sections not included", new_x="LMARGIN", new_y="NEXT")
+        _bullets(pdf, [f"{PACK_SECTIONS[k]}: {reasons[k]}" for k in missing], 9)
+    pdf.ln(2)
+    from hotspots.snapshot import attribution_lines
+
+    pdf.set_font("DejaVu", "B", 11)
+    pdf.cell(0, 7, "Data sources", new_x="LMARGIN", new_y="NEXT")
+    _bullets(pdf, attribution_lines(roads=True, junctions=True), 8)
+
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pdf.output(str(path))
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write the PDF ({exc.strerror or exc})") from None
+    return {"path": str(path), "bytes": path.stat().st_size, "pages": pdf.page_no(),
+            "sections": [k for k, ok in given.items() if ok],
+            "omitted": {k: reasons[k] for k in missing}}
+
+
+# --------------------------------------------------------------------------------------------
+# Building the pack's inputs from the store
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PackInputs:
+    """Everything a tasking pack and a report need, computed from the store.
+
+    Attributes
+    ----------
+    title, area, period, crimes : str
+        Words for the cover and the map.
+    start, end : str
+        Period, ``YYYY-MM``.
+    surface : Surface
+    areas : geopandas.GeoDataFrame
+        Hotspot polygons (:func:`hotspots.models.areas.hotspot_areas`), EPSG:27700, with the
+        hotspot table's extra columns (``district``, ``previous``, ``change``, ``change_pct``,
+        ``change_note``, ``class`` when classes were given).
+    hotspot_table : pandas.DataFrame
+        The areas without geometry plus ``lon``/``lat`` of a point inside each.
+    junctions, corridors : pandas.DataFrame
+        :func:`~hotspots.spatial.corridors.junction_stats` (junctions with incidents only) and
+        :func:`~hotspots.spatial.corridors.corridor_bands`.
+    monthly : pandas.DataFrame
+        ``month``, ``label``, ``incidents`` (NaN where the store has no data), ``has_data``,
+        ``selected``.
+    geometry : shapely geometry
+        The study area, EPSG:27700.
+    map_png : bytes
+        A4 map.
+    method_notes, caveats : list of str
+    summary : dict of str to str
+    params : dict
+        Every parameter and count, JSON-ready.
+    disruption, accuracy : optional
+        Passed through when given.
+    omitted : dict of str to str
+        Why a section is absent.
+    """
+
+    title: str
+    area: str
+    period: str
+    crimes: str
+    start: str
+    end: str
+    surface: Any
+    areas: gpd.GeoDataFrame
+    hotspot_table: pd.DataFrame
+    junctions: pd.DataFrame
+    corridors: pd.DataFrame
+    monthly: pd.DataFrame
+    geometry: BaseGeometry
+    map_png: bytes
+    method_notes: list[str]
+    caveats: list[str]
+    summary: dict[str, str]
+    params: dict[str, Any]
+    marking: str
+    created: datetime
+    disruption: pd.DataFrame | None = None
+    accuracy: str | Mapping[str, Any] | None = None
+    omitted: dict[str, str] = field(default_factory=dict)
+
+    def pack_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for :func:`write_tasking_pack`."""
+        return {"title": self.title, "area": self.area, "period": self.period,
+                "crimes": self.crimes, "marking": self.marking, "created": self.created,
+                "map_png": self.map_png, "summary": self.summary,
+                "hotspots": self.hotspot_table, "junctions": self.junctions,
+                "corridors": self.corridors, "disruption": self.disruption,
+                "monthly": self.monthly, "monthly_period": (self.start, self.end),
+                "accuracy": self.accuracy, "method_notes": self.method_notes,
+                "caveats": self.caveats, "omitted": self.omitted}
+
+
+def disruption_frame(plan: Any) -> pd.DataFrame:
+    """Turn a :class:`hotspots.models.disruption.SitePlan` into the pack's site table.
+
+    Parameters
+    ----------
+    plan : SitePlan
+        From :func:`hotspots.models.disruption.choose_sites` (or ``lscp``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``rank``, ``name``, ``type`` (junction, services, ...), ``roads`` (text), ``covered``,
+        ``covered_share``, ``covered_incident_share``, ``marginal``, ``cumulative_share``,
+        ``hotspots`` (hotspot labels in reach), ``rationale``, ``lon``, ``lat``, ``x``, ``y``;
+        ``attrs["method"]`` states the method and parameters in one paragraph and
+        ``attrs["summary"]`` holds the plan's JSON-ready summary.
+    """
+    sites = plan.sites
+    frame = pd.DataFrame({
+        "rank": sites["rank"].astype("int64"),
+        "name": sites["name"].astype(str),
+        "type": sites["kind"].astype(str),
+        "roads": ["; ".join(r) if isinstance(r, (list, tuple)) else str(r)
+                  for r in sites["roads"]],
+        "covered": sites["covered"],
+        "covered_share": sites["covered_share"].astype(float),
+        "covered_incident_share": sites["covered_incident_share"].astype(float),
+        "marginal": sites["marginal"],
+        "cumulative_share": sites["cumulative_share"].astype(float),
+        "hotspots": [list(h) if isinstance(h, (list, tuple)) else [] for h in sites["hotspots"]],
+        "rationale": sites["rationale"].astype(str),
+        "lon": sites["lon"].astype(float), "lat": sites["lat"].astype(float),
+        "x": sites["x"].astype(float), "y": sites["y"].astype(float),
+    })
+    summ = plan.summary
+    cov = summ.get("coverage", {})
+    optimal = ("proven optimal" if plan.gap == 0 else f"within {plan.gap:.1%} of the best "
+               "possible")
+    frame.attrs["method"] = (
+        f"Disruption points: {len(frame)} sites chosen by {plan.method.upper()} (maximal "
+        f"covering location problem, Church & ReVelle 1974) among {cov.get('candidates', '?')} "
+        f"candidate SRN junctions and services, maximising the {summ.get('share_basis', '')} "
+        f"of the period's mapped incidents {summ.get('reach', '')}; {optimal}. Together they "
+        f"cover {summ.get('covered_share', float('nan')):.0%} of it. Reach: "
+        f"{cov.get('distance_note', cov.get('distance_method', ''))}. Ranks are by marginal "
+        "coverage: each site is counted against the sites ranked above it.")
+    frame.attrs["summary"] = _json_value({k: v for k, v in plan.to_dict().items()
+                                          if k not in ("sites", "existing")})
+    return frame
+
+
+def _previous_counts(areas: gpd.GeoDataFrame, grid, x: np.ndarray, y: np.ndarray
+                     ) -> np.ndarray:
+    """Incidents per hotspot polygon, by the cell they fall in (the rule hotspot_areas uses)."""
+    row, col = grid.cell_index(x, y)
+    on = row >= 0
+    xc = grid.x0 + (col[on] + 0.5) * grid.cell
+    yc = grid.y0 + (row[on] + 0.5) * grid.cell
+    out = np.zeros(len(areas), dtype=np.int64)
+    for i, g in enumerate(areas.geometry):
+        # Polygons are unions of whole cells, so a cell centre is never on their edge.
+        out[i] = int(shapely.contains_xy(g, xc, yc).sum())
+    return out
+
+
+def _change_note(cur: list[str], prev: list[str], have: set[str]) -> str:
+    gaps_cur = [m for m in cur if m not in have]
+    gaps_prev = [m for m in prev if m not in have]
+    if gaps_cur:
+        return f"period has no data for {_runs_words(gaps_cur)}"
+    if len(gaps_prev) == len(prev):
+        return f"no data for previous period {_period_words(prev[0], prev[-1])}"
+    if gaps_prev:
+        return f"previous period lacks data for {_runs_words(gaps_prev)}"
+    return ""
+
+
+def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str, end: str,
+                      area: str | None = None, groups: Sequence[str] | None = None,
+                      types: Sequence[str] | None = None, cell: float = 100.0,
+                      bandwidth: float | str = 500.0, kernel: str = "quartic",
+                      top: float = 0.05, radius: float = 2000.0,
+                      marking: str | None = None, created: datetime | None = None,
+                      disruption: pd.DataFrame | None = None, disruption_sites: int = 0,
+                      accuracy: str | Mapping[str, Any] | None = None,
+                      classes: Mapping[int, str] | None = None,
+                      settings: Settings | None = None) -> PackInputs:
+    """Compute what a tasking pack holds today from the incident store.
+
+    Kernel density and hotspot areas for the period, each area's count in the previous period
+    of equal length (only when the store has every one of its months), monthly counts over
+    everything the store holds, SRN junction counts and corridor bands, and the A4 map.
+    Sections the library cannot compute yet are optional inputs passed through.
+
+    Parameters
+    ----------
+    store_dir : path-like, optional
+        Default ``settings.store_dir``.
+    start, end : str
+        First and last month, ``YYYY-MM``.
+    area : str, optional
+        None/"force" for the force area, or a district name.
+    groups, types : sequence of str, optional
+        Crime groups or police.uk crime types (one of the two).
+    cell, bandwidth, kernel, top : optional
+        Surface and hotspot parameters (defaults: 100 m cells, fixed 500 m quartic, top 5%).
+    radius : float
+        Junction radius, metres (default 2000).
+    marking : str, optional
+        Default ``settings.marking``.
+    created : datetime, optional
+        Creation time stamped on the map and the pack; default now (UTC).
+    disruption : pandas.DataFrame, optional
+        Disruption points with a ``rationale`` and ``x``/``y``, computed elsewhere; used for
+        the map's sites and the pack's disruption section.
+    disruption_sites : int
+        When ``disruption`` is not given and this is above 0, choose this many sites with
+        :mod:`hotspots.models.disruption` (maximal covering of the period's mapped incidents'
+        harm within a 10-minute drive; see :func:`disruption_frame`). 0: no disruption section.
+    accuracy : str or mapping, optional
+        Back-test statement.
+    classes : mapping of int to str, optional
+        Hotspot rank -> class (e.g. emerging, persistent) from a future trend model.
+    settings : Settings, optional
+
+    Returns
+    -------
+    PackInputs
+
+    Raises
+    ------
+    ParameterError
+        Bad months or parameters.
+    NoDataError
+        No mapped incident matches the selection.
+    """
+    from hotspots import maps
+    from hotspots.models.areas import hotspot_areas
+    from hotspots.models.kde import kernel_density
+    from hotspots.query import available_months, load_incidents
+    from hotspots.snapshot import render_map_png
+    from hotspots.spatial.boundaries import area_geometry, load_boundary
+    from hotspots.spatial.corridors import corridor_bands, junction_stats
+    from hotspots.spatial.grid import Grid
+    from hotspots.spatial.roads import build_srn_graph
+
+    settings = settings or load_settings()
+    store = settings.store_dir if store_dir is None else Path(store_dir)
+    start, end = _check_month(start, "start"), _check_month(end, "end")
+    if end < start:
+        raise ParameterError(f"end {end} is before start {start}")
+    if not groups and not types:
+        raise ParameterError("choose crimes with groups=[...] or types=[...]")
+    marking = " ".join(str(settings.marking if marking is None else marking).split())
+    if not marking:
+        raise ParameterError("the protective marking is empty; give one, e.g. OFFICIAL")
+    created = created or datetime.now(UTC)
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)
+
+    have = available_months(store, settings=settings)
+    if not have:
+        raise NoDataError(f"{store}: the incident store holds no months")
+    first, last = min(have), max(have)
+    selection = {"groups": list(groups) if groups and not types else None,
+                 "types": list(types) if types else None}
+    # The whole span, once: the trend and the junctions' previous period need it.
+    everything = load_incidents(store, area=area, settings=settings, **selection)
+    months_col = everything["month"].astype(str)
+    in_period = ((months_col >= start) & (months_col <= end)).to_numpy(bool)
+    period_inc = everything[in_period]
+    located = period_inc["has_location"].fillna(False).to_numpy(bool)
+    mapped = period_inc[located]
+    area_words = "Warwickshire (force area)" if area is None or area.strip().lower() in (
+        "force", "all", settings.force) else area.strip()
+    crimes_text = maps.crimes_label(selection["groups"], selection["types"])
+    period = _period_words(start, end)
+    cur_months = _month_span(start, end)
+    missing_now = [m for m in cur_months if m not in set(have)]
+    if mapped.empty:
+        raise NoDataError(f"no mapped {crimes_text} incidents in {area_words} for {period}"
+                          + (f" (the store has no data for {_runs_words(missing_now)})"
+                             if missing_now else "") + "; widen the period, area or crimes")
+
+    geom = area_geometry(area, settings)
+    grid = Grid.from_geometry(geom, cell)
+    surface = kernel_density(mapped["x"].to_numpy(), mapped["y"].to_numpy(), cell=cell,
+                             bandwidth=bandwidth, kernel=kernel, grid=grid)
+    areas = hotspot_areas(surface, mapped, top=top, study_area=geom)
+    method = dict(areas.attrs.get("method", {}))
+
+    # Previous period of equal length, compared only when the store holds all of it.
+    span = len(cur_months)
+    prev_months = [_month_name(_month_index(start) - span + k) for k in range(span)]
+    note = _change_note(cur_months, prev_months, set(have))
+    areas = areas.copy()
+    if len(areas):
+        if note:
+            areas["previous"] = pd.array([pd.NA] * len(areas), dtype="Int64")
+        else:
+            prev = everything[(months_col >= prev_months[0]).to_numpy(bool)
+                              & (months_col <= prev_months[-1]).to_numpy(bool)]
+            prev = prev[prev["has_location"].fillna(False).to_numpy(bool)]
+            areas["previous"] = pd.array(_previous_counts(areas, grid, prev["x"].to_numpy(),
+                                                          prev["y"].to_numpy()), dtype="Int64")
+        areas["change"] = (areas["incidents"].astype("Int64") - areas["previous"])
+        prev_f = areas["previous"].astype("Float64")
+        areas["change_pct"] = (100.0 * areas["change"].astype("Float64")
+                               / prev_f.where(prev_f > 0)).astype("float64")
+        areas["change_note"] = note or ""
+        if not note:
+            areas.loc[areas["previous"] == 0, "change_note"] = \
+                "previous period had no incidents here"
+        districts = load_boundary("districts", settings)
+        inner = areas.geometry.representative_point()
+        areas["district"] = [next((str(n) for n, g in zip(districts["name"],
+                                                           districts.geometry, strict=True)
+                                   if g.contains(p)), "") for p in inner]
+        if classes:
+            areas["class"] = [classes.get(int(r), "") for r in areas["rank"]]
+    else:
+        for col, dtype in (("previous", "Int64"), ("change", "Int64"),
+                           ("change_pct", "float64"), ("change_note", "object"),
+                           ("district", "object")):
+            areas[col] = pd.Series(dtype=dtype)
+    areas.attrs["method"] = {**method, "previous_period": (prev_months[0], prev_months[-1]),
+                             "change_note": note}
+
+    from hotspots.spatial.crs import to_wgs84
+
+    table = pd.DataFrame(areas.drop(columns=areas.geometry.name))
+    if len(areas):
+        pts = areas.geometry.representative_point()
+        lon, lat = to_wgs84(pts.x.to_numpy(), pts.y.to_numpy())
+        table["lon"], table["lat"] = np.round(lon, 6), np.round(lat, 6)
+    else:
+        table["lon"], table["lat"] = pd.Series(dtype=float), pd.Series(dtype=float)
+    table = table.rename(columns={"top_locations": "locations"})
+    order = ["rank", "locations", "district", "incidents", "previous", "change", "change_pct",
+             "change_note", "share", "area_km2", "pai", "peak_density", "harm", "class", "lon",
+             "lat"]
+    table = table[[c for c in order if c in table.columns]]
+
+    # Monthly counts over everything the store holds; months it lacks are NaN, not zero.
+    counts = months_col.value_counts()
+    span_all = _month_span(first, last)
+    monthly = pd.DataFrame({
+        "month": span_all,
+        "label": [_period_words(m, m) for m in span_all],
+        "incidents": [float(counts.get(m, 0)) if m in set(have) else np.nan for m in span_all],
+        "has_data": [m in set(have) for m in span_all],
+        "selected": [start <= m <= end for m in span_all],
+    })
+
+    graph = build_srn_graph(settings)
+    junctions = junction_stats(everything, graph, radius=radius, period=(start, end),
+                               months=have)
+    junctions = junctions[junctions["incidents"] > 0].reset_index(drop=True)
+    corridors = corridor_bands(period_inc, graph, geom)
+
+    method_text = maps.method_statement(
+        kernel=surface.kernel, bandwidth=surface.bandwidth,
+        bandwidth_rule=surface.bandwidth_rule, cell=surface.grid.cell, top=top, start=start,
+        end=end, crimes=crimes_text, missing=missing_now)
+    title = f"{crimes_text[:1].upper()}{crimes_text[1:]} hotspots"
+    omitted: dict[str, str] = {}
+    if disruption is None and disruption_sites:
+        try:
+            dmod = importlib.import_module("hotspots.models.disruption")
+        except ImportError:
+            omitted["disruption"] = "the disruption model (hotspots.models.disruption) is not " \
+                                    "installed"
+        else:
+            cov = dmod.build_coverage(period_inc, graph, hotspots=areas, study_area=geom,
+                                      period=(start, end), months=have)
+            plan = dmod.choose_sites(cov, k=min(int(disruption_sites), len(cov.free)))
+            disruption = disruption_frame(plan)
+    sites = disruption if disruption is not None and len(disruption) else None
+    map_method = method_text
+    if sites is not None and disruption.attrs.get("method"):
+        map_method += ". " + str(disruption.attrs["method"])
+    map_png = render_map_png(surface, areas, area_geometry=geom, title=title, period=period,
+                             groups=selection["types"] or selection["groups"],
+                             method_text=map_method, marking=marking, size="a4",
+                             area=area_words, sites=sites, junctions=junctions,
+                             created=created, settings=settings)
+
+    n_inc, n_mapped = int(len(period_inc)), int(len(mapped))
+    n_in_study = int(method.get("incidents_in_study_area", n_mapped))
+    hot_inc = int(areas["incidents"].sum()) if len(areas) else 0
+    hot_km2 = float(areas["area_km2"].sum()) if len(areas) else 0.0
+    study_km2 = float(method.get("study_area_km2", geom.area / 1e6))
+    share = hot_inc / n_in_study if n_in_study else float("nan")
+    pai = share / (hot_km2 / study_km2) if hot_km2 and n_in_study else float("nan")
+    summary = {
+        "Incidents": f"{n_inc:,} ({n_mapped:,} mapped; {n_inc - n_mapped:,} without a "
+                     "location, counted but not mapped)",
+        "Hotspot areas": (f"{len(areas):,}, covering {hot_km2:,.1f} km² "
+                          f"({hot_km2 / study_km2:.1%} of the area) and holding {share:.1%} of "
+                          f"mapped incidents (PAI {pai:.1f}, in-sample)")
+        if len(areas) else "none selected",
+        "Busiest SRN junction": (f"{junctions['name'].iloc[0]}: "
+                                 f"{int(junctions['incidents'].iloc[0]):,} incidents within "
+                                 f"{radius:,.0f} m") if len(junctions) else "none near",
+    }
+    if missing_now:
+        summary["Missing months"] = f"the store has no data for {_runs_words(missing_now)}"
+
+    thr = method.get("threshold_density")
+    method_notes = [
+        method_text + ".",
+        f"Hotspot areas: the densest {top:.0%} of the study area's {cell:g} m cells "
+        f"({method.get('study_cells', 0):,} cells; threshold "
+        f"{(thr if thr is not None else float('nan')):.1f} incidents per km²), joined where "
+        "cells share an edge and ranked by the mapped incidents they contain. Share = the "
+        "area's incidents / all mapped incidents in the study area. PAI (in-sample) = share of "
+        "incidents / share of the study area: it says how concentrated the period's crime "
+        "is, not how well it forecasts.",
+        f"Change: the same polygons counted in the previous period of equal length "
+        f"({_period_words(prev_months[0], prev_months[-1])}). Months without published data "
+        "are never read as zero: " + (f"not computed here ({note})." if note
+                                      else "every month of both periods has data."),
+        f"Junctions: incidents within {radius:,.0f} m straight-line of each SRN junction node "
+        "(an incident near two junctions counts for both), compared with the previous period "
+        "of equal length where the store holds it.",
+        "Corridor bands: straight-line distance from each mapped incident to the nearest SRN "
+        "road; location quotient = share of incidents / share of the area.",
+        f"Counts: {n_inc:,} incidents in the period, {n_mapped:,} mapped; rows without a "
+        "location count in totals and trends but are not mapped.",
+    ]
+    gaps_all = [m for m in span_all if m not in set(have)]
+    caveats = list(DATA_CAVEATS)
+    if gaps_all:
+        caveats.insert(2, f"The store has no data for {_runs_words(gaps_all)}: trends show the "
+                          "gap and no comparison bridges it.")
+
+    if disruption is None:
+        omitted.setdefault("disruption", "no disruption analysis asked for or supplied")
+    elif disruption.attrs.get("method"):
+        method_notes.append(str(disruption.attrs["method"]))
+    if accuracy is None:
+        omitted["accuracy"] = "no back-test supplied (not available in this version)"
+    params = {
+        "store": str(store), "area": area_words, "start": start, "end": end,
+        "groups": selection["groups"], "types": selection["types"],
+        "months_missing_in_period": missing_now, "previous_period": [prev_months[0],
+                                                                     prev_months[-1]],
+        "change_note": note, "incidents": n_inc, "mapped": n_mapped,
+        "without_location": n_inc - n_mapped, "hotspots": int(len(areas)),
+        "share_in_hotspots": None if math.isnan(share) else round(share, 4),
+        "pai": None if math.isnan(pai) else round(pai, 3), "top": top,
+        "surface": surface.params(), "junction_radius_m": float(radius),
+        "marking": marking, "created": created.astimezone(UTC).isoformat(timespec="seconds"),
+    }
+    return PackInputs(
+        title=title, area=area_words, period=period, crimes=crimes_text, start=start, end=end,
+        surface=surface, areas=areas, hotspot_table=table, junctions=junctions,
+        corridors=corridors, monthly=monthly, geometry=geom, map_png=map_png,
+        method_notes=method_notes, caveats=caveats, summary=summary, params=params,
+        marking=marking, created=created, disruption=disruption, accuracy=accuracy,
+        omitted=omitted)
+
+
+# --------------------------------------------------------------------------------------------
+# The report: every export of one selection, audited
+# --------------------------------------------------------------------------------------------
+
+
+def _sites_gdf(sites: pd.DataFrame) -> gpd.GeoDataFrame:
+    gdf = gpd.GeoDataFrame(sites.copy(), geometry=gpd.points_from_xy(sites["x"], sites["y"]),
+                           crs=27700)
+    if sites.attrs.get("method"):
+        gdf.attrs["method"] = {"method": sites.attrs["method"],
+                               **sites.attrs.get("summary", {})}
+    return gdf
+
+
+def write_report(out_dir: str | os.PathLike, *, store_dir: str | os.PathLike | None = None,
+                 area: str | None = None, groups: Sequence[str] | None = None,
+                 types: Sequence[str] | None = None, start: str, end: str,
+                 marking: str | None = None, user: str | None = None,
+                 sites: int = 5, audit_path: str | os.PathLike | None = None,
+                 settings: Settings | None = None) -> dict[str, Any]:
+    """Write every tasking export of one selection into a folder and audit it.
+
+    Files: ``map.png`` (A4, 300 dpi), ``pack.pdf`` (the tasking pack), ``hotspots.geojson``
+    (hotspot polygons, WGS84, RFC 7946), ``hotspots.gpkg`` (EPSG:27700; layers ``hotspots``,
+    ``junctions`` and, with disruption sites, ``sites``) and ``sites.csv``. ``sites.csv``
+    holds the disruption sites chosen by :mod:`hotspots.models.disruption` (then
+    ``sites.geojson`` is written too); when that module is not installed, or ``sites=0``, it
+    holds the hotspot table instead (rank, locations, counts, change, share, PAI, lon/lat),
+    and the result's ``sites_csv`` says which. CSV cells are formula-injection safe. One line
+    goes to the export audit log (:func:`hotspots.audit.record_export`); the log is checked
+    for writing first, so nothing is exported that cannot be audited.
+
+    Parameters
+    ----------
+    out_dir : path-like
+        Created if missing; files of the same names are replaced.
+    store_dir : path-like, optional
+        Default ``settings.store_dir``.
+    area : str, optional
+        District name, or None/"force".
+    groups, types : sequence of str, optional
+        One of the two.
+    start, end : str
+        ``YYYY-MM``.
+    marking : str, optional
+        Default ``settings.marking``.
+    user : str, optional
+        Recorded in the audit line (default ``$USER``).
+    sites : int
+        Disruption sites to choose (default 5; 0 for none).
+    audit_path : path-like, optional
+        Audit log (default :func:`hotspots.audit.default_log_path`).
+    settings : Settings, optional
+
+    Returns
+    -------
+    dict
+        ``files`` (list of ``{"name", "path", "bytes"}``), ``sites_csv`` (what it holds),
+        ``pages``, ``sections`` and ``omitted`` (of the pack), ``parameters`` (every parameter
+        and count) and ``audit_log``, ``audit`` (the line written).
+
+    Raises
+    ------
+    AuditError
+        The audit log cannot be written (checked before anything is exported).
+    HotspotsError
+        Bad parameters, no data, unwritable output folder.
+    """
+    from hotspots.audit import check_log_writable, record_export
+
+    settings = settings or load_settings()
+    if isinstance(sites, bool) or not isinstance(sites, (int, np.integer)) or sites < 0:
+        raise ParameterError(f"sites must be a whole number >= 0, got {sites!r}")
+    out = Path(out_dir)
+    log = check_log_writable(audit_path, settings=settings)
+    inputs = build_pack_inputs(store_dir, start=start, end=end, area=area, groups=groups,
+                               types=types, marking=marking, disruption_sites=int(sites),
+                               settings=settings)
+
+    def write(name: str, data: bytes | str) -> None:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            if isinstance(data, bytes):
+                (out / name).write_bytes(data)
+            else:
+                (out / name).write_text(data, encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"{out / name}: cannot write ({exc.strerror or exc})") from None
+
+    names = ["map.png", "pack.pdf", "hotspots.geojson", "hotspots.gpkg", "sites.csv"]
+    write("map.png", inputs.map_png)
+    pack = write_tasking_pack(out / "pack.pdf", settings=settings, **inputs.pack_kwargs())
+    write("hotspots.geojson", to_geojson(inputs.areas, metadata={
+        **inputs.params, "hotspot_method": _json_value(inputs.areas.attrs.get("method", {}))}))
+    junctions = inputs.junctions
+    jgdf = gpd.GeoDataFrame(
+        junctions.drop(columns=[c for c in ("monthly",) if c in junctions.columns]),
+        geometry=gpd.points_from_xy(junctions["x"], junctions["y"]), crs=27700)
+    jgdf.attrs["method"] = {"method": "incidents within radius_m straight-line of the SRN "
+                                      "junction node, change against the previous period of "
+                                      "equal length", **_json_value(dict(junctions.attrs))}
+    layers: dict[str, gpd.GeoDataFrame] = {"hotspots": inputs.areas, "junctions": jgdf}
+    plan = inputs.disruption
+    if plan is not None:
+        layers["sites"] = _sites_gdf(plan)
+    write_geopackage(layers, out / "hotspots.gpkg")
+    if plan is not None:
+        write_csv(plan, out / "sites.csv")
+        write("sites.geojson", to_geojson(layers["sites"]))
+        names.append("sites.geojson")
+        sites_what = ("disruption sites (hotspots.models.disruption, maximal covering): rank, "
+                      "name, type, roads, coverage, rationale, lon/lat")
+    else:
+        write_csv(inputs.hotspot_table, out / "sites.csv")
+        sites_what = ("hotspot table, not disruption sites ("
+                      + inputs.omitted.get("disruption", "no disruption sites") + "): rank, "
+                      "locations, incidents, previous period, change, share, PAI, lon/lat")
+    files = [{"name": n, "path": str(out / n), "bytes": (out / n).stat().st_size}
+             for n in names]
+    filters = {"store": inputs.params["store"], "area": inputs.area, "start": start,
+               "end": end, "groups": inputs.params["groups"], "types": inputs.params["types"],
+               "marking": inputs.marking, "sites": int(sites)}
+    record = record_export("report", filters, user=user, path=log, settings=settings,
+                           files=[f["path"] for f in files])
+    return {"files": files, "sites_csv": sites_what, "pages": pack["pages"],
+            "sections": pack["sections"], "omitted": pack["omitted"],
+            "parameters": inputs.params, "audit_log": str(log), "audit": record}

@@ -1,0 +1,700 @@
+"""Exports for tasking meetings: map PNG, tasking pack PDF, GeoJSON, GeoPackage, safe CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+from PIL import Image
+from pypdf import PdfReader
+from shapely.geometry import Point, Polygon
+
+from hotspots.audit import AuditError, read_exports
+from hotspots.errors import HotspotsError, NoDataError, ParameterError
+from hotspots.export import (
+    DATA_CAVEATS,
+    build_pack_inputs,
+    monthly_chart_png,
+    safe_csv,
+    to_geojson,
+    write_csv,
+    write_geopackage,
+    write_html_map,
+    write_report,
+    write_tasking_pack,
+)
+from hotspots.ingest import build_default_store
+from hotspots.models.areas import hotspot_areas
+from hotspots.models.kde import kernel_density
+from hotspots.query import load_incidents
+from hotspots.snapshot import (
+    ATTRIBUTION,
+    SIZES,
+    attribution_lines,
+    density_colours,
+    render_map_png,
+    scale_bar_length,
+)
+from hotspots.spatial.boundaries import area_geometry
+from hotspots.spatial.grid import Grid
+
+CREATED = datetime(2025, 7, 1, 9, 30, tzinfo=UTC)
+
+
+# --------------------------------------------------------------------------------------------
+# Hand-built inputs
+# --------------------------------------------------------------------------------------------
+
+
+def point_in_north_of(geom, share: float = 0.15) -> tuple[float, float]:
+    """A point inside ``geom`` within the northern ``share`` of its bounds."""
+    xmin, ymin, xmax, ymax = geom.bounds
+    y = ymax - share * (ymax - ymin)
+    for f in np.linspace(0.1, 0.9, 81):
+        x = xmin + f * (xmax - xmin)
+        if geom.contains(Point(x, y)):
+            return x, y
+    raise AssertionError("no point found")
+
+
+@pytest.fixture(scope="module")
+def rugby():
+    from hotspots.config import load_settings
+
+    settings = load_settings(env={})
+    return area_geometry("Rugby", settings), settings
+
+
+@pytest.fixture(scope="module")
+def north_cluster(rugby):
+    """A dense cluster in the north of Rugby district, a few scattered points elsewhere."""
+    geom, settings = rugby
+    cx, cy = point_in_north_of(geom)
+    rng = np.random.default_rng(7)
+    x = np.r_[cx + rng.normal(0, 150, 300), geom.centroid.x + rng.normal(0, 3000, 20)]
+    y = np.r_[cy + rng.normal(0, 150, 300), geom.centroid.y + rng.normal(0, 3000, 20)]
+    inside = shapely.contains_xy(geom, x, y)
+    x, y = x[inside], y[inside]
+    incidents = pd.DataFrame({"x": x, "y": y, "has_location": True,
+                              "location": ["On or near Market Street"] * len(x)})
+    grid = Grid.from_geometry(geom, 100)
+    surface = kernel_density(x, y, cell=100, bandwidth=400, grid=grid)
+    areas = hotspot_areas(surface, incidents, top=0.02, study_area=geom)
+    return surface, areas, (cx, cy)
+
+
+def png_array(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+def dark_pixels(img: np.ndarray) -> int:
+    return int((img.max(axis=2) < 90).sum())
+
+
+# --------------------------------------------------------------------------------------------
+# Map snapshot PNG
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", ["a4", "hd"])
+def test_map_png_has_the_exact_pixel_size_and_is_not_blank(rugby, north_cluster, size):
+    geom, settings = rugby
+    surface, areas, _ = north_cluster
+    data = render_map_png(surface, areas, area_geometry=geom, title="Test hotspots",
+                          period="Jan–Mar 2025", groups=["acquisitive"],
+                          method_text="Kernel density, quartic, 400 m", size=size, area="Rugby",
+                          created=CREATED, settings=settings)
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    img = png_array(data)
+    w, h, _ = SIZES[size]
+    assert img.shape == (h, w, 3)
+    assert img.std() > 20
+    colours = np.unique(img.reshape(-1, 3)[::7], axis=0)
+    assert len(colours) > 200
+    # The protective marking is printed in the top and bottom bands, centred.
+    band = int(0.5 * SIZES[size][2])
+    centre = slice(w // 2 - 2 * band, w // 2 + 2 * band)
+    assert dark_pixels(img[:band, centre]) > 50
+    assert dark_pixels(img[-band:, centre]) > 50
+
+
+def test_marking_and_method_come_from_the_arguments(rugby, north_cluster):
+    geom, settings = rugby
+    surface, areas, _ = north_cluster
+
+    def render(marking):
+        return render_map_png(surface, areas, area_geometry=geom, title="T", marking=marking,
+                              method_text="Method M", size="hd", created=CREATED,
+                              settings=settings)
+
+    a, b = render("OFFICIAL"), render("OFFICIAL-SENSITIVE")
+    ia, ib = png_array(a), png_array(b)
+    band = 75
+    assert not np.array_equal(ia[:band], ib[:band])
+    assert not np.array_equal(ia[-band:], ib[-band:])
+    np.testing.assert_array_equal(ia[band:-band, :1200], ib[band:-band, :1200])
+    info = Image.open(io.BytesIO(b)).info
+    assert "OFFICIAL-SENSITIVE" in info["Description"] and "Method M" in info["Description"]
+    assert info["Creation Time"].startswith("2025-07-01T09:30")
+
+
+def test_configured_marking_is_the_default(rugby, north_cluster):
+    geom, settings = rugby
+    surface, _, _ = north_cluster
+    custom = settings.with_(marking="SECRET TEST")
+    data = render_map_png(surface, area_geometry=geom, title="T", size="hd", created=CREATED,
+                          settings=custom)
+    assert "SECRET TEST" in Image.open(io.BytesIO(data)).info["Description"]
+
+
+def test_surface_is_drawn_north_up(rugby, north_cluster):
+    """Grid row 0 is the south: the northern cluster must appear in the upper half."""
+    geom, settings = rugby
+    surface, _, _ = north_cluster
+    img = png_array(render_map_png(surface, area_geometry=geom, title="T", size="hd",
+                                   created=CREATED, settings=settings)).astype(int)
+    left = img[:, : int(img.shape[1] * 0.65)]
+    r, g, b = left[..., 0], left[..., 1], left[..., 2]
+    purple = (r > 60) & (r < 140) & (g < 80) & (b > 85)
+    rows = np.nonzero(purple)[0]
+    assert rows.size > 20
+    assert rows.mean() < img.shape[0] * 0.45
+
+
+def test_rendering_leaves_the_surface_and_hotspots_unchanged(rugby, north_cluster):
+    geom, settings = rugby
+    surface, areas, _ = north_cluster
+    before_v, before_a = surface.values.copy(), areas.copy()
+    render_map_png(surface, areas, area_geometry=geom, title="T", size="hd", created=CREATED,
+                   settings=settings)
+    np.testing.assert_array_equal(surface.values, before_v)
+    pd.testing.assert_frame_equal(pd.DataFrame(areas.drop(columns="geometry")),
+                                  pd.DataFrame(before_a.drop(columns="geometry")))
+    assert areas.geometry.equals(before_a.geometry)
+
+
+def test_map_without_surface_or_hotspots_still_renders_the_basemap(rugby):
+    geom, settings = rugby
+    sites = pd.DataFrame({"rank": [1, 2], "x": [445000.0, 450000.0], "y": [275000.0, 272000.0]})
+    img = png_array(render_map_png(area_geometry=geom, title="Basemap only", size="hd",
+                                   sites=sites, created=CREATED, settings=settings))
+    assert img.shape == (1080, 1920, 3) and img.std() > 20
+    r, g, b = img[..., 0].astype(int), img[..., 1].astype(int), img[..., 2].astype(int)
+    vermillion = (r > 190) & (g > 60) & (g < 130) & (b < 50)
+    assert vermillion.sum() > 20  # the site triangles
+
+
+@pytest.mark.parametrize("kwargs, fragment", [
+    ({"size": "a3"}, "unknown map size"),
+    ({"marking": "   "}, "marking is empty"),
+    ({"title": ""}, "needs a title"),
+])
+def test_bad_map_arguments_raise_one_line_parameter_errors(rugby, kwargs, fragment):
+    geom, settings = rugby
+    args = {"area_geometry": geom, "title": "T", "settings": settings, **kwargs}
+    with pytest.raises(ParameterError, match=fragment) as info:
+        render_map_png(**args)
+    assert "\n" not in str(info.value)
+
+
+def test_empty_area_geometry_is_refused(rugby):
+    _, settings = rugby
+    with pytest.raises(ParameterError, match="area_geometry"):
+        render_map_png(area_geometry=Polygon(), title="T", settings=settings)
+
+
+@pytest.mark.parametrize("width, expected", [(60_000, 10_000), (23_000, 2_000),
+                                             (7_000, 1_000), (30_000, 5_000), (900, 100)])
+def test_scale_bar_is_a_round_length_near_a_fifth_of_the_width(width, expected):
+    assert scale_bar_length(width) == expected
+
+
+def test_density_colours_fade_from_the_land_colour_to_dark():
+    c = density_colours(np.array([0.0, 0.5, 1.0]))
+    assert np.allclose(c[0], (251 / 255, 251 / 255, 248 / 255))
+    lightness = c.sum(axis=1)
+    assert lightness[0] > lightness[1] > lightness[2]
+
+
+def test_attribution_names_osm_only_when_services_are_shown():
+    base = attribution_lines(roads=True, junctions=True)
+    assert ATTRIBUTION["osm"] not in base and ATTRIBUTION["police_uk"] in base
+    assert ATTRIBUTION["national_highways"] in base
+    assert ATTRIBUTION["osm"] in attribution_lines(roads=True, services=True)
+    data_readme = (Path(__file__).resolve().parent.parent / "data" / "README.md").read_text()
+    assert "Contains public sector information licensed under the Open Government Licence" \
+        in data_readme and "Contains OS data © Crown copyright and database right 2024" \
+        in ATTRIBUTION["os_roads"]
+
+
+# --------------------------------------------------------------------------------------------
+# GeoJSON and GeoPackage
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def polygons() -> gpd.GeoDataFrame:
+    # Exterior given clockwise on purpose: RFC 7946 output must be counter-clockwise.
+    cw = Polygon([(440000, 270000), (440000, 271000), (441000, 271000), (441000, 270000)])
+    hole = Polygon([(445000, 272000), (445000, 274000), (447000, 274000), (447000, 272000)],
+                   [[(445500, 272500), (446500, 272500), (446500, 273500), (445500, 273500)]])
+    gdf = gpd.GeoDataFrame({
+        "rank": [1, 2], "incidents": [12, 7], "share": [0.6, float("nan")],
+        "previous": pd.array([5, pd.NA], dtype="Int64"),
+        "top_locations": [["On or near A (3)", "On or near B (2)"], []],
+        "note": ["=HYPERLINK(\"x\")", "plain"],
+    }, geometry=[cw, hole], crs=27700)
+    gdf.attrs["method"] = {"top": 0.05, "kernel": "quartic"}
+    return gdf
+
+
+def ring_area(coords) -> float:
+    xy = np.asarray(coords)
+    return 0.5 * float(np.sum(xy[:-1, 0] * xy[1:, 1] - xy[1:, 0] * xy[:-1, 1]))
+
+
+def test_geojson_is_an_rfc7946_feature_collection_in_wgs84(polygons):
+    doc = json.loads(to_geojson(polygons))
+    assert doc["type"] == "FeatureCollection" and "crs" not in doc
+    assert len(doc["features"]) == 2
+    for feat in doc["features"]:
+        assert feat["type"] == "Feature" and feat["geometry"]["type"] == "Polygon"
+        rings = feat["geometry"]["coordinates"]
+        for ring in rings:
+            xy = np.asarray(ring)
+            assert np.all((-180 <= xy[:, 0]) & (xy[:, 0] <= 180))
+            assert np.all((-90 <= xy[:, 1]) & (xy[:, 1] <= 90))
+            # Warwickshire: about 1.5 degrees west, 52.3 north.
+            assert np.all((-2.0 < xy[:, 0]) & (xy[:, 0] < -1.0))
+            assert np.all((52.0 < xy[:, 1]) & (xy[:, 1] < 52.7))
+        assert ring_area(rings[0]) > 0  # exterior counter-clockwise
+        for hole in rings[1:]:
+            assert ring_area(hole) < 0  # holes clockwise
+    lon0, lat0, lon1, lat1 = doc["bbox"]
+    assert lon0 < lon1 and lat0 < lat1
+    props = doc["features"][1]["properties"]
+    assert props["share"] is None and props["previous"] is None and props["top_locations"] == []
+    assert doc["features"][0]["properties"]["previous"] == 5
+    assert doc["metadata"] == {"top": 0.05, "kernel": "quartic"}
+
+
+def test_geojson_round_trips_through_geopandas_and_leaves_the_input_alone(polygons, tmp_path):
+    before = polygons.copy()
+    path = tmp_path / "h.geojson"
+    path.write_text(to_geojson(polygons), encoding="utf-8")
+    back = gpd.read_file(path)
+    assert back.crs.to_epsg() == 4326 and len(back) == 2
+    area = back.to_crs(27700).geometry.area.to_numpy()
+    np.testing.assert_allclose(area, polygons.geometry.area.to_numpy(), rtol=1e-4)
+    assert polygons.crs.to_epsg() == 27700
+    assert polygons.geometry.equals(before.geometry)
+
+
+def test_geojson_without_a_crs_is_refused(polygons):
+    with pytest.raises(ParameterError, match="coordinate reference system"):
+        to_geojson(polygons.set_crs(None, allow_override=True))
+    with pytest.raises(ParameterError, match="GeoDataFrame"):
+        to_geojson(pd.DataFrame({"a": [1]}))
+
+
+def test_geopackage_holds_every_layer_in_british_national_grid(polygons, tmp_path):
+    points = gpd.GeoDataFrame({"name": ["M6 J1"], "by_group": [{"acquisitive": 3}]},
+                              geometry=[Point(-1.25, 52.4)], crs=4326)
+    path = write_geopackage({"hotspots": polygons, "junctions": points}, tmp_path / "x.gpkg")
+    layers = dict(pyogrio.list_layers(path))
+    assert set(layers) == {"hotspots", "junctions"}
+    hs = gpd.read_file(path, layer="hotspots")
+    assert hs.crs.to_epsg() == 27700 and len(hs) == 2
+    assert hs.geometry.area.sum() == pytest.approx(polygons.geometry.area.sum())
+    assert json.loads(hs["top_locations"].iloc[0]) == ["On or near A (3)", "On or near B (2)"]
+    j = gpd.read_file(path, layer="junctions")
+    assert j.crs.to_epsg() == 27700 and json.loads(j["by_group"].iloc[0]) == {"acquisitive": 3}
+    assert 430000 < j.geometry.x.iloc[0] < 460000
+    meta = pyogrio.read_info(path, layer="hotspots")["layer_metadata"]
+    assert json.loads(meta["hotspots_method"]) == {"top": 0.05, "kernel": "quartic"}
+
+
+def test_geopackage_is_replaced_whole_not_appended(polygons, tmp_path):
+    path = tmp_path / "x.gpkg"
+    write_geopackage({"old": polygons}, path)
+    write_geopackage({"new": polygons.head(1)}, path)
+    assert [n for n, _ in pyogrio.list_layers(path)] == ["new"]
+    assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind
+
+
+@pytest.mark.parametrize("layers, fragment", [({}, "no layers"),
+                                              ({"": None}, "non-empty"),
+                                              ({"a": "not a frame"}, "GeoDataFrame")])
+def test_bad_geopackage_layers_are_refused(tmp_path, layers, fragment):
+    with pytest.raises(ParameterError, match=fragment):
+        write_geopackage(layers, tmp_path / "x.gpkg")
+
+
+# --------------------------------------------------------------------------------------------
+# CSV injection
+# --------------------------------------------------------------------------------------------
+
+
+def read_back(text: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text, newline="")))
+
+
+@pytest.mark.parametrize("cell", ["=1+1", "+1+1", "-1+1", "@SUM(A1:A2)", "\t=1+1", "\r=1+1",
+                                  "\x00x", "\x1bx", "\n=1+1", "\x7fx", "＝1+1", " =1+1",
+                                  "-3.2+cmd|' /C calc'!A0", "=HYPERLINK(\"http://x\",\"y\")"])
+def test_text_that_a_spreadsheet_would_run_gets_a_leading_apostrophe(cell):
+    rows = read_back(safe_csv(pd.DataFrame({"note": [cell]})))
+    assert rows[1] == ["'" + cell]
+
+
+@pytest.mark.parametrize("cell", ["plain", "On or near High Street", "a=b", "3-2", "", "'quoted"])
+def test_harmless_text_is_left_as_it_is(cell):
+    rows = read_back(safe_csv(pd.DataFrame({"note": [cell]})))
+    assert rows[1] == [cell]
+
+
+def test_numbers_stay_numbers_even_when_negative():
+    frame = pd.DataFrame({"change": [-3.2, 5.0, float("nan")], "n": [-7, 0, 12],
+                          "as_text": ["-3.2", "+4", "-1e3"],
+                          "mixed": [-2, "-2+1", None]}, dtype=object)
+    frame["change"] = frame["change"].astype(float)
+    frame["n"] = frame["n"].astype(int)
+    rows = read_back(safe_csv(frame))
+    assert rows[1] == ["-3.2", "-7", "-3.2", "-2"]
+    assert rows[2] == ["5.0", "0", "+4", "'-2+1"]
+    assert rows[3] == ["", "12", "-1e3", ""]
+    back = pd.read_csv(io.StringIO(safe_csv(frame)))
+    assert back["change"].iloc[0] == -3.2 and back["n"].iloc[0] == -7
+
+
+def test_embedded_newlines_and_quotes_survive_quoted():
+    text = safe_csv(pd.DataFrame({"a": ['line one\nline two, "quoted"'], "b": [1]}))
+    assert read_back(text)[1] == ['line one\nline two, "quoted"', "1"]
+    assert text.endswith("\r\n")
+
+
+def test_headers_lists_and_dicts_are_neutralised_too():
+    frame = pd.DataFrame({"=cmd": [1], "mix": [{"-x": 1}], "lst": [["=a"]]})
+    rows = read_back(safe_csv(frame))
+    assert rows[0][0] == "'=cmd"
+    assert json.loads(rows[1][1]) == {"-x": 1}  # JSON text starts with "{": nothing to run
+    assert rows[1][2] == '["=a"]'
+
+
+def test_safe_csv_does_not_modify_the_frame_and_write_csv_adds_a_bom(tmp_path):
+    frame = pd.DataFrame({"a": ["=1"], "b": ["km²"]})
+    before = frame.copy()
+    path = write_csv(frame, tmp_path / "t.csv")
+    pd.testing.assert_frame_equal(frame, before)
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and "km²".encode() in raw
+
+
+# --------------------------------------------------------------------------------------------
+# Offline HTML map
+# --------------------------------------------------------------------------------------------
+
+
+def test_html_map_is_written_self_contained(tmp_path):
+    from hotspots.maps import remote_references
+
+    m = folium.Map(location=[52.3, -1.5], zoom_start=9, tiles=None)
+    folium.GeoJson({"type": "Feature", "properties": {},
+                    "geometry": {"type": "Point", "coordinates": [-1.5, 52.3]}}).add_to(m)
+    path = write_html_map(m, tmp_path / "map.html")
+    page = path.read_text(encoding="utf-8")
+    assert "<html" in page.lower() and "L.map" in page
+    assert remote_references(page) == []
+
+
+# --------------------------------------------------------------------------------------------
+# Monthly chart and the tasking pack
+# --------------------------------------------------------------------------------------------
+
+
+def small_png() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (400, 280), (200, 220, 240)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def monthly_with_gap() -> pd.DataFrame:
+    months = [f"2024-{m:02d}" for m in range(1, 13)] + [f"2025-{m:02d}" for m in range(1, 4)]
+    counts = [float(m[5:]) * 10 if (m.startswith("2025") or m <= "2024-04") else np.nan
+              for m in months]
+    return pd.DataFrame({"month": months, "incidents": counts})
+
+
+def pdf_text(path: Path) -> list[str]:
+    return [p.extract_text() for p in PdfReader(path).pages]
+
+
+def test_monthly_chart_is_a_png_and_refuses_bad_months():
+    img = Image.open(io.BytesIO(monthly_chart_png(monthly_with_gap(), dpi=100)))
+    assert img.size == (1000, 360)
+    with pytest.raises(ParameterError, match="YYYY-MM"):
+        monthly_chart_png(pd.DataFrame({"month": ["2025/01"], "incidents": [1]}))
+    with pytest.raises(NoDataError):
+        monthly_chart_png(pd.DataFrame({"month": [], "incidents": []}))
+
+
+def test_pack_has_every_section_given_and_the_marking_on_every_page(tmp_path):
+    hotspots = pd.DataFrame({"rank": [1, 2], "locations": ["On or near Bank Street (9)",
+                                                           "On or near Supermarket (4)"],
+                             "district": ["Rugby", "Rugby"], "incidents": [40, 18],
+                             "previous": pd.array([30, 20], dtype="Int64"),
+                             "change": pd.array([10, -2], dtype="Int64"),
+                             "share": [0.3, 0.12], "pai": [12.5, 8.0],
+                             "area_km2": [0.4, 0.2], "class": ["emerging", "persistent"]})
+    junctions = pd.DataFrame({"name": ["M6 J1"], "alias": [""], "roads": ["M6"],
+                              "incidents": [12], "previous": [None], "change": [None],
+                              "change_pct": [float("nan")],
+                              "change_note": ["no data for previous period 2024-10..2024-12"]})
+    junctions.attrs["radius_m"] = 2000.0
+    disruption = pd.DataFrame({"rank": [1], "name": ["M6 J1"], "type": ["junction"],
+                               "rationale": ["Covers 23 acquisitive crimes within 10 minutes"]})
+    info = write_tasking_pack(
+        tmp_path / "pack.pdf", title="Acquisitive crime hotspots", area="Rugby",
+        period="Jan–Mar 2025", crimes="acquisitive crime", marking="OFFICIAL-SENSITIVE",
+        created=CREATED, map_png=small_png(), summary={"Incidents": "58"},
+        hotspots=hotspots, junctions=junctions, disruption=disruption,
+        monthly=monthly_with_gap(), monthly_period=("2025-01", "2025-03"),
+        accuracy={"Hit rate": "61%", "PAI (out of sample)": 7.2},
+        method_notes=["Kernel density, quartic kernel, bandwidth 500 m"])
+    pages = pdf_text(tmp_path / "pack.pdf")
+    assert info["pages"] == len(pages) == 8
+    assert info["sections"] == ["map", "hotspots", "junctions", "disruption", "trend",
+                                "accuracy", "notes"] and info["omitted"] == {}
+    for n, text in enumerate(pages, start=1):
+        assert text.count("OFFICIAL-SENSITIVE") >= 2, f"page {n} lacks header and footer marking"
+        assert f"Page {n} of {len(pages)}" in text
+    cover = pages[0]
+    for needle in ("Acquisitive crime hotspots", "Rugby", "Jan–Mar 2025", "2025-07-01 09:30 UTC"):
+        assert needle in cover
+    whole = "\n".join(pages)
+    for needle in ("On or near Bank Street (9)", "emerging", "+10", "M6 J1",
+                   "Change not computed: no data for previous period 2024-10..2024-12",
+                   "Covers 23 acquisitive crimes within 10 minutes", "Hit rate",
+                   "No data published for May–Dec 2024", "Kernel density, quartic kernel"):
+        assert needle in whole, needle
+    for caveat in DATA_CAVEATS:
+        assert caveat[:40] in whole.replace("\n", " ")
+
+
+def test_sections_not_given_are_left_out_with_a_note_never_faked(tmp_path):
+    info = write_tasking_pack(tmp_path / "p.pdf", title="Hotspots", area="Warwick",
+                              period="Apr–Jun 2025", created=CREATED,
+                              omitted={"disruption": "no disruption model in this version"})
+    pages = pdf_text(tmp_path / "p.pdf")
+    assert info["pages"] == len(pages) == 2  # cover and notes
+    assert info["sections"] == ["notes"]
+    assert set(info["omitted"]) == {"map", "hotspots", "junctions", "disruption", "trend",
+                                    "accuracy"}
+    assert "Disruption points: no disruption model in this version" in pages[0]
+    assert "Top hotspots: not supplied" in pages[0]
+    assert "Monthly incidents" not in "".join(pages)
+
+
+def test_pack_refuses_disruption_points_without_a_rationale(tmp_path):
+    with pytest.raises(ParameterError, match="rationale"):
+        write_tasking_pack(tmp_path / "p.pdf", title="T", area="A", period="P",
+                           disruption=pd.DataFrame({"rank": [1], "name": ["M6 J1"]}))
+    with pytest.raises(ParameterError, match="marking"):
+        write_tasking_pack(tmp_path / "p.pdf", title="T", area="A", period="P", marking="")
+    assert not (tmp_path / "p.pdf").exists()
+
+
+# --------------------------------------------------------------------------------------------
+# Integration on the shipped data
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def store_settings(tmp_path_factory):
+    from hotspots.config import load_settings
+
+    root = tmp_path_factory.mktemp("export")
+    settings = load_settings(env={}).with_(store_dir=root / "store")
+    build_default_store(settings)
+    return settings
+
+
+def test_previous_period_without_data_gives_no_change_not_a_fall(store_settings):
+    # Jan-Mar 2025 follows Oct-Dec 2024, which the shipped data lacks.
+    inputs = build_pack_inputs(start="2025-01", end="2025-03", area="Rugby",
+                               groups=["acquisitive"], created=CREATED,
+                               settings=store_settings)
+    t = inputs.hotspot_table
+    assert len(t) > 0
+    assert t["previous"].isna().all() and t["change"].isna().all()
+    assert (t["change_note"] == "no data for previous period Oct–Dec 2024").all()
+    assert inputs.params["previous_period"] == ["2024-10", "2024-12"]
+    m = inputs.monthly.set_index("month")
+    assert m.loc[[f"2024-{k:02d}" for k in range(5, 13)], "incidents"].isna().all()
+    assert m.loc[["2024-04", "2025-01"], "incidents"].notna().all()
+    everything = load_incidents(area="Rugby", groups=["acquisitive"], settings=store_settings)
+    assert m["incidents"].sum() == len(everything)
+    assert inputs.omitted["disruption"]
+    assert any("May–Dec 2024" in c for c in inputs.caveats)
+
+
+def test_previous_counts_match_hotspot_areas_counting_the_earlier_months(store_settings):
+    inputs = build_pack_inputs(start="2025-04", end="2025-06", groups=["soc"],
+                               created=CREATED, settings=store_settings)
+    prev = load_incidents(start="2025-01", end="2025-03", groups=["soc"], mapped_only=True,
+                          settings=store_settings)
+    check = hotspot_areas(inputs.surface, prev, top=0.05, study_area=inputs.geometry)
+    # Same polygons (they come from the same surface), counted on the previous months.
+    key = lambda g: shapely.normalize(g).wkb  # noqa: E731
+    expected = {key(g): n for g, n in zip(check.geometry, check["incidents"], strict=True)}
+    got = {key(g): n for g, n in zip(inputs.areas.geometry, inputs.areas["previous"],
+                                     strict=True)}
+    assert got == expected
+    assert (inputs.areas["change"] == inputs.areas["incidents"] - inputs.areas["previous"]).all()
+    assert inputs.params["change_note"] == ""
+
+
+def test_pack_inputs_refuse_a_selection_without_mapped_incidents(store_settings):
+    with pytest.raises(NoDataError, match="no data for"):
+        build_pack_inputs(start="2024-06", end="2024-08", groups=["acquisitive"],
+                          settings=store_settings)
+    with pytest.raises(ParameterError, match="groups"):
+        build_pack_inputs(start="2025-01", end="2025-02", settings=store_settings)
+
+
+@pytest.fixture(scope="module")
+def report(store_settings, tmp_path_factory):
+    root = tmp_path_factory.mktemp("report")
+    out = root / "out"
+    log = root / "logs" / "exports.jsonl"
+    result = write_report(out, area="Warwick", groups=["acquisitive"], start="2025-04",
+                          end="2025-06", marking="OFFICIAL-SENSITIVE TEST", user="PC 4021",
+                          audit_path=log, settings=store_settings)
+    return result, out, log
+
+
+def test_report_writes_every_file_it_lists(report):
+    result, out, _ = report
+    names = [f["name"] for f in result["files"]]
+    assert names[:5] == ["map.png", "pack.pdf", "hotspots.geojson", "hotspots.gpkg", "sites.csv"]
+    for f in result["files"]:
+        assert Path(f["path"]).parent == out
+        assert f["bytes"] == Path(f["path"]).stat().st_size > 0
+    json.dumps(result, default=str)  # the CLI prints it
+
+
+def test_report_map_is_a4_at_300_dpi(report):
+    _, out, _ = report
+    with Image.open(out / "map.png") as im:
+        assert im.size == (3508, 2480)
+        assert "OFFICIAL-SENSITIVE TEST" in im.info["Description"]
+
+
+def test_report_pack_states_area_period_and_marking_on_every_page(report):
+    result, out, _ = report
+    pages = pdf_text(out / "pack.pdf")
+    assert len(pages) == result["pages"] >= 5
+    assert all(p.count("OFFICIAL-SENSITIVE TEST") >= 2 for p in pages)
+    assert "Warwick" in pages[0] and "Apr–Jun 2025" in pages[0]
+    whole = "\n".join(pages)
+    assert "Top hotspots" in whole and "Monthly trend" in whole
+    assert "Method notes and data caveats" in whole
+    assert "Accuracy (back-test): no back-test supplied" in pages[0]
+
+
+def test_report_geojson_and_geopackage_hold_the_same_hotspots(report):
+    result, out, _ = report
+    doc = json.loads((out / "hotspots.geojson").read_text(encoding="utf-8"))
+    assert doc["type"] == "FeatureCollection" and len(doc["features"]) == \
+        result["parameters"]["hotspots"] > 0
+    for feat in doc["features"]:
+        xy = np.concatenate([np.asarray(r) for r in feat["geometry"]["coordinates"]]) \
+            if feat["geometry"]["type"] == "Polygon" else np.concatenate(
+                [np.asarray(r) for poly in feat["geometry"]["coordinates"] for r in poly])
+        assert np.all((-1.9 < xy[:, 0]) & (xy[:, 0] < -1.2))
+        assert np.all((52.1 < xy[:, 1]) & (xy[:, 1] < 52.5))
+    assert doc["metadata"]["area"] == "Warwick"
+    assert doc["metadata"]["surface"]["bandwidth_m"] == 500
+    gpkg = gpd.read_file(out / "hotspots.gpkg", layer="hotspots")
+    assert gpkg.crs.to_epsg() == 27700
+    assert sorted(gpkg["incidents"]) == sorted(f["properties"]["incidents"]
+                                                for f in doc["features"])
+    warwick = area_geometry("Warwick", None)
+    assert gpkg.geometry.union_all().within(warwick.buffer(150))
+    layers = {n for n, _ in pyogrio.list_layers(out / "hotspots.gpkg")}
+    assert {"hotspots", "junctions"} <= layers
+
+
+def test_report_sites_csv_says_what_it_holds_and_parses(report):
+    result, out, _ = report
+    sites = pd.read_csv(out / "sites.csv", encoding="utf-8-sig")
+    assert len(sites) > 0 and "rank" in sites.columns
+    if result["sites_csv"].startswith("disruption sites"):
+        assert {"name", "rationale", "lon", "lat"} <= set(sites.columns)
+        assert (sites["rationale"].str.len() > 20).all()
+        assert (out / "sites.geojson").is_file()
+        assert "sites" in {n for n, _ in pyogrio.list_layers(out / "hotspots.gpkg")}
+        assert "Disruption points" in "".join(pdf_text(out / "pack.pdf"))
+    else:
+        assert result["sites_csv"].startswith("hotspot table")
+        assert {"locations", "incidents", "previous", "change"} <= set(sites.columns)
+    assert sites["lon"].between(-1.9, -1.2).all() and sites["lat"].between(52.1, 52.5).all()
+
+
+def test_report_records_one_audit_line_with_user_and_filters(report):
+    result, out, log = report
+    records = read_exports(log)
+    assert len(records) == 1
+    rec = records[0]
+    assert rec == result["audit"]
+    assert rec["user"] == "PC 4021" and rec["what"] == "report"
+    assert rec["filters"]["area"] == "Warwick" and rec["filters"]["groups"] == ["acquisitive"]
+    assert rec["filters"]["start"] == "2025-04" and rec["filters"]["end"] == "2025-06"
+    assert rec["filters"]["marking"] == "OFFICIAL-SENSITIVE TEST"
+    assert sorted(rec["files"]) == sorted(f["path"] for f in result["files"])
+
+
+def test_report_refuses_to_export_when_the_audit_log_cannot_be_written(store_settings,
+                                                                       tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(AuditError) as info:
+        write_report(tmp_path / "out", groups=["soc"], start="2025-01", end="2025-03",
+                     audit_path=blocker / "exports.jsonl", settings=store_settings)
+    assert isinstance(info.value, HotspotsError) and "\n" not in str(info.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_without_the_disruption_model_sites_csv_holds_the_hotspot_table(store_settings,
+                                                                         tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "hotspots.models.disruption", None)  # import fails
+    result = write_report(tmp_path / "out", area="Rugby", groups=["soc"], start="2025-04",
+                          end="2025-06", audit_path=tmp_path / "a.jsonl",
+                          settings=store_settings)
+    assert result["sites_csv"].startswith("hotspot table, not disruption sites")
+    assert "not installed" in result["omitted"]["disruption"]
+    sites = pd.read_csv(tmp_path / "out" / "sites.csv", encoding="utf-8-sig")
+    assert {"rank", "locations", "incidents", "previous", "change"} <= set(sites.columns)
+    assert len(sites) == result["parameters"]["hotspots"]
+    assert not (tmp_path / "out" / "sites.geojson").exists()
+    assert len(read_exports(tmp_path / "a.jsonl")) == 1
+
+
+def test_report_errors_are_one_line_hotspots_errors(store_settings, tmp_path):
+    with pytest.raises(HotspotsError) as info:
+        write_report(tmp_path / "out", area="Atlantis", groups=["soc"], start="2025-01",
+                     end="2025-03", audit_path=tmp_path / "a.jsonl", settings=store_settings)
+    assert "\n" not in str(info.value) and "Atlantis" in str(info.value)
+    assert not (tmp_path / "out").exists()
