@@ -344,6 +344,19 @@ def _cmd_disrupt(args) -> int:
     return 0
 
 
+def _cmd_report(args) -> int:
+    from hotspots.export import write_report
+
+    sel = _selection(args)
+    result = write_report(args.out, store_dir=args.store, area=args.area, start=getattr(args,
+                          "from"), end=args.to, marking=args.marking, **sel)
+    _emit(result, args.json, [
+        f"{len(result['files'])} files written to {args.out} "
+        f"(pack: {result.get('pages')} pages; sites.csv holds {result.get('sites_csv')})",
+        *(f"  {f['name']}: {f['bytes']:,} bytes" for f in result["files"])])
+    return 0
+
+
 def _add_selection(p: argparse.ArgumentParser) -> None:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--group", help="crime group: acquisitive, soc, violence, asb, other")
@@ -436,6 +449,16 @@ def build_parser() -> argparse.ArgumentParser:
                      help="seconds for the exact solver before falling back to greedy")
     dis.add_argument("--json", action="store_true")
     dis.set_defaults(func=_cmd_disrupt)
+
+    rep = sub.add_parser("report", help="map PNG, tasking pack PDF and GIS exports")
+    rep.add_argument("--store", default=default_store)
+    _add_selection(rep)
+    rep.add_argument("--area", default=None, help="district name (default: whole force area)")
+    rep.add_argument("--out", required=True, help="folder to write the files into")
+    rep.add_argument("--marking", default=None,
+                     help="protective marking (default from settings: OFFICIAL-SENSITIVE)")
+    rep.add_argument("--json", action="store_true")
+    rep.set_defaults(func=_cmd_report)
 
     cor = sub.add_parser("corridors", help="crime around SRN junctions and corridor bands")
     cor.add_argument("--store", default=default_store)

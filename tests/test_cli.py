@@ -146,3 +146,17 @@ def test_disrupt_bad_inputs_are_one_line(store, capsys, extra, fragment):
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert fragment in err and "\n" not in err
+
+
+def test_report_writes_every_named_file_and_lists_them(store, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HOTSPOTS_AUDIT_LOG", str(tmp_path / "audit.jsonl"))
+    out = tmp_path / "pack"
+    d = run_json(capsys, "report", "--store", str(store), "--group", "acquisitive", "--from",
+                 "2025-10", "--to", "2025-12", "--area", "Rugby", "--out", str(out),
+                 "--marking", "OFFICIAL", "--json")
+    names = {f["name"] for f in d["files"]}
+    assert {"map.png", "pack.pdf", "hotspots.geojson", "hotspots.gpkg", "sites.csv"} <= names
+    for f in d["files"]:
+        assert Path(f["path"]).stat().st_size == f["bytes"] > 0
+    lines = (tmp_path / "audit.jsonl").read_text().splitlines()
+    assert len(lines) == 1 and json.loads(lines[0])["filters"]
