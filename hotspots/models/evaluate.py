@@ -1,0 +1,890 @@
+"""Rolling-origin back-tests of hotspot methods: hit rate, PAI, PEI and RRI by coverage."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from shapely.geometry.base import BaseGeometry
+
+from hotspots.errors import NoDataError, ParameterError
+from hotspots.models.areas import TIE_TOLERANCE
+from hotspots.models.kde import kernel_density
+from hotspots.models.prospective import month_name, month_number, prospective_density
+from hotspots.spatial.grid import Grid
+
+DEFAULT_COVERAGES = (0.01, 0.02, 0.05, 0.10)
+DEFAULT_BANDWIDTHS = (200.0, 300.0, 500.0, 750.0, 1000.0)
+DEFAULT_TRAIN_MONTHS = 3
+DEFAULT_CELL = 100.0
+#: The coverage ``auto`` optimises when the caller names none and 5 % is being measured.
+DEFAULT_SELECT_COVERAGE = 0.05
+#: What ``auto`` uses for a fold with no earlier fold to learn from.
+FALLBACK_LABEL = "KDE 500 m"
+#: Mean PAIs within this relative difference count as tied; the smoother method wins.
+AUTO_TIE_RTOL = 1e-9
+
+#: Columns of :func:`measure` and of the per-period detail.
+MEASURE_COLUMNS = ("coverage", "cells", "area_share", "incidents", "hits", "hit_rate", "pai",
+                   "pai_requested", "best_hits", "pei", "train_incidents", "train_hits", "rri")
+
+#: ``score(training incidents, grid, training months, study area, **params) -> (ny, nx)``.
+ScoreFunction = Callable[..., np.ndarray]
+
+
+# ---------------------------------------------------------------------------- methods
+def _xy(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    return (frame["x"].to_numpy(dtype=float, na_value=np.nan),
+            frame["y"].to_numpy(dtype=float, na_value=np.nan))
+
+
+def score_kde(train: pd.DataFrame, grid: Grid, window: Sequence[str],
+              study_area: BaseGeometry | None = None, *, bandwidth: float = 500.0,
+              kernel: str = "quartic") -> np.ndarray:
+    """Score cells by the kernel density of every training incident (equal weights).
+
+    Parameters
+    ----------
+    train : pandas.DataFrame
+        Mapped training incidents (canonical frame).
+    grid : Grid
+    window : sequence of str
+        The training months, oldest first (unused: every incident weighs the same).
+    study_area : shapely geometry, optional
+        Unused: kernels are evaluated on every grid cell.
+    bandwidth : float, default 500
+        Metres.
+    kernel : str, default "quartic"
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(ny, nx)`` incidents per km^2; zeros when there are no training incidents.
+    """
+    if len(train) == 0:
+        return np.zeros(grid.shape)
+    x, y = _xy(train)
+    return kernel_density(x, y, bandwidth=bandwidth, kernel=kernel, grid=grid).values
+
+
+def score_prospective(train: pd.DataFrame, grid: Grid, window: Sequence[str],
+                      study_area: BaseGeometry | None = None, *, bandwidth: float = 500.0,
+                      kernel: str = "quartic") -> np.ndarray:
+    """Score cells by prospective KDE: incident weight ``1 / (1 + age in months)``.
+
+    Age 0 is the last training month; see
+    :func:`hotspots.models.prospective.prospective_density`.
+    """
+    if len(train) == 0:
+        return np.zeros(grid.shape)
+    return prospective_density(train, as_of=window[-1], window=len(window), months=window,
+                               bandwidth=bandwidth, kernel=kernel, grid=grid).values
+
+
+def score_counts(train: pd.DataFrame, grid: Grid, window: Sequence[str],
+                 study_area: BaseGeometry | None = None, *, months: int = 1) -> np.ndarray:
+    """Score cells by their incident count in the last ``months`` training months (naive)."""
+    recent = set(window[-int(months):])
+    keep = train["month"].astype(str).isin(recent).to_numpy()
+    x, y = _xy(train[keep])
+    return count_cells(x, y, grid).astype(float)
+
+
+_GI_WEIGHTS: list[tuple[Grid, Any, float, Any]] = []
+
+
+def _gi_weights(grid: Grid, study_area: BaseGeometry | None, distance: float):
+    """Binary distance-band weights over the study cells, kept for the next fold.
+
+    Every fold of a back-test has the same grid and study area, and building the weights is
+    most of Gi*'s cost, so the last set is reused (matched by identity of the area).
+    """
+    from hotspots.models.gistar import grid_weights
+
+    for g, area, d, w in _GI_WEIGHTS:
+        if g == grid and area is study_area and d == distance:
+            return w
+    w = grid_weights(grid.mask(study_area), cell=grid.cell, distance=distance)
+    _GI_WEIGHTS[:] = [(grid, study_area, distance, w)]
+    return w
+
+
+def score_gistar(train: pd.DataFrame, grid: Grid, window: Sequence[str],
+                 study_area: BaseGeometry | None = None, *, distance: float | None = None,
+                 **params: Any) -> np.ndarray:
+    """Score cells by the Getis-Ord Gi* z-score of their counts (higher = hotter).
+
+    Uses :func:`hotspots.models.gistar.gi_star_grid` over the study cells (its mean and
+    variance are the study area's) with binary distance-band weights, ``distance`` metres
+    between cell centres (default 1.5 cells: a cell and its 8 neighbours); other ``params``
+    (e.g. ``correction``) are passed through. Cells outside the study area score ``-inf``.
+    """
+    from hotspots.models.gistar import DEFAULT_DISTANCE_CELLS, gi_star_grid
+
+    if len(train) == 0:
+        return np.zeros(grid.shape)
+    d = grid.cell * DEFAULT_DISTANCE_CELLS if distance is None else float(distance)
+    x, y = _xy(train)
+    z = np.asarray(gi_star_grid(x, y, grid=grid, study_area=study_area,
+                                weights=_gi_weights(grid, study_area, d), **params).z,
+                   dtype=float)
+    return np.where(np.isfinite(z), z, -np.inf)
+
+
+@dataclass(frozen=True)
+class Method:
+    """One way to turn a training window into a score per cell.
+
+    Attributes
+    ----------
+    name : str
+        Family: ``"kde"``, ``"prospective"``, ``"gistar"``, ``"counts"``.
+    label : str
+        Unique, human-readable (e.g. ``"KDE 500 m"``).
+    score : callable
+        ``score(train, grid, window, study_area, **params) -> (ny, nx)`` array; higher =
+        hotter. ``train`` holds the mapped incidents of the training months ``window``
+        (oldest first).
+    params : dict
+        Keyword arguments for ``score``; reported with every result.
+    notes : dict
+        Further facts to report (e.g. the Gi* neighbourhood when it is a default).
+    smoothness : float
+        Spatial scale in metres; ``auto`` prefers the larger one when mean PAIs tie.
+    """
+
+    name: str
+    label: str
+    score: ScoreFunction
+    params: dict[str, Any] = field(default_factory=dict)
+    smoothness: float = 0.0
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    def describe(self) -> dict[str, Any]:
+        """Return the method's name, label, parameters and notes, JSON-ready."""
+        return {"method": self.name, "label": self.label, **_jsonable(self.params),
+                **_jsonable(self.notes)}
+
+
+def default_methods(*, bandwidths: Sequence[float] = DEFAULT_BANDWIDTHS,
+                    kernel: str = "quartic",
+                    prospective_bandwidths: Sequence[float] = DEFAULT_BANDWIDTHS,
+                    gistar: bool = True) -> list[Method]:
+    """Return the registry the back-test compares by default.
+
+    Parameters
+    ----------
+    bandwidths : sequence of float, default (200, 300, 500, 750, 1000)
+        Fixed KDE bandwidths, metres.
+    kernel : str, default "quartic"
+    prospective_bandwidths : sequence of float, default (200, 300, 500, 750, 1000)
+        Spatial bandwidths of the prospective KDE, metres.
+    gistar : bool, default True
+        Include Gi* hot cells (needs :mod:`hotspots.models.gistar`).
+
+    Returns
+    -------
+    list of Method
+        KDE per bandwidth, prospective KDE per bandwidth, Gi*, and naive last-month counts.
+    """
+    out = [Method("kde", f"KDE {b:g} m", score_kde, {"bandwidth": float(b), "kernel": kernel},
+                  float(b), {"weights": "every training incident 1"}) for b in bandwidths]
+    out += [Method("prospective", f"prospective KDE {b:g} m", score_prospective,
+                   {"bandwidth": float(b), "kernel": kernel}, float(b),
+                   {"weights": "1 / (1 + age in months), age 0 = last training month"})
+            for b in prospective_bandwidths]
+    if gistar:
+        out.append(Method("gistar", "Gi* hot cells", score_gistar, {}, 0.0, {
+            "rank_by": "Gi* z-score of training counts per cell",
+            "neighbourhood": "the cell and its 8 surrounding cells (distance band 1.5 cells)",
+            "study_cells": "the study area's cells (mean and variance over them)"}))
+    out.append(Method("counts", "last month's counts", score_counts, {"months": 1}, 0.0,
+                      {"rank_by": "incidents per cell in the last training month"}))
+    return out
+
+
+# ---------------------------------------------------------------------------- arithmetic
+def count_cells(x: Any, y: Any, grid: Grid) -> np.ndarray:
+    """Return the number of points in each cell, ``(ny, nx)`` int64 (off-grid/NaN ignored)."""
+    row, col = grid.cell_index(x, y)
+    ok = row >= 0
+    flat = np.bincount(row[ok] * grid.nx + col[ok], minlength=grid.n_cells)
+    return flat.reshape(grid.shape).astype(np.int64)
+
+
+def _check_coverages(coverages: Any) -> tuple[float, ...]:
+    items = [coverages] if np.isscalar(coverages) else list(coverages)
+    try:
+        vals = [float(c) for c in items]
+    except (TypeError, ValueError):
+        raise ParameterError(f"coverage must be shares between 0 and 1, got {coverages!r}"
+                             ) from None
+    if not vals or not all(0 < c <= 1 for c in vals):
+        raise ParameterError(f"coverage must be shares in (0, 1], e.g. 0.05 for 5 %, got "
+                             f"{coverages!r}")
+    return tuple(sorted(set(vals)))
+
+
+def _as_mask(study_mask: Any, shape: tuple[int, ...]) -> np.ndarray:
+    mask = np.asarray(study_mask, dtype=bool)
+    if mask.shape != shape:
+        raise ParameterError(f"study mask has shape {mask.shape}, scores have {shape}")
+    if not mask.any():
+        raise NoDataError("the study area covers no cell; use a larger area or smaller cells")
+    return mask
+
+
+def _ranked(scores: np.ndarray, *others: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Sort study-cell scores descending (NaN last) and carry other per-cell arrays along."""
+    s = np.where(np.isnan(scores), -np.inf, scores)
+    order = np.argsort(-s, kind="stable")
+    return (s[order], *(o[order] for o in others))
+
+
+def _best_hits(test: np.ndarray) -> np.ndarray:
+    """``out[a]`` = the most test incidents any ``a`` cells hold (top-``a`` counts summed)."""
+    return np.concatenate([[0.0], np.cumsum(np.sort(test)[::-1], dtype=float)])
+
+
+def _measure(scores: np.ndarray, test: np.ndarray, train: np.ndarray | None,
+             coverages: tuple[float, ...], best: np.ndarray | None = None
+             ) -> list[dict[str, Any]]:
+    """Metrics per coverage for study-cell scores and their cells' counts (1-D, aligned).
+
+    Selection needs only the k-th largest score per coverage, so one partial sort serves every
+    coverage; ``best`` (from :func:`_best_hits`) can be shared by all methods of a fold.
+    """
+    s = np.where(np.isnan(scores), -np.inf, scores)
+    n = s.size
+    total = float(test.sum())
+    if best is None:
+        best = _best_hits(test)
+    train_total = float(train.sum()) if train is not None else 0.0
+    peak = float(s.max()) if n else 0.0
+    ks = [max(1, math.ceil(c * n - 1e-9)) for c in coverages]
+    part = np.partition(s, sorted({n - k for k in ks}))
+    rows = []
+    for c, k in zip(coverages, ks, strict=True):
+        if peak > 0:
+            threshold = float(part[n - k])
+            cut = max(threshold - TIE_TOLERANCE * peak, np.nextafter(0.0, 1.0))
+            flagged = s >= cut
+            n_sel = int(flagged.sum())
+            hits = float(test[flagged].sum())
+        else:
+            flagged, n_sel, hits = None, 0, 0.0
+        area = n_sel / n
+        hit_rate = hits / total if total > 0 else math.nan
+        pai = hit_rate / area if area > 0 else math.nan
+        # A surface that is zero beyond a few cells flags less than asked; its PAI is then for
+        # a smaller area and not comparable, so it is also charged for the area requested.
+        pai_req = hit_rate / max(area, c)
+        best_hits = float(best[n_sel])
+        pei = hits / best_hits if best_hits > 0 else math.nan
+        row = {"coverage": c, "cells": n_sel, "area_share": area, "incidents": int(total),
+               "hits": int(hits), "hit_rate": hit_rate, "pai": pai, "pai_requested": pai_req,
+               "best_hits": int(best_hits), "pei": pei, "train_incidents": None,
+               "train_hits": None, "rri": math.nan}
+        if train is not None:
+            th = float(train[flagged].sum()) if flagged is not None else 0.0
+            row.update(train_incidents=int(train_total), train_hits=int(th))
+            if th > 0 and total > 0:
+                row["rri"] = (hits / th) / (total / train_total)
+        rows.append(row)
+    return rows
+
+
+def measure(scores: Any, test_counts: Any, study_mask: Any, *,
+            coverages: float | Sequence[float] = DEFAULT_COVERAGES,
+            train_counts: Any = None) -> pd.DataFrame:
+    """Return hit rate, PAI, PEI and RRI of a prediction at each coverage of the study area.
+
+    Parameters
+    ----------
+    scores : array_like
+        Prediction score per cell, ``(ny, nx)``; higher = hotter; NaN never selected.
+    test_counts : array_like
+        Incidents per cell in the test period, same shape.
+    study_mask : array_like of bool
+        Study cells (e.g. ``grid.mask(area)``), same shape.
+    coverages : float or sequence of float, default (0.01, 0.02, 0.05, 0.10)
+        Shares of the study cells to flag.
+    train_counts : array_like, optional
+        Incidents per cell in the training window; needed for RRI.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per coverage, columns :data:`MEASURE_COLUMNS`.
+
+    Notes
+    -----
+    With ``N`` study cells and coverage ``c``, ``k = ceil(c N)``; the flagged cells are every
+    study cell scoring at least the ``k``-th highest score (less ``1e-9`` of the peak) and
+    above zero - the rule of :func:`hotspots.models.areas.hotspot_areas`, so ties can flag
+    more than ``k`` cells and zero scores can flag fewer. With ``a`` flagged cells holding
+    ``h`` of the ``n`` test incidents in the study area:
+
+    * hit rate ``= h / n``;
+    * PAI ``= (h / n) / (a / N)`` (Chainey, Tompson & Uhlig 2008);
+    * PAI at the requested area ``= (h / n) / max(a / N, c)``: equal to PAI when the surface
+      fills the coverage; a surface that is zero beyond a few cells flags less than asked,
+      and its PAI then describes a smaller area, so for comparing methods at one coverage it
+      is charged for the full requested area (``pai_requested``);
+    * PEI ``= h / h*``, ``h*`` the most test incidents any ``a`` study cells hold (Hunt 2016:
+      PAI over the largest PAI possible with the same area);
+    * RRI ``= (h / r) / (n / m)``, ``r`` and ``m`` the training incidents in the flagged cells
+      and in the study area (Levine 2008's recapture rate index; > 1 when the flagged cells'
+      share of crime grew).
+
+    Undefined ratios (no test incidents, nothing flagged, no training incidents flagged) are
+    NaN.
+    """
+    s = np.asarray(scores, dtype=float)
+    mask = _as_mask(study_mask, s.shape)
+    test = np.asarray(test_counts, dtype=float)
+    if test.shape != s.shape:
+        raise ParameterError(f"test counts have shape {test.shape}, scores have {s.shape}")
+    train = None
+    if train_counts is not None:
+        train = np.asarray(train_counts, dtype=float)
+        if train.shape != s.shape:
+            raise ParameterError(f"training counts have shape {train.shape}, scores have "
+                                 f"{s.shape}")
+        train = train[mask]
+    rows = _measure(s[mask], test[mask], train, _check_coverages(coverages))
+    return pd.DataFrame(rows, columns=list(MEASURE_COLUMNS))
+
+
+def capture_curve(surface_scores: Any, test_counts: Any, study_mask: Any, *,
+                  levels: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """Return coverage (share of the study area) against hit rate for a prediction.
+
+    Parameters
+    ----------
+    surface_scores : array_like
+        Score per cell (e.g. ``Surface.values``), ``(ny, nx)``.
+    test_counts : array_like
+        Incidents per cell in the period being predicted, same shape.
+    study_mask : array_like of bool
+        Study cells, same shape.
+    levels : array_like, optional
+        Coverage shares in [0, 1] to report at. Default: every break point.
+
+    Returns
+    -------
+    coverage, hit_rate : numpy.ndarray
+        Starting at (0, 0) and ending at (1, 1) (hit rate NaN throughout when there are no
+        test incidents). Cells are taken hottest first; cells with equal scores enter
+        together, so break points sit at the end of each group of ties and the straight line
+        between two break points is the expected capture when tied cells are taken in random
+        order. ``np.interp`` on the break points gives the value at any other coverage.
+    """
+    s = np.asarray(surface_scores, dtype=float)
+    mask = _as_mask(study_mask, s.shape)
+    test = np.asarray(test_counts, dtype=float)
+    if test.shape != s.shape:
+        raise ParameterError(f"test counts have shape {test.shape}, scores have {s.shape}")
+    ss, tt = _ranked(s[mask], test[mask])
+    n = ss.size
+    total = tt.sum()
+    cum = np.cumsum(tt)
+    # A break point closes each run of equal scores.
+    ends = np.flatnonzero(np.append(ss[1:] != ss[:-1], True))
+    cov = np.concatenate([[0.0], (ends + 1) / n])
+    hit = np.concatenate([[0.0], cum[ends] / total]) if total > 0 else np.full(cov.size, np.nan)
+    if levels is None:
+        return cov, hit
+    lv = np.asarray(levels, dtype=float)
+    if lv.size and (not np.isfinite(lv).all() or (lv < 0).any() or (lv > 1).any()):
+        raise ParameterError("capture curve levels must be shares between 0 and 1")
+    return lv, np.interp(lv, cov, hit) if total > 0 else np.full(lv.size, np.nan)
+
+
+_NOUNS = {
+    "burglary": "burglaries",
+    "vehicle crime": "vehicle crimes",
+    "drugs": "drugs offences",
+    "robbery": "robberies",
+    "shoplifting": "shoplifting offences",
+    "bicycle theft": "bicycle thefts",
+    "theft from the person": "thefts from the person",
+    "other theft": "other thefts",
+    "criminal damage and arson": "criminal damage and arson offences",
+    "violence and sexual offences": "violent and sexual offences",
+    "public order": "public order offences",
+    "possession of weapons": "weapons possession offences",
+    "anti-social behaviour": "anti-social behaviour incidents",
+    "other crime": "other crimes",
+    "acquisitive": "acquisitive crimes",
+    "soc": "SOC-linked crimes",
+    "violence": "violent crimes",
+    "asb": "anti-social behaviour incidents",
+    "other": "other crimes",
+}
+
+
+def crime_noun(groups: Sequence[str] | str | None = None,
+               types: Sequence[str] | str | None = None) -> str:
+    """Return a plural noun for a crime selection, e.g. ``["Burglary"]`` -> ``"burglaries"``."""
+    items = [types] if isinstance(types, str) else list(types or [])
+    if not items:
+        items = [groups] if isinstance(groups, str) else list(groups or [])
+    if len(items) != 1:
+        return "crimes"
+    return _NOUNS.get(items[0].strip().lower(), "crimes")
+
+
+def summarise(hit_rate: float, coverage: float, pai: float, *, crimes: str = "crimes",
+              period: str = "next month's") -> str:
+    """Return a one-line reading of a back-test result for a tasking meeting.
+
+    Example: ``"this map would have captured 41% of next month's burglaries in 5% of the area
+    (PAI 8.2)"``. ``coverage`` should be the area share actually flagged.
+    """
+    if hit_rate is None or not math.isfinite(hit_rate):
+        return f"no {crimes} in the test period, so capture cannot be measured"
+    area = f"{coverage:.0%}" if coverage >= 0.01 else f"{coverage:.1%}"
+    tail = f" (PAI {pai:.1f})" if pai is not None and math.isfinite(pai) else ""
+    return f"this map would have captured {hit_rate:.0%} of {period} {crimes} in {area} of " \
+           f"the area{tail}"
+
+
+# ---------------------------------------------------------------------------- folds
+def plan_folds(months: Sequence[str], train_months: int = DEFAULT_TRAIN_MONTHS
+               ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Return the rolling-origin folds the months allow, and the ones skipped with a reason.
+
+    Parameters
+    ----------
+    months : sequence of str
+        Months the data covers, ``YYYY-MM`` (any order; duplicates ignored).
+    train_months : int, default 3
+        Training window length, calendar months.
+
+    Returns
+    -------
+    folds : list of dict
+        ``{"test": "YYYY-MM", "train": [oldest, ..., newest]}`` for each month whose
+        ``train_months`` preceding calendar months are all present, in time order.
+    skipped : list of dict
+        ``{"test", "train", "reason", "missing"}`` for every other calendar month from the
+        first month + ``train_months`` to the last month: a fold is never built across a
+        missing month.
+    """
+    if isinstance(train_months, bool) or not isinstance(train_months, int | np.integer) \
+            or train_months < 1:
+        raise ParameterError(f"train_months must be a whole number >= 1, got {train_months!r}")
+    have = sorted({month_number(m) for m in months})
+    if not have:
+        raise NoDataError("no months to back-test; load some incidents first")
+    present = set(have)
+    folds, skipped = [], []
+    for t in range(have[0], have[-1] + 1):
+        train = [month_name(m) for m in range(t - train_months, t)]
+        if t - train_months < have[0]:
+            if t in present:
+                skipped.append({"test": month_name(t), "train": train, "missing": [],
+                                "reason": f"not enough history: the {train_months}-month "
+                                          f"training window starts before the first month "
+                                          f"{month_name(have[0])}"})
+            continue
+        missing = [month_name(m) for m in range(t - train_months, t) if m not in present]
+        if t not in present:
+            skipped.append({"test": month_name(t), "train": train, "missing": [month_name(t)],
+                            "reason": f"test month {month_name(t)} is missing from the data"})
+        elif missing:
+            skipped.append({"test": month_name(t), "train": train, "missing": missing,
+                            "reason": "training window spans a gap: "
+                                      + ", ".join(missing) + " missing from the data"})
+        else:
+            folds.append({"test": month_name(t), "train": train})
+    return folds, skipped
+
+
+def choose(history: pd.DataFrame, methods: Sequence[Method], *, fallback: str = FALLBACK_LABEL,
+           criterion: str = "pai_requested") -> tuple[str, str]:
+    """Return the label ``auto`` picks from earlier folds' results, and why.
+
+    Parameters
+    ----------
+    history : pandas.DataFrame
+        Rows ``label, test, <criterion>`` of the folds whose test month precedes the fold
+        being predicted, at the selection coverage.
+    methods : sequence of Method
+        Candidates (registry order breaks final ties).
+    fallback : str
+        Label used when ``history`` has no usable value.
+    criterion : str, default "pai_requested"
+        Column to maximise the mean of: ``"pai_requested"`` (PAI charged for at least the
+        requested area, so methods are compared over the same area) or ``"pai"``.
+
+    Returns
+    -------
+    label, reason : str
+        Highest mean over the history; means within ``AUTO_TIE_RTOL`` of each other tie and the
+        larger ``smoothness`` (then the earlier method) wins.
+    """
+    labels = [m.label for m in methods]
+    means = (history[history["label"].isin(labels)].groupby("label")[criterion].mean()
+             .dropna() if len(history) else pd.Series(dtype=float))
+    if means.empty:
+        return fallback, "no earlier fold: the stated fallback"
+    top = float(means.max())
+    tied = [m for m in methods if m.label in means.index
+            and means[m.label] >= top - AUTO_TIE_RTOL * abs(top)]
+    pick = max(tied, key=lambda m: (m.smoothness, -labels.index(m.label)))
+    n = int(history["test"].nunique())
+    what = "PAI at the requested area" if criterion == "pai_requested" else criterion
+    return pick.label, (f"highest mean {what} ({means[pick.label]:.3f}) over {n} earlier "
+                        f"fold{'s' if n != 1 else ''}")
+
+
+# ---------------------------------------------------------------------------- result
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+@dataclass
+class EvaluationResult:
+    """The outcome of :func:`evaluate`.
+
+    Attributes
+    ----------
+    summary : pandas.DataFrame
+        One row per method and coverage: ``method, label, coverage`` and the means over the
+        test periods of ``hit_rate, pai, pai_requested, pei, rri, area_share``, with
+        ``periods`` (test months measured) and ``n_periods``.
+    detail : pandas.DataFrame
+        One row per method, test month and coverage: ``method, label, test`` and
+        :data:`MEASURE_COLUMNS`; ``auto`` rows add ``chosen``.
+    auto : list of dict
+        Per test month: the label ``auto`` used, the earlier folds it learnt from, and why.
+    default : dict
+        What ``auto`` picks now from every fold: the method to use for next month's map.
+    skipped : list of dict
+        Months not back-tested and why (see :func:`plan_folds`).
+    params : dict
+        Every parameter, computed defaults included.
+    methods : list of dict
+        Each method's name, label and parameters.
+    """
+
+    summary: pd.DataFrame
+    detail: pd.DataFrame
+    auto: list[dict[str, Any]]
+    default: dict[str, Any]
+    skipped: list[dict[str, Any]]
+    params: dict[str, Any]
+    methods: list[dict[str, Any]]
+
+    def row(self, label: str = "auto", coverage: float | None = None) -> dict[str, Any]:
+        """Return one summary row as a dict (``coverage`` default: the selection coverage)."""
+        c = self.params["select_coverage"] if coverage is None else float(coverage)
+        hit = self.summary[(self.summary["label"] == label)
+                           & np.isclose(self.summary["coverage"], c)]
+        if hit.empty:
+            raise ParameterError(f"no result for {label!r} at coverage {c:g}; labels: "
+                                 + ", ".join(self.summary["label"].unique()))
+        return hit.iloc[0].to_dict()
+
+    def describe(self, label: str = "auto", coverage: float | None = None) -> str:
+        """Return the one-line reading of a method's mean back-test result."""
+        r = self.row(label, coverage)
+        return summarise(r["hit_rate"], r["area_share"], r["pai"],
+                         crimes=self.params.get("crimes", "crimes"))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON-ready result: ``results``, ``default`` and the detail behind them.
+
+        ``results`` holds one entry per method and coverage with ``method``, ``label``,
+        ``params``, ``coverage``, mean ``hit_rate``, ``pai``, ``pai_requested``, ``pei``,
+        ``rri`` and ``area_share`` over the test months listed in ``periods``, and
+        ``by_period`` with each month's figures. Also ``auto`` (each month's choice and the
+        folds it learnt from), ``skipped`` (months not tested, with the reason), ``params``
+        and ``summary`` (the one-line reading of auto at the selection coverage).
+        """
+        params_of = {m["label"]: m for m in self.methods}
+        results = []
+        for rec in self.summary.to_dict("records"):
+            d = self.detail[(self.detail["label"] == rec["label"])
+                            & np.isclose(self.detail["coverage"], rec["coverage"])]
+            cols = ["test", *MEASURE_COLUMNS[1:]] + (["chosen"] if rec["label"] == "auto"
+                                                       else [])
+            by_period = [{k: v for k, v in r.items()} for r in d[cols].to_dict("records")]
+            p = dict(params_of[rec["label"]])
+            p.pop("method", None)
+            p.pop("label", None)
+            results.append(_jsonable({
+                "method": rec["method"], "label": rec["label"], "params": p,
+                "coverage": rec["coverage"], "hit_rate": rec["hit_rate"], "pai": rec["pai"],
+                "pai_requested": rec["pai_requested"], "pei": rec["pei"], "rri": rec["rri"],
+                "area_share": rec["area_share"],
+                "periods": list(rec["periods"]), "n_periods": rec["n_periods"],
+                "by_period": by_period,
+            }))
+        return _jsonable({
+            "results": results,
+            "default": self.default,
+            "auto": self.auto,
+            "skipped": self.skipped,
+            "params": self.params,
+            "summary": self.describe() if "auto" in set(self.summary["label"]) else None,
+        })
+
+
+# ---------------------------------------------------------------------------- back-test
+def evaluate(incidents: pd.DataFrame, *, months: Sequence[str] | None = None,
+             study_area: BaseGeometry | None = None, grid: Grid | None = None,
+             cell: float = DEFAULT_CELL, methods: Sequence[Method] | None = None,
+             train_months: int = DEFAULT_TRAIN_MONTHS,
+             coverages: float | Sequence[float] = DEFAULT_COVERAGES,
+             select_coverage: float | None = None, fallback: str = FALLBACK_LABEL,
+             crimes: str = "crimes") -> EvaluationResult:
+    """Back-test hotspot methods month by month and let ``auto`` pick one without peeking.
+
+    Parameters
+    ----------
+    incidents : pandas.DataFrame
+        Canonical incident frame of the crimes to predict (one selection), every month to use.
+        Rows without a location are left out (and counted). Not modified.
+    months : sequence of str, optional
+        Months the source covers, e.g. :func:`hotspots.query.available_months`: a month with
+        no incidents of a rare type is then a zero, not a gap. Default: months present in
+        ``incidents``.
+    study_area : shapely geometry, optional
+        EPSG:27700 polygon; study cells are those whose centre is inside. Default the force
+        area (:func:`hotspots.spatial.boundaries.area_geometry`).
+    grid : Grid, optional
+        Default ``Grid.from_geometry(study_area, cell)``: one fixed grid for every fold.
+    cell : float, default 100
+        Metres; ignored when ``grid`` is given.
+    methods : sequence of Method, optional
+        Default :func:`default_methods`. Labels must be unique and not ``"auto"``.
+    train_months : int, default 3
+        Calendar months each fold trains on; the test period is the next month.
+    coverages : float or sequence of float, default (0.01, 0.02, 0.05, 0.10)
+        Shares of the study area flagged as hotspots.
+    select_coverage : float, optional
+        Coverage ``auto`` maximises mean PAI at the requested area at. Default 0.05 when
+        measured, else the smallest coverage; added to ``coverages`` if absent.
+    fallback : str, default "KDE 500 m"
+        Label ``auto`` uses while no earlier fold exists.
+    crimes : str, default "crimes"
+        Plural noun for the one-line summary (see :func:`crime_noun`).
+
+    Returns
+    -------
+    EvaluationResult
+        ``to_dict()`` is the CLI's JSON.
+
+    Raises
+    ------
+    ParameterError
+        Bad coverages, train_months, duplicate labels or an unknown fallback.
+    NoDataError
+        No mapped incidents, or no month with a complete training window before it.
+
+    Notes
+    -----
+    Folds: every month ``T`` whose ``train_months`` preceding calendar months are all in
+    ``months`` is a test month; its training window is exactly those months. A window that
+    would cross a missing month is skipped and listed, never bridged. Each method scores the
+    grid from the window's incidents; the figures at every coverage come from one partial
+    sort of the study cells' scores (as :func:`measure`). ``auto`` is nested: for test month
+    ``T`` it takes the method with the highest mean PAI at the requested area (see
+    :func:`measure`) at ``select_coverage`` over the folds whose test month is before ``T``
+    (so within or before ``T``'s training window; never ``T`` itself), ties to the smoother
+    method; with no such fold it uses ``fallback``. Earlier folds may lie before a gap: a
+    fold is self-contained, only its score is carried forward.
+    """
+    if not isinstance(incidents, pd.DataFrame) or not {"x", "y", "month"} <= set(
+            incidents.columns):
+        raise ParameterError("incidents must be an incident frame with x, y and month columns")
+    covs = _check_coverages(coverages)
+    if select_coverage is None:
+        select_coverage = DEFAULT_SELECT_COVERAGE if DEFAULT_SELECT_COVERAGE in covs else covs[0]
+    select_coverage = _check_coverages(select_coverage)[0]
+    covs = tuple(sorted(set(covs) | {select_coverage}))
+    methods = list(default_methods() if methods is None else methods)
+    labels = [m.label for m in methods]
+    if not methods or len(set(labels)) != len(labels) or "auto" in labels:
+        raise ParameterError("methods need unique labels other than 'auto'")
+    if fallback not in labels:
+        raise ParameterError(f"fallback {fallback!r} is not among the methods: "
+                             + ", ".join(labels))
+    if study_area is None:
+        from hotspots.spatial.boundaries import area_geometry
+
+        study_area = area_geometry(None)
+    if grid is None:
+        grid = Grid.from_geometry(study_area, cell)
+    study = grid.mask(study_area)
+    if not study.any():
+        raise NoDataError("the study area covers no cell centre of the grid; use a larger area "
+                          "or smaller cells")
+
+    x, y = _xy(incidents)
+    mapped = np.isfinite(x) & np.isfinite(y)
+    if "has_location" in incidents.columns:
+        mapped &= incidents["has_location"].fillna(False).to_numpy(dtype=bool)
+    data = incidents[mapped]
+    month_col = data["month"].astype(str).to_numpy()
+    source_months = sorted(set(incidents["month"].dropna().astype(str)) if months is None
+                           else {str(m) for m in months})
+    outside = sorted(set(month_col) - set(source_months))
+    if outside:
+        raise ParameterError(f"incidents fall in months not listed in months: "
+                             f"{', '.join(outside[:5])}; pass every month the data covers")
+    if data.empty:
+        raise NoDataError("no mapped incidents to back-test; widen the crime selection")
+    folds, skipped = plan_folds(source_months, train_months)
+    if not folds:
+        raise NoDataError(f"no month has {train_months} complete months before it "
+                          f"(months: {', '.join(source_months)}); use fewer training months")
+
+    # Per-month cell counts once; every fold's test and training counts are sums of them.
+    row, col = grid.cell_index(*_xy(data))
+    flat = np.where(row >= 0, row * grid.nx + col, -1)
+    study_flat = study.ravel()
+    per_month: dict[str, np.ndarray] = {}
+    for m in source_months:
+        f = flat[(month_col == m) & (flat >= 0)]
+        per_month[m] = np.bincount(f, minlength=grid.n_cells)[study_flat].astype(float)
+    by_month = {m: data[month_col == m] for m in source_months}
+
+    records = []
+    for fold in folds:
+        train = pd.concat([by_month[m] for m in fold["train"]])
+        test = per_month[fold["test"]]
+        train_counts = sum(per_month[m] for m in fold["train"])
+        best = _best_hits(test)
+        for m in methods:
+            scores = np.asarray(m.score(train, grid, fold["train"], study_area, **m.params),
+                                dtype=float)
+            if scores.shape != grid.shape:
+                raise ParameterError(f"method {m.label!r} returned shape {scores.shape}, "
+                                     f"grid is {grid.shape}")
+            for rec in _measure(scores.ravel()[study_flat], test, train_counts, covs, best):
+                records.append({"method": m.name, "label": m.label, "test": fold["test"], **rec})
+    detail = pd.DataFrame(records)
+
+    # auto: nested choice from earlier folds only.
+    at_sel = detail[np.isclose(detail["coverage"], select_coverage)]
+    auto_rows, auto_log = [], []
+    for fold in folds:
+        history = at_sel[at_sel["test"] < fold["test"]]
+        label, reason = choose(history, methods, fallback=fallback)
+        auto_log.append({"test": fold["test"], "chosen": label, "reason": reason,
+                         "learnt_from": sorted(history["test"].unique().tolist())})
+        chosen = detail[(detail["label"] == label) & (detail["test"] == fold["test"])]
+        auto_rows.append(chosen.assign(method="auto", label="auto", chosen=label))
+    detail = pd.concat([detail, *auto_rows], ignore_index=True)
+
+    label, reason = choose(at_sel, methods, fallback=fallback)
+    pick = next(m for m in methods if m.label == label)
+    default = {"method": pick.name, "label": pick.label, "params": _jsonable(pick.params),
+               "reason": reason.replace("earlier fold", "fold"),
+               "coverage": select_coverage, "train_months": train_months,
+               "cell_m": grid.cell,
+               "periods": [f["test"] for f in folds]}
+
+    summary = _summarise_detail(detail)
+    method_info = [m.describe() | {"train_months": train_months, "cell_m": grid.cell}
+                   for m in methods]
+    method_info.append({"method": "auto", "label": "auto",
+                        "candidates": labels, "fallback": fallback,
+                        "criterion": f"highest mean PAI at the requested area (hit rate / "
+                                     f"max(flagged share, {select_coverage:g})) over the folds "
+                                     "whose test month precedes the fold's test month; ties "
+                                     "(relative 1e-9) to the larger bandwidth",
+                        "train_months": train_months, "cell_m": grid.cell})
+    params = {
+        "method": "rolling-origin back-test: fit on the training months, measure on the next "
+                  "month",
+        "train_months": train_months,
+        "test_months": 1,
+        "coverages": list(covs),
+        "select_coverage": select_coverage,
+        "fallback": fallback,
+        "grid": grid.to_dict(),
+        "study_cells": int(study.sum()),
+        "study_area_km2": float(study.sum() * grid.cell_area / 1e6),
+        "months": source_months,
+        "incidents_mapped": int(mapped.sum()),
+        "incidents_without_location": int((~mapped).sum()),
+        "crimes": crimes,
+        "hotspot_rule": "top coverage share of study cells by score, k = ceil(c N), ties at "
+                        "the threshold included, zero scores never flagged",
+        "formulas": {
+            "hit_rate": "h / n",
+            "pai": "(h / n) / (a / N)",
+            "pei": "h / h_max(a)",
+            "rri": "(h / r) / (n / m)",
+        },
+    }
+    return EvaluationResult(summary=summary, detail=detail, auto=auto_log, default=default,
+                            skipped=skipped, params=params, methods=method_info)
+
+
+def _summarise_detail(detail: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    order = list(dict.fromkeys(detail["label"]))
+    for (label, cov), g in detail.groupby(["label", "coverage"], sort=False):
+        ok = g[np.isfinite(g["pai"].astype(float)) | np.isfinite(g["hit_rate"].astype(float))]
+        rows.append({
+            "method": g["method"].iloc[0], "label": label, "coverage": float(cov),
+            "hit_rate": _mean(g["hit_rate"]), "pai": _mean(g["pai"]),
+            "pai_requested": _mean(g["pai_requested"]), "pei": _mean(g["pei"]),
+            "rri": _mean(g["rri"]), "area_share": _mean(g["area_share"]),
+            "periods": ok["test"].tolist(), "n_periods": int(len(ok)),
+        })
+    out = pd.DataFrame(rows)
+    out["_o"] = out["label"].map({lab: i for i, lab in enumerate(order)})
+    return out.sort_values(["_o", "coverage"], kind="stable").drop(columns="_o").reset_index(
+        drop=True)
+
+
+def _mean(s: pd.Series) -> float:
+    v = s.astype(float).to_numpy()
+    v = v[np.isfinite(v)]
+    return float(v.mean()) if v.size else math.nan
+
+
+def evaluate_store(store_dir: str | os.PathLike | None = None, *,
+                   groups: Sequence[str] | None = None, types: Sequence[str] | None = None,
+                   area: str | None = None, settings: Any = None,
+                   **kwargs: Any) -> EvaluationResult:
+    """Load a crime selection from the store and :func:`evaluate` it (what the CLI runs).
+
+    The store's months (:func:`hotspots.query.available_months`) define the gaps; ``area`` is
+    the force (default) or a district name, used both to select incidents and as the study
+    area. Other keyword arguments go to :func:`evaluate`.
+    """
+    from hotspots.query import available_months, load_incidents
+    from hotspots.spatial.boundaries import area_geometry
+
+    if groups is None and types is None:
+        raise ParameterError("choose crimes with groups (e.g. acquisitive) or types "
+                             "(e.g. Burglary)")
+    inc = load_incidents(store_dir, groups=groups, types=types, area=area,
+                         settings=settings)
+    kwargs.setdefault("crimes", crime_noun(groups, types))
+    result = evaluate(inc, months=available_months(store_dir, settings=settings),
+                      study_area=area_geometry(area, settings), **kwargs)
+    result.params.update({"area": area or "force", "groups": list(groups or []),
+                          "types": list(types or [])})
+    return result
