@@ -160,3 +160,18 @@ def test_report_writes_every_named_file_and_lists_them(store, tmp_path, capsys, 
         assert Path(f["path"]).stat().st_size == f["bytes"] > 0
     lines = (tmp_path / "audit.jsonl").read_text().splitlines()
     assert len(lines) == 1 and json.loads(lines[0])["filters"]
+
+
+def test_evaluate_json_means_over_test_months_and_names_the_auto_choice(store, capsys):
+    d = run_json(capsys, "evaluate", "--store", str(store), "--types", "Burglary", "--json")
+    results = d["results"]
+    assert results and all(r["coverage"] == 0.05 for r in results)
+    for key in ("method", "params", "coverage", "hit_rate", "pai", "pei", "periods"):
+        assert key in results[0]
+    periods = results[0]["periods"]
+    assert periods and all(len(p) == 7 for p in periods)
+    # The shipped data has no 2024-05..2024-12: no test month falls in (or next to) the gap.
+    assert not any("2024-05" <= p <= "2025-03" for p in periods)
+    assert d["default"]["method"] and d["default"]["params"]
+    kde = [r for r in results if r["method"] == "kde"]
+    assert kde and all(0 <= r["hit_rate"] <= 1 for r in kde)
