@@ -9,6 +9,10 @@ semi-transparent PNG image, motorways and SRN junctions, hotspot polygons with p
 aggregated counts of acquisitive (circles) and SOC-linked (diamonds) incidents. A legend control
 states the method and its parameters; the attribution control carries each source's statement.
 
+:func:`corridor_map` draws on the same base the Strategic Road Network coloured by network kernel
+density (runs of equal colour class, approximate alignments dashed) and the SRN junctions as
+circles sized by the incidents around them.
+
 Every string that comes from data or from the user is passed through :func:`html.escape` before it
 reaches HTML, and every value embedded in the page's JavaScript is JSON with ``<``, ``>``, ``&``
 and ``'`` escaped (Jinja's ``tojson``), so neither can close a tag or a string.
@@ -31,6 +35,7 @@ from typing import Any, Protocol
 import folium
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from branca.element import Element, MacroElement
 from folium.elements import JSCSSMixin
@@ -46,17 +51,24 @@ from hotspots.spatial.crs import BNG, WGS84, to_wgs84
 
 __all__ = [
     "ACQUISITIVE_COLOUR",
+    "APPROXIMATE_DASH",
     "ATTRIBUTION",
     "CLIP_PERCENTILE",
     "HOTSPOT_COLOUR",
+    "NETWORK_CMAP",
     "SOC_COLOUR",
     "BaseLayers",
+    "CorridorLines",
     "CountLayer",
     "DensityImage",
+    "JunctionMarkers",
     "LeafletAssets",
     "Legend",
+    "NetworkClasses",
     "bandwidth_rule_label",
     "build_map",
+    "corridor_lines",
+    "corridor_map",
     "count_layer",
     "crimes_label",
     "density_image",
@@ -65,12 +77,16 @@ __all__ = [
     "format_share_1dp",
     "hotspot_features",
     "hotspot_popup_html",
+    "junction_markers",
+    "junction_popup_html",
     "leaflet_assets",
     "legend_html",
     "load_base_layers",
     "method_statement",
     "missing_months_label",
     "month_range",
+    "network_classes",
+    "network_statement",
     "offline_html",
     "period_label",
     "remote_references",
@@ -836,6 +852,483 @@ def count_layer(x: np.ndarray, y: np.ndarray, *, name: str, cell: float = 500.0,
 
 
 # --------------------------------------------------------------------------------------------
+# SRN corridors: road network coloured by network density, junctions sized by incidents
+# --------------------------------------------------------------------------------------------
+
+#: Sequential, perceptually uniform, safe for the common colour-vision deficiencies; dark =
+#: dense, as on the hotspot surface.
+NETWORK_CMAP = "viridis_r"
+#: Roads with no incident within the bandwidth: light grey inside the dark casing.
+NETWORK_ZERO_COLOUR = "#d9d9d9"
+NETWORK_CASING_COLOUR = "#4a4a4a"
+#: Dash pattern of approximate (derived) alignments, pixels: dash, gap.
+APPROXIMATE_DASH = "8 5"
+JUNCTION_RADIUS_PX = (4.0, 18.0)  # circle radius of the smallest and the largest count
+#: Junction circles: Okabe-Ito vermillion, apart from every colour of the density ramp.
+JUNCTION_COLOUR = SOC_COLOUR
+
+
+def network_statement(*, bandwidth: float, lixel: float, band: float, start: str, end: str,
+                      crimes: str, kernel: str = "quartic", missing: Sequence[str] = ()) -> str:
+    """Return the corridor map's one-line statement of method and parameters.
+
+    Example: ``"Network kernel density (Xie & Yan 2008 simple method), quartic, bandwidth
+    1,000 m along the network, 100 m lixels, incidents within 500 m of the SRN, Oct–Dec 2025,
+    acquisitive crime; incidents per km of road"``.
+
+    Parameters
+    ----------
+    bandwidth : float
+        Kernel bandwidth along the network, metres.
+    lixel : float
+        Lixel length, metres.
+    band : float
+        Incidents further than this from the SRN are not snapped to it, metres.
+    start, end : str
+        Period, ``YYYY-MM``.
+    crimes : str
+        The crime selection in words (see :func:`crimes_label`).
+    kernel : str
+        Kernel name.
+    missing : sequence of str
+        Months inside the period with no published data; stated when present.
+
+    Returns
+    -------
+    str
+        Plain text (escape it before putting it into HTML).
+    """
+    period = period_label(start, end)
+    if missing:
+        period += f" (no data for {missing_months_label(missing)})"
+    return (f"Network kernel density (Xie & Yan 2008 simple method), {kernel}, bandwidth "
+            f"{bandwidth:,.0f} m along the network, {lixel:,.0f} m lixels, incidents within "
+            f"{band:,.0f} m of the SRN, {period}, {crimes}; incidents per km of road")
+
+
+def _two_figures(value: float) -> float:
+    """Round to two significant figures (class breaks people can read)."""
+    if value <= 0 or not math.isfinite(value):
+        return 0.0
+    return round(value, 1 - int(math.floor(math.log10(value))))
+
+
+def _fmt_break(value: float) -> str:
+    return f"{value:,.0f}" if value >= 100 else f"{value:.2g}"
+
+
+@dataclass(frozen=True)
+class NetworkClasses:
+    """Colour classes of network density (incidents per km of road).
+
+    Class 0 is "no incident within the bandwidth" (density 0); class ``k`` >= 1 holds densities
+    above ``breaks[k - 2]`` (or above 0 for ``k = 1``) up to ``breaks[k - 1]``; the last class
+    is open-ended.
+
+    Attributes
+    ----------
+    breaks : tuple of float
+        Upper bounds of every class but the last, increasing.
+    colours : tuple of str
+        ``#rrggbb`` of class 0, then of classes 1..n.
+    peak : float
+        Largest density.
+    """
+
+    breaks: tuple[float, ...]
+    colours: tuple[str, ...]
+    peak: float = 0.0
+
+    def __post_init__(self) -> None:
+        if list(self.breaks) != sorted(set(self.breaks)):
+            raise ParameterError("density class breaks must be increasing")
+        wanted = len(self.breaks) + 2
+        if len(self.colours) != wanted and not (not self.breaks and len(self.colours) == 1):
+            raise ParameterError(f"{len(self.breaks)} class breaks need {wanted} colours "
+                                 f"(zero class first), got {len(self.colours)}")
+        for colour in self.colours:
+            if not re.fullmatch(r"#[0-9A-Fa-f]{6}", colour):
+                raise ParameterError(f"class colour {colour!r} must be a #rrggbb colour")
+
+    def classify(self, density: np.ndarray) -> np.ndarray:
+        """Return the class (0..n) of each density."""
+        d = np.nan_to_num(np.asarray(density, float), nan=0.0)
+        cls = 1 + np.searchsorted(np.asarray(self.breaks, float), d, side="left")
+        return np.where(d > 0, cls, 0).astype(np.int64)
+
+    def labels(self) -> list[str]:
+        """Return the legend label of each class, class 0 first."""
+        out = ["0 (no incident within the bandwidth)"]
+        if len(self.colours) <= 1:
+            return out
+        b = [_fmt_break(v) for v in self.breaks]
+        if not b:
+            return out + ["above 0"]
+        out.append(f"up to {b[0]}")
+        out += [f"{lo}–{hi}" for lo, hi in zip(b[:-1], b[1:], strict=True)]
+        out.append(f"over {b[-1]}")
+        return out
+
+
+def network_classes(density: np.ndarray, *, n: int = 5, cmap: str = NETWORK_CMAP,
+                    gamma: float = 0.5) -> NetworkClasses:
+    """Choose colour classes for network densities, as the hotspot surface's colour scale does.
+
+    The top of the scale is the :data:`CLIP_PERCENTILE` percentile of the positive densities;
+    breaks are equal steps of ``(density / top) ** gamma`` (square-root steps by default),
+    rounded to two significant figures.
+
+    Parameters
+    ----------
+    density : numpy.ndarray
+        Densities, incidents per km of road.
+    n : int
+        Number of classes above zero.
+    cmap : str
+        Matplotlib colour map.
+    gamma : float
+        Scale exponent.
+
+    Returns
+    -------
+    NetworkClasses
+    """
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    if n < 1:
+        raise ParameterError(f"number of density classes {n!r} must be at least 1")
+    d = np.nan_to_num(np.asarray(density, float), nan=0.0)
+    positive = d[d > 0]
+    if not positive.size:
+        return NetworkClasses(breaks=(), colours=(NETWORK_ZERO_COLOUR,), peak=0.0)
+    top = float(np.percentile(positive, CLIP_PERCENTILE))
+    raw = [top * (k / n) ** (1.0 / gamma) for k in range(1, n)]
+    breaks = tuple(sorted({v for v in (_two_figures(r) for r in raw) if v > 0}))
+    k = len(breaks) + 1
+    ramp = colormaps[cmap](np.linspace(0.05, 0.95, k))
+    colours = (NETWORK_ZERO_COLOUR, *(to_hex(c) for c in ramp))
+    return NetworkClasses(breaks=breaks, colours=colours, peak=float(positive.max()))
+
+
+@dataclass(frozen=True)
+class CorridorLines:
+    """The road network as WGS84 GeoJSON runs of one colour class, ready for the corridor map.
+
+    Attributes
+    ----------
+    data : dict
+        FeatureCollection of (Multi)LineStrings, lowest class first; ``properties``: ``style``
+        (``color``; ``dashArray``/``lineCap`` for approximate alignments; ``className``),
+        ``tooltip`` (escaped), ``cls``, ``approximate``.
+    classes : NetworkClasses
+    surveyed_km, approximate_km : float
+        Road drawn, by alignment.
+    """
+
+    data: dict
+    classes: NetworkClasses
+    surveyed_km: float = 0.0
+    approximate_km: float = 0.0
+
+
+def corridor_lines(lixels: gpd.GeoDataFrame, *, classes: NetworkClasses | None = None,
+                   clip: BaseGeometry | None = None, simplify_m: float = 5.0) -> CorridorLines:
+    """Merge network-density lixels into runs of equal colour class, for a light map.
+
+    Consecutive lixels of one road piece that share their colour class, road and alignment
+    source are joined into one line and simplified by ``simplify_m`` metres; the runs of one
+    road, class and kind of alignment then make one (multi-)line feature with one tooltip, so
+    the page carries tens of features (one SVG path each) instead of ten thousand lixels.
+
+    Parameters
+    ----------
+    lixels : geopandas.GeoDataFrame
+        Output of :func:`hotspots.spatial.corridors.network_kde`, in its order (lixels of a
+        piece are consecutive): ``ref``, ``geometry_source``, ``density``, ``length_m``.
+    classes : NetworkClasses, optional
+        Default: :func:`network_classes` of the densities.
+    clip : shapely geometry, optional
+        Draw only lixels touching this area (EPSG:27700).
+    simplify_m : float
+        Douglas-Peucker tolerance, metres.
+
+    Returns
+    -------
+    CorridorLines
+    """
+    if lixels.crs is None:
+        raise InputError("network density lixels have no coordinate reference system")
+    missing = [c for c in ("ref", "geometry_source", "density") if c not in lixels.columns]
+    if missing:
+        raise InputError(f"network density lixels lack column(s) {', '.join(missing)}")
+    lx = lixels.to_crs(BNG) if lixels.crs != BNG else lixels
+    geoms = lx.geometry.to_numpy()
+    keep = np.ones(len(lx), bool) if clip is None else shapely.intersects(geoms, clip)
+    geoms = geoms[keep]
+    density = np.nan_to_num(lx["density"].to_numpy(float), nan=0.0)[keep]
+    classes = classes or network_classes(density)  # the scale of what is drawn
+    if not len(geoms):
+        return CorridorLines(data=_collection([]), classes=classes)
+    cls = classes.classify(density)
+    approx = (lx["geometry_source"].astype(str).to_numpy() == "approximate")[keep]
+    ref = lx["ref"].astype(str).to_numpy()[keep]
+    length = shapely.length(geoms)
+
+    coords, owner = shapely.get_coordinates(geoms, return_index=True)
+    lead = np.r_[True, owner[1:] != owner[:-1]]  # first coordinate of each lixel
+    first = coords[lead]
+    last = coords[np.r_[lead[1:], True]]
+    joined = np.zeros(len(geoms), bool)
+    joined[1:] = ((np.hypot(*(first[1:] - last[:-1]).T) < 0.01) & (cls[1:] == cls[:-1])
+                  & (approx[1:] == approx[:-1]) & (ref[1:] == ref[:-1]))
+    run = np.cumsum(~joined) - 1
+    use = ~(lead & joined[owner])  # a joined lixel's first point repeats the previous end
+    lines = shapely.linestrings(coords[use], indices=run[owner[use]])
+    heads = np.flatnonzero(~joined)
+    peak = np.maximum.reduceat(density, heads)
+    run_len = np.add.reduceat(length, heads)
+    lines = shapely.simplify(lines, simplify_m) if simplify_m > 0 else lines
+
+    # One feature (one SVG path) per road, class and alignment kind: the browser draws a few
+    # hundred paths, not one per run.
+    runs = pd.DataFrame({"cls": cls[heads], "approx": approx[heads], "ref": ref[heads],
+                         "peak": peak, "run": np.arange(len(heads))})
+    labels = classes.labels()
+    geoms_out, props = [], []
+    for (c, dashed, road), grp in runs.groupby(["cls", "approx", "ref"], sort=True):
+        c, dashed = int(c), bool(dashed)
+        parts = lines[grp["run"].to_numpy()]
+        geom = parts[0] if len(parts) == 1 else shapely.multilinestrings(parts)
+        tip = (f"{road}: no incident within the bandwidth" if c == 0 else
+               f"{road}: {labels[c]} incidents per km of road (peak {grp['peak'].max():.1f})")
+        if dashed:
+            tip += "; approximate alignment"
+        style: dict[str, Any] = {"color": classes.colours[c],
+                                 "className": "hs-srn hs-srn-approx" if dashed else "hs-srn"}
+        if dashed:
+            style.update({"dashArray": APPROXIMATE_DASH, "lineCap": "butt"})
+        geoms_out.append(geom)
+        props.append({"style": style, "tooltip": _esc(tip), "cls": c, "approximate": dashed})
+    wgs = _wgs84(gpd.GeoSeries(geoms_out, crs=BNG))
+    return CorridorLines(
+        data=_collection(_feature(g, pr) for g, pr in zip(wgs, props, strict=True)),
+        classes=classes,
+        surveyed_km=float(run_len[~approx[heads]].sum() / 1000.0),
+        approximate_km=float(run_len[approx[heads]].sum() / 1000.0))
+
+
+def _count_text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{int(value):,}"
+
+
+def _change_text(change: Any, pct: Any) -> str:
+    if change is None or (isinstance(change, float) and math.isnan(change)):
+        return "–"
+    text = f"{int(change):+,}".replace("-", "−")
+    if pct is not None and isinstance(pct, (int, float)) and math.isfinite(pct):
+        text += f" ({pct:+.0f}%)".replace("-", "−")
+    return text
+
+
+def _counts_of(value: Any) -> dict[str, int]:
+    if isinstance(value, Mapping):
+        return {str(k): int(v) for k, v in value.items() if v}
+    return {}
+
+
+def junction_popup_html(row: Mapping[str, Any], *, radius_m: float, period: str,
+                        previous_period: str = "", rank: int | None = None,
+                        total: int | None = None, group_labels: Mapping[str, str] | None = None,
+                        force_labels: Mapping[str, str] | None = None) -> str:
+    """Return the escaped popup HTML for one SRN junction.
+
+    Parameters
+    ----------
+    row : mapping
+        One row of :func:`hotspots.spatial.corridors.junction_stats`: ``name``, ``alias``,
+        ``incidents``, ``by_group``, ``by_force``, ``previous``, ``change``, ``change_pct``,
+        ``change_note``.
+    radius_m : float
+        The counting radius, metres.
+    period, previous_period : str
+        The periods in words ("Oct–Dec 2025").
+    rank, total : int, optional
+        Shown as "Rank 1 of 45".
+    group_labels, force_labels : mapping, optional
+        Display names of crime groups and forces.
+
+    Returns
+    -------
+    str
+    """
+    glab = dict(group_labels or {})
+    flab = dict(force_labels or {})
+    name = str(row.get("name", "") or "SRN junction")
+    alias = str(row.get("alias", "") or "")
+    rows: list[tuple[str, str, bool]] = [("Incidents", _count_text(row.get("incidents")), False)]
+    for group, n in _counts_of(row.get("by_group")).items():
+        rows.append((glab.get(group, group), f"{n:,}", True))
+    forces = _counts_of(row.get("by_force"))
+    if len(forces) > 1:
+        for force, n in forces.items():
+            rows.append((f"recorded by {flab.get(force, force)}", f"{n:,}", True))
+    if rank is not None:
+        rows.append(("Rank", f"{rank:,}" + (f" of {total:,}" if total else ""), False))
+    note = str(row.get("change_note", "") or "")
+    previous = row.get("previous")
+    if previous is not None and not (isinstance(previous, float) and math.isnan(previous)):
+        rows.append((f"Previous period{f' ({previous_period})' if previous_period else ''}",
+                     _count_text(previous), False))
+        rows.append(("Change", _change_text(row.get("change"), row.get("change_pct")), False))
+    table = "".join(f"<tr><th{' class=hs-ind' if ind else ''}>{_esc(k)}</th>"
+                    f"<td>{_esc(v)}</td></tr>" for k, v, ind in rows)
+    head = f"<b>{_esc(name)}</b>" + (f" ({_esc(alias)})" if alias else "")
+    where = f"Within {radius_m:,.0f} m of the junction, {period}"
+    foot = f"<div class='hs-note'>{_esc(note)}</div>" if note else ""
+    return (f"<div class='hs-pop'>{head}<div class='hs-note hs-tight'>{_esc(where)}</div>"
+            f"<table>{table}</table>{foot}</div>")
+
+
+@dataclass(frozen=True)
+class JunctionMarkers:
+    """SRN junctions as WGS84 GeoJSON circles sized by incidents, with rank labels.
+
+    Attributes
+    ----------
+    circles : dict
+        FeatureCollection of points (largest first); ``properties``: ``popup``, ``tooltip``
+        (escaped), ``style`` (``radius``, ``fillOpacity``).
+    labels : dict
+        FeatureCollection of points carrying the rank as ``label``.
+    largest : int
+        Largest count.
+    radius_m : float
+        Counting radius, metres.
+    """
+
+    circles: dict
+    labels: dict
+    largest: int
+    radius_m: float
+
+
+def junction_markers(junctions: Any, *, radius_m: float, period: str,
+                     previous_period: str = "", label_top: int = 10,
+                     group_labels: Mapping[str, str] | None = None,
+                     force_labels: Mapping[str, str] | None = None) -> JunctionMarkers:
+    """Make sized junction circles (area proportional to the count) with escaped popups.
+
+    Parameters
+    ----------
+    junctions : pandas.DataFrame
+        Output of :func:`hotspots.spatial.corridors.junction_stats` (``lon``, ``lat``, ...),
+        ranked: the row order is the rank.
+    radius_m : float
+        Counting radius, metres (said in the popups and tooltips).
+    period, previous_period : str
+        The periods in words.
+    label_top : int
+        Junctions ranked 1..``label_top`` with at least one incident get a rank label.
+    group_labels, force_labels : mapping, optional
+        Display names of crime groups and forces.
+
+    Returns
+    -------
+    JunctionMarkers
+    """
+    if junctions is None or len(junctions) == 0:
+        return JunctionMarkers(circles=_collection([]), labels=_collection([]), largest=0,
+                               radius_m=float(radius_m))
+    counts = junctions["incidents"].fillna(0).astype(int).to_numpy()
+    largest = int(counts.max())
+    r0, r1 = JUNCTION_RADIUS_PX
+    total = len(junctions)
+    circles, labels = [], []
+    for rank, (row, n) in enumerate(zip(junctions.to_dict("records"), counts, strict=True), 1):
+        point = shapely.Point(float(row["lon"]), float(row["lat"]))
+        radius = r0 + (r1 - r0) * math.sqrt(n / largest) if n and largest else 3.0
+        popup = junction_popup_html(row, radius_m=radius_m, period=period,
+                                    previous_period=previous_period, rank=rank, total=total,
+                                    group_labels=group_labels, force_labels=force_labels)
+        tip = (f"{row['name']}: {int(n):,} incident{'' if n == 1 else 's'} within "
+               f"{radius_m:,.0f} m")
+        circles.append((n, _feature(point, {
+            "popup": popup, "tooltip": _esc(tip), "rank": rank,
+            "style": {"radius": round(radius, 1), "fillOpacity": 0.25 if n else 0.0}})))
+        if n and rank <= label_top:
+            labels.append(_feature(point, {"label": _esc(rank), "rank": rank}))
+    circles.sort(key=lambda item: -item[0])  # big ones first: small ones stay clickable
+    return JunctionMarkers(circles=_collection(f for _, f in circles),
+                           labels=_collection(labels), largest=largest,
+                           radius_m=float(radius_m))
+
+
+def corridor_map(*, base: BaseLayers, view: BaseGeometry, lines: CorridorLines,
+                 junctions: JunctionMarkers | None = None, legend: Legend | None = None,
+                 settings: Settings | None = None, show_services: bool = False,
+                 title: str = "SRN corridor map") -> folium.Map:
+    """Build the corridor map: the SRN coloured by network density, junctions sized by counts.
+
+    Drawn on the hotspot map's base (boundaries, district names, motorway names), without its
+    plain motorway and junction layers. Each road line has a dark casing; approximate
+    alignments are dashed, casing included.
+
+    Parameters
+    ----------
+    base : BaseLayers
+    view : shapely geometry
+        The study area in BNG; the map opens fitted to it.
+    lines : CorridorLines
+        From :func:`corridor_lines`.
+    junctions : JunctionMarkers, optional
+        From :func:`junction_markers`.
+    legend : Legend, optional
+        Give it ``network=lines.classes``, ``roads=False`` and a ``junction_key``.
+    settings : Settings, optional
+    show_services : bool
+        Show the service areas layer on opening.
+    title : str
+        Page title.
+
+    Returns
+    -------
+    folium.Map
+        Pass it to :func:`offline_html` for the page.
+    """
+    net = folium.FeatureGroup(name="SRN network density", overlay=True, control=True,
+                              show=True)
+    casing = _GeoJsonLayer(lines.data, name="SRN (casing)", control=False, interactive=False,
+                           style={"color": NETWORK_CASING_COLOUR, "weight": 7.5, "opacity": 0.95,
+                                  "lineJoin": "round"},
+                           feature_style=("dashArray", "lineCap"),
+                           attribution=_esc(ATTRIBUTION["os_roads"]))
+    casing.add_to(net)
+    _GeoJsonLayer(casing, name="SRN (density)", control=False,
+                  style={"weight": 4.5, "opacity": 1.0, "lineJoin": "round"},
+                  feature_style=("color", "dashArray", "lineCap", "className"),
+                  attribution=_esc(ATTRIBUTION["national_highways"])).add_to(net)
+    overlays: list[Element] = [net]
+    if junctions is not None and junctions.circles["features"]:
+        jgroup = folium.FeatureGroup(
+            name=_esc(f"SRN junctions (incidents within {junctions.radius_m:,.0f} m)"),
+            overlay=True, control=True, show=True)
+        _GeoJsonLayer(junctions.circles, name="Junction circles", control=False,
+                      point_style={"radius": 4, "color": JUNCTION_COLOUR, "weight": 2,
+                                   "fillColor": JUNCTION_COLOUR, "fillOpacity": 0.25,
+                                   "className": "hs-junction"},
+                      feature_style=("radius", "fillOpacity"),
+                      attribution=_esc(ATTRIBUTION["police_uk"])).add_to(jgroup)
+        _GeoJsonLayer(junctions.labels, name="Junction ranks", point="label",
+                      label_class="hs-rank", control=False, interactive=False).add_to(jgroup)
+        overlays.append(jgroup)
+    return build_map(base=base, view=view, legend=legend, settings=settings,
+                     show_services=show_services, title=title, roads=False, overlays=overlays)
+
+
+# --------------------------------------------------------------------------------------------
 # Legend
 # --------------------------------------------------------------------------------------------
 
@@ -852,6 +1345,8 @@ class Legend:
     roads: bool = True
     marking: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
+    network: NetworkClasses | None = None
+    junction_key: str = ""
 
 
 def _fmt_density(value: float) -> str:
@@ -860,6 +1355,24 @@ def _fmt_density(value: float) -> str:
     if value >= 10:
         return f"{value:.0f}"
     return f"{value:.1f}".rstrip("0").rstrip(".") if value else "0"
+
+
+def _network_key_html(classes: NetworkClasses) -> str:
+    """Legend rows of the network density classes and of the two kinds of alignment."""
+    rows = ["<div class='hs-sub'>Network density, incidents per km of road</div>"]
+    if len(classes.colours) > 1:
+        blocks = "".join(f"<span style='background:{_esc(c)}'></span>"
+                         for c in classes.colours[1:])
+        ticks = ["0", *(_fmt_break(b) for b in classes.breaks), f"{classes.peak:.3g}"]
+        rows.append(f"<div class='hs-steps'>{blocks}</div><div class='hs-ticks'>"
+                    + "".join(f"<span>{_esc(t)}</span>" for t in ticks) + "</div>")
+    rows.append(f"<div class='hs-key'><span class='hs-sw-line' "
+                f"style='background:{_esc(classes.colours[0])}'></span>"
+                "<span>No incident within the bandwidth</span></div>"
+                "<div class='hs-key'><span class='hs-sw-line' style='background:#ffffff'></span>"
+                "<span>Surveyed</span><span class='hs-sw-dash'></span>"
+                "<span>Approximate alignment (drawn dashed)</span></div>")
+    return "".join(rows)
 
 
 def legend_html(legend: Legend) -> str:
@@ -896,6 +1409,13 @@ def legend_html(legend: Legend) -> str:
     if legend.hotspots_line:
         parts.append("<div class='hs-key'><span class='hs-sw-hot'></span>"
                      f"<span>{_esc(legend.hotspots_line)}</span></div>")
+    if legend.network is not None:
+        parts.append(_network_key_html(legend.network))
+    if legend.junction_key:
+        circles = "".join(f"<span class='hs-sw-jn' style='width:{d}px;height:{d}px'></span>"
+                          for d in (7, 13, 20))
+        parts.append(f"<div class='hs-key'>{circles}<span>{_esc(legend.junction_key)}</span>"
+                     "</div>")
     for c in legend.counts:
         sym = ("<span class='hs-sw-dia' style='background:%s'></span>" if c.shape == "diamond"
                else "<span class='hs-sw-circ' style='background:%s'></span>") % _esc(c.colour)
@@ -920,6 +1440,9 @@ class _GeoJsonLayer(folium.map.Layer):
     """A Leaflet GeoJSON layer whose features carry pre-escaped ``popup``/``tooltip``/``label``.
 
     Points are drawn as circle markers (``point="circle"``) or text labels (``point="label"``).
+    ``feature_style`` names the style options (e.g. ``color``, ``dashArray``, ``radius``) that a
+    feature may set for itself in ``properties.style``; the others come from ``style`` /
+    ``point_style``.
     """
 
     _template = Template("""
@@ -927,8 +1450,21 @@ class _GeoJsonLayer(folium.map.Layer):
         {%- if this.source is none %}
         var {{ this.get_name() }}_data = {{ this.data|tojson }};
         {%- endif %}
+        {%- if this.feature_style %}
+        function {{ this.get_name() }}_own(base, f) {
+            var s = Object.assign({}, base), own = (f.properties || {}).style || {};
+            {{ this.feature_style|tojson }}.forEach(function (k) {
+                if (k in own) { s[k] = own[k]; }
+            });
+            return s;
+        }
+        {%- endif %}
         var {{ this.get_name() }} = L.geoJSON({{ (this.source or this).get_name() }}_data, {
+            {%- if this.feature_style %}
+            style: function (f) { return {{ this.get_name() }}_own({{ this.style|tojson }}, f); },
+            {%- else %}
             style: function (f) { return {{ this.style|tojson }}; },
+            {%- endif %}
             pointToLayer: function (f, latlng) {
             {%- if this.point == "label" %}
                 var p = f.properties || {};
@@ -937,6 +1473,9 @@ class _GeoJsonLayer(folium.map.Layer):
                                      html: "<span>" + (p.label || "") + "</span>",
                                      iconSize: null}),
                     interactive: !!p.tooltip, keyboard: false});
+            {%- elif this.feature_style %}
+                return L.circleMarker(latlng,
+                                      {{ this.get_name() }}_own({{ this.point_style|tojson }}, f));
             {%- else %}
                 return L.circleMarker(latlng, {{ this.point_style|tojson }});
             {%- endif %}
@@ -959,9 +1498,14 @@ class _GeoJsonLayer(folium.map.Layer):
                  style: Mapping[str, Any] | None = None, point: str = "circle",
                  point_style: Mapping[str, Any] | None = None, label_class: str = "hs-label",
                  attribution: str = "", interactive: bool = True, show: bool = True,
-                 control: bool = True, pane: str = "") -> None:
+                 control: bool = True, pane: str = "", feature_style: Sequence[str] = ()
+                 ) -> None:
         super().__init__(name=name, overlay=True, control=control, show=show)
         self._name = "HotspotsGeoJson"
+        for key in feature_style:
+            if not re.fullmatch(r"[A-Za-z]+", key):
+                raise ParameterError(f"style option {key!r} is not a Leaflet option name")
+        self.feature_style = list(feature_style)
         # Another layer as ``data``: draw its features again (added earlier) without a copy.
         self.source = data if isinstance(data, _GeoJsonLayer) else None
         self.data = None if self.source is not None else data
@@ -1090,6 +1634,15 @@ _CSS = """
 .hs-sw-junc { flex: none; width: 8px; height: 8px; border-radius: 50%; background: #fff;
   border: 1.5px solid #333; margin-left: 6px; }
 .hs-note { color: #444; font-size: 11px; margin-top: 5px; }
+.hs-steps { display: flex; height: 10px; border: 1px solid #4a4a4a; margin-top: 3px; }
+.hs-steps span { flex: 1; }
+.hs-sw-line { flex: none; width: 24px; height: 4px; border: 1.5px solid #4a4a4a; }
+.hs-sw-dash { flex: none; width: 27px; height: 7px; position: relative; margin-left: 6px;
+  background: repeating-linear-gradient(90deg, #4a4a4a 0 8px, transparent 8px 13px); }
+.hs-sw-dash::after { content: ""; position: absolute; left: 0; right: 0; top: 1.5px; height: 4px;
+  background: repeating-linear-gradient(90deg, #ffffff 0 8px, transparent 8px 13px); }
+.hs-sw-jn { flex: none; border-radius: 50%; background: rgba(213,94,0,0.25);
+  border: 2px solid #D55E00; margin-right: -3px; }
 .hs-label span, .hs-dlabel span, .hs-clabel span, .hs-mlabel span, .hs-rank span,
 .hs-svc span { position: absolute; transform: translate(-50%, -50%); white-space: nowrap; }
 .hs-dlabel span { font-size: 13px; font-weight: 700; color: #2b2b2b; letter-spacing: 0.02em;
@@ -1108,7 +1661,9 @@ _CSS = """
 .hs-pop { font-size: 12px; }
 .hs-pop table { border-collapse: collapse; margin: 4px 0; }
 .hs-pop th { text-align: left; font-weight: 600; padding: 1px 8px 1px 0; color: #444; }
-.hs-pop td { text-align: right; padding: 1px 0; }
+.hs-pop td { text-align: right; padding: 1px 0; white-space: nowrap; }
+.hs-pop th.hs-ind { padding-left: 10px; font-weight: 400; }
+.hs-tight { margin-top: 1px; }
 .hs-pop ol { margin: 2px 0 0 18px; padding: 0; }
 """
 
@@ -1127,7 +1682,8 @@ def _bounds_latlon(geom: BaseGeometry) -> list[list[float]]:
 def build_map(*, base: BaseLayers, view: BaseGeometry, density: DensityImage | None = None,
               hotspots: gpd.GeoDataFrame | None = None, counts: Sequence[CountLayer] = (),
               legend: Legend | None = None, settings: Settings | None = None,
-              show_services: bool = False, title: str = "Hotspot map") -> folium.Map:
+              show_services: bool = False, title: str = "Hotspot map", roads: bool = True,
+              overlays: Sequence[Element] = ()) -> folium.Map:
     """Build the hotspot map (no network needed once passed through :func:`offline_html`).
 
     Parameters
@@ -1150,6 +1706,12 @@ def build_map(*, base: BaseLayers, view: BaseGeometry, density: DensityImage | N
         Show the OpenStreetMap service areas layer on opening (it is always in the control).
     title : str
         Page title of the HTML document.
+    roads : bool
+        Draw the motorways and SRN junctions of the base layers (the corridor map draws its own
+        road network instead; the motorway name labels stay).
+    overlays : sequence of branca elements
+        Further layers, drawn above the hotspot areas and below the count symbols and labels
+        (e.g. the corridor map's road network and junctions).
 
     Returns
     -------
@@ -1197,14 +1759,15 @@ def build_map(*, base: BaseLayers, view: BaseGeometry, density: DensityImage | N
                   ).add_to(m)
     _GeoJsonLayer(county, name="Force boundary", control=False, interactive=False,
                   style={"color": "#1a1a1a", "weight": 2.5, "fill": False}).add_to(m)
-    _GeoJsonLayer(base.motorways, name="Motorways",
-                  style={"color": "#4a4a4a", "weight": 3.5, "opacity": 0.9,
-                         "className": "hs-mway"},
-                  attribution=_esc(ATTRIBUTION["os_roads"])).add_to(m)
-    _GeoJsonLayer(base.junctions, name="SRN junctions",
-                  point_style={"radius": 4, "color": "#262626", "weight": 1.5,
-                               "fillColor": "#ffffff", "fillOpacity": 1.0},
-                  attribution=_esc(ATTRIBUTION["national_highways"])).add_to(m)
+    if roads:
+        _GeoJsonLayer(base.motorways, name="Motorways",
+                      style={"color": "#4a4a4a", "weight": 3.5, "opacity": 0.9,
+                             "className": "hs-mway"},
+                      attribution=_esc(ATTRIBUTION["os_roads"])).add_to(m)
+        _GeoJsonLayer(base.junctions, name="SRN junctions",
+                      point_style={"radius": 4, "color": "#262626", "weight": 1.5,
+                                   "fillColor": "#ffffff", "fillOpacity": 1.0},
+                      attribution=_esc(ATTRIBUTION["national_highways"])).add_to(m)
     _GeoJsonLayer(base.services, name="Service areas (OpenStreetMap)", point="label",
                   label_class="hs-svc", show=show_services,
                   attribution=_esc(ATTRIBUTION["osm"])).add_to(m)
@@ -1225,6 +1788,8 @@ def build_map(*, base: BaseLayers, view: BaseGeometry, density: DensityImage | N
         _GeoJsonLayer(ranks, name="Hotspot ranks", point="label", label_class="hs-rank",
                       control=False, interactive=False).add_to(group)
         group.add_to(m)
+    for overlay in overlays:
+        overlay.add_to(m)
     if any(layer.points for layer in counts):
         # Above the hotspot outlines, below the labels (markers, 600).
         folium.map.CustomPane(_COUNT_PANE, z_index=450, pointer_events=True).add_to(m)

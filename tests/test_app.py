@@ -158,3 +158,124 @@ def test_data_strings_are_escaped_in_markdown():
 
     assert md_escape("![x](https://example.org/t.png)") == \
         "\\!\\[x\\]\\(https\\://example\\.org/t\\.png\\)"
+
+
+# ------------------------------------------------------------------------------ corridors
+
+
+def _corridors(at: AppTest) -> AppTest:
+    at.radio(key="view").set_value("Corridors").run()
+    assert not at.exception, at.exception
+    assert not at.error, _errors(at)
+    return at
+
+
+def _junction_table(at: AppTest):
+    tables = at.dataframe
+    assert len(tables) == 1, "the junction table is missing"
+    return tables[0].value
+
+
+def test_corridors_view_renders_junction_table_map_and_bands(app):
+    _corridors(app)
+    assert app.session_state["view"] == "Corridors"
+    table = _junction_table(app)
+    assert list(table.columns) == ["Rank", "Junction", "Incidents", "By group", "Previous",
+                                   "Change", "Change %", "Note"]
+    assert len(table) > 10 and table["Rank"].tolist() == list(range(1, len(table) + 1))
+    assert table["Incidents"].is_monotonic_decreasing and table["Incidents"].iloc[0] > 0
+    assert table["By group"].iloc[0].startswith("Acquisitive ")
+    assert _metric(app, "Busiest junction").startswith(table["Junction"].iloc[0].split(" (")[0])
+    assert _metric(app, "Neighbouring forces' incidents") == "Not included"
+    page = _map_page(app)
+    assert "hs-srn" in page and "hs-junction" in page
+    legend = _legend(page)
+    assert ("Network kernel density (Xie &amp; Yan 2008 simple method), quartic, bandwidth "
+            "1,000 m along the network, 100 m lixels, incidents within 500 m of the SRN, "
+            "Oct–Dec 2025, acquisitive crime; incidents per km of road") in legend
+    assert "Approximate alignment (drawn dashed)" in legend
+    assert len(app.get("vega_lite_chart")) == 2  # band shares and location quotients
+    captions = " ".join(c.value for c in app.caption)
+    assert ("distance to nearest SRN road; LQ = share of incidents / share of the force area"
+            in captions)
+    sidebar = re.sub(r"\\(.)", r"\1", " ".join(c.value for c in app.sidebar.caption))
+    assert "West Midlands Police is missing from the shipped data" in sidebar
+    # The Hotspots view's own controls are not shown here; the shared filters are.
+    assert not [r for r in app.sidebar.radio if r.key == "bw_mode"]
+    assert app.selectbox(key="area").value == "force"
+
+
+def test_corridor_neighbours_toggle_changes_counts(app):
+    _corridors(app)
+    before = _junction_table(app).set_index("Junction")["Incidents"]
+    incidents = int(_metric(app, "Incidents").replace(",", ""))
+    assert "only (neighbouring forces not included)" in _legend(_map_page(app))
+
+    app.toggle(key="cor_neighbours").set_value(True).run()
+    assert not app.exception and not app.error, _errors(app)
+    after = _junction_table(app).set_index("Junction")["Incidents"]
+    assert int(_metric(app, "Incidents").replace(",", "")) > incidents
+    assert int(_metric(app, "Neighbouring forces' incidents").replace(",", "")) > 0
+    common = before.index.intersection(after.index)
+    assert len(common) == len(before)
+    assert (after[common] >= before[common]).all()  # neighbours only add incidents
+    assert (after[common] > before[common]).sum() >= 3  # border junctions gain some
+    legend = _legend(_map_page(app))
+    assert "near the border" in legend and "West Mercia" in legend
+
+
+def test_corridor_controls_reach_map_and_table(app):
+    _corridors(app)
+    narrow = _junction_table(app)["Incidents"].sum()
+    app.slider(key="cor_radius").set_value(3000).run()
+    app.slider(key="cor_bandwidth").set_value(1500).run()
+    assert not app.exception and not app.error, _errors(app)
+    legend = _legend(_map_page(app))
+    assert "bandwidth 1,500 m along the network" in legend
+    assert "incidents within 3,000 m" in legend
+    assert _junction_table(app)["Incidents"].sum() > narrow
+
+
+def test_views_share_filters_and_keep_their_own_controls(app):
+    app.slider(key="bandwidth").set_value(800).run()
+    _corridors(app)
+    app.selectbox(key="area").select("Rugby").run()
+    assert not app.exception and not app.error, _errors(app)
+    assert app.session_state["view"] == "Corridors"  # a filter change keeps the view
+    assert "Rugby" in _legend(_map_page(app))
+    assert "share of the area (Rugby)" in " ".join(c.value for c in app.caption)
+
+    app.radio(key="view").set_value("Hotspots").run()
+    assert not app.exception and not app.error, _errors(app)
+    assert app.slider(key="bandwidth").value == 800  # kept while the other view was shown
+    legend = _legend(_map_page(app))
+    assert "Rugby" in legend and "bandwidth 800 m (fixed)" in legend
+
+
+def test_corridors_with_no_crime_chosen_shows_one_error(app):
+    _corridors(app)
+    app.multiselect(key="groups").set_value([]).run()
+    assert not app.exception
+    assert _errors(app) == ["choose at least one crime group or crime type"]
+    assert not app.get("iframe")
+
+
+def test_previous_period_neighbour_gaps_and_toggle_caption():
+    from hotspots.ui import compute
+    from hotspots.ui.dashboard import neighbours_caption
+
+    assert compute.previous_period("2025-10", "2025-12") == ("2025-07", "2025-09")
+    assert compute.previous_period("2025-01", "2025-02") == ("2024-11", "2024-12")
+    sel = compute.Params(area="force", start="2025-10", end="2025-12", groups=("acquisitive",))
+    held = ["2025-07", "2025-08", "2025-09", "2025-10", "2025-11", "2025-12"]
+    by_force = {"warwickshire": tuple(held), "west-mercia": tuple(held),
+                "thames-valley": ("2025-08", "2025-09", "2025-10", "2025-11", "2025-12")}
+    assert compute.neighbour_gaps(by_force, sel, held, "warwickshire") == [
+        "Thames Valley has no data for Jul 2025"]
+    later = compute.Params(area="force", start="2025-12", end="2025-12", groups=("soc",))
+    assert compute.neighbour_gaps(by_force, later, held, "warwickshire") == []
+    caption = neighbours_caption(["leicestershire", "warwickshire", "west-mercia"],
+                                 "warwickshire")
+    assert caption.startswith("police.uk rows of Leicestershire and West Mercia within 10 km")
+    assert "West Midlands Police is missing from the shipped data" in caption
+    assert "Also missing: Northamptonshire, Thames Valley." in caption

@@ -36,6 +36,7 @@ LOCAL_SCHEMES = {"data", "blob", "about"}
 STARTUP_LIMIT_S = 10.0  # process start to first map, including the first-run store build
 RERENDER_LIMIT_S = 2.0  # filter change to the new map drawn
 MAP = 'iframe[title="Hotspot map"]'
+CORRIDOR_MAP = 'iframe[title="Corridor map"]'
 
 
 def _require_chromium() -> None:
@@ -233,5 +234,67 @@ def test_map_popup_shows_markup_as_text(browser):
         assert page.locator("img[src='x']").count() == 0
         assert not dialogs and not errors
         assert requests.off_machine() == []
+    finally:
+        page.close()
+
+
+def test_corridors_view_draws_the_srn(server, browser):
+    """Switch to Corridors: the SRN lines, dashed approximate alignments and junction circles
+    are drawn in the Leaflet map, the table and charts render, a toggle re-renders quickly."""
+    from playwright.sync_api import expect
+
+    requests = Requests()
+    dialogs: list[str] = []
+    # Tall enough for the map, the junction table and the band charts in one screenshot.
+    page = browser.new_page(viewport={"width": 1600, "height": 2250})
+    page.on("request", lambda r: requests.urls.append(r.url))
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    try:
+        page.goto(server.url)
+        page.frame_locator(MAP).locator("path.hs-hotspot").first.wait_for(
+            state="attached", timeout=60_000)
+        page.get_by_test_id("stRadio").get_by_text("Corridors", exact=True).click()
+        frame = page.frame_locator(CORRIDOR_MAP)
+        lines = frame.locator("path.hs-srn")
+        lines.first.wait_for(state="attached", timeout=60_000)
+        expect(frame.locator(".hs-legend")).to_contain_text("Network kernel density")
+        # Drawn, not merely present: the road paths have a visible extent inside the map.
+        drawn = lines.evaluate_all(
+            "ps => ps.filter(p => { const b = p.getBBox(); return b.width + b.height > 2; })"
+            ".length")
+        assert drawn > 30, f"only {drawn} SRN paths have a visible extent"
+        dashed = frame.locator("path.hs-srn-approx")
+        assert dashed.count() > 3
+        assert dashed.first.get_attribute("stroke-dasharray") == "8 5"
+        assert frame.locator("path.hs-junction").count() > 10
+        assert frame.locator(".hs-rank").count() == 10
+        page.get_by_test_id("stDataFrame").wait_for()
+        charts = page.get_by_test_id("stVegaLiteChart")
+        charts.nth(1).locator("canvas, svg").first.wait_for()
+        before = frame.locator(".hs-legend").inner_text()
+
+        t0 = time.perf_counter()
+        page.get_by_test_id("stSidebar").get_by_text(
+            "Include neighbouring forces' near-border incidents").click()
+        expect(frame.locator(".hs-legend")).to_contain_text("near the border", timeout=30_000)
+        lines.first.wait_for(state="attached")
+        rerender = time.perf_counter() - t0
+        assert frame.locator(".hs-legend").inner_text() != before
+        page.wait_for_timeout(600)
+        page.screenshot(path=str(ARTIFACTS / "corridors.png"))
+
+        t0 = time.perf_counter()
+        _choose(page, "Area", "Rugby")  # a shared filter, in the Corridors view
+        expect(frame.locator(".hs-title")).to_contain_text("Rugby", timeout=30_000)
+        lines.first.wait_for(state="attached")
+        area_rerender = time.perf_counter() - t0
+
+        print(f"\ncorridors: {drawn} SRN paths drawn, {dashed.count()} dashed; neighbours "
+              f"toggle re-render {rerender:.2f} s, area change {area_rerender:.2f} s; "
+              f"{len(requests.urls)} requests")
+        assert not dialogs
+        assert requests.off_machine() == [], requests.off_machine()
+        assert rerender < RERENDER_LIMIT_S, f"neighbours toggle took {rerender:.2f} s"
+        assert area_rerender < RERENDER_LIMIT_S, f"area change took {area_rerender:.2f} s"
     finally:
         page.close()

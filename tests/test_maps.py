@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import html
 import io
 import json
 import re
@@ -11,6 +12,7 @@ import warnings
 import folium
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 from folium.plugins import MarkerCluster
 from PIL import Image
@@ -336,3 +338,195 @@ def test_area_geometry_fits_the_view(base):
     (s, w), (n, e) = maps._bounds_latlon(geom)
     lon, lat = to_wgs84(np.array([geom.centroid.x]), np.array([geom.centroid.y]))
     assert s < lat[0] < n and w < lon[0] < e
+
+
+# ------------------------------------------------------------------------------ corridors
+
+
+def _lixels(pieces: list[tuple[str, str, list[float]]], y0: float = 265000.0
+            ) -> gpd.GeoDataFrame:
+    """Lixels as network_kde returns them: 100 m pieces along east-west roads, one per row.
+
+    ``pieces``: (ref, geometry_source, densities of its consecutive lixels); each piece is a
+    separate road 1 km north of the previous one.
+    """
+    from shapely.geometry import LineString
+
+    rows = []
+    for i, (ref, source, densities) in enumerate(pieces):
+        y = y0 + 1000.0 * i
+        for j, d in enumerate(densities):
+            x = 440000.0 + 100.0 * j
+            rows.append({"ref": ref, "geometry_source": source, "density": d,
+                         "length_m": 100.0, "geometry": LineString([(x, y), (x + 50, y + 1),
+                                                                    (x + 100, y)])})
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:27700")
+
+
+def _junctions(name: str = XSS) -> pd.DataFrame:
+    lon, lat = to_wgs84(np.array([440300.0, 441000.0]), np.array([265000.0, 266000.0]))
+    return pd.DataFrame({
+        "rank": [1, 2], "name": [name, "M6 J3"], "alias": ["", f"{XSS} alias"],
+        "lon": lon, "lat": lat, "incidents": [12, 0],
+        "by_group": [{"acquisitive": 9, XSS: 3}, {}], "by_force": [{"warwickshire": 12}, {}],
+        "previous": [8, None], "change": [4, None], "change_pct": [50.0, float("nan")],
+        "change_note": ["", f"no data for previous period {XSS}"]})
+
+
+def test_network_statement_states_method_and_parameters():
+    text = maps.network_statement(bandwidth=1000, lixel=100, band=500, start="2025-10",
+                                  end="2025-12", crimes="acquisitive crime")
+    assert text == ("Network kernel density (Xie & Yan 2008 simple method), quartic, bandwidth "
+                    "1,000 m along the network, 100 m lixels, incidents within 500 m of the SRN, "
+                    "Oct–Dec 2025, acquisitive crime; incidents per km of road")
+    gap = maps.network_statement(bandwidth=1500, lixel=100, band=500, start="2024-03",
+                                 end="2025-02", crimes="Burglary",
+                                 missing=maps.month_range("2024-05", "2024-12"))
+    assert "bandwidth 1,500 m along the network" in gap
+    assert "Mar 2024–Feb 2025 (no data for May–Dec 2024), Burglary" in gap
+
+
+def test_network_classes_square_root_breaks_and_zero_class():
+    density = np.r_[np.zeros(50), np.linspace(0.1, 25.0, 100)]
+    classes = maps.network_classes(density)
+    top = np.percentile(density[density > 0], maps.CLIP_PERCENTILE)
+    expected = [top * (k / 5) ** 2 for k in range(1, 5)]
+    assert len(classes.breaks) == 4
+    assert np.allclose(classes.breaks, expected, rtol=0.05)  # two significant figures
+    assert len(classes.colours) == 6 and classes.colours[0] == maps.NETWORK_ZERO_COLOUR
+    assert len(set(classes.colours)) == 6
+    cls = classes.classify(np.array([0.0, np.nan, 1e-6, classes.breaks[0], 1e9]))
+    assert cls.tolist() == [0, 0, 1, 1, 5]
+    labels = classes.labels()
+    assert labels[0].startswith("0 (no incident") and labels[-1].startswith("over ")
+    with pytest.raises(ParameterError, match="colours"):
+        maps.NetworkClasses(breaks=(1.0, 2.0), colours=("#d9d9d9", "#aaaaaa"))
+    assert maps.network_classes(np.zeros(4)).colours == (maps.NETWORK_ZERO_COLOUR,)
+
+
+def test_corridor_lines_merge_equal_classes_and_dash_approximate():
+    lix = _lixels([("M6", "surveyed", [0, 0, 0, 5, 5, 20, 20, 20, 5]),
+                   (XSS, "approximate", [0, 0, 5, 5]),
+                   ("M6", "surveyed", [5, 5])])
+    classes = maps.NetworkClasses(breaks=(10.0,), colours=("#d9d9d9", "#aaaaaa", "#222222"),
+                                  peak=20.0)
+    lines = maps.corridor_lines(lix, classes=classes, simplify_m=0.0)
+    feats = lines.data["features"]
+    # M6: runs 0,0,0 | 5,5 | 20,20,20 | 5 and, on a second piece, 5,5: one feature per class;
+    # the approximate road: 0,0 | 5,5
+    assert len(feats) == 5
+    assert [f["properties"]["cls"] for f in feats] == sorted(f["properties"]["cls"]
+                                                             for f in feats)
+    dashed = [f for f in feats if f["properties"]["approximate"]]
+    assert len(dashed) == 2
+    assert all(f["properties"]["style"]["dashArray"] == maps.APPROXIMATE_DASH for f in dashed)
+    assert all("dashArray" not in f["properties"]["style"] for f in feats if f not in dashed)
+    top = next(f for f in feats if f["properties"]["cls"] == 2)
+    assert top["geometry"]["type"] == "LineString"
+    assert len(top["geometry"]["coordinates"]) == 7  # three lixels joined, shared ends once
+    assert top["properties"]["style"]["color"] == "#222222"
+    assert "peak 20.0" in top["properties"]["tooltip"]
+    low = next(f for f in feats if f["properties"]["cls"] == 1 and f not in dashed)
+    assert low["geometry"]["type"] == "MultiLineString"
+    assert sorted(len(part) for part in low["geometry"]["coordinates"]) == [3, 5, 5]
+    assert all(XSS not in f["properties"]["tooltip"] for f in feats)
+    assert any("&lt;img" in f["properties"]["tooltip"] for f in dashed)
+    assert lines.surveyed_km == pytest.approx(1.1, rel=1e-3)
+    assert lines.approximate_km == pytest.approx(0.4, rel=1e-3)
+    far = box(0, 0, 1000, 1000)
+    assert maps.corridor_lines(lix, clip=far).data["features"] == []
+
+
+def test_junction_popup_escapes_every_data_string():
+    row = _junctions().iloc[0].to_dict()
+    popup = maps.junction_popup_html(row, radius_m=2000, period="Oct–Dec 2025",
+                                     previous_period="Jul–Sep 2025", rank=1, total=2,
+                                     group_labels={"acquisitive": "Acquisitive"})
+    assert XSS not in popup and "&lt;img src=x onerror=alert(1)&gt;" in popup
+    assert "Within 2,000 m of the junction, Oct–Dec 2025" in popup
+    assert "Previous period (Jul–Sep 2025)" in popup and "+4 (+50%)" in popup
+    assert "Acquisitive" in popup and "1 of 2" in popup
+    quiet = maps.junction_popup_html(_junctions().iloc[1].to_dict(), radius_m=2000,
+                                     period="Oct–Dec 2025")
+    assert "Previous period" not in quiet and "no data for previous period" in quiet
+    assert XSS not in quiet
+
+
+def test_junction_markers_sized_by_count_and_ranked():
+    markers = maps.junction_markers(_junctions(), radius_m=2000, period="Oct–Dec 2025")
+    circles = markers.circles["features"]
+    assert markers.largest == 12 and len(circles) == 2
+    radii = {f["properties"]["rank"]: f["properties"]["style"]["radius"] for f in circles}
+    assert radii[1] == maps.JUNCTION_RADIUS_PX[1] and radii[2] < maps.JUNCTION_RADIUS_PX[0]
+    assert [f["properties"]["label"] for f in markers.labels["features"]] == ["1"]
+    assert all(XSS not in f["properties"]["tooltip"] for f in circles)
+
+
+def test_feature_style_keys_must_be_option_names(base, warwick):
+    with pytest.raises(ParameterError, match="not a Leaflet option"):
+        maps._GeoJsonLayer(maps._collection([]), name="x", feature_style=("color);alert(1",))
+
+
+def test_corridor_map_legend_dashes_and_escaping(base, warwick):
+    lines = maps.corridor_lines(_lixels([("M6", "surveyed", [0, 3, 3, 9]),
+                                         ("A46", "approximate", [1, 1, 0])]))
+    markers = maps.junction_markers(_junctions(), radius_m=2000, period="Oct–Dec 2025")
+    legend = maps.Legend(title=f"Along the SRN, {XSS}", method="m", roads=False,
+                         network=lines.classes, junction_key="SRN junction, sized")
+    page = maps.offline_html(maps.corridor_map(
+        base=base, view=box(439000, 264000, 442000, 267000), lines=lines, junctions=markers,
+        legend=legend, settings=load_settings(env={})))
+    text = _legend_text(page)
+    assert "Approximate alignment (drawn dashed)" in text and "hs-sw-dash" in text
+    assert "Network density, incidents per km of road" in text
+    assert "Motorway" not in text  # the plain road key is replaced by the network key
+    assert "hs-mway" not in page  # the base motorway layer is not drawn under the network
+    assert f'"dashArray": "{maps.APPROXIMATE_DASH}"' in page
+    assert XSS not in page and "onerror=alert(1)>" not in page
+    assert maps.remote_references(page) == []
+
+
+def _layer_data(page: str) -> list[dict]:
+    """Every GeoJSON collection embedded in a page."""
+    return [json.loads(m.group(1)) for m in
+            re.finditer(r"var \w+_data = (\{.*?\});\n", page)]
+
+
+def test_corridor_map_under_3_mb_on_the_full_data(full_store):
+    """Worst case the sidebar allows: every month, every crime, neighbouring forces, the
+    smallest bandwidth; a junction name carrying markup is shown as text."""
+    from hotspots.query import available_months
+    from hotspots.spatial.roads import build_srn_graph
+    from hotspots.ui import compute
+
+    graph = build_srn_graph(full_store)
+    months = available_months(settings=full_store)
+    cp = compute.CorridorParams(area="force", start=months[0], end=months[-1],
+                                groups=tuple(compute.GROUP_LABELS), neighbours=True,
+                                bandwidth=200.0)
+    sel = cp.crimes_params()
+    inc = compute.corridor_incidents(sel, True, full_store)
+    network = compute.network_density(inc, graph, sel, cp.bandwidth, full_store)
+    junctions = compute.corridor_junctions(inc, graph, sel, cp.radius, months, full_store)
+    junctions.loc[0, "name"] = XSS
+    page = compute.corridor_map_page(cp, network, junctions,
+                                     compute.corridor_counts(inc, sel), full_store, months)
+    assert len(page.encode("utf-8")) < 3_000_000
+    assert maps.remote_references(page) == []
+    legend = html.unescape(_legend_text(page))
+    assert ("Network kernel density (Xie & Yan 2008 simple method), quartic, bandwidth 200 m "
+            "along the network, 100 m lixels, incidents within 500 m of the SRN, "
+            "Jan 2024–Dec 2025 (no data for May–Dec 2024), all crime; incidents per km of road"
+            ) in legend
+    assert "Approximate alignment (drawn dashed)" in legend
+    roads = next(d for d in _layer_data(page)
+                 if d["features"] and "cls" in d["features"][0]["properties"])
+    dashed = [f for f in roads["features"] if f["properties"]["approximate"]]
+    solid = [f for f in roads["features"] if not f["properties"]["approximate"]]
+    assert dashed and solid
+    assert all(f["properties"]["style"].get("dashArray") == maps.APPROXIMATE_DASH
+               for f in dashed)
+    assert not any("dashArray" in f["properties"]["style"] for f in solid)
+    drawn_lixels = (network.lines.surveyed_km + network.lines.approximate_km) * 10  # 100 m
+    assert len(roads["features"]) < drawn_lixels / 4  # runs of lixels, not lixels
+    assert XSS not in page and "\\u0026lt;img src=x onerror=alert(1)\\u0026gt;" in page

@@ -1,9 +1,14 @@
-"""The Streamlit dashboard: sidebar selection, offline hotspot map, summary and monthly trend.
+"""The Streamlit dashboard: sidebar selection and two views, Hotspots and Corridors.
+
+Hotspots: offline hotspot map, summary and monthly trend. Corridors: the Strategic Road Network
+coloured by network kernel density, junctions sized by nearby incidents, a ranked junction table
+and the corridor band chart. The area, period and crime filters are shared by both views.
 
 Run with ``streamlit run app.py``. Heavy work lives in :mod:`hotspots.ui.compute` (no Streamlit)
-and is cached here with ``st.cache_data`` keyed by the store fingerprint and the parameters.
-Library errors (:class:`~hotspots.errors.HotspotsError`) are shown with ``st.error`` and the
-rest of the page keeps working.
+and is cached here with ``st.cache_data`` keyed by the store fingerprint and the parameters (the
+SRN graph with ``st.cache_resource``, once per process). Library errors
+(:class:`~hotspots.errors.HotspotsError`) are shown with ``st.error`` and the rest of the page
+keeps working.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import streamlit as st
@@ -21,9 +27,16 @@ from hotspots.errors import HotspotsError, NoDataError
 from hotspots.ui import compute
 from hotspots.ui.compute import FORCE_AREA, GROUP_LABELS, SOC_NOTE, Params
 
+if TYPE_CHECKING:
+    import networkx as nx
+
 MAP_HEIGHT = 660
 DEFAULT_MONTHS = 3
 BANDWIDTH_DEFAULT = 500
+HOTSPOTS, CORRIDORS = "Hotspots", "Corridors"
+VIEWS = (HOTSPOTS, CORRIDORS)
+#: View-specific widgets keep their value while the other view is shown.
+_KEEP = "page"
 # Tighter page for shared screens: less empty space above the title and between blocks.
 _PAGE_CSS = """<style>
 .block-container { padding-top: 1.2rem; padding-bottom: 1.5rem; }
@@ -120,6 +133,82 @@ def _store_info(fingerprint: str, settings_key: str, _settings: Settings
             tuple(district_names(_settings)))
 
 
+@st.cache_resource(show_spinner="Building the SRN road graph...")
+def _srn_graph(settings_key: str, _settings: Settings) -> nx.MultiDiGraph:
+    """The SRN graph around the force area, built (or read from its cache file) once per
+    process."""
+    return compute.corridor_graph(_settings)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _cor_incidents(fingerprint: str, settings_key: str, sel: Params, neighbours: bool,
+                   _settings: Settings) -> pd.DataFrame:
+    return compute.corridor_incidents(sel, neighbours, _settings)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _cor_counts(fingerprint: str, settings_key: str, sel: Params, neighbours: bool,
+                _settings: Settings) -> compute.CorridorCounts:
+    return compute.corridor_counts(
+        _cor_incidents(fingerprint, settings_key, sel, neighbours, _settings), sel)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _cor_network(fingerprint: str, settings_key: str, sel: Params, neighbours: bool,
+                 bandwidth: float, _settings: Settings) -> compute.NetworkDensity:
+    inc = _cor_incidents(fingerprint, settings_key, sel, neighbours, _settings)
+    return compute.network_density(inc, _srn_graph(settings_key, _settings), sel, bandwidth,
+                                   _settings)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _cor_junctions(fingerprint: str, settings_key: str, sel: Params, neighbours: bool,
+                   radius: float, months: tuple[str, ...], _settings: Settings) -> pd.DataFrame:
+    inc = _cor_incidents(fingerprint, settings_key, sel, neighbours, _settings)
+    return compute.corridor_junctions(inc, _srn_graph(settings_key, _settings), sel, radius,
+                                      months, _settings)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _cor_bands(fingerprint: str, settings_key: str, sel: Params, neighbours: bool,
+               _settings: Settings) -> pd.DataFrame:
+    inc = _cor_incidents(fingerprint, settings_key, sel, neighbours, _settings)
+    return compute.corridor_band_table(inc, _srn_graph(settings_key, _settings), sel, _settings)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _force_months(fingerprint: str, settings_key: str, _settings: Settings
+                  ) -> dict[str, tuple[str, ...]]:
+    return compute.force_months(_settings)
+
+
+def _neighbour_notes(fingerprint: str, settings_key: str, cp: compute.CorridorParams,
+                     months: tuple[str, ...], settings: Settings) -> list[str]:
+    if not cp.neighbours:
+        return []
+    return compute.neighbour_gaps(_force_months(fingerprint, settings_key, settings),
+                                  cp.crimes_params(), months, settings.force)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _cor_map_html(fingerprint: str, settings_key: str, cp: compute.CorridorParams,
+                  months: tuple[str, ...], _settings: Settings) -> str:
+    sel = cp.crimes_params()
+    return compute.corridor_map_page(
+        cp, _cor_network(fingerprint, settings_key, sel, cp.neighbours, cp.bandwidth, _settings),
+        _cor_junctions(fingerprint, settings_key, sel, cp.neighbours, cp.radius, months,
+                       _settings),
+        _cor_counts(fingerprint, settings_key, sel, cp.neighbours, _settings), _settings, months,
+        notes=_neighbour_notes(fingerprint, settings_key, cp, months, _settings))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _forces(fingerprint: str, settings_key: str, _settings: Settings) -> tuple[str, ...]:
+    from hotspots.store import store_forces
+
+    return tuple(store_forces(_settings.store_dir))
+
+
 # ----------------------------------------------------------------------------------- widgets
 
 
@@ -132,14 +221,46 @@ class Layers:
     services: bool = False
 
 
+@dataclass(frozen=True)
+class CorridorControls:
+    """The Corridors view's own sidebar controls."""
+
+    neighbours: bool = False
+    radius: float = compute.JUNCTION_RADIUS_M
+    bandwidth: float = compute.NKDE_BANDWIDTH_M
+
+
+def neighbours_caption(forces: Sequence[str], own: str) -> str:
+    """Say next to the neighbours toggle which forces' rows it adds and which are missing."""
+    others = [compute.force_label(f) for f in forces if f != own]
+    names = (", ".join(others[:-1]) + " and " + others[-1]) if len(others) > 1 else \
+        (others[0] if others else "no neighbouring force")
+    text = f"police.uk rows of {names} within 10 km of the county."
+    missing = [compute.force_label(f) for f in compute.EXPECTED_NEIGHBOURS if f not in forces]
+    if "West Midlands" in missing:
+        text += (" West Midlands Police is missing from the shipped data: the Birmingham, "
+                 "Solihull and Coventry side of the border has no incidents.")
+        missing.remove("West Midlands")
+    if missing:
+        text += f" Also missing: {', '.join(missing)}."
+    return text
+
+
 def _month_label(month: str) -> str:
     return maps.period_label(month, month)
 
 
-def _sidebar(months: Sequence[str], types: Sequence[str], districts: Sequence[str]
-             ) -> tuple[Params, Layers]:
-    """Draw the sidebar; return the selection and the optional layers."""
+def _sidebar(months: Sequence[str], types: Sequence[str], districts: Sequence[str],
+             forces: Sequence[str] = (), own_force: str = ""
+             ) -> tuple[str, Params, Layers, CorridorControls]:
+    """Draw the sidebar; return the view, the selection, the optional layers and the corridor
+    controls (the controls of the view not shown keep their values, at their defaults here)."""
+    layers, corridor = Layers(), CorridorControls()
     with st.sidebar:
+        view = st.radio("View", list(VIEWS), horizontal=True, key="view",
+                        help="Hotspots: where the selected crimes concentrate. Corridors: crime "
+                             "along the Strategic Road Network and around its junctions. Both "
+                             "use the selection below.")
         st.header("Selection")
         area = st.selectbox(
             "Area", [FORCE_AREA, *districts], key="area",
@@ -163,8 +284,15 @@ def _sidebar(months: Sequence[str], types: Sequence[str], districts: Sequence[st
             "Crime types (optional)", list(types), default=[], key="types",
             help="Pick crime types to analyse them alone: they replace the group selection.")
 
+        if view == CORRIDORS:
+            corridor = _corridor_controls(forces, own_force)
+            params = Params(area=area, start=start, end=end, groups=tuple(groups),
+                            types=tuple(chosen_types))
+            return view, params, layers, corridor
+
         st.header("Method")
         mode = st.radio("Bandwidth", ["fixed", "arcgis"], horizontal=True, key="bw_mode",
+                        persist_state=_KEEP,
                         format_func=lambda m: "Fixed (metres)" if m == "fixed"
                         else "ArcGIS Pro rule",
                         help="Search radius of the quartic kernel. The ArcGIS Pro rule derives "
@@ -172,30 +300,54 @@ def _sidebar(months: Sequence[str], types: Sequence[str], districts: Sequence[st
         bandwidth: float | str
         if mode == "fixed":
             bandwidth = float(st.slider("Bandwidth, metres", 100, 3000, BANDWIDTH_DEFAULT,
-                                        step=50, key="bandwidth"))
+                                        step=50, key="bandwidth", persist_state=_KEEP))
         else:
             bandwidth = "arcgis"
         top = st.slider("Hotspot share of the area, %", 1.0, 20.0, 5.0, step=0.5, key="top",
+                        persist_state=_KEEP,
                         help="Hotspot areas are the densest cells covering this share of the "
                              "study area.")
 
         st.header("Layers")
         show_counts = st.checkbox("Acquisitive and SOC-linked counts (1 km squares)",
-                                  value=False, key="show_counts",
+                                  value=False, key="show_counts", persist_state=_KEEP,
                                   help="Circles: acquisitive; diamonds: SOC-linked. One symbol "
                                        "per 1 km square, sized by its count.")
         show_neighbours = st.checkbox(
             "Neighbouring forces' incidents (context, 1 km squares)", value=False,
-            key="show_neighbours",
+            key="show_neighbours", persist_state=_KEEP,
             help="The selected crimes recorded by neighbouring forces near the border (grey "
                  "circles). Context only: they are not in the surface or the summary. Forces "
                  "with no data in the store (e.g. West Midlands) cannot be shown.")
         show_services = st.checkbox("Motorway service areas (OpenStreetMap)", value=False,
-                                    key="show_services")
+                                    key="show_services", persist_state=_KEEP)
     params = Params(area=area, start=start, end=end, groups=tuple(groups),
                     types=tuple(chosen_types), bandwidth=bandwidth, top=float(top) / 100.0)
-    return params, Layers(counts=show_counts, neighbours=show_neighbours,
-                          services=show_services)
+    return view, params, Layers(counts=show_counts, neighbours=show_neighbours,
+                                services=show_services), corridor
+
+
+def _corridor_controls(forces: Sequence[str], own_force: str) -> CorridorControls:
+    """The Corridors view's sidebar section (inside ``st.sidebar``)."""
+    st.header("Corridors")
+    neighbours = st.toggle(
+        "Include neighbouring forces' near-border incidents", value=False,
+        key="cor_neighbours", persist_state=_KEEP,
+        help="Adds the selected crimes recorded by neighbouring forces near the county border "
+             "to the network density and the junction counts. The corridor bands count "
+             "incidents inside the area only.")
+    st.caption(md_escape(neighbours_caption(forces, own_force)))
+    radius = st.slider("Junction radius, metres", 500, 5000, int(compute.JUNCTION_RADIUS_M),
+                       step=250, key="cor_radius", persist_state=_KEEP,
+                       help="Incidents within this straight-line distance of a junction count "
+                            "for it (an incident can count for two close junctions).")
+    bandwidth = st.slider("Network density bandwidth, metres", 200, 3000,
+                          int(compute.NKDE_BANDWIDTH_M), step=100, key="cor_bandwidth",
+                          persist_state=_KEEP,
+                          help="How far along the road each incident's quartic kernel reaches "
+                               "(network kernel density, 100 m lixels).")
+    return CorridorControls(neighbours=bool(neighbours), radius=float(radius),
+                            bandwidth=float(bandwidth))
 
 
 # ----------------------------------------------------------------------------------- panels
@@ -308,6 +460,213 @@ def _sources() -> None:
                            for what, who, text in SOURCES))
 
 
+# ----------------------------------------------------------------------------------- corridors
+
+
+def _corridor_summary(cp: compute.CorridorParams, counts: compute.CorridorCounts,
+                      network: compute.NetworkDensity | None, junctions: pd.DataFrame | None,
+                      own_force: str) -> None:
+    cols = st.columns(4)
+    cols[0].metric("Incidents", f"{counts.incidents:,}",
+                   help="All incidents matching the selection in the period"
+                        + (", including neighbouring forces' near-border incidents."
+                           if cp.neighbours else f" ({compute.force_label(own_force)} only)."))
+    if network is not None:
+        share = network.snapped / network.points if network.points else 0.0
+        cols[1].metric(f"Within {network.band:,.0f} m of the SRN",
+                       f"{network.snapped:,} ({share:.0%})",
+                       help="Mapped incidents close enough to the SRN to be snapped to it for "
+                            "the network density.")
+    if junctions is not None and len(junctions) and int(junctions["incidents"].iloc[0]):
+        top = junctions.iloc[0]
+        # Metric values render Markdown: escape the junction name (data).
+        cols[2].metric("Busiest junction",
+                       f"{md_escape(top['name'])} · {int(top['incidents']):,}",
+                       help=f"Most incidents within {cp.radius:,.0f} m of the junction in the "
+                            "period; the table below ranks them all.")
+    neighbours = sum(n for f, n in counts.by_force.items() if f != own_force)
+    cols[3].metric("Neighbouring forces' incidents",
+                   f"{neighbours:,}" if cp.neighbours else "Not included",
+                   help="Near-border incidents recorded by neighbouring forces, added with the "
+                        "toggle in the sidebar.")
+
+
+def _junction_panel(junctions: pd.DataFrame, cp: compute.CorridorParams) -> None:
+    if not len(junctions):
+        st.info(f"No SRN junction lies within {cp.radius:,.0f} m of this area.")
+        return
+    table = compute.junction_table(junctions)
+    # st.dataframe shows cell values as plain text (no Markdown or HTML is interpreted), so data
+    # strings such as junction names cannot become links or markup here.
+    st.dataframe(
+        table, hide_index=True, width="stretch", key="junction_table",
+        height=min(len(table) + 1, 13) * 35 + 3,
+        column_config={
+            "Rank": st.column_config.NumberColumn(width="small"),
+            "Junction": st.column_config.TextColumn(width="medium"),
+            "Incidents": st.column_config.NumberColumn(
+                help=f"Within {cp.radius:,.0f} m, {maps.period_label(cp.start, cp.end)}",
+                format="localized"),
+            "By group": st.column_config.TextColumn(width="medium"),
+            "Previous": st.column_config.NumberColumn(
+                help="Same radius, the equally long period just before", format="localized"),
+            "Change": st.column_config.NumberColumn(format="%+d"),
+            "Change %": st.column_config.NumberColumn(format="%+.0f%%"),
+            "Note": st.column_config.TextColumn(width="medium"),
+        })
+    pp = junctions.attrs.get("previous_period")
+    previous = f" ({md_escape(maps.period_label(*pp))})" if pp else ""
+    st.caption(f"{len(table):,} junctions whose {cp.radius:,.0f} m radius reaches "
+               f"{md_escape(junctions.attrs.get('area', ''))}, ranked by incidents within the "
+               f"radius (straight line). Change: against the previous period of equal "
+               f"length{previous}; a note says when it cannot be measured.")
+
+
+def _band_chart(bands: pd.DataFrame, cp: compute.CorridorParams) -> None:
+    import altair as alt
+
+    mapped = int(bands.attrs.get("mapped_in_area", int(bands["incidents"].sum())))
+    # Only the plotted columns, and no attrs: the chart data must be plain JSON (no Infinity).
+    bands = pd.DataFrame({c: bands[c].to_numpy() for c in
+                          ("band", "incidents", "share", "area_share", "lq")})
+    order = bands["band"].tolist()
+    long = pd.concat([
+        bands.assign(measure="Share of incidents", value=bands["share"]),
+        bands.assign(measure="Share of area", value=bands["area_share"]),
+    ], ignore_index=True)
+    x = alt.X("band:N", sort=order, title="Distance to the nearest SRN road",
+              axis=alt.Axis(labelAngle=0))
+    tips = [alt.Tooltip("band:N", title="Band"),
+            alt.Tooltip("incidents:Q", title="Incidents", format=",.0f"),
+            alt.Tooltip("share:Q", title="Share of incidents", format=".1%"),
+            alt.Tooltip("area_share:Q", title="Share of area", format=".1%"),
+            alt.Tooltip("lq:Q", title="Location quotient", format=".2f")]
+    shares = (alt.Chart(long).mark_bar()
+              .encode(x=x, xOffset=alt.XOffset("measure:N", sort=["Share of incidents",
+                                                                  "Share of area"]),
+                      y=alt.Y("value:Q", title="Share", axis=alt.Axis(format="%")),
+                      color=alt.Color("measure:N", title=None,
+                                      scale=alt.Scale(domain=["Share of incidents",
+                                                              "Share of area"],
+                                                      range=["#0072B2", "#b0b0b0"]),
+                                      legend=alt.Legend(orient="top-left", fillColor="white",
+                                                        padding=4)),
+                      tooltip=tips)
+              .properties(height=300, title=alt.TitleParams(
+                  "Share of the area's incidents and of its area", anchor="start",
+                  fontSize=13)))
+    base = alt.Chart(bands.assign(one=1.0))
+    lq = (base.mark_bar(color="#0072B2")
+          .encode(x=x, y=alt.Y("lq:Q", title="Location quotient (LQ)"), tooltip=tips))
+    labels = (base.mark_text(dy=-7, fontSize=12, color="#333333")
+              .encode(x=x, y="lq:Q", text=alt.Text("lq:Q", format=".2f")))
+    rule = base.mark_rule(color="#333333", strokeDash=[4, 3]).encode(y="one:Q")
+    left, right = st.columns(2)
+    with left:
+        st.altair_chart(shares, width="stretch")
+    with right:
+        st.altair_chart(alt.layer(lq, rule, labels).properties(
+            height=300, title=alt.TitleParams("Location quotient: share of incidents / share "
+                                              "of area", anchor="start", fontSize=13)),
+            width="stretch")
+    area = ("the force area" if cp.area == compute.FORCE_AREA
+            else f"the area ({md_escape(cp.area)})")
+    method = compute.BAND_METHOD.replace("the force area", area)
+    st.caption(f"Method: {method}. Dashed line: LQ 1, crime in proportion to area. "
+               f"{mapped:,} mapped incidents inside the area; incidents outside it (such as "
+               "neighbouring forces') are not in the bands.")
+
+
+def _corridor_about() -> None:
+    with st.expander("Method, data and caveats"):
+        st.markdown(
+            "- **Network kernel density** (Xie & Yan 2008, \"simple\" method, as in "
+            "spNetwork): every SRN road is cut into 100 m *lixels*; incidents within 500 m of "
+            "the network are snapped to the nearest road, and each spreads a quartic kernel "
+            "along the network, in both directions, up to the bandwidth. Values are incidents "
+            "per km of road. The kernel is not split at junctions, so density next to "
+            "junctions reads high compared with the corrected methods of Okabe & Sugihara "
+            "(2012).\n"
+            "- **Alignments**: motorways are OS OpenRoads centre lines (surveyed, solid). Trunk "
+            "A-roads, and motorway links beyond the OpenRoads extract, have no line in the "
+            "data: their alignment is derived from National Highways junctions and WebTRIS "
+            "traffic-counter sites (approximate, drawn dashed), straight between sites and good "
+            "to a few hundred metres.\n"
+            "- **Junctions** count incidents within the radius in a straight line; an incident "
+            "can count for two close junctions. The change compares with the previous period "
+            "of equal length; months without published data are never read as zero.\n"
+            "- **Corridor bands** use the distance to the nearest SRN road. The location "
+            "quotient (LQ) is the band's share of incidents divided by its share of the area: "
+            "above 1, more crime than the band's area would suggest.\n"
+            "- **Neighbouring forces**: police.uk rows within 10 km of the county, for the "
+            "network density and the junctions. West Midlands Police is not in the shipped "
+            "data, so the Birmingham, Solihull and Coventry side of the border is empty.\n"
+            f"- {SOC_NOTE}")
+
+
+def _corridors_view(settings: Settings, key: str, fingerprint: str, months: tuple[str, ...],
+                    params: Params, controls: CorridorControls) -> None:
+    """The Corridors view: SRN density map, junction ranking and corridor bands."""
+    cp = compute.CorridorParams.from_params(params, neighbours=controls.neighbours,
+                                            radius=controls.radius,
+                                            bandwidth=controls.bandwidth)
+    sel = cp.crimes_params()
+    forces = (f"{compute.force_label(settings.force)} and neighbouring forces' incidents"
+              if cp.neighbours else f"{compute.force_label(settings.force)} incidents only")
+    head, mark = st.columns([5, 1], vertical_alignment="center")
+    with head:
+        st.title("SRN corridors", anchor=False)
+        st.markdown("**" + md_escape(f"{sel.crimes()[:1].upper()}{sel.crimes()[1:]}")
+                    + "** · " + md_escape(sel.area_label()) + " · "
+                    + md_escape(maps.period_label(cp.start, cp.end)) + " · "
+                    + md_escape(forces))
+    with mark:
+        if settings.marking:
+            st.badge(md_escape(settings.marking), color="gray")
+
+    counts = network = junctions = bands = None
+    try:
+        sel.selection()  # no crime chosen: one clear message, not one per panel
+        counts = _cor_counts(fingerprint, key, sel, cp.neighbours, settings)
+        network = _cor_network(fingerprint, key, sel, cp.neighbours, cp.bandwidth, settings)
+        junctions = _cor_junctions(fingerprint, key, sel, cp.neighbours, cp.radius, months,
+                                   settings)
+    except HotspotsError as exc:
+        show_error(exc)
+    if counts is not None:
+        _corridor_summary(cp, counts, network, junctions, settings.force)
+    if network is not None and junctions is not None:
+        try:
+            html = _cor_map_html(fingerprint, key, cp, months, settings)
+        except HotspotsError as exc:
+            show_error(exc)
+        else:
+            st.iframe(html, height=MAP_HEIGHT, alt="Corridor map")
+            st.download_button(
+                "Download this map (HTML, works offline)", html.encode("utf-8"),
+                file_name=f"corridors-{cp.area.replace(' ', '-').lower()}-"
+                          f"{cp.start}-{cp.end}.html",
+                mime="text/html", key="download_corridor_map", on_click="ignore")
+
+    st.subheader("Junctions ranked by nearby incidents", anchor=False)
+    if junctions is not None:
+        _junction_panel(junctions, cp)
+    else:
+        st.info("No junction ranking for this selection.")
+    st.subheader("Incidents by distance from the SRN", anchor=False)
+    if counts is not None:  # computed last: the map and the table are on screen meanwhile
+        try:
+            bands = _cor_bands(fingerprint, key, sel, cp.neighbours, settings)
+        except HotspotsError as exc:
+            show_error(exc)
+    if bands is not None:
+        _band_chart(bands, cp)
+    elif counts is None:
+        st.info("No corridor bands for this selection.")
+    _corridor_about()
+    _sources()
+
+
 # ----------------------------------------------------------------------------------- page
 
 
@@ -332,8 +691,18 @@ def main() -> None:
         show_error(exc)
         return
 
-    params, layers = _sidebar(months, types, districts)
+    view, params, layers, corridor = _sidebar(months, types, districts,
+                                              _forces(fingerprint, key, settings),
+                                              settings.force)
+    if view == CORRIDORS:
+        _corridors_view(settings, key, fingerprint, months, params, corridor)
+    else:
+        _hotspots_view(settings, key, fingerprint, months, params, layers)
 
+
+def _hotspots_view(settings: Settings, key: str, fingerprint: str, months: tuple[str, ...],
+                   params: Params, layers: Layers) -> None:
+    """The Hotspots view: summary, density map, monthly trend and hotspot table."""
     head, mark = st.columns([5, 1], vertical_alignment="center")
     with head:
         st.title("Crime hotspots", anchor=False)
