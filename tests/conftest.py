@@ -92,3 +92,19 @@ def write_police_csv():
         return path
 
     return write
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The dashboard running under ``streamlit run`` on a free local port, with a fresh store."""
+    from browser_support import server as start
+
+    yield from start(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian Chromium driven by Playwright, with outside connections disabled."""
+    from browser_support import browser as launch
+
+    yield from launch()
