@@ -1,6 +1,6 @@
 """Run every benchmark in this folder and gather their reports into docs/benchmarks.md.
 
-Usage: python benchmarks/run.py [--collect] [NAME ...]   (NAME: the part after bench_, e.g. kde; default all)
+Usage: python benchmarks/run.py [--collect] [NAME ...]  (NAME: after bench_, e.g. kde; default all)
 --collect only stitches the existing section files without running anything.
 
 Each ``bench_<name>.py`` measures hotspots beside the library a user would otherwise pick, in one
