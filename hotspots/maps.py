@@ -1606,6 +1606,9 @@ class _MapSetup(MacroElement):
         self.prefix = prefix
 
 
+GeoJsonLayer, LegendControl = _GeoJsonLayer, _LegendControl  # for other map builders' layers
+geojson_feature, geojson_collection, wgs84_geoms = _feature, _collection, _wgs84  # and GeoJSON
+
 _CSS = """
 .leaflet-container { background: #dcdcd6;
   font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }

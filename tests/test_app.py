@@ -69,8 +69,9 @@ def test_defaults_render_without_exception(app):
     page = _map_page(app)
     assert "L.imageOverlay(" in page and "hs-hotspot" in page
     legend = _legend(page)
-    assert "Kernel density, quartic kernel, bandwidth 500 m (fixed), 100 m cells, top 5% of " \
-           "area, Oct–Dec 2025, acquisitive crime; incidents per km²" in legend
+    assert "Kernel density, quartic kernel, bandwidth 300 m (auto: best back-tested PAI at 5% " \
+           "on earlier months), 100 m cells, top 5% of area, Oct–Dec 2025, acquisitive crime; " \
+           "incidents per km²" in legend  # the default bandwidth is auto's (docs/evaluation.md)
     # The sidebar says what SOC-linked means, and that the months have a gap.
     captions = " ".join(c.value for c in app.sidebar.caption)
     assert "Drugs and Possession of weapons" in captions
@@ -237,6 +238,7 @@ def test_corridor_controls_reach_map_and_table(app):
 
 
 def test_views_share_filters_and_keep_their_own_controls(app):
+    app.radio(key="bw_mode").set_value("fixed").run()  # the default is auto
     app.slider(key="bandwidth").set_value(800).run()
     _corridors(app)
     app.selectbox(key="area").select("Rugby").run()

@@ -224,6 +224,7 @@ def test_input_frame_is_not_modified():
     (dict(min_cluster_size=10), ParameterError, "min_cluster_size applies to hdbscan"),
     (dict(eps=-5), ParameterError, "positive"),
     (dict(eps="knee"), ParameterError, "elbow"),
+    (dict(eps=True), ParameterError, "metres"),
     (dict(min_samples=0), ParameterError, "min_samples"),
     (dict(min_samples=2.5), ParameterError, "min_samples"),
     (dict(method="hdbscan", min_cluster_size=1), ParameterError, "min_cluster_size"),

@@ -62,6 +62,9 @@ class Params:
         Metres, or ``"arcgis"``.
     top : float
         Share of the study area marked as hotspot.
+    bandwidth_rule : str
+        How a bandwidth in metres was chosen, for the legend (e.g. the auto back-test's
+        reason); empty: the surface's own rule (``fixed`` or the named rule).
     """
 
     area: str
@@ -71,6 +74,7 @@ class Params:
     types: tuple[str, ...] = ()
     bandwidth: float | str = 500.0
     top: float = 0.05
+    bandwidth_rule: str = ""
 
     def selection(self) -> dict[str, list[str] | None]:
         """Return ``groups``/``types`` keyword arguments for ``load_incidents``."""
@@ -199,7 +203,8 @@ def run_analysis(params: Params, settings: Settings, months_present: Sequence[st
     return Analysis(
         params=params, incidents=int(len(inc)), mapped=int(len(mapped)),
         no_location=int((~has_loc).sum()), in_study=in_study, areas=areas, image=image,
-        bandwidth=float(surface.bandwidth), bandwidth_rule=str(surface.bandwidth_rule),
+        bandwidth=float(surface.bandwidth),
+        bandwidth_rule=params.bandwidth_rule or str(surface.bandwidth_rule),
         kernel=str(surface.kernel), cell=float(surface.grid.cell), study_km2=study_km2,
         missing_months=missing_months(months_present, params.start, params.end))
 

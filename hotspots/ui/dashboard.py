@@ -24,7 +24,7 @@ import streamlit as st
 from hotspots import maps
 from hotspots.config import Settings, load_settings
 from hotspots.errors import HotspotsError, NoDataError
-from hotspots.ui import compute
+from hotspots.ui import compute, downloads, meeting
 from hotspots.ui.compute import FORCE_AREA, GROUP_LABELS, SOC_NOTE, Params
 
 if TYPE_CHECKING:
@@ -34,7 +34,9 @@ MAP_HEIGHT = 660
 DEFAULT_MONTHS = 3
 BANDWIDTH_DEFAULT = 500
 HOTSPOTS, CORRIDORS = "Hotspots", "Corridors"
-VIEWS = (HOTSPOTS, CORRIDORS)
+DISRUPTION = "Disruption"  # drawn by hotspots.ui.disruption
+EVALUATION = "Evaluation"  # drawn by hotspots.ui.evaluation
+VIEWS = (HOTSPOTS, CORRIDORS, DISRUPTION, EVALUATION)
 #: View-specific widgets keep their value while the other view is shown.
 _KEEP = "page"
 # Tighter page for shared screens: less empty space above the title and between blocks.
@@ -289,20 +291,25 @@ def _sidebar(months: Sequence[str], types: Sequence[str], districts: Sequence[st
             params = Params(area=area, start=start, end=end, groups=tuple(groups),
                             types=tuple(chosen_types))
             return view, params, layers, corridor
+        if view in (DISRUPTION, EVALUATION):  # their own controls: in their own modules
+            return view, Params(area=area, start=start, end=end, groups=tuple(groups),
+                                types=tuple(chosen_types)), layers, corridor
 
         st.header("Method")
-        mode = st.radio("Bandwidth", ["fixed", "arcgis"], horizontal=True, key="bw_mode",
+        mode = st.radio("Bandwidth", ["auto", "fixed", "arcgis"], horizontal=True, key="bw_mode",
                         persist_state=_KEEP,
-                        format_func=lambda m: "Fixed (metres)" if m == "fixed"
-                        else "ArcGIS Pro rule",
-                        help="Search radius of the quartic kernel. The ArcGIS Pro rule derives "
+                        format_func={"auto": "Auto (back-tested)", "fixed": "Fixed (metres)",
+                                     "arcgis": "ArcGIS Pro rule"}.get,
+                        help="Search radius of the quartic kernel. Auto: the bandwidth whose "
+                             "maps best predicted the next month on earlier months (PAI at 5% "
+                             "of the area; see the Evaluation view). The ArcGIS Pro rule derives "
                              "it from the spread of the incidents (spatial Silverman variant).")
         bandwidth: float | str
         if mode == "fixed":
             bandwidth = float(st.slider("Bandwidth, metres", 100, 3000, BANDWIDTH_DEFAULT,
                                         step=50, key="bandwidth", persist_state=_KEEP))
         else:
-            bandwidth = "arcgis"
+            bandwidth = mode  # "arcgis", or "auto": resolved by hotspots.ui.methods
         top = st.slider("Hotspot share of the area, %", 1.0, 20.0, 5.0, step=0.5, key="top",
                         persist_state=_KEEP,
                         help="Hotspot areas are the densest cells covering this share of the "
@@ -641,12 +648,8 @@ def _corridors_view(settings: Settings, key: str, fingerprint: str, months: tupl
         except HotspotsError as exc:
             show_error(exc)
         else:
-            st.iframe(html, height=MAP_HEIGHT, alt="Corridor map")
-            st.download_button(
-                "Download this map (HTML, works offline)", html.encode("utf-8"),
-                file_name=f"corridors-{cp.area.replace(' ', '-').lower()}-"
-                          f"{cp.start}-{cp.end}.html",
-                mime="text/html", key="download_corridor_map", on_click="ignore")
+            st.iframe(meeting.map_page(html), height=MAP_HEIGHT, alt="Corridor map")
+            downloads.corridors_panel(settings, key, fingerprint, months, cp, junctions, html)
 
     st.subheader("Junctions ranked by nearby incidents", anchor=False)
     if junctions is not None:
@@ -673,7 +676,7 @@ def _corridors_view(settings: Settings, key: str, fingerprint: str, months: tupl
 def main() -> None:
     """Draw the dashboard (the body of ``app.py``)."""
     st.set_page_config(page_title="Hotspots: Warwickshire", layout="wide",
-                       initial_sidebar_state="expanded")
+                       initial_sidebar_state=meeting.sidebar_state())
     st.html(_PAGE_CSS)
     try:
         settings = load_settings()
@@ -691,11 +694,22 @@ def main() -> None:
         show_error(exc)
         return
 
+    meeting.restore_view(months, types, districts)  # a link's view, before the widgets
     view, params, layers, corridor = _sidebar(months, types, districts,
                                               _forces(fingerprint, key, settings),
                                               settings.force)
+    meeting.present(view, params, settings)  # URL kept; meeting mode title and styles
     if view == CORRIDORS:
         _corridors_view(settings, key, fingerprint, months, params, corridor)
+    elif view == DISRUPTION:
+        from hotspots.ui.disruption import disruption_view  # imports this module
+
+        disruption_view(settings, key, fingerprint, months, params, lambda: _srn_graph(key,
+                                                                                      settings))
+    elif view == EVALUATION:
+        from hotspots.ui.evaluation import evaluation_view  # imports this module
+
+        evaluation_view(settings, key, fingerprint, months, params)
     else:
         _hotspots_view(settings, key, fingerprint, months, params, layers)
 
@@ -713,24 +727,32 @@ def _hotspots_view(settings: Settings, key: str, fingerprint: str, months: tuple
         if settings.marking:
             st.badge(md_escape(settings.marking), color="gray")
 
+    from hotspots.ui import methods  # imports this module
+
+    params = methods.resolve_bandwidth(settings, key, fingerprint, params)  # "auto" -> metres
     analysis = None
     try:
         analysis = _analysis(fingerprint, key, params, months, settings)
     except HotspotsError as exc:
         show_error(exc)
     if analysis is not None:
-        _summary(analysis)
+        method = methods.method_controls()  # KDE, Gi*, emerging or clusters
+        if method.name == methods.KDE:
+            _summary(analysis)
+        else:
+            methods.model_summary(method, settings, key, fingerprint, months, params, analysis)
         try:
-            html = _map_html(fingerprint, key, params, months, layers, settings)
+            html = (_map_html(fingerprint, key, params, months, layers, settings)
+                    if method.name == methods.KDE else methods.model_map_html(
+                        method, settings, key, fingerprint, months, params, layers,
+                        analysis.no_location))
         except HotspotsError as exc:
             show_error(exc)
         else:
-            st.iframe(html, height=MAP_HEIGHT, alt="Hotspot map")
-            st.download_button(
-                "Download this map (HTML, works offline)", html.encode("utf-8"),
-                file_name=f"hotspots-{params.area.replace(' ', '-').lower()}-"
-                          f"{params.start}-{params.end}.html",
-                mime="text/html", key="download_map", on_click="ignore")
+            st.iframe(meeting.map_page(html), height=MAP_HEIGHT, alt="Hotspot map")
+            methods.backtest_caption(method, settings, key, fingerprint, params, months)
+            downloads.hotspots_panel(settings, key, fingerprint, months, params, layers,
+                                     analysis, html)
 
     left, right = st.columns([1, 1])
     with left:

@@ -1,0 +1,604 @@
+"""Suggested disruption sites on an offline map: numbered sites, catchments, demand and the SRN."""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import Element
+from shapely.geometry.base import BaseGeometry
+
+from hotspots import maps
+from hotspots.errors import ParameterError
+from hotspots.spatial.crs import BNG
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+    from hotspots.config import Settings
+    from hotspots.models.disruption import Coverage, SitePlan
+
+__all__ = [
+    "CATCHMENT_BUFFER_M",
+    "CATCHMENT_COLOUR",
+    "COVERED_COLOUR",
+    "DEMAND_CELL_M",
+    "UNCOVERED_COLOUR",
+    "catchment_statement",
+    "demand_layers",
+    "disruption_map",
+    "disruption_map_page",
+    "disruption_statement",
+    "legend_html",
+    "reach_text",
+    "site_catchments",
+    "site_popup_html",
+    "srn_lines",
+]
+
+#: Catchment = the area within this distance of the incident locations a site reaches.
+CATCHMENT_BUFFER_M = 500.0
+#: Gaps narrower than this between the discs of one catchment are filled (morphological closing).
+CATCHMENT_CLOSE_M = 1000.0
+#: Demand is drawn as one sized circle per square of this size (never one per incident).
+DEMAND_CELL_M = 1000.0
+#: Okabe-Ito colours (safe for the common colour-vision deficiencies).
+CATCHMENT_COLOUR = "#009E73"  # bluish green
+COVERED_COLOUR = maps.ACQUISITIVE_COLOUR  # blue
+UNCOVERED_COLOUR = "#E69F00"  # orange
+ROAD_COLOUR = "#4a4a4a"
+#: Left padding when the map opens, pixels: the legend's width.
+LEGEND_CLEARANCE_PX = 335
+COVERED_LAYER = "Within reach of a site"
+UNCOVERED_LAYER = "Out of reach of every site"
+
+_GRAPH_KINDS = ("junction", "services", "slip")
+_OUTLINE_PANE = "hsCatchOutline"
+_CSS = """
+.hs-legend { max-width: 320px; }
+.leaflet-marker-icon.hs-site { z-index: 2000 !important; }
+.leaflet-marker-icon.hs-exist { z-index: 1900 !important; }
+.hs-site span, .hs-exist span { position: absolute; transform: translate(-50%, -50%);
+  white-space: nowrap; text-align: center; font-weight: 700; box-sizing: border-box; }
+.hs-site span { font-size: 14px; line-height: 22px; min-width: 26px; height: 26px;
+  padding: 0 4px; color: #fff; background: #000; border: 2px solid #fff; border-radius: 13px;
+  box-shadow: 0 0 0 1.5px #000, 0 1px 4px rgba(0,0,0,0.5); }
+.hs-exist span { font-size: 12px; line-height: 18px; min-width: 22px; height: 22px;
+  padding: 0 3px; color: #000; background: #fff; border: 2.5px solid #000; border-radius: 2px;
+  box-shadow: 0 1px 3px rgba(0,0,0,0.45); }
+.hs-sw-site { flex: none; width: 20px; height: 20px; border-radius: 10px; background: #000;
+  color: #fff; font-weight: 700; font-size: 11px; line-height: 20px; text-align: center; }
+.hs-sw-exist { flex: none; width: 16px; height: 16px; border: 2.5px solid #000; background: #fff;
+  font-weight: 700; font-size: 10px; line-height: 16px; text-align: center; margin: 0 2px; }
+.hs-sw-catch { flex: none; width: 20px; height: 13px; border: 2px solid #009E73;
+  background: rgba(0,158,115,0.16); }
+.hs-sw-trunk { flex: none; width: 24px; height: 0; border-top: 3.5px dashed #4a4a4a; }
+.hs-sw-cand { flex: none; width: 8px; height: 8px; border-radius: 50%; background: #bdbdbd;
+  border: 1.5px solid #444; margin: 0 6px; }
+.hs-pop td.hs-wrap { white-space: normal; text-align: left; }
+"""
+
+
+def _esc(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _share(value: Any) -> str:
+    v = float(value) if value is not None else float("nan")
+    return f"{v:.1%}" if math.isfinite(v) else "–"
+
+
+def _geojson(geoms: Sequence[BaseGeometry], props: Iterable[Mapping[str, Any]]) -> dict:
+    """WGS84 FeatureCollection of BNG geometries (empty ones left out)."""
+    wgs = maps.wgs84_geoms(gpd.GeoSeries(list(geoms), crs=BNG))
+    return maps.geojson_collection(maps.geojson_feature(g, p)
+                                   for g, p in zip(wgs, props, strict=True)
+                                   if g is not None and not g.is_empty)
+
+
+def _names(frame: pd.DataFrame) -> list[str]:
+    return [str(n) for n in frame["name"]] if len(frame) else []
+
+
+def _rows_of(coverage: Coverage, names: Sequence[str]) -> list[int]:
+    lookup = {str(n): i for i, n in enumerate(coverage.sites["name"])}
+    missing = [n for n in names if n not in lookup]
+    if missing:
+        raise ParameterError(f"site(s) {', '.join(map(repr, missing[:3]))} are not in the "
+                             "coverage: the plan and the coverage do not belong together")
+    return [lookup[n] for n in names]
+
+
+# ------------------------------------------------------------------------------------ layers
+
+
+def site_catchments(coverage: Coverage, names: Sequence[str], *,
+                    buffer_m: float = CATCHMENT_BUFFER_M,
+                    close_m: float = CATCHMENT_CLOSE_M) -> gpd.GeoDataFrame:
+    """The catchment of each site: the area within ``buffer_m`` of the demand points it reaches.
+
+    A site's reach is the coverage model's (drive time or straight line); the catchment draws it
+    on the map as the union of ``buffer_m`` discs around the incident locations within reach,
+    with gaps narrower than ``close_m`` filled (a morphological closing), so it shows where the
+    covered crime is, including separate patches near distant exits.
+
+    Parameters
+    ----------
+    coverage : Coverage
+        From :func:`hotspots.models.disruption.build_coverage`.
+    names : sequence of str
+        Site names (``coverage.sites["name"]``), in drawing order.
+    buffer_m : float
+        Disc radius around each covered location, metres.
+    close_m : float
+        Gaps narrower than this are filled, metres (0: none).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        EPSG:27700, one row per name: ``name``, ``points`` (locations within reach),
+        ``incidents`` (within reach), ``area_km2``, ``geometry`` (empty when nothing is in
+        reach).
+
+    Raises
+    ------
+    ParameterError
+        A name not in the coverage, ``buffer_m`` not above 0 or ``close_m`` below 0.
+    """
+    if not buffer_m > 0 or not close_m >= 0:
+        raise ParameterError(f"catchment buffer {buffer_m!r} must be above 0 metres and gap "
+                             f"{close_m!r} at least 0")
+    rows = _rows_of(coverage, list(names))
+    px = coverage.demand["x"].to_numpy(float)
+    py = coverage.demand["y"].to_numpy(float)
+    inc = coverage.demand["incidents"].to_numpy(float)
+    out = []
+    for name, r in zip(names, rows, strict=True):
+        idx = coverage.credit[r].indices
+        if idx.size:
+            discs = shapely.buffer(shapely.points(px[idx], py[idx]), buffer_m, quad_segs=4)
+            geom = shapely.union_all(discs)
+            if close_m > 0:
+                geom = geom.buffer(close_m / 2, quad_segs=4).buffer(-close_m / 2, quad_segs=4)
+            geom = geom.simplify(buffer_m / 16)
+        else:
+            geom = shapely.Polygon()
+        out.append({"name": str(name), "points": int(idx.size),
+                    "incidents": float(inc[idx].sum()), "area_km2": float(geom.area / 1e6),
+                    "geometry": geom})
+    return gpd.GeoDataFrame(out, columns=["name", "points", "incidents", "area_km2",
+                                          "geometry"], geometry="geometry", crs=BNG)
+
+
+def demand_layers(coverage: Coverage, names: Sequence[str], *, cell: float = DEMAND_CELL_M
+                  ) -> tuple[maps.CountLayer, maps.CountLayer]:
+    """The mapped incidents per ``cell``-metre square, split by whether a site reaches them.
+
+    Parameters
+    ----------
+    coverage : Coverage
+    names : sequence of str
+        The sites in place: the chosen ones and the existing ones.
+    cell : float
+        Square size, metres.
+
+    Returns
+    -------
+    (CountLayer, CountLayer)
+        Within reach of at least one of ``names`` (blue), and out of reach of all (orange).
+    """
+    rows = _rows_of(coverage, list(names))
+    n_pts = len(coverage.demand)
+    within = (coverage.credit[rows].getnnz(axis=0) > 0) if rows else np.zeros(n_pts, bool)
+    within = np.asarray(within).ravel()
+    x = coverage.demand["x"].to_numpy(float)
+    y = coverage.demand["y"].to_numpy(float)
+    reps = np.rint(coverage.demand["incidents"].to_numpy(float)).astype(np.int64)
+    layers = []
+    for mask, name, colour, noun in ((within, COVERED_LAYER, COVERED_COLOUR, "within-reach"),
+                                     (~within, UNCOVERED_LAYER, UNCOVERED_COLOUR,
+                                      "out-of-reach")):
+        layers.append(maps.count_layer(np.repeat(x[mask], reps[mask]),
+                                       np.repeat(y[mask], reps[mask]), name=name, cell=cell,
+                                       shape="circle", colour=colour, noun=noun))
+    return layers[0], layers[1]
+
+
+def srn_lines(graph: nx.MultiDiGraph, *, clip: BaseGeometry | None = None
+              ) -> tuple[dict, dict]:
+    """The SRN roads the base map lacks: trunk A-roads and approximate motorway alignments.
+
+    The base layers draw the surveyed motorways (OS OpenRoads); trunk roads and motorway links
+    beyond that extract have only an alignment derived from junctions and traffic counters, so
+    they are drawn dashed.
+
+    Parameters
+    ----------
+    graph : networkx.MultiDiGraph
+        SRN graph (EPSG:27700), e.g. the dashboard's cached graph.
+    clip : shapely geometry, optional
+        Keep only road pieces touching this area (EPSG:27700).
+
+    Returns
+    -------
+    (dict, dict)
+        WGS84 FeatureCollections: one (multi)line per road (escaped ``tooltip``), and one
+        ``label`` point per road (its ref, escaped).
+    """
+    from hotspots.spatial.roads import edge_table
+
+    et = edge_table(graph)
+    et = et[(et["road_class"] != "motorway") | (et["geometry_source"] != "surveyed")]
+    if clip is not None and len(et):
+        et = et[shapely.intersects(et.geometry.to_numpy(), clip)]
+    lines, line_props, points, point_props = [], [], [], []
+    for ref, part in et.groupby("ref", sort=True):
+        merged = shapely.line_merge(shapely.union_all(part.geometry.to_numpy()))
+        lines.append(merged.simplify(15.0))
+        kind = "trunk road" if (part["road_class"] == "trunk").all() else "SRN road"
+        line_props.append({"tooltip": _esc(f"{ref} ({kind}, approximate alignment)")})
+        pieces = sorted(getattr(merged, "geoms", [merged]), key=lambda g: -g.length)
+        points.append(pieces[0].interpolate(0.5, normalized=True))
+        point_props.append({"label": _esc(ref)})
+    return _geojson(lines, line_props), _geojson(points, point_props)
+
+
+# ------------------------------------------------------------------------------------ text
+
+
+def disruption_statement(plan: SitePlan, coverage: Coverage, *, start: str, end: str,
+                         crimes: str, missing: Sequence[str] = ()) -> str:
+    """The legend's one-line statement of method and parameters.
+
+    Example: ``"Maximal covering (MCLP), exact (HiGHS, proven optimal): 5 new sites from 104
+    candidates; reach within 10 minutes by road (SRN at congestion-free class speeds, then
+    straight line x 1.3 at 40 km/h); demand harm-weighted, no SOC boost; Oct–Dec 2025,
+    acquisitive crime"``.
+
+    Parameters
+    ----------
+    plan : SitePlan
+        From :func:`hotspots.models.disruption.choose_sites`.
+    coverage : Coverage
+        The coverage the plan was chosen on.
+    start, end : str
+        Period, ``YYYY-MM``.
+    crimes : str
+        The crime selection in words.
+    missing : sequence of str
+        Months of the period without published data.
+
+    Returns
+    -------
+    str
+        Plain text (escape it before putting it into HTML).
+    """
+    p = coverage.params
+    s = plan.summary
+    solver = str(s.get("solver", "highs")).upper().replace("HIGHS", "HiGHS")
+    if plan.method == "mclp":
+        how = (f"exact ({solver}, proven optimal)" if s.get("proven_optimal")
+               else f"exact ({solver}, gap {plan.gap:.1%})")
+    else:
+        how = (f"greedy, gap at most {plan.gap:.1%} against the "
+               f"{s.get('bound_source', 'bound')}")
+    n = len(plan.sites)
+    existing = len(plan.existing)
+    sites = (f"{n} new site{'s' if n != 1 else ''} from {p['candidates']:,} candidates"
+             + (f", {existing} existing site{'s' if existing != 1 else ''} counted first"
+                if existing else ""))
+    if p["reach_mode"] == "drive_time":
+        reach = (f"{reach_text(p)} (SRN at congestion-free class speeds, then straight line "
+                 f"× {p['circuity']:g} at {p['local_speed_kph']:g} km/h)")
+    else:
+        reach = reach_text(p)
+    weight = "harm-weighted" if p["weight"] == "harm" else "incident counts"
+    boost = ("no SOC boost" if float(p["soc_boost"]) == 1.0
+             else f"SOC-linked × {float(p['soc_boost']):g}")
+    period = maps.period_label(start, end)
+    if missing:
+        period += f" (no data for {maps.missing_months_label(missing)})"
+    return (f"Maximal covering (MCLP), {how}: {sites}; reach {reach}; demand {weight}, "
+            f"{boost}; {period}, {crimes}")
+
+
+def reach_text(params: Mapping[str, Any]) -> str:
+    """The reach in words: ``"within 10 minutes by road"``, ``"within 5 km (straight line)"``.
+
+    Parameters
+    ----------
+    params : mapping
+        ``Coverage.params``.
+    """
+    if params["reach_mode"] == "drive_time":
+        m = float(params["minutes"])
+        return f"within {m:g} minute{'s' if m != 1 else ''} by road"
+    r = float(params["radius_m"])
+    return f"within {r / 1000:g} km (straight line)" if r >= 1000 else \
+        f"within {r:g} m (straight line)"
+
+
+def catchment_statement(params: Mapping[str, Any], buffer_m: float = CATCHMENT_BUFFER_M,
+                        close_m: float = CATCHMENT_CLOSE_M) -> str:
+    """Say what a drawn catchment is (see :func:`site_catchments`), for the legend."""
+    text = (f"Catchment: within {maps.format_metres(buffer_m)} of the incident locations a site "
+            f"reaches ({reach_text(params)})")
+    return text + (f", gaps under {maps.format_metres(close_m)} filled" if close_m > 0 else "")
+
+
+def site_popup_html(row: Mapping[str, Any], *, reach: str, weight: str,
+                    total: int | None = None) -> str:
+    """Return the escaped popup HTML for one site of a plan.
+
+    Parameters
+    ----------
+    row : mapping
+        One row of ``SitePlan.sites`` or ``SitePlan.existing`` (``rank`` 0 for existing).
+    reach : str
+        The reach in words (see :func:`reach_text`).
+    weight : {"harm", "count"}
+        What the shares are of.
+    total : int, optional
+        Number of new sites, shown as "Rank 1 of 5".
+
+    Returns
+    -------
+    str
+    """
+    rank = int(row.get("rank") or 0)
+    of = "harm" if weight == "harm" else "incidents"
+    roads = row.get("roads")
+    roads_text = ", ".join(str(r) for r in roads) if isinstance(roads, (list, tuple)) \
+        else str(roads or "")
+    items: list[tuple[str, str]] = []
+    if rank:
+        items.append(("Rank", f"{rank}" + (f" of {total}" if total else "")))
+    items += [("Kind", str(row.get("kind") or "")), ("Roads", roads_text or "–"),
+              (f"Incidents {reach}", f"{int(row.get('covered') or 0):,}"),
+              (f"Share of the {of}", _share(row.get("covered_share")))]
+    if rank:
+        items += [("Not reached by a higher rank" if rank > 1 else "Added by this site",
+                   f"{int(row.get('marginal') or 0):,}"),
+                  (f"Cumulative share, ranks 1–{rank}", _share(row.get("cumulative_share")))]
+    mix = row.get("crime_mix") or {}
+    table = "".join(f"<tr><th>{_esc(k)}</th><td>{_esc(v)}</td></tr>" for k, v in items)
+    listing = ""
+    if isinstance(mix, Mapping) and mix:
+        listing = ("<div class='hs-sub'>Crime mix within reach</div><table>"
+                   + "".join(f"<tr><th class='hs-ind'>{_esc(t)}</th><td>{int(n):,}</td></tr>"
+                             for t, n in list(mix.items())[:6]) + "</table>")
+    head = (f"{rank}. {row.get('name', '')}" if rank else f"Existing site: {row.get('name', '')}")
+    note = f"<div class='hs-note'>{_esc(row.get('rationale') or '')}</div>"
+    return (f"<div class='hs-pop'><b>{_esc(head)}</b><table>{table}</table>{listing}{note}"
+            "</div>")
+
+
+def legend_html(legend: maps.Legend, *, sites: int, existing: int, catchment: str,
+                candidates: int = 0, trunk: bool = True) -> str:
+    """The disruption map's legend: :func:`hotspots.maps.legend_html` plus the site keys.
+
+    Parameters
+    ----------
+    legend : Legend
+        Title, method, marking, demand layers (``counts``), road key and notes (plain text).
+    sites, existing : int
+        Number of new and of existing sites drawn.
+    catchment : str
+        What a catchment is (see :func:`catchment_statement`).
+    candidates : int
+        Other candidate sites drawn (0: no key row).
+    trunk : bool
+        Key the dashed trunk-road line.
+
+    Returns
+    -------
+    str
+        HTML, every text escaped.
+    """
+    body = maps.legend_html(replace(legend, notes=()))
+    end = "</details>"
+    if not body.endswith(end):
+        raise ParameterError("unexpected legend layout from hotspots.maps.legend_html")
+    rows = []
+    if trunk:
+        rows.append("<div class='hs-key'><span class='hs-sw-trunk'></span>"
+                    "<span>Trunk road (approximate alignment)</span></div>")
+    rows.append("<div class='hs-key'><span class='hs-sw-site'>1</span><span>"
+                + _esc(f"Suggested site by rank, 1 adds the most ({sites} shown)")
+                + "</span></div>")
+    if existing:
+        rows.append("<div class='hs-key'><span class='hs-sw-exist'>E</span><span>"
+                    + _esc(f"Existing site, counted first ({existing})") + "</span></div>")
+    rows.append("<div class='hs-key'><span class='hs-sw-catch'></span><span>"
+                + _esc(catchment) + "</span></div>")
+    if candidates:
+        rows.append("<div class='hs-key'><span class='hs-sw-cand'></span><span>"
+                    + _esc(f"Other candidate sites, not chosen ({candidates:,})")
+                    + "</span></div>")
+    notes = [f"<div class='hs-note'>{_esc(n)}</div>" for n in legend.notes]
+    return body[:-len(end)] + "".join(rows + notes) + end
+
+
+# ------------------------------------------------------------------------------------ map
+
+
+def _site_points(frame: pd.DataFrame, *, label: str | None, reach: str, weight: str,
+                 total: int) -> dict:
+    """Label-marker features of plan rows: rank (or ``label``), tooltip, popup."""
+    geoms, props = [], []
+    for row in frame.to_dict("records"):
+        geoms.append(shapely.Point(float(row["x"]), float(row["y"])))
+        rank = int(row.get("rank") or 0)
+        tip = (f"{rank}. {row['name']}: {int(row['covered']):,} incidents {reach}" if rank
+               else f"Existing site {row['name']}: {int(row['covered']):,} incidents {reach}")
+        props.append({"label": _esc(label if label is not None else rank), "tooltip": _esc(tip),
+                      "popup": site_popup_html(row, reach=reach, weight=weight, total=total),
+                      "rank": rank})
+    # Highest rank drawn last: on top where markers overlap.
+    order = sorted(range(len(geoms)), key=lambda i: -props[i]["rank"])
+    return _geojson([geoms[i] for i in order], [props[i] for i in order])
+
+
+def disruption_map(*, base: maps.BaseLayers, view: BaseGeometry, coverage: Coverage,
+                   plan: SitePlan, legend: maps.Legend, graph: nx.MultiDiGraph | None = None,
+                   settings: Settings | None = None, title: str = "Suggested disruption sites",
+                   catchment_buffer_m: float = CATCHMENT_BUFFER_M,
+                   catchment_close_m: float = CATCHMENT_CLOSE_M,
+                   show_candidates: bool | None = None) -> folium.Map:
+    """Build the disruption map: numbered sites, catchments, demand by square, the SRN.
+
+    Layers, bottom to top: the hotspot map's base (boundaries, surveyed motorways, SRN
+    junctions), trunk roads from the graph (dashed), one catchment per site, the other
+    candidate sites (hidden unless user sites are among them), the mapped incidents per 1 km
+    square split into within reach (blue) and out of reach (orange), then existing sites
+    (squares marked E) and the new sites numbered by rank.
+
+    Parameters
+    ----------
+    base : BaseLayers
+        From :func:`hotspots.maps.load_base_layers`.
+    view : shapely geometry
+        Study area (EPSG:27700); the map opens on it and every site.
+    coverage : Coverage
+    plan : SitePlan
+        Chosen on ``coverage``.
+    legend : Legend
+        Title, method, marking and notes; the demand layers and keys are added here.
+    graph : networkx.MultiDiGraph, optional
+        SRN graph for the trunk roads (not drawn without it).
+    settings : Settings, optional
+    title : str
+        Page title.
+    catchment_buffer_m, catchment_close_m : float
+        ``buffer_m`` and ``close_m`` of :func:`site_catchments`.
+    show_candidates : bool, optional
+        Show the other candidate sites on opening (default: when user sites are among them).
+
+    Returns
+    -------
+    folium.Map
+        Pass it to :func:`hotspots.maps.offline_html`.
+    """
+    params = coverage.params
+    reach = reach_text(params)
+    weight = str(params["weight"])
+    chosen, existing = _names(plan.sites), _names(plan.existing)
+    catch = site_catchments(coverage, [*existing, *chosen], buffer_m=catchment_buffer_m,
+                            close_m=catchment_close_m)
+    covered, uncovered = demand_layers(coverage, [*existing, *chosen])
+
+    overlays: list[Element] = []
+    trunk = False
+    if graph is not None:
+        lines, labels = srn_lines(graph, clip=view.buffer(25_000))
+        if lines["features"]:
+            trunk = True
+            roads = folium.FeatureGroup(name="Trunk roads (approximate alignment)",
+                                        overlay=True, control=True, show=True)
+            maps.GeoJsonLayer(lines, name="Trunk roads", control=False,
+                              style={"color": ROAD_COLOUR, "weight": 3.5, "opacity": 0.9,
+                                     "dashArray": maps.APPROXIMATE_DASH, "lineCap": "butt",
+                                     "className": "hs-trunk"},
+                              attribution=_esc(maps.ATTRIBUTION["national_highways"])
+                              ).add_to(roads)
+            maps.GeoJsonLayer(labels, name="Trunk road names", point="label",
+                              label_class="hs-mlabel", control=False, interactive=False
+                              ).add_to(roads)
+            overlays.append(roads)
+
+    ranks = {str(n): int(r) for n, r in zip(plan.sites["name"], plan.sites["rank"],
+                                            strict=True)}
+    tips = []
+    for row in catch.itertuples():
+        who = (f"Site {ranks[row.name]}, {row.name}" if row.name in ranks
+               else f"Existing site {row.name}")
+        tips.append({"tooltip": _esc(f"Catchment of {who}: {int(row.incidents):,} incidents "
+                                     f"{reach}"),
+                     "rank": ranks.get(row.name, 0)})
+    order = catch["area_km2"].to_numpy().argsort()[::-1]  # large first: small stay on top
+    catch_data = _geojson([catch.geometry.iloc[i] for i in order], [tips[i] for i in order])
+    # Fills below the demand circles, outlines above them (their own pane): the boundary of
+    # every catchment stays readable where the circles are dense.
+    overlays.append(folium.map.CustomPane(_OUTLINE_PANE, z_index=460, pointer_events=False))
+    catchments = folium.FeatureGroup(name="Site catchments", overlay=True, control=True,
+                                     show=True)
+    maps.GeoJsonLayer(catch_data, name="Catchments", control=False,
+                      style={"stroke": False, "fill": True, "fillColor": CATCHMENT_COLOUR,
+                             "fillOpacity": 0.14},
+                      attribution=_esc(maps.ATTRIBUTION["police_uk"])).add_to(catchments)
+    maps.GeoJsonLayer(catch_data, name="Catchment outlines", control=False, interactive=False,
+                      style={"color": CATCHMENT_COLOUR, "weight": 2.5, "opacity": 0.95,
+                             "fill": False, "className": "hs-catchment"},
+                      pane=_OUTLINE_PANE).add_to(catchments)
+    overlays.append(catchments)
+
+    placed = set(chosen) | set(existing)
+    others = coverage.sites[~coverage.sites["name"].astype(str).isin(placed)
+                            & ~coverage.sites["existing"].to_numpy(bool)]
+    show = False
+    if len(others):
+        user = ~others["kind"].astype(str).isin(_GRAPH_KINDS)
+        show = bool(user.any()) if show_candidates is None else bool(show_candidates)
+        cand = _geojson([shapely.Point(x, y) for x, y in zip(others["x"], others["y"],
+                                                               strict=True)],
+                        [{"tooltip": _esc(f"Candidate site {n} ({k}), not chosen")}
+                         for n, k in zip(others["name"], others["kind"], strict=True)])
+        overlays.append(maps.GeoJsonLayer(
+            cand, name=_esc(f"Other candidate sites ({len(others):,})"), show=show,
+            point_style={"radius": 4, "color": "#444444", "weight": 1.5,
+                         "fillColor": "#bdbdbd", "fillOpacity": 1.0,
+                         "className": "hs-candidate"}))
+    sites = folium.FeatureGroup(name="Suggested sites", overlay=True, control=True, show=True)
+    if existing:
+        maps.GeoJsonLayer(_site_points(plan.existing, label="E", reach=reach, weight=weight,
+                                       total=len(chosen)),
+                          name="Existing sites", point="label", label_class="hs-exist",
+                          control=False).add_to(sites)
+    maps.GeoJsonLayer(_site_points(plan.sites, label=None, reach=reach, weight=weight,
+                                   total=len(chosen)),
+                      name="Site ranks", point="label", label_class="hs-site",
+                      control=False).add_to(sites)
+    overlays.append(sites)
+
+    points = [shapely.Point(float(x), float(y)) for frame in (plan.sites, plan.existing)
+              for x, y in zip(frame["x"], frame["y"], strict=True)]
+    extent = shapely.union_all([view, *points]).envelope if points else view
+    full = replace(legend, counts=(covered, uncovered), roads=True)
+    m = maps.build_map(base=base, view=extent, counts=(covered, uncovered), legend=None,
+                       settings=settings, title=title, roads=True, overlays=overlays)
+    # Open with the study area and the sites clear of the legend (bottom left): this fit runs
+    # after build_map's own.
+    w, s, e, n = maps.wgs84_geoms(gpd.GeoSeries([extent], crs=BNG)).total_bounds
+    m.fit_bounds([[s, w], [n, e]], padding_top_left=(LEGEND_CLEARANCE_PX, 12),
+                 padding_bottom_right=(12, 12))
+    m.get_root().header.add_child(Element(f"<style>{_CSS}</style>"), name="hs_site_css")
+    maps.LegendControl(legend_html(full, sites=len(chosen), existing=len(existing),
+                                   catchment=catchment_statement(params, catchment_buffer_m,
+                                                                 catchment_close_m),
+                                   candidates=len(others) if show else 0,
+                                   trunk=trunk)).add_to(m)
+    return m
+
+
+def disruption_map_page(**kwargs: Any) -> str:
+    """Build the disruption map and render it to self-contained, offline HTML.
+
+    Parameters
+    ----------
+    **kwargs
+        As :func:`disruption_map`.
+
+    Returns
+    -------
+    str
+        The page (Leaflet inlined, no remote reference).
+    """
+    return maps.offline_html(disruption_map(**kwargs))

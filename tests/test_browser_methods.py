@@ -1,0 +1,97 @@
+"""The map method switcher and the Evaluation view in headless Debian Chromium.
+
+Switch the Hotspots map to Gi*: the significant cells are drawn in their confidence colours,
+a cell's popup opens, the legend states the method; then open the Evaluation view: the auto
+choice, the measures table, the capture chart and the Knox tables render. Every request the page
+makes is recorded: any that leaves the machine fails the test.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from browser_support import ARTIFACTS, MAP, RERENDER_LIMIT_S, Requests
+
+from hotspots.model_maps import GISTAR_COLOURS
+
+pytestmark = pytest.mark.browser
+
+
+def _visible(locator) -> int:
+    """How many of the located SVG paths have a visible extent inside the map."""
+    return locator.evaluate_all(
+        "ps => ps.filter(p => { const b = p.getBBox(); return b.width * b.height > 4; })"
+        ".length")
+
+
+def test_gistar_cells_and_evaluation_view(server, browser):
+    from playwright.sync_api import expect
+
+    requests = Requests()
+    dialogs: list[str] = []
+    errors: list[str] = []
+    page = browser.new_page(viewport={"width": 1600, "height": 1250})
+    page.on("request", lambda r: requests.urls.append(r.url))
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(server.url)
+        frame = page.frame_locator(MAP)
+        frame.locator("path.hs-hotspot").first.wait_for(state="attached", timeout=90_000)
+        expect(frame.locator(".hs-legend")).to_contain_text(
+            "(auto: best back-tested PAI at 5% on earlier months)")
+        expect(page.get_by_text("This map would have captured")).to_be_visible()
+
+        t0 = time.perf_counter()
+        page.get_by_test_id("stRadio").filter(has_text="Map method").get_by_text(
+            "Gi*", exact=True).click()
+        cells = frame.locator("path.hs-gistar")
+        cells.first.wait_for(state="attached", timeout=60_000)
+        switch = time.perf_counter() - t0
+        legend = frame.locator(".hs-legend")
+        expect(legend).to_contain_text("Getis-Ord Gi*, 1,100 m cells, 8-cell neighbourhood "
+                                       "(distance 1,650 m), Benjamini-Hochberg FDR, "
+                                       "90/95/99% bins")
+        assert frame.locator("path.hs-hotspot").count() == 0  # the KDE areas are gone
+        drawn = _visible(cells)
+        assert drawn > 20, f"only {drawn} Gi* cells have a visible extent"
+        fills = set(cells.evaluate_all("ps => ps.map(p => p.getAttribute('fill'))"))
+        assert fills and fills <= {c.lower() for c in GISTAR_COLOURS.values()} | set(
+            GISTAR_COLOURS.values()), fills
+        assert GISTAR_COLOURS[3] in fills or GISTAR_COLOURS[3].lower() in fills
+        frame.locator("path.hs-gistar-hot").first.click(force=True)
+        popup = frame.locator(".leaflet-popup-content")
+        popup.wait_for()
+        assert "Hot spot" in popup.inner_text() and "Gi* z-score" in popup.inner_text()
+        frame.locator(".leaflet-popup-close-button").click()
+        expect(page.get_by_test_id("stMetric").filter(has_text="Hot cells (90%+)")
+               ).to_be_visible()  # the metrics follow the method
+        page.wait_for_timeout(600)
+        page.screenshot(path=str(ARTIFACTS / "gistar.png"))
+
+        t0 = time.perf_counter()
+        page.get_by_test_id("stSidebar").get_by_test_id("stRadio").first.get_by_text(
+            "Evaluation", exact=True).click()
+        expect(page.get_by_text("Auto's choice for next month's map")).to_be_visible(
+            timeout=60_000)
+        tables = page.get_by_test_id("stDataFrame")
+        tables.nth(2).wait_for(timeout=60_000)  # measures and the two Knox tables
+        page.get_by_test_id("stVegaLiteChart").locator("canvas, svg").first.wait_for(
+            timeout=60_000)
+        evaluation = time.perf_counter() - t0
+        expect(page.get_by_text("Not tested: May–Dec 2024")).to_be_visible()
+        expect(page.get_by_text("Near repeats: burglary and vehicle crime")).to_be_visible()
+        page.set_viewport_size({"width": 1600, "height": 3300})  # the whole view, unscrolled
+        page.get_by_test_id("stVegaLiteChart").locator("canvas, svg").first.wait_for()
+        page.wait_for_timeout(1200)
+        page.screenshot(path=str(ARTIFACTS / "evaluation.png"))
+
+        print(f"\nGi* switch {switch:.2f} s, {drawn} cells drawn; Evaluation view "
+              f"{evaluation:.2f} s; {len(requests.urls)} requests")
+        assert not dialogs and not errors, (dialogs, errors)
+        assert requests.off_machine() == [], requests.off_machine()
+        assert switch < RERENDER_LIMIT_S, f"switching to Gi* took {switch:.2f} s"
+        assert evaluation < 4 * RERENDER_LIMIT_S, f"the Evaluation view took {evaluation:.2f} s"
+    finally:
+        page.close()

@@ -1,0 +1,387 @@
+"""Tasking-meeting features in the dashboard: the view in the URL, meeting mode, downloads."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from hotspots import viewstate
+from hotspots.config import load_settings
+from hotspots.ui import compute, downloads, meeting
+from hotspots.ui.compute import Params
+
+APP = Path(__file__).resolve().parent.parent / "app.py"
+TIMEOUT = 180
+#: A selection that differs from the defaults in every field the Hotspots view shows.
+LINK = {"view": "hotspots", "area": "Rugby", "from": "2025-07", "to": "2025-09",
+        "group": ["acquisitive", "soc"], "method": "fixed", "bandwidth": "750", "top": "7.5",
+        "layer": "counts"}
+
+
+@pytest.fixture(scope="module")
+def store_dir(tmp_path_factory) -> Path:
+    """The shipped data ingested once for this module, outside the working tree's store."""
+    from hotspots.ingest import build_default_store
+
+    store = tmp_path_factory.mktemp("meeting") / "store"
+    build_default_store(load_settings(env={}).with_(store_dir=store))
+    return store
+
+
+@pytest.fixture
+def audit_log(tmp_path) -> Path:
+    return tmp_path / "audit" / "exports.jsonl"
+
+
+@pytest.fixture
+def env(store_dir, audit_log, monkeypatch) -> None:
+    for var in ("HOTSPOTS_CONFIG", "HOTSPOTS_DATA_DIR", "HOTSPOTS_TILES_URL"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HOTSPOTS_STORE_DIR", str(store_dir))
+    monkeypatch.setenv("HOTSPOTS_AUDIT_LOG", str(audit_log))
+    monkeypatch.chdir(APP.parent)
+
+
+def _run(query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.query_params.update(query or {})
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _legend(at: AppTest) -> str:
+    page = at.get("iframe")[0].proto.srcdoc
+    m = re.search(r"div\.innerHTML = (\".*?\");\n", page)
+    assert m, "no legend in the map"
+    return json.loads(m.group(1))
+
+
+def _html(at: AppTest) -> str:
+    return "\n".join(h.proto.body for h in at.get("html"))
+
+
+def _url(at: AppTest) -> dict[str, list[str]]:
+    return {k: ([v] if isinstance(v, str) else list(v)) for k, v in at.query_params.items()}
+
+
+def _audit(path: Path) -> list[dict]:
+    from hotspots.audit import read_exports
+
+    return read_exports(path)
+
+
+# ----------------------------------------------------------------------------------- the URL
+
+
+def test_link_reproduces_the_selection(env):
+    at = _run(LINK)
+    assert not at.error and not at.info, ([e.value for e in at.error], [i.value for i in at.info])
+    assert at.radio(key="view").value == "Hotspots"
+    assert at.selectbox(key="area").value == "Rugby"
+    assert at.select_slider(key="period").value == ("2025-07", "2025-09")
+    assert at.multiselect(key="groups").value == ["acquisitive", "soc"]
+    assert at.radio(key="bw_mode").value == "fixed"
+    assert at.slider(key="bandwidth").value == 750
+    assert at.slider(key="top").value == 7.5
+    assert at.checkbox(key="show_counts").value is True
+    assert at.checkbox(key="meeting").value is False
+    legend = _legend(at)
+    assert "Acquisitive and SOC-linked crime hotspots, Rugby" in legend
+    assert "bandwidth 750 m (fixed)" in legend and "top 7.5% of area" in legend
+    assert "Jul–Sep 2025" in legend and "SOC-linked (Drugs, Possession of weapons)" in legend
+    # The URL written back holds the same view (and nothing was lost or added).
+    url = _url(at)
+    assert {k: url[k] for k in LINK} == {k: ([v] if isinstance(v, str) else v)
+                                         for k, v in LINK.items()}
+    assert "meeting" not in url
+
+
+def test_corridors_link_reproduces_its_controls(env):
+    at = _run({"view": "corridors", "area": "Warwick", "group": "acquisitive",
+               "radius": "3000", "road_bandwidth": "1500", "neighbours": "1"})
+    assert not at.error and not at.info
+    assert at.radio(key="view").value == "Corridors"
+    assert at.toggle(key="cor_neighbours").value is True
+    legend = _legend(at)
+    assert "bandwidth 1,500 m along the network" in legend
+    assert "incidents within 3,000 m" in legend and "Warwick" in legend
+    url = _url(at)
+    assert url["radius"] == ["3000"] and url["road_bandwidth"] == ["1500"]
+    assert url["neighbours"] == ["1"] and url["view"] == ["corridors"]
+
+
+def test_bad_link_falls_back_with_a_note(env):
+    at = _run({"area": "Atlantis", "from": "2031-01", "group": ["bogus", "soc"],
+               "bandwidth": "12345", "method": "fixed", "<b>x</b>": "1"})
+    assert not at.error, [e.value for e in at.error]
+    raw = " ".join(i.value for i in at.info)
+    assert "<b>" not in raw and "\\<b\\>" in raw  # Markdown-escaped: shows as typed
+    notes = re.sub(r"\\(.)", r"\1", raw)
+    assert "This link could not be followed in full" in notes
+    for part in ("Atlantis", "2031-01", "bogus", "12345", "Unknown link parameter “<b>x</b>”"):
+        assert part in notes, part
+    assert at.selectbox(key="area").value == "force"
+    assert at.select_slider(key="period").value == ("2025-10", "2025-12")
+    assert at.multiselect(key="groups").value == ["soc"]
+    assert at.slider(key="bandwidth").value == 500  # the slider's default
+    url = _url(at)
+    assert url["area"] == ["force"] and url["group"] == ["soc"] and "<b>x</b>" not in url
+    assert url["from"] == ["2025-10"] and url["bandwidth"] == ["500"]
+    # The note is shown once: the next run (any click) no longer repeats it.
+    at.run()
+    assert not at.info
+
+
+def test_a_changed_selection_is_written_back_and_reopens_exactly(env):
+    at = _run()
+    at.selectbox(key="area").select("Stratford-on-Avon").run()
+    at.multiselect(key="groups").set_value(["violence", "asb"]).run()
+    at.radio(key="bw_mode").set_value("arcgis").run()
+    at.slider(key="top").set_value(12.5).run()
+    at.checkbox(key="show_services").check().run()
+    assert not at.exception and not at.error
+    url = _url(at)
+    assert url["area"] == ["Stratford-on-Avon"] and url["group"] == ["violence", "asb"]
+    assert url["method"] == ["arcgis"] and url["top"] == ["12.5"]
+    assert url["layer"] == ["services"]
+    legend = _legend(at)
+
+    again = _run(at.query_params)  # the link, opened by a colleague
+    assert not again.info
+    for key in ("area", "groups", "types", "bw_mode", "top", "show_services", "show_counts"):
+        assert again.session_state[key] == at.session_state[key], key
+    assert again.select_slider(key="period").value == at.select_slider(key="period").value
+    assert _url(again) == url
+    assert _legend(again) == legend
+
+
+def test_view_ranges_match_the_sidebar(env):
+    """viewstate's accepted values are the sidebar's: the same ranges, groups and methods."""
+    at = _run({"method": "fixed"})
+    for key, rng in (("bandwidth", viewstate.BANDWIDTH), ("top", viewstate.TOP)):
+        s = at.slider(key=key)
+        assert (s.min, s.max, s.step) == (rng.lo, rng.hi, rng.step), key
+    assert tuple(compute.GROUP_LABELS) == viewstate.GROUPS
+    assert len(at.radio(key="bw_mode").options) == len(viewstate.METHODS)
+    for method in viewstate.METHODS:
+        assert _run({"method": method}).radio(key="bw_mode").value == method
+    cor = _run({"view": "corridors"})
+    for key, rng in (("cor_radius", viewstate.RADIUS),
+                     ("cor_bandwidth", viewstate.ROAD_BANDWIDTH)):
+        s = cor.slider(key=key)
+        assert (s.min, s.max, s.step) == (rng.lo, rng.hi, rng.step), key
+
+
+# ----------------------------------------------------------------------------------- meeting mode
+
+
+def test_meeting_flag_renders_the_title(env):
+    at = _run({"meeting": "1", "area": "Rugby", "from": "2025-10", "to": "2025-12",
+               "group": "acquisitive"})
+    assert not at.error
+    assert at.checkbox(key="meeting").value is True
+    html = _html(at)
+    assert ">Acquisitive crime · Rugby · Oct–Dec 2025</div>" in html
+    assert "hs-meeting-title" in html and "OFFICIAL-SENSITIVE" in html
+    assert "font-size: 19px" in html and "100vh" in html  # larger type, the map filling
+    page = at.get("iframe")[0].proto.srcdoc
+    assert ".hs-legend { zoom: 1.45;" in page  # the larger legend inside the map
+    assert _url(at)["meeting"] == ["1"]
+
+    at.checkbox(key="meeting").uncheck().run()
+    assert "hs-meeting-title" not in _html(at)
+    assert ".hs-legend { zoom" not in at.get("iframe")[0].proto.srcdoc
+    assert "meeting" not in _url(at)
+
+
+def test_meeting_title_is_escaped_and_the_map_restyled():
+    p = Params(area="force", start="2025-10", end="2025-12", groups=("acquisitive",))
+    assert meeting.title_line(p) == "Acquisitive crime · Warwickshire · Oct–Dec 2025"
+    hostile = Params(area="<img src=x onerror=alert(1)>", start="2025-01", end="2025-03",
+                     groups=(), types=("<b>Burglary</b>",))
+    block = meeting.title_html(hostile, view="corridors", marking="<i>OFFICIAL</i>")
+    assert "<img" not in block and "<b>" not in block and "<i>" not in block
+    assert "&lt;img src=x onerror=alert(1)&gt;" in block and "&lt;i&gt;OFFICIAL" in block
+    assert "SRN corridors" in block
+    assert meeting.map_page("<html><head></head><body></body></html>", on=False) == \
+        "<html><head></head><body></body></html>"
+    styled = meeting.map_page("<html><head></head><body></body></html>", on=True)
+    assert styled.index(".hs-legend { zoom") < styled.index("</head>")
+
+
+# ----------------------------------------------------------------------------------- downloads
+
+
+def test_downloads_panel_offers_the_files(env, audit_log):
+    at = _run()
+    keys = [b.key for b in at.download_button]
+    assert keys == ["download_map", "download_csv", "download_geojson", "download_gpkg"]
+    assert [b.key for b in at.button] == ["prepare_png_a4", "prepare_png_hd", "prepare_pack"]
+    assert _audit(audit_log) == []  # nothing downloaded, nothing recorded
+
+    at.button(key="prepare_png_hd").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "download_png_hd" in [b.key for b in at.download_button]
+    assert "prepare_png_hd" not in [b.key for b in at.button]
+    assert _audit(audit_log) == []  # made, not yet downloaded
+
+    at.download_button(key="download_png_hd").click().run()
+    lines = _audit(audit_log)
+    assert len(lines) == 1
+    rec = lines[0]
+    assert rec["what"] == "map.png" and rec["filters"]["size"] == "hd"
+    assert rec["filters"]["area"] == "Warwickshire (force area)"
+    assert rec["filters"]["source"] == "dashboard" and rec["filters"]["start"] == "2025-10"
+    assert rec["filters"]["link"].startswith("?view=hotspots&area=force")
+    assert rec["files"] == ["hotspots-force-2025-10-2025-12-hd.png"]
+    assert rec["user"] != "test@example.com"  # AppTest's placeholder user is not signed in
+
+    at.run()  # a rerun without a click records nothing
+    at.download_button(key="download_csv").click().run()
+    assert [r["what"] for r in _audit(audit_log)] == ["map.png", "hotspots.csv"]
+    at.run()
+    assert len(_audit(audit_log)) == 2
+
+
+def test_signed_in_user_is_recorded(env, audit_log):
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.user = {"is_logged_in": True, "email": "pc4021@example.police.uk", "name": "PC 4021"}
+    at.run()
+    at.download_button(key="download_geojson").click().run()
+    (rec,) = _audit(audit_log)
+    assert rec["user"] == "pc4021@example.police.uk" and rec["what"] == "hotspots.geojson"
+
+
+def test_corridor_downloads(env, audit_log):
+    at = _run({"view": "corridors"})
+    assert [b.key for b in at.download_button] == ["download_corridor_map",
+                                                   "download_junctions"]
+    at.download_button(key="download_junctions").click().run()
+    rec = _audit(audit_log)[-1]
+    assert rec["what"] == "junctions.csv" and rec["filters"]["view"] == "corridors"
+    assert rec["filters"]["radius"] == 2000.0
+
+
+def test_downloads_are_off_when_the_audit_log_cannot_be_written(env, monkeypatch, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x", encoding="utf-8")
+    monkeypatch.setenv("HOTSPOTS_AUDIT_LOG", str(blocker / "exports.jsonl"))
+    at = _run()
+    assert not at.download_button and not [b for b in at.button if b.key.startswith("prep")]
+    errors = " ".join(e.value for e in at.error)
+    assert "Downloads are switched off" in errors and "HOTSPOTS\\_AUDIT\\_LOG" in errors
+    assert at.get("iframe")  # the map itself is still shown
+
+
+# ----------------------------------------------------------------------------------- the files
+
+
+@pytest.fixture(scope="module")
+def rugby(store_dir):
+    settings = load_settings(env={}).with_(store_dir=store_dir)
+    from hotspots.query import available_months
+
+    months = tuple(available_months(settings=settings))
+    params = Params(area="Rugby", start="2025-10", end="2025-12", groups=("acquisitive",),
+                    bandwidth=600.0, top=0.05)
+    return settings, compute.run_analysis(params, settings, months)
+
+
+def test_snapshot_surface_is_the_analysis_surface(rugby):
+    from hotspots.models.areas import hotspot_areas
+    from hotspots.query import load_incidents
+    from hotspots.spatial.boundaries import area_geometry
+
+    settings, analysis = rugby
+    p = analysis.params
+    surface = downloads.density_surface(p, settings)
+    assert surface.bandwidth == 600.0 and surface.grid.cell == compute.CELL_M
+    mapped = load_incidents(settings.store_dir, start=p.start, end=p.end, area=p.area,
+                            forces=[settings.force], mapped_only=True, settings=settings,
+                            **p.selection())
+    again = hotspot_areas(surface, mapped, top=p.top, study_area=area_geometry(p.area, settings))
+    assert again["incidents"].tolist() == analysis.areas["incidents"].tolist()
+    assert again.geometry.area.round(0).tolist() == analysis.areas.geometry.area.round(0).tolist()
+
+
+def test_map_png_sizes(rugby):
+    from PIL import Image
+
+    settings, analysis = rugby
+    png = downloads.map_png(analysis, settings, "hd")
+    img = Image.open(io.BytesIO(png))
+    assert img.size == (1920, 1080)
+    assert "bandwidth 600 m (fixed)" in img.info.get("Description", "")
+    assert img.info.get("Title") == "Acquisitive crime hotspots"
+
+
+def test_tables_and_gis_files(rugby, tmp_path):
+    import geopandas as gpd
+
+    settings, analysis = rugby
+    table = downloads.hotspot_table(analysis.areas)
+    assert tuple(table.columns) == downloads.TABLE_COLUMNS
+    assert table["rank"].tolist() == list(range(1, len(table) + 1))
+    assert table["lon"].between(-1.6, -1.0).all() and table["lat"].between(52.2, 52.6).all()
+
+    hostile = analysis.areas.copy()
+    hostile.loc[hostile.index[0], "top_locations"] = "=HYPERLINK(\"http://x\") (9)"
+    csv = downloads.hotspot_csv(compute.Analysis(**{**analysis.__dict__, "areas": hostile}))
+    text = csv.decode("utf-8")
+    assert text.startswith("\ufeffrank,locations,incidents")
+    assert "'=HYPERLINK" in text and ",=HYPERLINK" not in text
+
+    geo = json.loads(downloads.hotspot_geojson(analysis, settings))
+    assert geo["type"] == "FeatureCollection" and len(geo["features"]) == len(analysis.areas)
+    assert geo["metadata"]["method_statement"] == analysis.method()
+    assert geo["metadata"]["marking"] == settings.marking and geo["metadata"]["area"] == "Rugby"
+
+    gpkg = downloads.hotspot_geopackage(analysis)
+    assert gpkg.startswith(b"SQLite format 3")
+    path = tmp_path / "h.gpkg"
+    path.write_bytes(gpkg)
+    back = gpd.read_file(path, layer="hotspots")
+    assert back.crs.to_epsg() == 27700 and len(back) == len(analysis.areas)
+
+
+def test_tasking_pack_is_a_pdf_of_the_selection(rugby):
+    settings, analysis = rugby
+    pdf = downloads.tasking_pack(analysis.params, settings)
+    assert pdf.startswith(b"%PDF")
+    from pypdf import PdfReader
+
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert "Rugby" in text and "bandwidth 600 m" in text and "OFFICIAL-SENSITIVE" in text
+
+
+def test_junction_csv_and_file_names():
+    junctions = pd.DataFrame({
+        "rank": [1], "name": ["=cmd|' /C calc'!A0"], "alias": [None], "incidents": [12],
+        "by_group": [{"acquisitive": 12}], "previous": [10], "change": [2],
+        "change_pct": [20.0], "change_note": [""], "x": [450000.0], "y": [275000.0]})
+    text = downloads.junction_csv(junctions).decode("utf-8")
+    assert "'=cmd" in text and "Acquisitive 12" in text
+    assert text.splitlines()[0].endswith(",lon,lat")
+    assert downloads.slug("Nuneaton and Bedworth") == "nuneaton-and-bedworth"
+    assert downloads.slug("../../etc") == "etc"
+    assert downloads.file_stem("hotspots", "force", "2025-10", "2025-12") == \
+        "hotspots-force-2025-10-2025-12"
+
+
+def test_record_writes_one_line(tmp_path, monkeypatch):
+    log = tmp_path / "log.jsonl"
+    monkeypatch.setenv("HOTSPOTS_AUDIT_LOG", str(log))
+    settings = load_settings(env={})
+    p = Params(area="Rugby", start="2025-10", end="2025-12", groups=(), types=("Burglary",))
+    filters = downloads.selection_filters(p, settings, view="hotspots", size="a4")
+    assert filters["groups"] is None and filters["types"] == ["Burglary"]
+    downloads.record("map.png", filters, "x.png", settings, user="PC 4021")
+    recs = _audit(log)
+    assert len(recs) == 1 and recs[0]["user"] == "PC 4021" and recs[0]["files"] == ["x.png"]
