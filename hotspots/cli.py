@@ -382,6 +382,44 @@ def _cmd_evaluate(args) -> int:
     return 0
 
 
+def _cmd_clusters(args) -> int:
+    from hotspots.models.clusters import find_clusters
+
+    t0 = time.perf_counter()
+    inc = _load_period(args)
+    eps = args.eps if args.eps in (None, "elbow") else float(args.eps)
+    clusters = find_clusters(inc, method=args.method, eps=eps, min_samples=args.min_samples,
+                             min_cluster_size=args.min_cluster_size)
+    written: list[str] = []
+    _write_geojson(clusters, args.out, written)
+    records = clusters.drop(columns="geometry").to_dict("records")
+    payload = {"incidents": int(len(inc)), "from": getattr(args, "from"), "to": args.to,
+               "area": args.area or "force", "params": clusters.attrs.get("params", {}),
+               "clusters": [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()}
+                            for r in records],
+               "files": written, "seconds": round(time.perf_counter() - t0, 3)}
+    _emit(payload, args.json, [
+        f"{len(records)} clusters ({args.method}) among {len(inc)} mapped incidents",
+        *(f"  {i + 1}. {r.get('incidents')} incidents, {r.get('top_location', '')}"
+          for i, r in enumerate(records[:10])),
+        *(f"wrote {w}" for w in written)])
+    return 0
+
+
+def _cmd_nearrepeat(args) -> int:
+    from hotspots.models.nearrepeat import knox_test
+
+    t0 = time.perf_counter()
+    inc = _load_period(args)
+    res = knox_test(inc, permutations=args.permutations, seed=args.seed)
+    payload = res.to_dict()
+    payload["seconds"] = round(time.perf_counter() - t0, 3)
+    _emit(payload, args.json, [
+        "Knox near-repeat test: observed / expected pairs (Monte Carlo p-value)",
+        res.to_frame().to_string()])
+    return 0
+
+
 def _add_selection(p: argparse.ArgumentParser) -> None:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--group", help="crime group: acquisitive, soc, violence, asb, other")
@@ -454,6 +492,28 @@ def build_parser() -> argparse.ArgumentParser:
     em.add_argument("--out", help="locations with a pattern, GeoJSON (WGS84)")
     em.add_argument("--json", action="store_true")
     em.set_defaults(func=_cmd_emerging)
+
+    cl = sub.add_parser("clusters", help="DBSCAN / HDBSCAN clusters in metres")
+    cl.add_argument("--store", default=default_store)
+    _add_selection(cl)
+    cl.add_argument("--area", default=None, help="district name (default: whole force area)")
+    cl.add_argument("--method", choices=["dbscan", "hdbscan"], default="dbscan")
+    cl.add_argument("--eps", default=None,
+                    help="DBSCAN radius in metres, or 'elbow' (default 250)")
+    cl.add_argument("--min-samples", type=int, default=None)
+    cl.add_argument("--min-cluster-size", type=int, default=None)
+    cl.add_argument("--out", help="cluster hulls, GeoJSON (WGS84)")
+    cl.add_argument("--json", action="store_true")
+    cl.set_defaults(func=_cmd_clusters)
+
+    nr = sub.add_parser("nearrepeat", help="Knox near-repeat test")
+    nr.add_argument("--store", default=default_store)
+    _add_selection(nr)
+    nr.add_argument("--area", default=None, help="district name (default: whole force area)")
+    nr.add_argument("--permutations", type=int, default=999)
+    nr.add_argument("--seed", type=int, default=0)
+    nr.add_argument("--json", action="store_true")
+    nr.set_defaults(func=_cmd_nearrepeat)
 
     dis = sub.add_parser("disrupt", help="suggest SRN disruption points (maximal covering)")
     dis.add_argument("--store", default=default_store)

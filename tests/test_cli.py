@@ -175,3 +175,19 @@ def test_evaluate_json_means_over_test_months_and_names_the_auto_choice(store, c
     assert d["default"]["method"] and d["default"]["params"]
     kde = [r for r in results if r["method"] == "kde"]
     assert kde and all(0 <= r["hit_rate"] <= 1 for r in kde)
+
+
+def test_clusters_json_lists_clusters_largest_first_with_hulls(store, tmp_path, capsys):
+    out = tmp_path / "clusters.geojson"
+    d = run_json(capsys, "clusters", "--store", str(store), "--types", "Vehicle crime",
+                 "--from", "2025-07", "--to", "2025-12", "--out", str(out), "--json")
+    counts = [c["incidents"] for c in d["clusters"]]
+    assert counts and counts == sorted(counts, reverse=True)
+    assert len(gpd.read_file(out)) == len(counts)
+
+
+def test_nearrepeat_json_reports_month_bands_for_police_uk(store, capsys):
+    d = run_json(capsys, "nearrepeat", "--store", str(store), "--types", "Burglary", "--from",
+                 "2025-01", "--to", "2025-12", "--area", "Rugby", "--permutations", "99",
+                 "--json")
+    assert "month" in json.dumps(d["params"]).lower()
