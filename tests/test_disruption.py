@@ -538,3 +538,22 @@ def test_shipped_period_across_the_gap_reports_missing_months(shipped):
     assert plan.summary["coverage"]["distance_method"] == "straight-line"
     assert "within 5 km (straight line)" in plan.sites["rationale"].iat[0]
     assert plan.summary["coverage"]["soc_boost"] == 2.0
+
+
+@pytest.mark.parametrize("name, content, fragment", [
+    ("bad.csv", b"name,lon,lat\n\x81\x8d\x8f,-1.5,52.3\n", "not readable"),
+    ("nul.csv", b"name,lon,lat\nA\x00,-1.5,52.3\n", "binary"),
+    ("null.geojson", b'{"type":"FeatureCollection","features":[null, 3]}', "no usable site"),
+    ("props.geojson", b'{"type":"FeatureCollection","features":[{"type":"Feature",'
+                      b'"properties":[1,2],"geometry":{"type":"Point","coordinates":"x"}}]}',
+     "no usable site"),
+])
+def test_malformed_site_files_are_one_line_input_errors(tmp_path, name, content, fragment):
+    from hotspots.errors import InputError
+    from hotspots.models.disruption import read_sites
+
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(InputError) as err:
+        read_sites(path)
+    assert fragment in str(err.value) and "\n" not in str(err.value)

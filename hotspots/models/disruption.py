@@ -142,15 +142,23 @@ def _number(text: Any) -> float | None:
 
 def _read_site_table(path: Path) -> tuple[list[dict], list[dict]]:
     """Rows ``{line, name, kind, x|lon, y|lat, crs}`` of a CSV site file, and rejections."""
+    raw = path.read_bytes()
+    if b"\x00" in raw:
+        raise InputError(f"{path}: not a text CSV file (binary content)")
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        text = path.read_text(encoding="cp1252")
+        try:
+            text = raw.decode("cp1252")
+        except UnicodeDecodeError:
+            raise InputError(f"{path}: not readable as UTF-8 or Windows-1252 text") from None
     reader = csv.reader(io.StringIO(text))
     try:
         header = next(reader)
     except StopIteration:
         raise InputError(f"{path}: the site file is empty") from None
+    except csv.Error as exc:
+        raise InputError(f"{path}: not a readable CSV ({exc})") from None
     name_c = _column(header, "name", "site", "site_name", "site name")
     lon_c, lat_c = _column(header, "lon", "longitude", "lng", "long"), \
         _column(header, "lat", "latitude")
@@ -166,7 +174,11 @@ def _read_site_table(path: Path) -> tuple[list[dict], list[dict]]:
     def cell(rec: list[str], col: str | None) -> str:
         return rec[pos[col]].strip() if col and pos[col] < len(rec) else ""
 
-    for line, rec in enumerate(reader, start=2):
+    try:
+        records = list(reader)
+    except csv.Error as exc:
+        raise InputError(f"{path}: not a readable CSV ({exc})") from None
+    for line, rec in enumerate(records, start=2):
         if not any(v.strip() for v in rec):
             continue
         a, b = (cell(rec, e_c), cell(rec, n_c)) if use_bng else \
@@ -190,20 +202,26 @@ def _read_site_geojson(path: Path) -> tuple[list[dict], list[dict]]:
     use_bng = "27700" in crs_name
     rows, rejected = [], []
     for i, f in enumerate(feats, start=1):
-        props = (f or {}).get("properties") or {}
+        if not isinstance(f, dict):
+            rejected.append({"line": i, "name": "", "reason": "not a GeoJSON feature"})
+            continue
+        props = f.get("properties") or {}
+        if not isinstance(props, dict):
+            props = {}
         name = str(next((props[k] for k in props if k.strip().lower() in
                          ("name", "site", "site_name")), "") or "").strip()
         kind = str(next((props[k] for k in props if k.strip().lower() in ("kind", "type")),
                         "") or "user").strip() or "user"
-        geom = (f or {}).get("geometry")
-        if not geom:
+        geom = f.get("geometry")
+        if not geom or not isinstance(geom, dict):
             rejected.append({"line": i, "name": name, "reason": "no geometry"})
             continue
         if geom.get("type") != "Point":
             rejected.append({"line": i, "name": name,
                              "reason": f"not a point ({geom.get('type')})"})
             continue
-        c = geom.get("coordinates") or []
+        c = geom.get("coordinates")
+        c = c if isinstance(c, list) else []
         rows.append({"line": i, "name": name, "kind": kind,
                      "a": c[0] if len(c) > 0 else "", "b": c[1] if len(c) > 1 else "",
                      "bng": use_bng})
