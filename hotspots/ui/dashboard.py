@@ -1,8 +1,10 @@
-"""The Streamlit dashboard: sidebar selection and two views, Hotspots and Corridors.
+"""The Streamlit dashboard: sidebar selection and four views.
 
-Hotspots: offline hotspot map, summary and monthly trend. Corridors: the Strategic Road Network
-coloured by network kernel density, junctions sized by nearby incidents, a ranked junction table
-and the corridor band chart. The area, period and crime filters are shared by both views.
+Hotspots: offline hotspot map (KDE, Gi*, emerging, clusters), summary and monthly trend.
+Corridors: the Strategic Road Network coloured by network kernel density, junctions sized by
+nearby incidents, a ranked junction table and the corridor band chart. Evaluation: back-test
+measures and near-repeat tables (:mod:`hotspots.ui.evaluation`). Disruption: suggested stop-check
+sites (:mod:`hotspots.ui.disruption`). The area, period and crime filters are shared by all views.
 
 Run with ``streamlit run app.py``. Heavy work lives in :mod:`hotspots.ui.compute` (no Streamlit)
 and is cached here with ``st.cache_data`` keyed by the store fingerprint and the parameters (the
@@ -261,8 +263,10 @@ def _sidebar(months: Sequence[str], types: Sequence[str], districts: Sequence[st
     with st.sidebar:
         view = st.radio("View", list(VIEWS), horizontal=True, key="view",
                         help="Hotspots: where the selected crimes concentrate. Corridors: crime "
-                             "along the Strategic Road Network and around its junctions. Both "
-                             "use the selection below.")
+                             "along the Strategic Road Network and around its junctions. "
+                             "Evaluation: how well each method would have predicted the next "
+                             "month. Disruption: where to put stop-checks. All use the "
+                             "selection below.")
         st.header("Selection")
         area = st.selectbox(
             "Area", [FORCE_AREA, *districts], key="area",
