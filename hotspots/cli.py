@@ -316,6 +316,17 @@ def _cmd_emerging(args) -> int:
     return 0
 
 
+def _kde_hotspots(incidents, study_area):
+    """The period's KDE hotspot areas at the default parameters, for "hotspots within reach"."""
+    from hotspots.models.areas import hotspot_areas
+    from hotspots.models.kde import kernel_density
+    from hotspots.spatial.grid import Grid
+
+    surface = kernel_density(incidents["x"].to_numpy(), incidents["y"].to_numpy(),
+                             grid=Grid.from_geometry(study_area, 100.0))
+    return hotspot_areas(surface, incidents, study_area=study_area)
+
+
 def _cmd_disrupt(args) -> int:
     from hotspots.models.disruption import build_coverage, choose_sites, read_sites
     from hotspots.query import available_months
@@ -328,10 +339,11 @@ def _cmd_disrupt(args) -> int:
     inc = _load_period(args)
     extra = read_sites(args.candidates) if args.candidates else None
     existing = read_sites(args.existing) if args.existing else None
+    geom = area_geometry(args.area)
     cov = build_coverage(inc, build_srn_graph(), minutes=args.minutes, radius=args.radius,
                          extra=extra, existing=existing, soc_boost=args.soc_boost,
                          weight="count" if args.unweighted else "harm",
-                         study_area=area_geometry(args.area),
+                         hotspots=_kde_hotspots(inc, geom), study_area=geom,
                          period=(getattr(args, "from"), args.to),
                          months=available_months(args.store))
     plan = choose_sites(cov, args.k, time_limit=args.time_limit)

@@ -131,6 +131,7 @@ def test_disrupt_json_ranks_named_sites_with_cumulative_coverage(store, capsys):
     assert [s["rank"] for s in sites] == [1, 2, 3]
     for key in ("name", "lon", "lat", "covered", "covered_share", "cumulative_share"):
         assert key in sites[0]
+    assert isinstance(sites[0]["hotspots"], list) and sites[0]["rationale"]
     cumulative = [s["cumulative_share"] for s in sites]
     assert cumulative == sorted(cumulative) and 0 < cumulative[-1] <= 1
 
