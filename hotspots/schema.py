@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 #: Column name -> pandas dtype of the canonical incident frame (see docs/architecture.md).
@@ -69,3 +70,35 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
             out[col] = pd.Series([pd.NA] * n if dtype != "float64" else [float("nan")] * n,
                                  index=frame.index).astype(dtype)
     return pd.DataFrame(out, index=frame.index)
+
+
+def located_xy(incidents: pd.DataFrame, *, require: tuple[str, ...] = ()
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the mask of mapped rows and the BNG ``x``, ``y`` of every row (NaN if unmapped).
+
+    Parameters
+    ----------
+    incidents : pandas.DataFrame
+        Canonical incident frame; not modified.
+    require : tuple of str
+        Further columns the caller needs, checked with ``x`` and ``y``.
+
+    Raises
+    ------
+    InputError
+        Not a DataFrame, or a required column is missing.
+    """
+    from hotspots.errors import InputError
+
+    if not isinstance(incidents, pd.DataFrame):
+        raise InputError("incidents must be a pandas DataFrame in the canonical incident schema")
+    missing = [c for c in ("x", "y", *require) if c not in incidents.columns]
+    if missing:
+        raise InputError(f"incidents lack column(s) {', '.join(missing)} "
+                         "(British National Grid metres; see hotspots.schema)")
+    x = pd.to_numeric(incidents["x"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    y = pd.to_numeric(incidents["y"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    ok = np.isfinite(x) & np.isfinite(y)
+    if "has_location" in incidents.columns:
+        ok &= incidents["has_location"].fillna(False).to_numpy(dtype=bool)
+    return ok, x, y

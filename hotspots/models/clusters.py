@@ -11,7 +11,8 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
-from hotspots.errors import InputError, NoDataError, ParameterError
+from hotspots.errors import NoDataError, ParameterError
+from hotspots.schema import located_xy
 from hotspots.spatial.grid import CRS
 
 METHODS = ("dbscan", "hdbscan")
@@ -49,18 +50,7 @@ COLUMNS = ("cluster", "incidents", "share", "locations", "by_group", "by_type", 
 # ---------------------------------------------------------------------------- inputs
 def _located(incidents: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mask of mapped rows and BNG coordinates for every row (NaN where unmapped)."""
-    if not isinstance(incidents, pd.DataFrame):
-        raise InputError("incidents must be a pandas DataFrame in the canonical incident schema")
-    missing = [c for c in ("x", "y") if c not in incidents.columns]
-    if missing:
-        raise InputError(f"incidents lack column(s) {', '.join(missing)} "
-                         "(British National Grid metres; see hotspots.schema)")
-    x = pd.to_numeric(incidents["x"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    y = pd.to_numeric(incidents["y"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    ok = np.isfinite(x) & np.isfinite(y)
-    if "has_location" in incidents.columns:
-        ok &= incidents["has_location"].fillna(False).to_numpy(dtype=bool)
-    return ok, x, y
+    return located_xy(incidents)
 
 
 def _whole(name: str, value: Any, least: int) -> int:

@@ -30,6 +30,7 @@ from scipy.spatial import cKDTree
 
 from hotspots.errors import InputError, NoDataError, ParameterError
 from hotspots.models.kde import Surface
+from hotspots.schema import located_xy
 from hotspots.spatial.crs import BNG, to_bng, to_wgs84
 from hotspots.spatial.roads import (
     _TRUNK_EXIT_SPACING_M,
@@ -535,15 +536,7 @@ def aggregate_demand(source: pd.DataFrame | Surface, *, weight: str = "harm",
     if not isinstance(source, pd.DataFrame):
         raise ParameterError("demand must be an incident frame or a kde Surface, got "
                              f"{type(source).__name__}")
-    missing = [c for c in ("x", "y") if c not in source.columns]
-    if missing:
-        raise ParameterError(f"incidents lack column(s) {', '.join(missing)} (British National "
-                             "Grid metres; see hotspots.schema)")
-    x = pd.to_numeric(source["x"], errors="coerce").to_numpy(float)
-    y = pd.to_numeric(source["y"], errors="coerce").to_numpy(float)
-    ok = np.isfinite(x) & np.isfinite(y)
-    if "has_location" in source.columns:
-        ok &= source["has_location"].fillna(False).to_numpy(bool)
+    ok, x, y = located_xy(source)
     n_all = len(source)
     if not ok.any():
         raise NoDataError(f"no mapped incidents to cover ({n_all} selected, none with a "

@@ -11,6 +11,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from hotspots.errors import InputError, NoDataError, ParameterError
+from hotspots.schema import located_xy
 
 TIME_UNITS = ("days", "months")
 
@@ -143,18 +144,7 @@ def _check_time_bands(bands: Any, unit: str) -> np.ndarray:
 # ---------------------------------------------------------------------------- inputs
 def _inputs(incidents: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.Series,
                                               pd.Series]:
-    if not isinstance(incidents, pd.DataFrame):
-        raise InputError("incidents must be a pandas DataFrame in the canonical incident schema")
-    missing = [c for c in ("x", "y", "occurred", "date_precision")
-               if c not in incidents.columns]
-    if missing:
-        raise InputError(f"incidents lack column(s) {', '.join(missing)} "
-                         "(see hotspots.schema)")
-    x = pd.to_numeric(incidents["x"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    y = pd.to_numeric(incidents["y"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    ok = np.isfinite(x) & np.isfinite(y)
-    if "has_location" in incidents.columns:
-        ok &= incidents["has_location"].fillna(False).to_numpy(dtype=bool)
+    ok, x, y = located_xy(incidents, require=("occurred", "date_precision"))
     try:
         occ = pd.to_datetime(incidents["occurred"], errors="coerce")
     except (TypeError, ValueError):

@@ -17,7 +17,8 @@ from scipy.spatial import cKDTree
 from shapely.geometry import LineString
 from shapely.geometry.base import BaseGeometry
 
-from hotspots.errors import InputError, NoDataError, ParameterError
+from hotspots.errors import NoDataError, ParameterError
+from hotspots.schema import located_xy
 from hotspots.spatial.crs import BNG
 from hotspots.spatial.roads import (
     DEFAULT_CIRCUITY,
@@ -60,19 +61,8 @@ _DIJKSTRA_CHUNK_CELLS = 4_000_000
 # --------------------------------------------------------------------------------------------
 
 def _located(incidents: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mask of mapped rows and their BNG coordinates (x, y for every row; NaN where unmapped)."""
-    if not isinstance(incidents, pd.DataFrame):
-        raise InputError("incidents must be a pandas DataFrame in the canonical incident schema")
-    missing = [c for c in ("x", "y") if c not in incidents.columns]
-    if missing:
-        raise InputError(f"incidents lack column(s) {', '.join(missing)} "
-                         "(British National Grid metres; see hotspots.schema)")
-    x = pd.to_numeric(incidents["x"], errors="coerce").to_numpy(float)
-    y = pd.to_numeric(incidents["y"], errors="coerce").to_numpy(float)
-    ok = np.isfinite(x) & np.isfinite(y)
-    if "has_location" in incidents.columns:
-        ok &= incidents["has_location"].fillna(False).to_numpy(bool)
-    return ok, x, y
+    """Mask of mapped rows and BNG coordinates for every row (NaN where unmapped)."""
+    return located_xy(incidents)
 
 
 def _study_area(study_area) -> BaseGeometry:
