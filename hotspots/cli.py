@@ -440,6 +440,21 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
     p.add_argument("--to", type=_months, required=True, help="last month, YYYY-MM")
 
 
+def _analysis_command(sub, name: str, help_text: str, func, store: str, *,
+                      period: bool = True, area: bool = True) -> argparse.ArgumentParser:
+    """Add a subcommand with the options every analysis shares: store, crimes and period,
+    area, --json; the caller adds the command's own options."""
+    p = sub.add_parser(name, help=help_text)
+    p.add_argument("--store", default=store, help="incident store folder")
+    if period:
+        _add_selection(p)
+    if area:
+        p.add_argument("--area", default=None, help="district name (default: whole force area)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=func)
+    return p
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser for the ``hotspots`` command."""
     from hotspots.config import load_settings
@@ -463,10 +478,8 @@ def build_parser() -> argparse.ArgumentParser:
     ing.add_argument("--json", action="store_true", help="print one JSON object")
     ing.set_defaults(func=_cmd_ingest)
 
-    kde = sub.add_parser("kde", help="kernel density hotspots for a period and crime selection")
-    kde.add_argument("--store", default=default_store)
-    _add_selection(kde)
-    kde.add_argument("--area", default=None, help="district name (default: whole force area)")
+    kde = _analysis_command(sub, "kde", "kernel density hotspots for a period and crime selection",
+                             _cmd_kde, default_store)
     kde.add_argument("--cell", type=_positive(float), default=100.0, help="cell size, metres")
     kde.add_argument("--bandwidth", default="500", help="metres, or a rule name")
     kde.add_argument("--kernel", default="quartic", choices=["quartic", "gaussian",
@@ -475,13 +488,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="share of the area marked as hotspot (default 0.05)")
     kde.add_argument("--out", help="hotspot polygons, GeoJSON (WGS84)")
     kde.add_argument("--surface", help="density surface, GeoTIFF (EPSG:27700)")
-    kde.add_argument("--json", action="store_true")
-    kde.set_defaults(func=_cmd_kde)
 
-    gi = sub.add_parser("gistar", help="Getis-Ord Gi* hot and cold spots with FDR")
-    gi.add_argument("--store", default=default_store)
-    _add_selection(gi)
-    gi.add_argument("--area", default=None, help="district name (default: whole force area)")
+    gi = _analysis_command(sub, "gistar", "Getis-Ord Gi* hot and cold spots with FDR",
+                            _cmd_gistar, default_store)
     gi.add_argument("--units", choices=["grid", "lsoa"], default="grid")
     gi.add_argument("--cell", type=_positive(float), default=None,
                     help="cell size, metres (default: shorter side of the area / 50)")
@@ -492,45 +501,29 @@ def build_parser() -> argparse.ArgumentParser:
                     help="conditional permutations for pseudo p-values (default 0: analytical)")
     gi.add_argument("--seed", type=int, default=0)
     gi.add_argument("--out", help="significant features, GeoJSON (WGS84)")
-    gi.add_argument("--json", action="store_true")
-    gi.set_defaults(func=_cmd_gistar)
 
-    em = sub.add_parser("emerging", help="emerging hot spot patterns over time")
-    em.add_argument("--store", default=default_store)
-    _add_selection(em)
-    em.add_argument("--area", default=None, help="district name (default: whole force area)")
+    em = _analysis_command(sub, "emerging", "emerging hot spot patterns over time",
+                            _cmd_emerging, default_store)
     em.add_argument("--cell", type=_positive(float), default=None)
     em.add_argument("--correction", choices=["fdr_bh", "bonferroni", "none"], default="fdr_bh")
     em.add_argument("--out", help="locations with a pattern, GeoJSON (WGS84)")
-    em.add_argument("--json", action="store_true")
-    em.set_defaults(func=_cmd_emerging)
 
-    cl = sub.add_parser("clusters", help="DBSCAN / HDBSCAN clusters in metres")
-    cl.add_argument("--store", default=default_store)
-    _add_selection(cl)
-    cl.add_argument("--area", default=None, help="district name (default: whole force area)")
+    cl = _analysis_command(sub, "clusters", "DBSCAN / HDBSCAN clusters in metres",
+                            _cmd_clusters, default_store)
     cl.add_argument("--method", choices=["dbscan", "hdbscan"], default="dbscan")
     cl.add_argument("--eps", default=None,
                     help="DBSCAN radius in metres, or 'elbow' (default 250)")
     cl.add_argument("--min-samples", type=int, default=None)
     cl.add_argument("--min-cluster-size", type=int, default=None)
     cl.add_argument("--out", help="cluster hulls, GeoJSON (WGS84)")
-    cl.add_argument("--json", action="store_true")
-    cl.set_defaults(func=_cmd_clusters)
 
-    nr = sub.add_parser("nearrepeat", help="Knox near-repeat test")
-    nr.add_argument("--store", default=default_store)
-    _add_selection(nr)
-    nr.add_argument("--area", default=None, help="district name (default: whole force area)")
+    nr = _analysis_command(sub, "nearrepeat", "Knox near-repeat test",
+                            _cmd_nearrepeat, default_store)
     nr.add_argument("--permutations", type=int, default=999)
     nr.add_argument("--seed", type=int, default=0)
-    nr.add_argument("--json", action="store_true")
-    nr.set_defaults(func=_cmd_nearrepeat)
 
-    dis = sub.add_parser("disrupt", help="suggest SRN disruption points (maximal covering)")
-    dis.add_argument("--store", default=default_store)
-    _add_selection(dis)
-    dis.add_argument("--area", default=None, help="district name (default: whole force area)")
+    dis = _analysis_command(sub, "disrupt", "suggest SRN disruption points (maximal covering)",
+                             _cmd_disrupt, default_store)
     dis.add_argument("--k", type=int, default=5, help="number of new sites (default 5)")
     dis.add_argument("--radius", type=float, default=None,
                      help="reach as straight-line metres (default: 10 minutes by road)")
@@ -544,41 +537,29 @@ def build_parser() -> argparse.ArgumentParser:
                      help="count incidents instead of weighting them by harm")
     dis.add_argument("--time-limit", type=_positive(float), default=30.0,
                      help="seconds for the exact solver before falling back to greedy")
-    dis.add_argument("--json", action="store_true")
-    dis.set_defaults(func=_cmd_disrupt)
 
-    ev = sub.add_parser("evaluate", help="back-test hotspot methods on later months")
-    ev.add_argument("--store", default=default_store)
+    ev = _analysis_command(sub, "evaluate", "back-test hotspot methods on later months",
+                           _cmd_evaluate, default_store, period=False)
     g = ev.add_mutually_exclusive_group()
     g.add_argument("--group", help="crime group: acquisitive, soc, violence, asb, other")
     g.add_argument("--types", type=_types, help='crime types, e.g. "Burglary,Vehicle crime"')
-    ev.add_argument("--area", default=None, help="district name (default: whole force area)")
     ev.add_argument("--train-months", type=int, default=3,
                     help="training window in months (default 3)")
     ev.add_argument("--coverage", type=_positive(float), default=0.05,
                     help="share of the area flagged (default 0.05)")
-    ev.add_argument("--json", action="store_true")
-    ev.set_defaults(func=_cmd_evaluate)
 
-    rep = sub.add_parser("report", help="map PNG, tasking pack PDF and GIS exports")
-    rep.add_argument("--store", default=default_store)
-    _add_selection(rep)
-    rep.add_argument("--area", default=None, help="district name (default: whole force area)")
+    rep = _analysis_command(sub, "report", "map PNG, tasking pack PDF and GIS exports",
+                             _cmd_report, default_store)
     rep.add_argument("--out", required=True, help="folder to write the files into")
     rep.add_argument("--marking", default=None,
                      help="protective marking (default from settings: OFFICIAL-SENSITIVE)")
-    rep.add_argument("--json", action="store_true")
-    rep.set_defaults(func=_cmd_report)
 
-    cor = sub.add_parser("corridors", help="crime around SRN junctions and corridor bands")
-    cor.add_argument("--store", default=default_store)
-    _add_selection(cor)
+    cor = _analysis_command(sub, "corridors", "crime around SRN junctions and corridor bands",
+                            _cmd_corridors, default_store, area=False)
     cor.add_argument("--radius", type=_positive(float), default=2000.0,
                      help="junction radius, metres (default 2000)")
     cor.add_argument("--neighbours", action="store_true",
                      help="include neighbouring forces' near-border incidents")
-    cor.add_argument("--json", action="store_true")
-    cor.set_defaults(func=_cmd_corridors)
     return p
 
 
