@@ -383,3 +383,66 @@ def test_evaluate_store_needs_a_crime_selection(burglary):
     store, _ = burglary
     with pytest.raises(ParameterError, match="groups"):
         evaluate_store(Path(store))
+
+
+# ---------------------------------------------------------------------------- multi-scale KDE
+def test_multiscale_kde_is_the_mean_of_surfaces_each_divided_by_its_total(monkeypatch):
+    import hotspots.models.evaluate as ev
+
+    # Hand-made surfaces: 300 m totals 4, 500 m totals 10, so each is rescaled to total 1
+    # before averaging: (1/4, 3/4, 0) and (1/2, 0, 1/2) -> (3/8, 3/8, 1/4).
+    fake = {300.0: np.array([[1.0, 3.0, 0.0]]), 500.0: np.array([[5.0, 0.0, 5.0]])}
+    monkeypatch.setattr(ev, "score_kde", lambda train, grid, window, area, *, bandwidth,
+                        kernel: fake[bandwidth])
+    grid = Grid(0.0, 0.0, 100.0, 3, 1)
+    got = ev.score_kde_multiscale(pd.DataFrame({"x": [1.0]}), grid, ["2025-01"], None,
+                                  bandwidths=[300, 500])
+    np.testing.assert_allclose(got, [[3 / 8, 3 / 8, 1 / 4]])
+    # A surface that is zero everywhere (no training incidents) adds nothing and never divides
+    # by zero.
+    fake[500.0] = np.zeros((1, 3))
+    got = ev.score_kde_multiscale(pd.DataFrame({"x": [1.0]}), grid, ["2025-01"], None,
+                                  bandwidths=[300, 500])
+    np.testing.assert_allclose(got, [[1 / 8, 3 / 8, 0.0]])
+
+
+def test_multiscale_kde_matches_its_definition_on_real_kernels():
+    from hotspots.models.evaluate import score_kde_multiscale
+
+    grid = Grid(0.0, 0.0, 100.0, 20, 20)
+    inc = synthetic(["2025-01", "2025-02"], {"2025-01": (700, 700), "2025-02": (1300, 900)})
+    window = ["2025-01", "2025-02"]
+    surfaces = [score_kde(inc, grid, window, None, bandwidth=b) for b in (300, 500, 750)]
+    want = np.mean([s / s.sum() for s in surfaces], axis=0)
+    got = score_kde_multiscale(inc, grid, window, None, bandwidths=[300, 500, 750])
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    assert got.sum() == pytest.approx(1.0)
+    assert not score_kde_multiscale(inc.iloc[:0], grid, window, None).any()
+    with pytest.raises(ParameterError, match="at least one bandwidth"):
+        score_kde_multiscale(inc, grid, window, None, bandwidths=[])
+
+
+def test_multiscale_kde_is_a_registry_candidate_with_its_own_name_and_params():
+    ms = [m for m in default_methods() if m.name == "kde_multiscale"]
+    assert len(ms) == 1
+    assert ms[0].label == "KDE multi-scale 300-1000 m"
+    assert ms[0].params == {"bandwidths": [300.0, 500.0, 750.0, 1000.0], "kernel": "quartic"}
+    assert ms[0].smoothness == pytest.approx(637.5)  # its mean bandwidth, for ties
+    # The fixed-bandwidth KDEs (the map's candidates) are unchanged, and it can be left out.
+    assert [m.label for m in default_methods() if m.name == "kde"] == [
+        "KDE 200 m", "KDE 300 m", "KDE 500 m", "KDE 750 m", "KDE 1000 m"]
+    assert "kde_multiscale" not in {m.name for m in default_methods(multiscale_bandwidths=())}
+
+
+def test_shipped_json_lists_the_multiscale_kde_and_auto_learns_it_from_earlier_folds(burglary):
+    _, res = burglary
+    d = json.loads(json.dumps(res.to_dict()))
+    ms = [r for r in d["results"] if r["method"] == "kde_multiscale"]
+    assert {r["coverage"] for r in ms} == {0.01, 0.02, 0.05, 0.1}
+    assert ms[0]["params"]["bandwidths"] == [300.0, 500.0, 750.0, 1000.0]
+    assert ms[0]["params"]["kernel"] == "quartic"
+    # Whatever auto picks in a fold, it is what the earlier folds' means favoured.
+    at5 = res.detail[np.isclose(res.detail["coverage"], 0.05) & (res.detail["label"] != "auto")]
+    for a in res.auto[1:]:
+        means = at5[at5["test"] < a["test"]].groupby("label")["pai_requested"].mean()
+        assert means[a["chosen"]] == pytest.approx(means.max())

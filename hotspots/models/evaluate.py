@@ -20,6 +20,8 @@ from hotspots.spatial.grid import Grid
 
 DEFAULT_COVERAGES = (0.01, 0.02, 0.05, 0.10)
 DEFAULT_BANDWIDTHS = (200.0, 300.0, 500.0, 750.0, 1000.0)
+#: Bandwidths the multi-scale KDE averages over: the default fixed bandwidths without 200 m.
+DEFAULT_MULTISCALE_BANDWIDTHS = (300.0, 500.0, 750.0, 1000.0)
 DEFAULT_TRAIN_MONTHS = 3
 DEFAULT_CELL = 100.0
 #: The coverage ``auto`` optimises when the caller names none and 5 % is being measured.
@@ -70,6 +72,34 @@ def score_kde(train: pd.DataFrame, grid: Grid, window: Sequence[str],
         return np.zeros(grid.shape)
     x, y = _xy(train)
     return kernel_density(x, y, bandwidth=bandwidth, kernel=kernel, grid=grid).values
+
+
+def score_kde_multiscale(train: pd.DataFrame, grid: Grid, window: Sequence[str],
+                         study_area: BaseGeometry | None = None, *,
+                         bandwidths: Sequence[float] = DEFAULT_MULTISCALE_BANDWIDTHS,
+                         kernel: str = "quartic") -> np.ndarray:
+    """Score cells by the mean of several KDE surfaces, each normalised to total 1.
+
+    Each bandwidth's surface (:func:`score_kde`) is divided by its total over the grid, so
+    every bandwidth contributes equally, and the normalised surfaces are averaged: an ensemble
+    across spatial scales, which smooths over the choice of one bandwidth (variance reduction).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(ny, nx)`` mean share of each surface's total per cell (sums to 1 over the grid);
+        zeros when there are no training incidents.
+    """
+    bws = [float(b) for b in bandwidths]
+    if not bws:
+        raise ParameterError("the multi-scale KDE needs at least one bandwidth")
+    out = np.zeros(grid.shape)
+    for b in bws:
+        v = score_kde(train, grid, window, study_area, bandwidth=b, kernel=kernel)
+        total = float(v.sum())
+        if total > 0:
+            out += v / total
+    return out / len(bws)
 
 
 def score_prospective(train: pd.DataFrame, grid: Grid, window: Sequence[str],
@@ -143,7 +173,8 @@ class Method:
     Attributes
     ----------
     name : str
-        Family: ``"kde"``, ``"prospective"``, ``"gistar"``, ``"counts"``.
+        Family: ``"kde"``, ``"kde_multiscale"``, ``"prospective"``, ``"gistar"``,
+        ``"counts"``.
     label : str
         Unique, human-readable (e.g. ``"KDE 500 m"``).
     score : callable
@@ -155,7 +186,8 @@ class Method:
     notes : dict
         Further facts to report (e.g. the Gi* neighbourhood when it is a default).
     smoothness : float
-        Spatial scale in metres; ``auto`` prefers the larger one when mean PAIs tie.
+        Spatial scale in metres; ``auto`` prefers the larger one when mean PAIs tie (the
+        multi-scale KDE counts as the mean of its bandwidths).
     """
 
     name: str
@@ -174,7 +206,9 @@ class Method:
 def default_methods(*, bandwidths: Sequence[float] = DEFAULT_BANDWIDTHS,
                     kernel: str = "quartic",
                     prospective_bandwidths: Sequence[float] = DEFAULT_BANDWIDTHS,
-                    gistar: bool = True) -> list[Method]:
+                    gistar: bool = True,
+                    multiscale_bandwidths: Sequence[float] = DEFAULT_MULTISCALE_BANDWIDTHS
+                    ) -> list[Method]:
     """Return the registry the back-test compares by default.
 
     Parameters
@@ -186,14 +220,25 @@ def default_methods(*, bandwidths: Sequence[float] = DEFAULT_BANDWIDTHS,
         Spatial bandwidths of the prospective KDE, metres.
     gistar : bool, default True
         Include Gi* hot cells (needs :mod:`hotspots.models.gistar`).
+    multiscale_bandwidths : sequence of float, default (300, 500, 750, 1000)
+        Bandwidths of the multi-scale KDE (:func:`score_kde_multiscale`); empty: leave it out.
 
     Returns
     -------
     list of Method
-        KDE per bandwidth, prospective KDE per bandwidth, Gi*, and naive last-month counts.
+        KDE per bandwidth, the multi-scale KDE, prospective KDE per bandwidth, Gi*, and naive
+        last-month counts.
     """
     out = [Method("kde", f"KDE {b:g} m", score_kde, {"bandwidth": float(b), "kernel": kernel},
                   float(b), {"weights": "every training incident 1"}) for b in bandwidths]
+    ms = [float(b) for b in multiscale_bandwidths]
+    if ms:
+        out.append(Method(
+            "kde_multiscale", f"KDE multi-scale {min(ms):g}-{max(ms):g} m", score_kde_multiscale,
+            {"bandwidths": ms, "kernel": kernel}, float(np.mean(ms)),
+            {"weights": "every training incident 1",
+             "combination": "mean of the KDE surfaces at each bandwidth, each divided by its "
+                            "total over the grid (every bandwidth weighs the same)"}))
     out += [Method("prospective", f"prospective KDE {b:g} m", score_prospective,
                    {"bandwidth": float(b), "kernel": kernel}, float(b),
                    {"weights": "1 / (1 + age in months), age 0 = last training month"})
@@ -810,7 +855,8 @@ def evaluate(incidents: pd.DataFrame, *, months: Sequence[str] | None = None,
                         "criterion": f"highest mean PAI at the requested area (hit rate / "
                                      f"max(flagged share, {select_coverage:g})) over the folds "
                                      "whose test month precedes the fold's test month; ties "
-                                     "(relative 1e-9) to the larger bandwidth",
+                                     "(relative 1e-9) to the larger bandwidth (a multi-scale "
+                                     "KDE counts as its mean bandwidth)",
                         "train_months": train_months, "cell_m": grid.cell})
     params = {
         "method": "rolling-origin back-test: fit on the training months, measure on the next "
