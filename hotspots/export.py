@@ -715,7 +715,8 @@ def write_tasking_pack(path: str | os.PathLike, *, title: str, area: str, period
     caveats : sequence of str, optional
         Data caveats; default :data:`DATA_CAVEATS`.
     omitted : mapping of str to str, optional
-        Section -> why it is not in the pack (default "not supplied").
+        Section (or ``"classes"``, the hotspot table's class column) -> why it is not in the
+        pack (default "not supplied").
     hotspot_rows, junction_rows : int
     settings : Settings, optional
 
@@ -723,7 +724,7 @@ def write_tasking_pack(path: str | os.PathLike, *, title: str, area: str, period
     -------
     dict
         ``path``, ``bytes``, ``pages``, ``sections`` (included, in order) and ``omitted``
-        (section -> reason).
+        (section -> reason; also ``"classes"`` when a non-empty hotspot table has no class).
 
     Raises
     ------
@@ -740,7 +741,7 @@ def write_tasking_pack(path: str | os.PathLike, *, title: str, area: str, period
         raise ParameterError("the tasking pack needs a title")
     created = (created or datetime.now(UTC))
     created = (created if created.tzinfo else created.replace(tzinfo=UTC)).astimezone(UTC)
-    reasons = {k: "not supplied" for k in PACK_SECTIONS}
+    reasons = {k: "not supplied" for k in (*PACK_SECTIONS, *PACK_PARTS)}
     reasons.update(omitted or {})
     given = {
         "map": map_png is not None,
@@ -758,6 +759,13 @@ def write_tasking_pack(path: str | os.PathLike, *, title: str, area: str, period
             raise ParameterError(f"{name} must be a DataFrame, got {type(frame).__name__}")
     if disruption is not None and "rationale" not in disruption.columns:
         raise ParameterError("disruption points need a rationale column: say why each site")
+    # Parts of a section: missing when the section is there without them.
+    has_class = hotspots is not None and "class" in hotspots.columns and bool(
+        hotspots["class"].fillna("").astype(str).str.strip().ne("").any())
+    parts_missing = ["classes"] if hotspots is not None and len(hotspots) and not has_class \
+        else []
+    not_included = ([f"{PACK_SECTIONS[k]}: {reasons[k]}" for k, ok in given.items() if not ok]
+                    + [f"{PACK_PARTS[k]}: {reasons[k]}" for k in parts_missing])
 
     running = " · ".join(p for p in (title, area, period) if p)
     pdf = _pack_pdf(marking, running, created)
@@ -792,10 +800,10 @@ def write_tasking_pack(path: str | os.PathLike, *, title: str, area: str, period
     pdf.cell(0, 7, "In this pack", new_x="LMARGIN", new_y="NEXT")
     _bullets(pdf, [PACK_SECTIONS[k] for k, ok in given.items() if ok], 9.5)
     missing = [k for k, ok in given.items() if not ok]
-    if missing:
+    if not_included:
         pdf.set_font("DejaVu", "B", 11)
         pdf.cell(0, 7, "Not included", new_x="LMARGIN", new_y="NEXT")
-        _bullets(pdf, [f"{PACK_SECTIONS[k]}: {reasons[k]}" for k in missing], 9.5)
+        _bullets(pdf, not_included, 9.5)
 
     # ---- map
     if map_png is not None:
@@ -843,6 +851,16 @@ def write_tasking_pack(path: str | os.PathLike, *, title: str, area: str, period
             if uniform:
                 pdf.ln(2)
                 _para(pdf, f"Change not computed: {notes.iloc[0]}.", 8.5, "I", (90, 90, 90))
+            if has_class:
+                pdf.ln(1)
+                _para(pdf, "Class: the emerging hot spot pattern of the area (space-time Gi* "
+                           "and Mann-Kendall trend; how it is assigned is in the method "
+                           "notes)." if hotspots.attrs.get("class_source") == "emerging"
+                      else "Class: as supplied with the hotspot table.", 8.5, "I",
+                      (90, 90, 90))
+            else:
+                pdf.ln(1)
+                _para(pdf, f"Class not shown: {reasons['classes']}.", 8.5, "I", (90, 90, 90))
 
     # ---- junctions and corridors
     if junctions is not None or corridors is not None:
@@ -961,11 +979,11 @@ def write_tasking_pack(path: str | os.PathLike, *, title: str, area: str, period
     pdf.set_font("DejaVu", "B", 11)
     pdf.cell(0, 7, "Data caveats", new_x="LMARGIN", new_y="NEXT")
     _bullets(pdf, DATA_CAVEATS if caveats is None else caveats, 9)
-    if missing:
+    if not_included:
         pdf.ln(2)
         pdf.set_font("DejaVu", "B", 11)
         pdf.cell(0, 7, "Sections not included", new_x="LMARGIN", new_y="NEXT")
-        _bullets(pdf, [f"{PACK_SECTIONS[k]}: {reasons[k]}" for k in missing], 9)
+        _bullets(pdf, not_included, 9)
     pdf.ln(2)
     from hotspots.snapshot import attribution_lines
 
@@ -981,7 +999,7 @@ def write_tasking_pack(path: str | os.PathLike, *, title: str, area: str, period
         raise InputError(f"{path}: cannot write the PDF ({exc.strerror or exc})") from None
     return {"path": str(path), "bytes": path.stat().st_size, "pages": pdf.page_no(),
             "sections": [k for k, ok in given.items() if ok],
-            "omitted": {k: reasons[k] for k in missing}}
+            "omitted": {k: reasons[k] for k in (*missing, *parts_missing)}}
 
 
 # --------------------------------------------------------------------------------------------
@@ -1003,7 +1021,7 @@ class PackInputs:
     areas : geopandas.GeoDataFrame
         Hotspot polygons (:func:`hotspots.models.areas.hotspot_areas`), EPSG:27700, with the
         hotspot table's extra columns (``district``, ``previous``, ``change``, ``change_pct``,
-        ``change_note``, ``class`` when classes were given).
+        ``change_note``, ``class``: the emerging hot spot pattern, or the classes given).
     hotspot_table : pandas.DataFrame
         The areas without geometry plus ``lon``/``lat`` of a point inside each.
     junctions, corridors : pandas.DataFrame
@@ -1020,10 +1038,12 @@ class PackInputs:
     summary : dict of str to str
     params : dict
         Every parameter and count, JSON-ready.
-    disruption, accuracy : optional
-        Passed through when given.
+    disruption : pandas.DataFrame, optional
+        Disruption points, given or chosen.
+    accuracy : str or mapping, optional
+        The back-test statement (computed, or as given); None when the section is left out.
     omitted : dict of str to str
-        Why a section is absent.
+        Why a section (or the hotspot ``classes``) is absent.
     """
 
     title: str
@@ -1139,6 +1159,133 @@ def _change_note(cur: list[str], prev: list[str], have: set[str]) -> str:
     return ""
 
 
+#: Parts of a section that can be missing while the section is there.
+PACK_PARTS: dict[str, str] = {
+    "classes": "Hotspot class (emerging hot spot pattern)",
+}
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception as one line: the message of a HotspotsError, else the type and message."""
+    from hotspots.errors import HotspotsError
+
+    text = (str(exc).strip().splitlines() or [""])[0]
+    if isinstance(exc, HotspotsError) and text:
+        return text
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _back_test(incidents: pd.DataFrame, *, months_held: Sequence[str], end: str,
+               study_area: BaseGeometry, cell: float, top: float, surface: Any,
+               groups: Sequence[str] | None, types: Sequence[str] | None
+               ) -> tuple[str | None, str, dict[str, Any]]:
+    """Back-test statement for a pack whose period ends in ``end``: folds up to ``end`` only.
+
+    Returns ``(statement, "", info)``, or ``(None, reason, {})`` when no fold is possible.
+    The pack's method is quoted when it is among the methods back-tested (a fixed-bandwidth
+    quartic KDE at 200, 300, 500, 750 or 1000 m), else ``auto`` (each month's method chosen
+    from earlier months only).
+    """
+    from hotspots.models.evaluate import (
+        DEFAULT_COVERAGES,
+        DEFAULT_TRAIN_MONTHS,
+        crime_noun,
+        evaluate,
+        plan_folds,
+        summarise,
+    )
+
+    held = sorted(m for m in months_held if m <= end)
+    window = DEFAULT_TRAIN_MONTHS
+    folds, _ = plan_folds(held, window) if held else ([], [])
+    if not folds:
+        return None, (f"no back-test fold is available up to {_period_words(end, end)}: each "
+                      f"test month needs the {window} calendar months before it in the store, "
+                      f"and up to then the store holds only "
+                      f"{_runs_words(held) if held else 'no month'}"), {}
+    # Nothing after the pack's last month: the folds end with it, and so does the data.
+    data = incidents[(incidents["month"].astype(str) <= end).to_numpy(bool)]
+    res = evaluate(data, months=held, study_area=study_area, cell=cell,
+                   coverages=tuple(sorted(set(DEFAULT_COVERAGES) | {float(top)})),
+                   crimes=crime_noun(groups, types))
+    labels = set(res.summary["label"])
+    own = f"KDE {float(surface.bandwidth):g} m"
+    if surface.bandwidth_rule == "fixed" and surface.kernel == "quartic" and own in labels:
+        label, who = own, own
+    else:
+        label = "auto"
+        who = "Auto (each test month's method chosen from earlier test months only)"
+    row = res.row(label, top)
+    reading = summarise(row["hit_rate"], row["area_share"], None,
+                        crimes=res.params.get("crimes", "crimes"))
+    reading = (f"{who} {reading.removeprefix('this map ')}" if reading.startswith("this map ")
+               else f"{who}: {reading}")
+    figures = [f"PAI {row['pai']:.1f}" if math.isfinite(row["pai"]) else "",
+               f"PEI {row['pei']:.2f}" if math.isfinite(row["pei"]) else ""]
+    figures = [f for f in figures if f]
+    if figures:
+        reading += f" ({', '.join(figures)})"
+    pick = str(res.default["label"])
+    pick_row = res.row(pick, top)
+    tested = list(res.default["periods"])
+    context = ["rolling origin", f"{window} training months", "next-month test",
+               f"{len(tested)} test month{'s' if len(tested) != 1 else ''} "
+               f"{_runs_words(tested)}"]
+    if max(months_held) > end:
+        context[-1] += (f" (none after {_period_words(end, end)}, so no data later than the "
+                        "pack's period is used)")
+    spans_gap = [f["test"] for f in res.skipped
+                 if str(f.get("reason", "")).startswith("training window spans a gap")]
+    gaps = [m for m in _month_span(held[0], end) if m not in set(held)]
+    if spans_gap and gaps:
+        context.append(f"{_runs_words(spans_gap)} skipped as their training windows reach "
+                       f"into the {_runs_words(gaps)} gap")
+    statement = (f"Back-test ({', '.join(context[:3])}, {'; '.join(context[3:])}): {reading}. "
+                 f"Auto choice: {pick} (PAI {pick_row['pai']:.1f}).")
+    info = {"statement": statement, "method": label, "coverage": float(top),
+            "hit_rate": row["hit_rate"], "pai": row["pai"], "pei": row["pei"],
+            "area_share": row["area_share"], "test_months": tested,
+            "train_months": window, "auto_choice": pick, "auto_choice_pai": pick_row["pai"],
+            "auto_reason": res.default.get("reason"),
+            "candidates": [str(m["label"]) for m in res.methods if m.get("label") != "auto"]}
+    return statement, "", _json_value(info)
+
+
+def _hotspot_classes(areas: gpd.GeoDataFrame, incidents: pd.DataFrame, *,
+                     months_held: Sequence[str], study_area: BaseGeometry
+                     ) -> tuple[list[str], dict[str, Any]]:
+    """Emerging hot spot pattern of each hotspot area, from the cells it overlaps.
+
+    :func:`hotspots.models.emerging.emerging_hotspots` on ``incidents`` (every month up to the
+    pack's last); each polygon takes the pattern of the emerging cells it overlaps (by area,
+    not just a shared edge), weighted by the cells' incidents: the heaviest pattern other than
+    "no pattern detected" (ties: more cells, then the order of ``PATTERNS``), else "no pattern
+    detected". Returns the classes in the order of ``areas`` and the analysis' parameters.
+    """
+    from hotspots.models.emerging import PATTERNS, emerging_hotspots
+
+    no_pattern = "no pattern detected"
+    cells = emerging_hotspots(incidents, study_area=study_area, months_held=list(months_held))
+    geoms = cells.geometry.to_numpy()
+    pattern = cells["pattern"].astype(str).to_numpy()
+    weight = cells["count"].to_numpy(dtype=float)
+    tree = shapely.STRtree(geoms)
+    out = []
+    for poly in areas.geometry:
+        idx = tree.query(poly, predicate="intersects")
+        idx = idx[shapely.area(shapely.intersection(geoms[idx], poly)) > 0]
+        score: dict[str, list[float]] = {}
+        for i in idx:
+            if pattern[i] != no_pattern:
+                s = score.setdefault(pattern[i], [0.0, 0.0])
+                s[0] += weight[i]
+                s[1] += 1
+        out.append(max(score, key=lambda p: (score[p][0], score[p][1],
+                                             -PATTERNS.index(p) if p in PATTERNS else -99))
+                   if score else no_pattern)
+    return out, dict(cells.attrs.get("params", {}))
+
+
 def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str, end: str,
                       area: str | None = None, groups: Sequence[str] | None = None,
                       types: Sequence[str] | None = None, cell: float = 100.0,
@@ -1146,15 +1293,16 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
                       top: float = 0.05, radius: float = 2000.0,
                       marking: str | None = None, created: datetime | None = None,
                       disruption: pd.DataFrame | None = None, disruption_sites: int = 0,
-                      accuracy: str | Mapping[str, Any] | None = None,
-                      classes: Mapping[int, str] | None = None,
+                      accuracy: str | Mapping[str, Any] | bool | None = None,
+                      classes: Mapping[int, str] | bool | None = None,
                       settings: Settings | None = None) -> PackInputs:
-    """Compute what a tasking pack holds today from the incident store.
+    """Compute what a tasking pack holds from the incident store.
 
     Kernel density and hotspot areas for the period, each area's count in the previous period
-    of equal length (only when the store has every one of its months), monthly counts over
-    everything the store holds, SRN junction counts and corridor bands, and the A4 map.
-    Sections the library cannot compute yet are optional inputs passed through.
+    of equal length (only when the store has every one of its months), each area's emerging
+    hot spot class, monthly counts over everything the store holds, SRN junction counts and
+    corridor bands, a back-test accuracy statement, and the A4 map. Neither the classes nor
+    the back-test read any month after ``end``.
 
     Parameters
     ----------
@@ -1181,11 +1329,26 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
         When ``disruption`` is not given and this is above 0, choose this many sites with
         :mod:`hotspots.models.disruption` (maximal covering of the period's mapped incidents'
         harm within a 10-minute drive; see :func:`disruption_frame`). 0: no disruption section.
-    accuracy : str or mapping, optional
-        Back-test statement.
-    classes : mapping of int to str, optional
-        Hotspot rank -> class (e.g. emerging, persistent) from a future trend model.
+    accuracy : str, mapping or bool, optional
+        Back-test statement (text, or label -> value pairs) to print instead of the computed
+        one; ``False`` leaves the accuracy section out (``omitted`` says so). Default
+        (``None``/``True``): :func:`hotspots.models.evaluate.evaluate` on the selection, with
+        test months up to ``end`` only (rolling origin, 3 training months, next-month test),
+        quoting the pack's own KDE when its bandwidth is among those back-tested (fixed
+        quartic 200, 300, 500, 750 or 1000 m) and ``auto`` otherwise, at the pack's hotspot
+        share, with ``auto``'s choice over those months. When no fold ends by ``end`` the
+        section is omitted saying so.
+    classes : mapping of int to str or bool, optional
+        Hotspot rank -> class, to print instead of the computed ones; ``False`` leaves the
+        class column out (``omitted["classes"]`` says so). Default: the emerging hot spot
+        pattern (:func:`hotspots.models.emerging.emerging_hotspots` over every month the
+        store holds up to ``end``, gaps dropped) of the cells each area overlaps, weighted by
+        the cells' incidents; the most common pattern other than "no pattern detected", else
+        "no pattern detected".
     settings : Settings, optional
+
+    An error inside the back-test or the classes (e.g. too few months) does not stop the
+    pack: the part is left out and ``omitted`` holds the one-line reason.
 
     Returns
     -------
@@ -1253,6 +1416,10 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
     areas = hotspot_areas(surface, mapped, top=top, study_area=geom)
     method = dict(areas.attrs.get("method", {}))
 
+    omitted: dict[str, str] = {}
+    class_info: dict[str, Any] | None = None
+    class_note = ""
+
     # Previous period of equal length, compared only when the store holds all of it.
     span = len(cur_months)
     prev_months = [_month_name(_month_index(start) - span + k) for k in range(span)]
@@ -1280,8 +1447,37 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
         areas["district"] = [next((str(n) for n, g in zip(districts["name"],
                                                            districts.geometry, strict=True)
                                    if g.contains(p)), "") for p in inner]
-        if classes:
+        if isinstance(classes, Mapping):
             areas["class"] = [classes.get(int(r), "") for r in areas["rank"]]
+            class_info = {"source": "supplied"}
+        elif classes is False:
+            omitted["classes"] = "not asked for (classes=False)"
+        else:
+            try:
+                upto = everything[(months_col <= end).to_numpy(bool)]
+                found, class_params = _hotspot_classes(areas, upto, months_held=have,
+                                                       study_area=geom)
+            except Exception as exc:  # noqa: BLE001 - a failed class must not stop the pack
+                omitted["classes"] = f"emerging hot spot classes not computed: {_one_line(exc)}"
+            else:
+                areas["class"] = found
+                class_info = {"source": "emerging hot spot analysis",
+                              "cell_m": class_params.get("cell_m"),
+                              "periods": list(class_params.get("periods") or []),
+                              "gaps": list(class_params.get("gaps") or []),
+                              "by_class": pd.Series(found).value_counts().to_dict()}
+                from hotspots.model_maps import emerging_statement
+
+                class_note = (
+                    f"Class: {emerging_statement(class_params, crimes=crimes_text)}, on every "
+                    f"month the store holds up to {_period_words(end, end)} (nothing later). "
+                    "Each hotspot area takes the pattern of the emerging-analysis cells it "
+                    "overlaps, weighted by the cells' incidents over those steps: the most "
+                    "common pattern other than \"no pattern detected\", else \"no pattern "
+                    "detected\". Patterns follow ArcGIS Pro's Emerging Hot Spot Analysis.")
+                warn = [str(w) for w in class_params.get("warnings") or []]
+                if warn:
+                    class_note += " Warning: " + "; ".join(warn) + "."
     else:
         for col, dtype in (("previous", "Int64"), ("change", "Int64"),
                            ("change_pct", "float64"), ("change_note", "object"),
@@ -1304,6 +1500,9 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
              "change_note", "share", "area_km2", "pai", "peak_density", "harm", "class", "lon",
              "lat"]
     table = table[[c for c in order if c in table.columns]]
+    if class_info is not None:
+        table.attrs["class_source"] = ("emerging" if class_info.get("source") != "supplied"
+                                       else "supplied")
 
     # Monthly counts over everything the store holds; months it lacks are NaN, not zero.
     counts = months_col.value_counts()
@@ -1327,7 +1526,6 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
         bandwidth_rule=surface.bandwidth_rule, cell=surface.grid.cell, top=top, start=start,
         end=end, crimes=crimes_text, missing=missing_now)
     title = f"{crimes_text[:1].upper()}{crimes_text[1:]} hotspots"
-    omitted: dict[str, str] = {}
     if disruption is None and disruption_sites:
         try:
             dmod = importlib.import_module("hotspots.models.disruption")
@@ -1402,8 +1600,50 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
         omitted.setdefault("disruption", "no disruption analysis asked for or supplied")
     elif disruption.attrs.get("method"):
         method_notes.append(str(disruption.attrs["method"]))
-    if accuracy is None:
-        omitted["accuracy"] = "no back-test supplied (not available in this version)"
+    if class_note:
+        method_notes.append(class_note)
+    accuracy_info: dict[str, Any] | None = None
+    if accuracy is False:
+        accuracy = None
+        omitted["accuracy"] = "not asked for (accuracy=False)"
+    elif accuracy is None or accuracy is True:
+        accuracy = None
+        try:
+            accuracy, why, accuracy_info = _back_test(
+                everything, months_held=have, end=end, study_area=geom, cell=cell, top=top,
+                surface=surface, groups=selection["groups"], types=selection["types"])
+        except Exception as exc:  # noqa: BLE001 - a failed back-test must not stop the pack
+            omitted["accuracy"] = f"back-test not computed: {_one_line(exc)}"
+        else:
+            if accuracy is None:
+                omitted["accuracy"], accuracy_info = why, None
+            else:
+                method_notes.append(
+                    "Accuracy: rolling-origin back-test (hotspots.models.evaluate) on this "
+                    f"area and crime selection, {cell:g} m cells as the map: each test "
+                    "month's map is fitted on the 3 months before it and its densest "
+                    f"{top:.0%} of the area is compared with the test month's mapped incidents; "
+                    "a training window never crosses a month the store lacks. Hit rate = share "
+                    "of the test month's incidents inside; PAI = hit rate / share of the area; "
+                    "PEI = hits / the most any area of the same size could have held; figures "
+                    "are means over the test months. Auto choice = the method with the best "
+                    "mean PAI at the requested area (5%) over those months among the "
+                    f"{len(accuracy_info['candidates'])} back-tested: "
+                    + ", ".join(accuracy_info["candidates"]) + ".")
+                n_test = len(accuracy_info["test_months"])
+                summary["Back-test"] = (
+                    f"{accuracy_info['method'].replace('auto', 'Auto')}: "
+                    f"{accuracy_info['hit_rate']:.0%} of next month's incidents in "
+                    f"{accuracy_info['area_share']:.0%} of the area (PAI "
+                    f"{accuracy_info['pai']:.1f}, mean of {n_test} test "
+                    f"month{'s' if n_test != 1 else ''})"
+                    if accuracy_info.get("hit_rate") is not None
+                    and accuracy_info.get("pai") is not None else "see the accuracy section")
+    elif not accuracy:
+        accuracy = None
+        omitted["accuracy"] = "an empty back-test statement was supplied"
+    else:
+        accuracy_info = {"source": "supplied"}
     params = {
         "store": str(store), "area": area_words, "start": start, "end": end,
         "groups": selection["groups"], "types": selection["types"],
@@ -1414,6 +1654,7 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
         "share_in_hotspots": None if math.isnan(share) else round(share, 4),
         "pai": None if math.isnan(pai) else round(pai, 3), "top": top,
         "surface": surface.params(), "junction_radius_m": float(radius),
+        "accuracy": accuracy_info, "classes": class_info,
         "marking": marking, "created": created.astimezone(UTC).isoformat(timespec="seconds"),
     }
     return PackInputs(

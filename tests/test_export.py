@@ -609,7 +609,7 @@ def test_report_pack_states_area_period_and_marking_on_every_page(report):
     whole = "\n".join(pages)
     assert "Top hotspots" in whole and "Monthly trend" in whole
     assert "Method notes and data caveats" in whole
-    assert "Accuracy (back-test): no back-test supplied" in pages[0]
+    assert "Accuracy (back-test)" in whole and "would have captured" in whole
 
 
 def test_report_geojson_and_geopackage_hold_the_same_hotspots(report):
@@ -698,3 +698,184 @@ def test_report_errors_are_one_line_hotspots_errors(store_settings, tmp_path):
                      end="2025-03", audit_path=tmp_path / "a.jsonl", settings=store_settings)
     assert "\n" not in str(info.value) and "Atlantis" in str(info.value)
     assert not (tmp_path / "out").exists()
+
+
+# --------------------------------------------------------------------------------------------
+# Back-test accuracy and emerging hot spot classes in the pack
+# --------------------------------------------------------------------------------------------
+
+HOT_PATTERNS = {"new hot spot", "consecutive hot spot", "intensifying hot spot",
+                "persistent hot spot", "diminishing hot spot", "sporadic hot spot",
+                "oscillating hot spot", "historical hot spot"}
+
+
+@pytest.fixture(scope="module")
+def autumn_pack(store_settings, tmp_path_factory):
+    """Acquisitive crime, force area, Oct-Dec 2025: the pack as `hotspots report` builds it."""
+    inputs = build_pack_inputs(start="2025-10", end="2025-12", groups=["acquisitive"],
+                               created=CREATED, settings=store_settings)
+    path = tmp_path_factory.mktemp("autumn") / "pack.pdf"
+    info = write_tasking_pack(path, settings=store_settings, **inputs.pack_kwargs())
+    return inputs, info, pdf_text(path)
+
+
+def test_pack_states_the_back_test_of_its_own_kde(autumn_pack, store_settings):
+    from hotspots.models.evaluate import evaluate_store
+
+    inputs, info, pages = autumn_pack
+    assert "accuracy" in info["sections"] and "accuracy" not in info["omitted"]
+    page = next(p for p in pages if "Accuracy (back-test)" in p and "would have" in p)
+    flat = " ".join(page.split())
+    assert "KDE 500 m would have captured" in flat and "PAI" in flat and "PEI" in flat
+    assert "10 test months Apr 2024, Apr–Dec 2025" in flat
+    assert "Jan–Mar 2025 skipped" in flat and "May–Dec 2024 gap" in flat
+    assert "Auto choice: KDE" in flat
+    # The store ends in Dec 2025, so the folds are evaluate_store's own: same figures.
+    res = evaluate_store(store_settings.store_dir, groups=["acquisitive"],
+                         settings=store_settings)
+    row = res.row("KDE 500 m")
+    acc = inputs.params["accuracy"]
+    assert acc["method"] == "KDE 500 m" and acc["coverage"] == 0.05
+    assert acc["test_months"] == res.default["periods"]
+    assert acc["pai"] == pytest.approx(row["pai"]) and acc["pei"] == pytest.approx(row["pei"])
+    assert f"PAI {row['pai']:.1f}, PEI {row['pei']:.2f}" in flat
+    assert acc["auto_choice"] == res.default["label"]
+    assert f"{row['hit_rate']:.0%} of next month's acquisitive crimes" in flat
+    json.dumps(inputs.params, allow_nan=False)
+
+
+def test_pack_hotspot_table_has_the_emerging_class_of_each_area(autumn_pack, store_settings):
+    from hotspots.models.emerging import PATTERNS, emerging_hotspots
+    from hotspots.query import available_months
+
+    inputs, info, pages = autumn_pack
+    table = inputs.hotspot_table
+    assert "class" in table.columns and set(table["class"]) <= set(PATTERNS)
+    assert "classes" not in info["omitted"] and "classes" not in inputs.omitted
+    shown = set(table["class"].head(20))
+    assert shown & HOT_PATTERNS, shown
+    text = " ".join("\n".join(pages).split())
+    assert "Class" in text and any(p in text for p in shown & HOT_PATTERNS)
+    # Method notes: the emerging analysis' cell size and period span.
+    note = next(n for n in inputs.method_notes if n.startswith("Class: Emerging hot spot"))
+    assert "1,100 m cells" in note and "16 monthly steps (Jan 2024–Dec 2025" in note
+    assert inputs.params["classes"]["periods"][-1] == "2025-12"
+    # Each area's class is a pattern of the emerging cells it overlaps; never "no pattern"
+    # when one of them has a pattern.
+    upto = load_incidents(groups=["acquisitive"], end="2025-12", settings=store_settings)
+    cells = emerging_hotspots(upto, study_area=inputs.geometry,
+                              months_held=available_months(settings=store_settings))
+    for poly, cls in zip(inputs.areas.geometry, inputs.areas["class"], strict=True):
+        over = cells[shapely.area(shapely.intersection(cells.geometry.to_numpy(), poly)) > 0]
+        found = set(over["pattern"]) - {"no pattern detected"}
+        assert (cls in found) if found else cls == "no pattern detected"
+
+
+def test_report_back_test_uses_only_folds_up_to_the_pack_end(report):
+    result, out, _ = report  # Warwick, Apr-Jun 2025
+    acc = result["parameters"]["accuracy"]
+    assert acc["test_months"] == ["2024-04", "2025-04", "2025-05", "2025-06"]
+    assert "accuracy" in result["sections"] and "accuracy" not in result["omitted"]
+    flat = " ".join("\n".join(pdf_text(out / "pack.pdf")).split())
+    assert "4 test months Apr 2024, Apr–Jun 2025 (none after Jun 2025" in flat
+    assert result["parameters"]["classes"]["periods"][-1] == "2025-06"
+
+
+def test_early_pack_says_no_back_test_fold_is_available(store_settings, tmp_path):
+    inputs = build_pack_inputs(start="2024-02", end="2024-03", area="Rugby",
+                               groups=["acquisitive"], created=CREATED,
+                               settings=store_settings)
+    assert inputs.accuracy is None and inputs.params["accuracy"] is None
+    reason = inputs.omitted["accuracy"]
+    assert reason.startswith("no back-test fold is available up to Mar 2024")
+    assert "Jan–Mar 2024" in reason
+    # Three months are enough for emerging hot spots (with a warning in the notes).
+    assert "class" in inputs.hotspot_table.columns and "classes" not in inputs.omitted
+    assert inputs.params["classes"]["periods"] == ["2024-01", "2024-02", "2024-03"]
+    info = write_tasking_pack(tmp_path / "p.pdf", **inputs.pack_kwargs())
+    assert "accuracy" not in info["sections"]
+    cover = " ".join(pdf_text(tmp_path / "p.pdf")[0].split())
+    assert "Accuracy (back-test): no back-test fold is available up to Mar 2024" in cover
+
+
+def test_a_tiny_selection_omits_accuracy_and_classes_but_keeps_the_pack(store_settings,
+                                                                        tmp_path):
+    # Jan-Feb 2024: no fold, and only two monthly steps for emerging hot spots.
+    inputs = build_pack_inputs(start="2024-02", end="2024-02", area="Rugby",
+                               groups=["acquisitive"], created=CREATED,
+                               settings=store_settings)
+    assert "no back-test fold" in inputs.omitted["accuracy"]
+    why = inputs.omitted["classes"]
+    assert why.startswith("emerging hot spot classes not computed: only 2 time step")
+    assert "\n" not in why and "class" not in inputs.hotspot_table.columns
+    info = write_tasking_pack(tmp_path / "p.pdf", **inputs.pack_kwargs())
+    assert info["omitted"]["classes"] == why
+    text = " ".join("\n".join(pdf_text(tmp_path / "p.pdf")).split())
+    assert f"Hotspot class (emerging hot spot pattern): {why}" in text
+    assert f"Class not shown: {why}" in text
+
+
+def test_errors_in_the_back_test_do_not_stop_the_pack(store_settings, monkeypatch):
+    import hotspots.models.evaluate as evaluate_module
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom\nsecond line")
+
+    monkeypatch.setattr(evaluate_module, "evaluate", broken)
+    inputs = build_pack_inputs(start="2025-10", end="2025-12", area="Rugby",
+                               groups=["acquisitive"], created=CREATED,
+                               settings=store_settings)
+    assert inputs.accuracy is None
+    assert inputs.omitted["accuracy"] == "back-test not computed: RuntimeError: boom"
+    assert "class" in inputs.hotspot_table.columns
+
+
+def test_explicit_accuracy_and_classes_override_the_computed_ones(store_settings, tmp_path):
+    inputs = build_pack_inputs(start="2025-10", end="2025-12", area="Rugby",
+                               groups=["acquisitive"], created=CREATED,
+                               accuracy="Hit rate 61% in the force's own test (supplied).",
+                               classes={1: "persistent hot spot", 2: "new hot spot"},
+                               settings=store_settings)
+    assert inputs.accuracy == "Hit rate 61% in the force's own test (supplied)."
+    assert inputs.params["accuracy"] == {"source": "supplied"}
+    assert inputs.hotspot_table["class"].head(2).tolist() == ["persistent hot spot",
+                                                              "new hot spot"]
+    assert (inputs.hotspot_table["class"].iloc[2:] == "").all()
+    assert not any(n.startswith("Class: Emerging") for n in inputs.method_notes)
+    info = write_tasking_pack(tmp_path / "p.pdf", **inputs.pack_kwargs())
+    assert "accuracy" in info["sections"] and "classes" not in info["omitted"]
+    text = " ".join("\n".join(pdf_text(tmp_path / "p.pdf")).split())
+    assert "Hit rate 61% in the force's own test (supplied)." in text
+    assert "would have captured" not in text
+    assert "Class: as supplied with the hotspot table." in text
+
+
+def test_accuracy_and_classes_false_are_left_out_with_a_reason(store_settings, tmp_path):
+    inputs = build_pack_inputs(start="2025-10", end="2025-12", area="Rugby",
+                               groups=["acquisitive"], created=CREATED, accuracy=False,
+                               classes=False, settings=store_settings)
+    assert inputs.accuracy is None and "class" not in inputs.hotspot_table.columns
+    assert inputs.omitted["accuracy"] == "not asked for (accuracy=False)"
+    assert inputs.omitted["classes"] == "not asked for (classes=False)"
+    assert inputs.params["accuracy"] is None and inputs.params["classes"] is None
+    info = write_tasking_pack(tmp_path / "p.pdf", **inputs.pack_kwargs())
+    assert info["omitted"]["accuracy"] == "not asked for (accuracy=False)"
+    assert info["omitted"]["classes"] == "not asked for (classes=False)"
+    cover = " ".join(pdf_text(tmp_path / "p.pdf")[0].split())
+    assert "Accuracy (back-test): not asked for (accuracy=False)" in cover
+    assert "Hotspot class (emerging hot spot pattern): not asked for (classes=False)" in cover
+
+
+def test_a_hotspot_table_without_class_is_reported_as_such(tmp_path):
+    hotspots = pd.DataFrame({"rank": [1], "locations": ["On or near Bank Street (9)"],
+                             "incidents": [40]})
+    info = write_tasking_pack(tmp_path / "a.pdf", title="T", area="A", period="P",
+                              hotspots=hotspots, created=CREATED)
+    assert info["omitted"]["classes"] == "not supplied"
+    assert "hotspots" in info["sections"]
+    info = write_tasking_pack(tmp_path / "b.pdf", title="T", area="A", period="P",
+                              hotspots=hotspots, created=CREATED,
+                              omitted={"classes": "no trend model for this force"})
+    assert info["omitted"]["classes"] == "no trend model for this force"
+    text = " ".join("\n".join(pdf_text(tmp_path / "b.pdf")).split())
+    assert "Class not shown: no trend model for this force." in text
