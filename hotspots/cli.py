@@ -304,7 +304,7 @@ def _cmd_emerging(args) -> int:
     params = res.attrs["params"]
     classes = res["pattern"].value_counts().to_dict()
     written: list[str] = []
-    _write_geojson(res[res["pattern"] != "no pattern"].drop(columns=["bins"], errors="ignore"),
+    _write_geojson(res[res["pattern"] != "no pattern detected"].drop(columns=["bins"], errors="ignore"),
                    args.out, written)
     payload = {"incidents": int(len(inc)), "from": getattr(args, "from"), "to": args.to,
                "area": args.area or "force", "params": params,

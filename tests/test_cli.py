@@ -115,9 +115,12 @@ def test_gistar_on_lsoas_uses_the_shipped_polygons(store, capsys):
     assert d["units"] == "lsoa" and d["params"]["n_features"] == 339
 
 
-def test_emerging_reports_patterns_and_the_month_gap(store, capsys):
+def test_emerging_reports_patterns_and_the_month_gap(store, tmp_path, capsys):
+    out = tmp_path / "emerging.geojson"
     d = run_json(capsys, "emerging", "--store", str(store), "--group", "acquisitive", "--from",
-                 "2024-01", "--to", "2025-12", "--json")
+                 "2024-01", "--to", "2025-12", "--out", str(out), "--json")
+    written = gpd.read_file(out)
+    assert len(written) == sum(v for k, v in d["patterns"].items() if k != "no pattern detected")
     assert d["params"]["period"] == "month"
     assert "2024-05" in str(d["params"]["gaps"])
     assert sum(d["patterns"].values()) > 0
