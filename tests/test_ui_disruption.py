@@ -194,9 +194,9 @@ def test_parse_sites_reads_bytes_and_keeps_nothing(tmp_path, monkeypatch):
     with pytest.raises(InputError, match="must be CSV or GeoJSON"):
         disruption.parse_sites("sites.xlsx", b"PK")
     # Content read_sites does not expect is still one line, never a traceback.
-    with pytest.raises(InputError, match=r"^bin\.csv: not a text file"):
+    with pytest.raises(InputError, match=r"^bin\.csv: not readable as UTF-8 or Windows-1252"):
         disruption.parse_sites("bin.csv", b"\x81\x8d\x8f\x90\x9d")
-    with pytest.raises(InputError, match=r"^odd\.geojson: not a readable site file"):
+    with pytest.raises(InputError, match=r"^odd\.geojson: no usable site"):
         disruption.parse_sites("odd.geojson", b'{"type": "FeatureCollection", '
                                               b'"features": [null, 5]}')
     assert list(tmp_path.iterdir()) == []

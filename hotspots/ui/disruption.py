@@ -146,8 +146,6 @@ def parse_sites(name: str, content: bytes) -> gpd.GeoDataFrame:
             sites = read_sites(path)
         except InputError as exc:
             raise InputError(str(exc).replace(str(path), name).splitlines()[0]) from None
-        except UnicodeDecodeError:
-            raise InputError(f"{name}: not a text file (UTF-8 or Windows-1252)") from None
         except (ValueError, TypeError, AttributeError, KeyError, IndexError, csv.Error,
                 RecursionError) as exc:  # malformed content read_sites does not expect
             raise InputError(f"{name}: not a readable site file (unexpected content: "
