@@ -304,8 +304,8 @@ def _cmd_emerging(args) -> int:
     params = res.attrs["params"]
     classes = res["pattern"].value_counts().to_dict()
     written: list[str] = []
-    _write_geojson(res[res["pattern"] != "no pattern detected"].drop(columns=["bins"], errors="ignore"),
-                   args.out, written)
+    with_pattern = res[res["pattern"] != "no pattern detected"]
+    _write_geojson(with_pattern.drop(columns=["bins"], errors="ignore"), args.out, written)
     payload = {"incidents": int(len(inc)), "from": getattr(args, "from"), "to": args.to,
                "area": args.area or "force", "params": params,
                "patterns": {str(k): int(v) for k, v in classes.items()}, "files": written,
