@@ -649,6 +649,16 @@ def _png_size(png: bytes) -> tuple[int, int]:
         return im.size
 
 
+
+def _change_notes(table: pd.DataFrame) -> tuple[pd.Series, bool]:
+    """The non-empty ``change_note`` texts of a table, and whether one note covers every row
+    (then it is printed once under the table instead of in a column)."""
+    notes = (table["change_note"].dropna().astype(str) if "change_note" in table
+             else pd.Series(dtype=str))
+    notes = notes[notes.str.strip() != ""]
+    return notes, bool(notes.nunique() == 1 and len(notes) == len(table))
+
+
 def write_tasking_pack(path: str | os.PathLike, *, title: str, area: str, period: str,
                        crimes: str = "", marking: str | None = None,
                        created: datetime | None = None, map_png: bytes | None = None,
@@ -831,10 +841,7 @@ def write_tasking_pack(path: str | os.PathLike, *, title: str, area: str, period
                        "(all areas are in the GeoJSON/GeoPackage exports). Locations are the "
                        "most frequent police.uk map points in the area, with counts.", 9)
             pdf.ln(2)
-            notes = shown["change_note"].dropna().astype(str) if "change_note" in shown \
-                else pd.Series(dtype=str)
-            notes = notes[notes.str.strip() != ""]
-            uniform = notes.nunique() == 1 and len(notes) == len(shown)
+            notes, uniform = _change_notes(shown)
             spec = [("rank", "Rank", 5, "int", "CENTER"),
                     ("locations", "Locations (police.uk map points, incidents)", 58, "", "LEFT"),
                     ("district", "District", 15, "", "LEFT"),
@@ -874,10 +881,7 @@ def write_tasking_pack(path: str | os.PathLike, *, title: str, area: str, period
             _para(pdf, f"{lead} (top {len(jt)} of {len(junctions):,} with any).", 9)
             pdf.ln(2)
             if len(jt):
-                notes = jt["change_note"].dropna().astype(str) if "change_note" in jt \
-                    else pd.Series(dtype=str)
-                notes = notes[notes.str.strip() != ""]
-                uniform = notes.nunique() == 1 and len(notes) == len(jt)
+                notes, uniform = _change_notes(jt)
                 spec = [("name", "Junction", 20, "", "LEFT"),
                         ("alias", "Also known as", 18, "", "LEFT"),
                         ("roads", "Roads", 16, "", "LEFT"),
