@@ -108,3 +108,14 @@ def browser():
     from browser_support import browser as launch
 
     yield from launch()
+
+
+@pytest.fixture(scope="session")
+def store(tmp_path_factory) -> Path:
+    """The shipped data ingested once per session into a temporary store; tests only read it."""
+    from hotspots.config import load_settings
+    from hotspots.ingest import build_default_store
+
+    path = tmp_path_factory.mktemp("shipped") / "store"
+    build_default_store(load_settings(env={}).with_(store_dir=path))
+    return path

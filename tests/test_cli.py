@@ -10,17 +10,6 @@ import pytest
 import rasterio
 
 from hotspots.cli import main
-from hotspots.ingest import build_default_store
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory) -> Path:
-    from hotspots.config import load_settings
-
-    settings = load_settings()
-    path = tmp_path_factory.mktemp("cli") / "store"
-    build_default_store(settings.with_(store_dir=path))
-    return path
 
 
 def run_json(capsys, *argv: str) -> dict:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -265,14 +264,6 @@ def test_frame_without_optional_columns_still_clusters():
 
 
 # ------------------------------------------------------------------------ shipped data
-@pytest.fixture(scope="module")
-def store(tmp_path_factory) -> Path:
-    from hotspots.config import load_settings
-    from hotspots.ingest import build_default_store
-
-    path = tmp_path_factory.mktemp("clusters") / "store"
-    build_default_store(load_settings(env={}).with_(store_dir=path))
-    return path
 
 
 @pytest.mark.parametrize("method", ["dbscan", "hdbscan"])

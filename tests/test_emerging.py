@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,7 +10,6 @@ import pytest
 import shapely
 
 from hotspots.errors import NoDataError, ParameterError
-from hotspots.ingest import build_default_store
 from hotspots.models.emerging import (
     PATTERNS,
     classify_patterns,
@@ -24,13 +22,6 @@ from hotspots.models.gistar import gi_star, grid_weights
 T = 10
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory) -> Path:
-    from hotspots.config import load_settings
-
-    path = tmp_path_factory.mktemp("emerging") / "store"
-    build_default_store(load_settings().with_(store_dir=path))
-    return path
 
 
 # ---------------------------------------------------------------------------- Mann-Kendall

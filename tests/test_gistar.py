@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -13,7 +12,6 @@ import shapely
 from scipy import sparse
 
 from hotspots.errors import NoDataError, ParameterError
-from hotspots.ingest import build_default_store
 from hotspots.models.gistar import (
     assign_bins,
     contiguity_weights,
@@ -32,13 +30,6 @@ esda = pytest.importorskip("esda")
 libpysal = pytest.importorskip("libpysal")
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory) -> Path:
-    from hotspots.config import load_settings
-
-    path = tmp_path_factory.mktemp("gistar") / "store"
-    build_default_store(load_settings().with_(store_dir=path))
-    return path
 
 
 @pytest.fixture(scope="module")

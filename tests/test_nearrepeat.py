@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -252,14 +250,6 @@ def test_long_frame_and_dict_are_json_ready():
 
 
 # ------------------------------------------------------------------------ shipped data
-@pytest.fixture(scope="module")
-def store(tmp_path_factory) -> Path:
-    from hotspots.config import load_settings
-    from hotspots.ingest import build_default_store
-
-    path = tmp_path_factory.mktemp("nearrepeat") / "store"
-    build_default_store(load_settings(env={}).with_(store_dir=path))
-    return path
 
 
 def test_shipped_burglary_knox_table_is_complete_and_notes_police_uk_limits(store):
