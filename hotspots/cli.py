@@ -563,6 +563,22 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _ensure_default_store(args) -> None:
+    """On a fresh checkout the default store does not exist yet: build it from the shipped data
+    (as the dashboard does) rather than fail; any other store must exist already."""
+    if args.command == "ingest":
+        return
+    from hotspots.config import load_settings
+    from hotspots.ingest import build_default_store
+
+    settings = load_settings()
+    if Path(args.store).resolve() == Path(settings.store_dir).resolve():
+        report = build_default_store(settings)
+        if report is not None:
+            print(f"hotspots: built the incident store from the shipped data "
+                  f"({report.accepted:,} incidents) in {settings.store_dir}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``hotspots`` command; return its exit code (0 ok, 2 for any handled error)."""
     try:
@@ -576,6 +592,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ParameterError(f"--from {getattr(args, 'from')} is after --to {args.to}")
         if getattr(args, "top", None) is not None and not 0 < args.top < 1:
             raise ParameterError(f"--top {args.top} must be a share between 0 and 1, e.g. 0.05")
+        _ensure_default_store(args)
         return args.func(args)
     except HotspotsError as exc:
         print(f"hotspots: error: {exc}", file=sys.stderr)

@@ -184,3 +184,16 @@ def test_nearrepeat_json_reports_month_bands_for_police_uk(store, capsys):
                  "2025-01", "--to", "2025-12", "--area", "Rugby", "--permutations", "99",
                  "--json")
     assert "month" in json.dumps(d["params"]).lower()
+
+
+def test_default_store_is_built_from_shipped_data_on_first_use(tmp_path, monkeypatch, capsys):
+    store = tmp_path / "fresh" / "store"
+    monkeypatch.setenv("HOTSPOTS_STORE_DIR", str(store))
+    assert main(["kde", "--group", "soc", "--from", "2025-10", "--to", "2025-12"]) == 0
+    assert "built the incident store" in capsys.readouterr().err
+    assert any(store.rglob("*.parquet"))
+    # A store named explicitly is never created behind the user's back.
+    other = tmp_path / "elsewhere"
+    assert main(["kde", "--store", str(other), "--group", "soc", "--from", "2025-10",
+                 "--to", "2025-12"]) == 2
+    assert not other.exists()
