@@ -384,6 +384,14 @@ def _summary(analysis: compute.Analysis) -> None:
     cols[4].metric("PAI (in-sample)", pai,
                    help="Predictive Accuracy Index: share of incidents / share of area. "
                         "In-sample: measured on the same incidents the surface came from.")
+    if analysis.share == analysis.share and analysis.share >= 0.99:
+        # A small bandwidth puts every incident's own cell among the densest: the in-sample
+        # share then reads 100%, which looks like an error unless the page says why.
+        st.caption(f"{analysis.share:.1%} of mapped incidents lie inside the hotspot areas: at "
+                   "this bandwidth each incident's own cell is among the densest "
+                   f"{maps.format_share(p.top)}. In-sample share and PAI flatter small "
+                   "bandwidths; the back-test line under the map says how well the map would "
+                   "have predicted the next month.")
 
 
 def _monthly_chart(df: pd.DataFrame) -> None:
