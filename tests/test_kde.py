@@ -12,9 +12,8 @@ from shapely.geometry import box
 
 from hotspots.errors import InputError, ParameterError
 from hotspots.models.kde import KERNELS, bandwidth_rule, kernel_density
-from hotspots.spatial.crs import to_wgs84
 from hotspots.spatial.grid import Grid
-from hotspots.spatial.raster import NODATA, read_geotiff, surface_to_rgba, write_geotiff
+from hotspots.spatial.raster import NODATA, read_geotiff, write_geotiff
 
 X0, Y0 = 430_000.0, 260_000.0
 
@@ -293,27 +292,3 @@ def test_geotiff_bad_path_raises_one_line_input_error(tmp_path, where):
     with pytest.raises(InputError) as exc:
         write_geotiff(_cluster_surface(), path)
     assert "\n" not in str(exc.value)
-
-
-def test_rgba_overlay_is_north_up_transparent_at_zero_and_placed_on_the_points():
-    s = _cluster_surface()
-    rgba, ((south, west), (north, east)) = surface_to_rgba(s, upsample=2)
-    assert rgba.dtype == np.uint8 and rgba.ndim == 3 and rgba.shape[2] == 4
-    assert south < north and west < east
-    alpha = rgba[..., 3]
-    assert alpha[0, 0] == 0 and alpha[-1, -1] == 0  # zero density corners are transparent
-    assert alpha.max() == round(0.75 * 255)
-    # The brightest (top-of-palette) pixel sits where the cluster is, in lat/lon.
-    lum = rgba[..., :3].astype(int).sum(axis=2) * (alpha > 0)
-    r, c = np.unravel_index(np.argmax(lum), lum.shape)
-    h, w = alpha.shape
-    lat = north - (r + 0.5) / h * (north - south)  # linear in Mercator, close enough at 2 km
-    lon = west + (c + 0.5) / w * (east - west)
-    lon_c, lat_c = to_wgs84(np.array([X0 + 2_450.0]), np.array([Y0 + 1_650.0]))
-    assert abs(lat - lat_c[0]) < 0.0015 and abs(lon - lon_c[0]) < 0.0025  # ~150 m
-    assert r < h / 2  # the cluster is in the northern half, so in the top half of the image
-
-
-def test_rgba_unknown_palette_is_a_parameter_error():
-    with pytest.raises(ParameterError, match="palette"):
-        surface_to_rgba(_cluster_surface(), palette="rainbow-ish")
