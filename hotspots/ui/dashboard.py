@@ -384,14 +384,19 @@ def _summary(analysis: compute.Analysis) -> None:
     cols[4].metric("PAI (in-sample)", pai,
                    help="Predictive Accuracy Index: share of incidents / share of area. "
                         "In-sample: measured on the same incidents the surface came from.")
-    if analysis.share == analysis.share and analysis.share >= 0.99:
-        # A small bandwidth puts every incident's own cell among the densest: the in-sample
-        # share then reads 100%, which looks like an error unless the page says why.
-        st.caption(f"{analysis.share:.1%} of mapped incidents lie inside the hotspot areas: at "
-                   "this bandwidth each incident's own cell is among the densest "
-                   f"{maps.format_share(p.top)}. In-sample share and PAI flatter small "
-                   "bandwidths; the back-test line under the map says how well the map would "
-                   "have predicted the next month.")
+
+
+def _share_note(analysis: compute.Analysis) -> str:
+    """Why nearly every incident is in a hotspot, when it is ("" otherwise)."""
+    if not (analysis.share == analysis.share and analysis.share >= 0.99):
+        return ""
+    # A small bandwidth puts every incident's own cell among the densest: the in-sample share
+    # then reads 100%, which looks like an error unless the page says why.
+    return (f"{analysis.share:.1%} of mapped incidents lie inside the hotspot areas: at this "
+            "bandwidth each incident's own cell is among the densest "
+            f"{maps.format_share(analysis.params.top)}. In-sample share and PAI flatter small "
+            "bandwidths; the back-test line under the map says how well the map would have "
+            "predicted the next month.")
 
 
 def _monthly_chart(df: pd.DataFrame) -> None:
@@ -763,6 +768,11 @@ def _hotspots_view(settings: Settings, key: str, fingerprint: str, months: tuple
         else:
             st.iframe(meeting.map_page(html), height=MAP_HEIGHT, alt="Hotspot map")
             methods.backtest_caption(method, settings, key, fingerprint, params, months)
+            # Always one slot, filled or not, so the elements after it keep their places
+            # across reruns (a shifting element list makes Streamlit redraw the map twice).
+            note = st.empty()
+            if method.name == methods.KDE and (text := _share_note(analysis)):
+                note.caption(text)
             downloads.hotspots_panel(settings, key, fingerprint, months, params, layers,
                                      analysis, html)
 
