@@ -650,13 +650,19 @@ def _png_size(png: bytes) -> tuple[int, int]:
 
 
 
-def _change_notes(table: pd.DataFrame) -> tuple[pd.Series, bool]:
-    """The non-empty ``change_note`` texts of a table, and whether one note covers every row
-    (then it is printed once under the table instead of in a column)."""
+def _table_with_changes(pdf, table: pd.DataFrame, spec: list, *, note_width: float) -> None:
+    """Draw a table whose rows may carry a ``change_note``: one note shared by every row is
+    printed once under the table, differing notes get a column of their own."""
     notes = (table["change_note"].dropna().astype(str) if "change_note" in table
              else pd.Series(dtype=str))
     notes = notes[notes.str.strip() != ""]
-    return notes, bool(notes.nunique() == 1 and len(notes) == len(table))
+    uniform = notes.nunique() == 1 and len(notes) == len(table)
+    if len(notes) and not uniform:
+        spec = [*spec, ("change_note", "Note", note_width, "", "LEFT")]
+    _table(pdf, table, spec, 8)
+    if uniform:
+        pdf.ln(2)
+        _para(pdf, f"Change not computed: {notes.iloc[0]}.", 8.5, "I", (90, 90, 90))
 
 
 def write_tasking_pack(path: str | os.PathLike, *, title: str, area: str, period: str,
@@ -841,7 +847,6 @@ def write_tasking_pack(path: str | os.PathLike, *, title: str, area: str, period
                        "(all areas are in the GeoJSON/GeoPackage exports). Locations are the "
                        "most frequent police.uk map points in the area, with counts.", 9)
             pdf.ln(2)
-            notes, uniform = _change_notes(shown)
             spec = [("rank", "Rank", 5, "int", "CENTER"),
                     ("locations", "Locations (police.uk map points, incidents)", 58, "", "LEFT"),
                     ("district", "District", 15, "", "LEFT"),
@@ -852,12 +857,7 @@ def write_tasking_pack(path: str | os.PathLike, *, title: str, area: str, period
                     ("pai", "PAI", 5, "1dp", "RIGHT"),
                     ("area_km2", "km²", 6, "2dp", "RIGHT"),
                     ("class", "Class", 12, "", "LEFT")]
-            if len(notes) and not uniform:
-                spec.append(("change_note", "Note", 20, "", "LEFT"))
-            _table(pdf, shown, spec, 8)
-            if uniform:
-                pdf.ln(2)
-                _para(pdf, f"Change not computed: {notes.iloc[0]}.", 8.5, "I", (90, 90, 90))
+            _table_with_changes(pdf, shown, spec, note_width=20)
             if has_class:
                 pdf.ln(1)
                 _para(pdf, "Class: the emerging hot spot pattern of the area (space-time Gi* "
@@ -881,7 +881,6 @@ def write_tasking_pack(path: str | os.PathLike, *, title: str, area: str, period
             _para(pdf, f"{lead} (top {len(jt)} of {len(junctions):,} with any).", 9)
             pdf.ln(2)
             if len(jt):
-                notes, uniform = _change_notes(jt)
                 spec = [("name", "Junction", 20, "", "LEFT"),
                         ("alias", "Also known as", 18, "", "LEFT"),
                         ("roads", "Roads", 16, "", "LEFT"),
@@ -889,13 +888,7 @@ def write_tasking_pack(path: str | os.PathLike, *, title: str, area: str, period
                         ("previous", "Previous", 9, "int", "RIGHT"),
                         ("change", "Change", 8, "signed", "RIGHT"),
                         ("change_pct", "Change %", 8, "signed_pct", "RIGHT")]
-                if len(notes) and not uniform:
-                    spec.append(("change_note", "Note", 24, "", "LEFT"))
-                _table(pdf, jt, spec, 8)
-                if uniform:
-                    pdf.ln(2)
-                    _para(pdf, f"Change not computed: {notes.iloc[0]}.", 8.5, "I",
-                          (90, 90, 90))
+                _table_with_changes(pdf, jt, spec, note_width=24)
             else:
                 _para(pdf, "No incidents of this selection near an SRN junction.")
             pdf.ln(4)

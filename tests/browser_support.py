@@ -125,3 +125,20 @@ def browser():
             b.close()
 
 
+
+
+def watched_page(browser, width: int, height: int, **options):
+    """A new page whose requests, dialogs and script errors are recorded.
+
+    Returns ``(page, requests, dialogs, errors)``: ``requests`` is a :class:`Requests` (so a test
+    can check nothing left the machine), ``dialogs`` the messages of any ``alert`` (dismissed),
+    ``errors`` uncaught script errors.
+    """
+    requests = Requests()
+    dialogs: list[str] = []
+    errors: list[str] = []
+    page = browser.new_page(viewport={"width": width, "height": height}, **options)
+    page.on("request", lambda r: requests.urls.append(r.url))
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return page, requests, dialogs, errors

@@ -119,3 +119,19 @@ def store(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("shipped") / "store"
     build_default_store(load_settings(env={}).with_(store_dir=path))
     return path
+
+
+@pytest.fixture(scope="session")
+def store_dir(store: Path) -> Path:
+    """The session's shipped store, under the name the dashboard tests use."""
+    return store
+
+
+@pytest.fixture
+def app_env(store_dir: Path, monkeypatch) -> Path:
+    """Environment for running the dashboard in-process: the shipped store, no user settings."""
+    for var in ("HOTSPOTS_CONFIG", "HOTSPOTS_DATA_DIR", "HOTSPOTS_TILES_URL"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HOTSPOTS_STORE_DIR", str(store_dir))
+    monkeypatch.chdir(REPO)
+    return store_dir

@@ -9,28 +9,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from hotspots.config import load_settings
-
 APP = Path(__file__).resolve().parent.parent / "app.py"
 TIMEOUT = 120
 
 
-@pytest.fixture(scope="module")
-def store_dir(tmp_path_factory) -> Path:
-    """The shipped data ingested once for this module, outside the working tree's store."""
-    from hotspots.ingest import build_default_store
-
-    store = tmp_path_factory.mktemp("app") / "store"
-    build_default_store(load_settings(env={}).with_(store_dir=store))
-    return store
-
-
 @pytest.fixture
-def app(store_dir, monkeypatch) -> AppTest:
-    for var in ("HOTSPOTS_CONFIG", "HOTSPOTS_DATA_DIR", "HOTSPOTS_TILES_URL"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("HOTSPOTS_STORE_DIR", str(store_dir))
-    monkeypatch.chdir(APP.parent)
+def app(app_env) -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
     at.run()
     return at

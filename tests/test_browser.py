@@ -18,7 +18,7 @@ from browser_support import (
     MAP,
     RERENDER_LIMIT_S,
     STARTUP_LIMIT_S,
-    Requests,
+    watched_page,
 )
 
 pytestmark = pytest.mark.browser
@@ -38,11 +38,7 @@ def _choose(page, label: str, option: str) -> None:
 def test_dashboard_offline_render_and_filter(server, browser):
     from playwright.sync_api import expect
 
-    requests = Requests()
-    dialogs: list[str] = []
-    page = browser.new_page(viewport={"width": 1600, "height": 1500})
-    page.on("request", lambda r: requests.urls.append(r.url))
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page, requests, dialogs, _ = watched_page(browser, 1600, 1500)
     try:
         page.goto(server.url)
         frame = page.frame_locator(MAP)
@@ -111,13 +107,7 @@ def test_map_popup_shows_markup_as_text(browser):
         density=maps.density_image(values, grid), hotspots=areas,
         legend=maps.Legend(title=xss, method="m"), settings=settings))
 
-    requests = Requests()
-    dialogs: list[str] = []
-    errors: list[str] = []
-    page = browser.new_page(viewport={"width": 900, "height": 700})
-    page.on("request", lambda r: requests.urls.append(r.url))
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    page, requests, dialogs, errors = watched_page(browser, 900, 700)
     try:
         page.set_content(page_html)
         page.locator("path.hs-hotspot").first.wait_for(state="attached")
@@ -139,12 +129,8 @@ def test_corridors_view_draws_the_srn(server, browser):
     are drawn in the Leaflet map, the table and charts render, a toggle re-renders quickly."""
     from playwright.sync_api import expect
 
-    requests = Requests()
-    dialogs: list[str] = []
     # Tall enough for the map, the junction table and the band charts in one screenshot.
-    page = browser.new_page(viewport={"width": 1600, "height": 2250})
-    page.on("request", lambda r: requests.urls.append(r.url))
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page, requests, dialogs, _ = watched_page(browser, 1600, 2250)
     try:
         page.goto(server.url)
         page.frame_locator(MAP).locator("path.hs-hotspot").first.wait_for(

@@ -6,7 +6,7 @@ import re
 import time
 
 import pytest
-from browser_support import ARTIFACTS, MAP, RERENDER_LIMIT_S, Requests
+from browser_support import ARTIFACTS, MAP, RERENDER_LIMIT_S, watched_page
 
 pytestmark = pytest.mark.browser
 
@@ -25,13 +25,7 @@ def test_disruption_view_draws_numbered_sites(server, browser):
     ranked table and the coverage curve; a k change re-renders with one more site."""
     from playwright.sync_api import expect
 
-    requests = Requests()
-    dialogs: list[str] = []
-    errors: list[str] = []
-    page = browser.new_page(viewport={"width": 1600, "height": 2300})
-    page.on("request", lambda r: requests.urls.append(r.url))
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    page, requests, dialogs, errors = watched_page(browser, 1600, 2300)
     try:
         page.goto(server.url)
         page.frame_locator(MAP).locator("path.hs-hotspot").first.wait_for(
@@ -102,13 +96,7 @@ def test_disruption_upload_with_markup_and_bad_rows(server, browser):
     xss = "<img src=x onerror=alert(1)>"
     csv = (f"name,lon,lat\n{xss},-1.5847,52.2823\nNo coordinates,,\n"
            "Rugby lay-by,-1.2650,52.3708\n").encode()
-    requests = Requests()
-    dialogs: list[str] = []
-    errors: list[str] = []
-    page = browser.new_page(viewport={"width": 1600, "height": 1400})
-    page.on("request", lambda r: requests.urls.append(r.url))
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    page, requests, dialogs, errors = watched_page(browser, 1600, 1400)
     try:
         page.goto(server.url)
         page.frame_locator(MAP).locator("path.hs-hotspot").first.wait_for(

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from browser_support import ARTIFACTS, MAP, REPO, STARTUP_LIMIT_S, Requests
+from browser_support import ARTIFACTS, MAP, REPO, STARTUP_LIMIT_S, watched_page
 
 pytestmark = pytest.mark.browser
 
@@ -79,9 +79,7 @@ def _wait_for_map(page) -> None:
 def test_meeting_mode_link_fills_a_shared_screen(server, browser):
     from playwright.sync_api import expect
 
-    requests = Requests()
-    page = browser.new_page(viewport={"width": 1920, "height": 1080})
-    page.on("request", lambda r: requests.urls.append(r.url))
+    page, requests, _, _ = watched_page(browser, 1920, 1080)
     try:
         t0 = time.perf_counter()
         page.goto(server.url + MEETING_LINK)
@@ -120,9 +118,7 @@ def test_url_follows_the_selection_and_downloads_are_audited(server, browser, tm
     from PIL import Image
     from playwright.sync_api import expect
 
-    requests = Requests()
-    page = browser.new_page(viewport={"width": 1600, "height": 1000}, accept_downloads=True)
-    page.on("request", lambda r: requests.urls.append(r.url))
+    page, requests, _, _ = watched_page(browser, 1600, 1000, accept_downloads=True)
     try:
         page.goto(server.url)
         _wait_for_map(page)

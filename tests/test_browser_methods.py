@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from browser_support import ARTIFACTS, MAP, RERENDER_LIMIT_S, Requests
+from browser_support import ARTIFACTS, MAP, RERENDER_LIMIT_S, watched_page
 
 from hotspots.model_maps import GISTAR_COLOURS
 
@@ -28,13 +28,7 @@ def _visible(locator) -> int:
 def test_gistar_cells_and_evaluation_view(server, browser):
     from playwright.sync_api import expect
 
-    requests = Requests()
-    dialogs: list[str] = []
-    errors: list[str] = []
-    page = browser.new_page(viewport={"width": 1600, "height": 1250})
-    page.on("request", lambda r: requests.urls.append(r.url))
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    page, requests, dialogs, errors = watched_page(browser, 1600, 1250)
     try:
         page.goto(server.url)
         frame = page.frame_locator(MAP)

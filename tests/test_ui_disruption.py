@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
-from test_app import APP, TIMEOUT, _errors, _legend, _map_page, store_dir  # noqa: F401
+from test_app import APP, TIMEOUT, _errors, _legend, _map_page
 
 from hotspots.errors import InputError
 from hotspots.ui import disruption
@@ -22,11 +22,7 @@ NOTHING_USABLE = b"name,lon,lat\n,-1.5,52.3\nNowhere,200,95\n"
 
 
 @pytest.fixture
-def app(store_dir, monkeypatch) -> AppTest:  # noqa: F811
-    for var in ("HOTSPOTS_CONFIG", "HOTSPOTS_DATA_DIR", "HOTSPOTS_TILES_URL"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("HOTSPOTS_STORE_DIR", str(store_dir))
-    monkeypatch.chdir(APP.parent)
+def app(app_env) -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
     at.run()
     at.radio(key="view").set_value(disruption.DISRUPTION).run()

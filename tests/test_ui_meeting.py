@@ -24,28 +24,14 @@ LINK = {"view": "hotspots", "area": "Rugby", "from": "2025-07", "to": "2025-09",
         "layer": "counts"}
 
 
-@pytest.fixture(scope="module")
-def store_dir(tmp_path_factory) -> Path:
-    """The shipped data ingested once for this module, outside the working tree's store."""
-    from hotspots.ingest import build_default_store
-
-    store = tmp_path_factory.mktemp("meeting") / "store"
-    build_default_store(load_settings(env={}).with_(store_dir=store))
-    return store
-
-
 @pytest.fixture
 def audit_log(tmp_path) -> Path:
     return tmp_path / "audit" / "exports.jsonl"
 
 
 @pytest.fixture
-def env(store_dir, audit_log, monkeypatch) -> None:
-    for var in ("HOTSPOTS_CONFIG", "HOTSPOTS_DATA_DIR", "HOTSPOTS_TILES_URL"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("HOTSPOTS_STORE_DIR", str(store_dir))
+def env(app_env, audit_log, monkeypatch) -> None:
     monkeypatch.setenv("HOTSPOTS_AUDIT_LOG", str(audit_log))
-    monkeypatch.chdir(APP.parent)
 
 
 def _run(query: dict | None = None) -> AppTest:

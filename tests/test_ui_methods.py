@@ -232,22 +232,8 @@ def test_knox_frame_drops_empty_time_bands():
 # ------------------------------------------------------------------------------ the app
 
 
-@pytest.fixture(scope="module")
-def store_dir(tmp_path_factory) -> Path:
-    """The shipped data ingested once for this module, outside the working tree's store."""
-    from hotspots.ingest import build_default_store
-
-    store = tmp_path_factory.mktemp("methods") / "store"
-    build_default_store(load_settings(env={}).with_(store_dir=store))
-    return store
-
-
 @pytest.fixture
-def app(store_dir, monkeypatch) -> AppTest:
-    for var in ("HOTSPOTS_CONFIG", "HOTSPOTS_DATA_DIR", "HOTSPOTS_TILES_URL"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("HOTSPOTS_STORE_DIR", str(store_dir))
-    monkeypatch.chdir(APP.parent)
+def app(app_env) -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
     at.run()
     assert not at.exception, at.exception
