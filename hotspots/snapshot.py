@@ -346,6 +346,7 @@ def render_map_png(surface: Surface | None = None, hotspots: gpd.GeoDataFrame | 
                    subtitle: str = "", sites: pd.DataFrame | None = None,
                    junctions: pd.DataFrame | None = None, services: bool = False,
                    label_top: int = 10, sites_label: str = "Disruption site",
+                   hotspots_label: str = "Hotspot area",
                    created: datetime | None = None,
                    settings: Settings | None = None) -> bytes:
     """Render a hotspot map to a print-ready PNG, with no browser and no network.
@@ -391,6 +392,8 @@ def render_map_png(surface: Surface | None = None, hotspots: gpd.GeoDataFrame | 
         How many hotspots to number on the map and list in the key.
     sites_label : str
         Legend text for ``sites``.
+    hotspots_label : str
+        Legend text for ``hotspots`` (e.g. ``"Gi* hot spot area (90%+ confidence)"``).
     created : datetime, optional
         Creation time printed on the map; default now (UTC).
     settings : Settings, optional
@@ -444,13 +447,14 @@ def render_map_png(surface: Surface | None = None, hotspots: gpd.GeoDataFrame | 
     selected = _draw_study_area(ax, area_geometry, layers.county)
     layers.draw_roads(ax, services)
     jxy = _draw_junctions(ax, junctions, view)
-    key_rows = _draw_hotspots(ax, hotspots, layers.districts, max(0, int(label_top)))
+    key_rows = _draw_hotspots(ax, hotspots, layers.districts, max(0, int(label_top)),
+                              fill=surface is None)
     sxy = _draw_sites(ax, sites)
     _scale_bar(ax, *view)
     _north_arrow(ax)
     _draw_panel(page, surface, scale, hotspots, key_rows, sites if sxy is not None else None,
                 str(sites_label), jxy is not None, services, method_text,
-                max(0, int(label_top)), selected)
+                max(0, int(label_top)), selected, str(hotspots_label))
     _draw_footer(page, jxy is not None, services, created)
 
     buf = io.BytesIO()
@@ -623,13 +627,20 @@ def _draw_junctions(ax, junctions: pd.DataFrame | None, view) -> tuple | None:
 
 
 def _draw_hotspots(ax, hotspots: gpd.GeoDataFrame | None, districts: gpd.GeoDataFrame,
-                   label_top: int) -> list[tuple[str, str]]:
-    """Outline the hotspot areas, number the first ``label_top``; return the key's rows."""
+                   label_top: int, fill: bool = False) -> list[tuple[str, str]]:
+    """Outline the hotspot areas, number the first ``label_top``; return the key's rows.
+
+    With ``fill`` (no density surface under them) the areas are also shaded, so they read as
+    areas rather than as outlines of nothing.
+    """
     if hotspots is None or not len(hotspots):
         return []
     hs = hotspots.to_crs(27700) if hotspots.crs is not None else hotspots
     if "rank" in hs.columns:
         hs = hs.sort_values("rank", kind="stable")
+    if fill:
+        _draw_polygons(ax, hs.geometry, facecolor=_HOTSPOT, edgecolor="none", alpha=0.35,
+                       zorder=7.9)
     _draw_polygons(ax, hs.geometry, facecolor="none", edgecolor="white", linewidth=2.4,
                    zorder=8)
     _draw_polygons(ax, hs.geometry, facecolor="none", edgecolor=_HOTSPOT, linewidth=1.0,
@@ -676,7 +687,7 @@ def _draw_sites(ax, sites: pd.DataFrame | None) -> tuple | None:
 def _draw_panel(page: _Page, surface: Surface | None, scale: tuple[float, float],
                 hotspots, key_rows: list[tuple[str, str]], sites, sites_label: str,
                 junctions: bool, services: bool, method_text: str, label_top: int,
-                selected: bool) -> None:
+                selected: bool, hotspots_label: str = "Hotspot area") -> None:
     """Legend, colour bar, hotspot key and method, in the column right of the map."""
     x0, w = page.panel_x0, page.panel_w
     y = page.map_y1
@@ -695,7 +706,8 @@ def _draw_panel(page: _Page, surface: Surface | None, scale: tuple[float, float]
     y = heading("Legend", y)
     vmax, peak = scale
     if surface is None:
-        y = lines("No density surface shown", y, fs, _MUTED) - 0.08
+        if hotspots is None:
+            y = lines("No density surface shown", y, fs, _MUTED) - 0.08
     elif vmax <= 0:
         y = lines("Density: nothing above zero in the area", y, fs, _MUTED) - 0.08
     else:
@@ -725,9 +737,10 @@ def _draw_panel(page: _Page, surface: Surface | None, scale: tuple[float, float]
     handles = []
     if hotspots is not None:
         n_hot = len(hotspots)
-        handles.append((Patch(fc="none", ec=_HOTSPOT, lw=1.0),
-                        f"Hotspot area ({n_hot:,}; top {min(label_top, n_hot)} numbered)"
-                        if n_hot else "Hotspot areas: none selected"))
+        face = (_HOTSPOT, 0.35) if surface is None else "none"
+        handles.append((Patch(fc=face, ec=_HOTSPOT, lw=1.0),
+                        f"{hotspots_label} ({n_hot:,}; top {min(label_top, n_hot)} numbered)"
+                        if n_hot else f"{hotspots_label}: none selected"))
     if sites is not None:
         handles.append((Line2D([], [], ls="none", marker="^", ms=7, mfc=_SITE, mec="white"),
                         f"{sites_label} ({len(sites):,}, numbered by rank)"))

@@ -61,6 +61,9 @@ def test_gistar_cells_and_evaluation_view(server, browser):
         frame.locator(".leaflet-popup-close-button").click()
         expect(page.get_by_test_id("stMetric").filter(has_text="Hot cells (90%+)")
                ).to_be_visible()  # the metrics follow the method
+        table = page.get_by_test_id("stTable")
+        expect(table).to_contain_text("Confidence")  # and so does the hotspot table
+        expect(table).to_contain_text("99%")
         page.wait_for_timeout(600)
         page.screenshot(path=str(ARTIFACTS / "gistar.png"))
 

@@ -236,6 +236,33 @@ def test_downloads_panel_offers_the_files(env, audit_log):
     assert len(_audit(audit_log)) == 2
 
 
+@pytest.mark.parametrize("method, column", [("gistar", "Confidence"),
+                                            ("emerging", "Pattern"),
+                                            ("clusters", "Crime mix")])
+def test_the_table_and_downloads_follow_the_map_method(env, audit_log, method, column):
+    at = _run({"map": method})
+    assert not at.error, [e.value for e in at.error]
+    table = at.table[0].value
+    assert column in table.columns and "Top locations" in table.columns
+    captions = " ".join(c.value for c in at.caption).replace("\\", "")
+    assert "Share and PAI are in-sample" in captions and "Areas: " in captions
+    assert "shown on the map" in captions and "kernel density map" in captions
+    at.download_button(key="download_csv").click().run()
+    rec = _audit(audit_log)[-1]
+    assert rec["what"] == "hotspots.csv" and rec["filters"]["map_method"] == method
+    assert "Areas: " in rec["filters"]["method"]
+
+
+def test_the_kde_table_and_downloads_name_the_density_areas(env, audit_log):
+    at = _run()
+    assert list(at.table[0].value.columns) == ["Incidents", "Share", "km²", "PAI",
+                                               "Top locations"]
+    captions = " ".join(c.value for c in at.caption).replace("\\", "")
+    assert "hold the kernel density hotspot areas" in captions
+    at.download_button(key="download_geojson").click().run()
+    assert _audit(audit_log)[-1]["filters"]["map_method"] == "kde"
+
+
 def test_signed_in_user_is_recorded(env, audit_log):
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
     at.user = {"is_logged_in": True, "email": "pc4021@example.police.uk", "name": "PC 4021"}
@@ -335,6 +362,80 @@ def test_tables_and_gis_files(rugby, tmp_path):
     path.write_bytes(gpkg)
     back = gpd.read_file(path, layer="hotspots")
     assert back.crs.to_epsg() == 27700 and len(back) == len(analysis.areas)
+
+
+@pytest.fixture(scope="module")
+def rugby_gistar(rugby):
+    from hotspots.ui import methods
+
+    settings, analysis = rugby
+    p = analysis.params
+    from hotspots.query import available_months
+
+    cells = methods.gistar_cells(p, settings)
+    months = tuple(available_months(settings=settings))
+    shown = methods.model_areas(methods.MapMethod("gistar"), cells, p, settings, months,
+                                analysis.no_location)
+    return settings, analysis, cells, shown
+
+
+def test_gistar_downloads_hold_the_hot_areas_and_state_their_method(rugby_gistar, tmp_path):
+    import geopandas as gpd
+    from PIL import Image
+
+    settings, analysis, cells, shown = rugby_gistar
+    assert len(shown.areas) >= 1
+    # Every hot cell's incidents are in exactly one area.
+    assert int(shown.areas["incidents"].sum()) == int(cells.loc[cells["bin"] >= 1,
+                                                                "count"].sum())
+    assert "Benjamini-Hochberg" in shown.statement and "Areas: Gi* hot cells" in shown.statement
+
+    table = downloads.hotspot_table(shown.areas)
+    assert list(table.columns) == [*downloads.TABLE_COLUMNS[:-2], "confidence", "max_z", "lon",
+                                   "lat"]
+    assert set(table["confidence"]) <= {90, 95, 99}
+    csv = downloads.hotspot_csv(analysis, shown).decode("utf-8")
+    assert csv.splitlines()[0].endswith("harm,confidence,max_z,lon,lat")
+    assert len(csv.splitlines()) == len(shown.areas) + 1
+
+    geo = json.loads(downloads.hotspot_geojson(analysis, settings, shown))
+    assert len(geo["features"]) == len(shown.areas)
+    assert geo["metadata"]["method_statement"] == shown.statement
+    assert geo["metadata"]["areas"] == "Gi* hot spot areas (90%+ confidence)"
+    assert geo["metadata"]["hotspot_method"]["min_confidence"] == 90
+
+    path = tmp_path / "g.gpkg"
+    path.write_bytes(downloads.hotspot_geopackage(analysis, shown))
+    back = gpd.read_file(path, layer="hotspots")
+    assert len(back) == len(shown.areas) and "confidence" in back.columns
+
+    img = Image.open(io.BytesIO(downloads.map_png(analysis, settings, "hd", shown=shown)))
+    assert img.size == (1920, 1080)
+    assert img.info.get("Title") == "Acquisitive crime: Gi* hot spot areas (90%+ confidence)"
+    assert "Getis-Ord Gi*" in img.info.get("Description", "")
+    assert "bandwidth" not in img.info.get("Description", "")
+
+
+def test_cluster_table_shows_the_crime_mix_and_months_escaped():
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from hotspots.models.areas import cluster_areas
+    from hotspots.ui.dashboard import area_table
+
+    clusters = gpd.GeoDataFrame({
+        "cluster": [1], "incidents": [12], "share": [0.5], "area_km2": [0.25],
+        "top_locations": ["On or near [x](http://evil) (12)"], "harm": [1.0],
+        "by_type": [{"Burglary": 12}], "first_month": ["2025-01"], "last_month": ["2025-03"]},
+        geometry=[box(0, 0, 500, 500)], crs=27700)
+    table = area_table(cluster_areas(clusters, study_area_km2=100.0))
+    assert list(table.columns) == ["Incidents", "Share", "km²", "PAI", "Crime mix", "Months",
+                                   "Top locations"]
+    row = table.iloc[0]
+    assert row["Crime mix"].replace("\\", "") == "Burglary (12)"
+    assert row["Months"] == "Jan–Mar 2025"
+    assert row["PAI"] == "200.0"
+    assert "](" not in row["Top locations"]
 
 
 def test_tasking_pack_is_a_pdf_of_the_selection(rugby):

@@ -435,26 +435,61 @@ def _monthly_chart(df: pd.DataFrame) -> None:
                    "The chart leaves the gap empty rather than joining across it.")
 
 
-def _hotspot_table(analysis: compute.Analysis) -> None:
-    areas = analysis.areas
-    if not len(areas):
-        st.info("No hotspot areas: the surface is flat or empty at this share.")
-        return
-    top = areas.head(10)
+#: Method-specific columns of the hotspot table: source column -> (heading, format).
+_AREA_EXTRAS = {
+    "confidence": ("Confidence", lambda v: f"{int(v)}%"),
+    "pattern": ("Pattern", lambda v: str(v)),
+    "crime_mix": ("Crime mix", lambda v: str(v)),
+}
+
+
+def area_table(areas: pd.DataFrame, rows: int = 10) -> pd.DataFrame:
+    """The first ``rows`` ranked areas as display strings, data escaped for Markdown.
+
+    Parameters
+    ----------
+    areas : pandas.DataFrame
+        :func:`hotspots.models.areas.hotspot_areas` (or the Gi*, emerging or cluster areas:
+        their own columns are added, e.g. Confidence, Pattern, Crime mix).
+    rows : int, default 10
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by rank.
+    """
+    top = areas.head(rows)
     table = pd.DataFrame({
         "Rank": top["rank"].astype(int).astype(str),
         "Incidents": top["incidents"].map(lambda v: f"{int(v):,}"),
         "Share": top["share"].map(maps.format_share_1dp),
         "km²": top["area_km2"].map(lambda v: f"{float(v):.2f}"),
-        "PAI": top["pai"].map(lambda v: f"{float(v):.1f}"),
-        # st.table renders Markdown in cells: escape data so a location cannot become a link
-        # or an image fetched from elsewhere.
-        "Top locations": top["top_locations"].astype(str).map(md_escape),
+        "PAI": top["pai"].map(lambda v: "–" if v != v else f"{float(v):.1f}"),
     })
-    st.table(table.set_index("Rank"))
-    if len(areas) > len(top):
-        st.caption(f"The 10 areas with most incidents, of {len(areas):,}. Click an area on the "
-                   "map for its details.")
+    for col, (heading, fmt) in _AREA_EXTRAS.items():
+        if col in top.columns:
+            table[heading] = top[col].map(fmt).map(md_escape)
+    if {"first_month", "last_month"} <= set(top.columns):
+        table["Months"] = [md_escape(maps.period_label(a, b)) for a, b in
+                           zip(top["first_month"], top["last_month"], strict=True)]
+    # st.table renders Markdown in cells: escape data so a location cannot become a link or
+    # an image fetched from elsewhere.
+    table["Top locations"] = top["top_locations"].astype(str).map(md_escape)
+    return table.set_index("Rank")
+
+
+def _hotspot_table(areas: pd.DataFrame, name: str, statement: str) -> None:
+    if not len(areas):
+        st.info(f"No {name.lower()} for this selection." if name != "Hotspot areas" else
+                "No hotspot areas: the surface is flat or empty at this share.")
+        st.caption(md_escape(statement))
+        return
+    st.table(area_table(areas))
+    shown = f"The {min(len(areas), 10)} with most incidents, of {len(areas):,}. " \
+        if len(areas) > 10 else ""
+    st.caption(md_escape(f"{name}. {shown}Share and PAI are in-sample (the period's own "
+                         f"incidents). {statement}") + " Click an area on the map for its "
+               "details.")
 
 
 def _about(settings: Settings) -> None:
@@ -748,12 +783,21 @@ def _hotspots_view(settings: Settings, key: str, fingerprint: str, months: tuple
 
     params = methods.resolve_bandwidth(settings, key, fingerprint, params)  # "auto" -> metres
     analysis = None
+    shown: methods.MapAreas | None = None
     try:
         analysis = _analysis(fingerprint, key, params, months, settings)
     except HotspotsError as exc:
         show_error(exc)
     if analysis is not None:
         method = methods.method_controls()  # KDE, Gi*, emerging or clusters
+        shown = methods.MapAreas(methods.KDE, methods.AREA_NAMES[methods.KDE], analysis.areas,
+                                 analysis.method())
+        if method.name != methods.KDE:
+            try:
+                shown = methods.map_areas(method, settings, key, fingerprint, months, params,
+                                          analysis.no_location)
+            except HotspotsError:
+                shown = None  # the map says why
         if method.name == methods.KDE:
             _summary(analysis)
         else:
@@ -774,7 +818,7 @@ def _hotspots_view(settings: Settings, key: str, fingerprint: str, months: tuple
             if method.name == methods.KDE and (text := _share_note(analysis)):
                 note.caption(text)
             downloads.hotspots_panel(settings, key, fingerprint, months, params, layers,
-                                     analysis, html)
+                                     analysis, html, shown)
 
     left, right = st.columns([1, 1])
     with left:
@@ -788,9 +832,9 @@ def _hotspots_view(settings: Settings, key: str, fingerprint: str, months: tuple
             show_error(exc)
     with right:
         st.subheader("Hotspot areas", anchor=False)
-        if analysis is not None:
-            _hotspot_table(analysis)
+        if shown is not None:
+            _hotspot_table(shown.areas, shown.name, shown.statement)
         else:
-            st.info("No analysis for this selection.")
+            st.info("No hotspot areas for this selection.")
     _about(settings)
     _sources()

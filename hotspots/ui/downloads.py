@@ -22,6 +22,7 @@ from hotspots.ui.compute import Params
 if TYPE_CHECKING:
     from hotspots.models.kde import Surface
     from hotspots.ui.dashboard import Layers
+    from hotspots.ui.methods import MapAreas
 
 #: Disruption sites in the tasking pack, as ``hotspots report`` chooses by default.
 PACK_SITES = 5
@@ -32,6 +33,9 @@ PNG_SIZES = {"a4": ("Prepare A4 map", "A4 map (PNG, 300 dpi)"),
 #: Columns of the hotspot table CSV (the tasking pack's hotspot table, less what it adds).
 TABLE_COLUMNS = ("rank", "locations", "incidents", "share", "area_km2", "pai", "peak_density",
                  "harm", "lon", "lat")
+#: The Gi*, emerging and cluster areas' own columns, added before ``lon``/``lat`` when present.
+EXTRA_COLUMNS = ("confidence", "max_z", "pattern", "cluster", "crime_mix", "first_month",
+                 "last_month")
 
 _AUDIT_ERROR = "_hs_audit_error"
 _PREPARED = "_hs_prepared_"
@@ -90,6 +94,8 @@ def hotspot_table(areas: pd.DataFrame) -> pd.DataFrame:
         :data:`TABLE_COLUMNS`: rank, most frequent police.uk map points (``locations``),
         incidents, share of the study area's mapped incidents, km², in-sample PAI, peak
         density (incidents per km²), harm, and ``lon``/``lat`` of a point inside the area.
+        The Gi*, emerging and cluster areas' own columns (:data:`EXTRA_COLUMNS`) come before
+        ``lon``/``lat``.
     """
     from hotspots.spatial.crs import to_wgs84
 
@@ -105,17 +111,32 @@ def hotspot_table(areas: pd.DataFrame) -> pd.DataFrame:
         "area_km2": areas["area_km2"].astype(float).round(2).to_numpy(),
         "pai": areas["pai"].astype(float).round(2).to_numpy(),
         "peak_density": areas["peak_density"].astype(float).round(1).to_numpy(),
-        "harm": areas["harm"].astype(float).to_numpy() if "harm" in areas else np.nan,
-        "lon": np.round(lon, 6), "lat": np.round(lat, 6)})
+        "harm": areas["harm"].astype(float).to_numpy() if "harm" in areas else np.nan})
+    for col in EXTRA_COLUMNS:
+        if col in areas.columns:
+            v = areas[col]
+            out[col] = v.astype(float).round(3).to_numpy() if col == "max_z" else v.to_numpy()
+    out["lon"], out["lat"] = np.round(lon, 6), np.round(lat, 6)
     return out
 
 
-def hotspot_csv(analysis: compute.Analysis) -> bytes:
+def _areas(analysis: compute.Analysis, shown: MapAreas | None) -> pd.DataFrame:
+    return analysis.areas if shown is None else shown.areas
+
+
+def _is_density(shown: MapAreas | None) -> bool:
+    return shown is None or shown.method == "kde"
+
+
+def hotspot_csv(analysis: compute.Analysis, shown: MapAreas | None = None) -> bytes:
     """The hotspot table as spreadsheet-safe CSV.
 
     Parameters
     ----------
     analysis : compute.Analysis
+    shown : MapAreas, optional
+        The areas the map shows (Gi*, emerging or clusters); default the analysis' kernel
+        density areas.
 
     Returns
     -------
@@ -125,23 +146,33 @@ def hotspot_csv(analysis: compute.Analysis) -> bytes:
     """
     from hotspots.export import safe_csv
 
-    return ("\ufeff" + safe_csv(hotspot_table(analysis.areas))).encode("utf-8")
+    return ("\ufeff" + safe_csv(hotspot_table(_areas(analysis, shown)))).encode("utf-8")
 
 
-def _metadata(analysis: compute.Analysis, settings: Settings) -> dict[str, Any]:
+def _title(params: Params, shown: MapAreas | None) -> str:
+    crimes = params.crimes()
+    crimes = crimes[:1].upper() + crimes[1:]
+    return f"{crimes} hotspots" if _is_density(shown) else f"{crimes}: {shown.name}"
+
+
+def _metadata(analysis: compute.Analysis, settings: Settings,
+              shown: MapAreas | None = None) -> dict[str, Any]:
     p = analysis.params
-    return {"title": f"{p.crimes()[:1].upper()}{p.crimes()[1:]} hotspots",
+    areas = _areas(analysis, shown)
+    return {"title": _title(p, shown),
             "area": p.area_label(), "start": p.start, "end": p.end,
             "groups": None if p.types else list(p.groups), "types": list(p.types) or None,
-            "method_statement": analysis.method(),
-            "hotspot_method": analysis.areas.attrs.get("method", {}),
+            "areas": "Hotspot areas" if shown is None else shown.name,
+            "method_statement": analysis.method() if shown is None else shown.statement,
+            "hotspot_method": areas.attrs.get("method", {}),
             "incidents": analysis.incidents, "mapped": analysis.mapped,
             "without_location": analysis.no_location, "missing_months": analysis.missing_months,
             "marking": settings.marking,
             "created": datetime.now(UTC).isoformat(timespec="seconds")}
 
 
-def hotspot_geojson(analysis: compute.Analysis, settings: Settings) -> bytes:
+def hotspot_geojson(analysis: compute.Analysis, settings: Settings,
+                    shown: MapAreas | None = None) -> bytes:
     """The hotspot polygons as RFC 7946 GeoJSON (WGS84).
 
     Parameters
@@ -149,6 +180,8 @@ def hotspot_geojson(analysis: compute.Analysis, settings: Settings) -> bytes:
     analysis : compute.Analysis
     settings : Settings
         For the protective marking.
+    shown : MapAreas, optional
+        The areas the map shows; default the kernel density areas.
 
     Returns
     -------
@@ -158,15 +191,18 @@ def hotspot_geojson(analysis: compute.Analysis, settings: Settings) -> bytes:
     """
     from hotspots.export import to_geojson
 
-    return to_geojson(analysis.areas, metadata=_metadata(analysis, settings)).encode("utf-8")
+    return to_geojson(_areas(analysis, shown),
+                      metadata=_metadata(analysis, settings, shown)).encode("utf-8")
 
 
-def hotspot_geopackage(analysis: compute.Analysis) -> bytes:
+def hotspot_geopackage(analysis: compute.Analysis, shown: MapAreas | None = None) -> bytes:
     """The hotspot polygons as a GeoPackage.
 
     Parameters
     ----------
     analysis : compute.Analysis
+    shown : MapAreas, optional
+        The areas the map shows; default the kernel density areas.
 
     Returns
     -------
@@ -177,7 +213,8 @@ def hotspot_geopackage(analysis: compute.Analysis) -> bytes:
     from hotspots.export import write_geopackage
 
     with tempfile.TemporaryDirectory(prefix="hotspots-gpkg-") as tmp:
-        path = write_geopackage({"hotspots": analysis.areas}, Path(tmp) / "hotspots.gpkg")
+        path = write_geopackage({"hotspots": _areas(analysis, shown)},
+                                Path(tmp) / "hotspots.gpkg")
         return path.read_bytes()
 
 
@@ -210,7 +247,8 @@ def density_surface(params: Params, settings: Settings) -> Surface:
 
 
 def map_png(analysis: compute.Analysis, settings: Settings, size: str, *,
-            services: bool = False, surface: Surface | None = None) -> bytes:
+            services: bool = False, surface: Surface | None = None,
+            shown: MapAreas | None = None) -> bytes:
     """The map snapshot of an analysis: marking, title, surface, hotspots, method in full.
 
     Parameters
@@ -223,6 +261,9 @@ def map_png(analysis: compute.Analysis, settings: Settings, size: str, *,
         Draw the motorway service areas (as the map's layer).
     surface : Surface, optional
         Default :func:`density_surface` of the analysis' parameters.
+    shown : MapAreas, optional
+        A Gi*, emerging or cluster map's areas: drawn (with that method's statement) instead
+        of the density surface and its hotspot areas.
 
     Returns
     -------
@@ -233,14 +274,17 @@ def map_png(analysis: compute.Analysis, settings: Settings, size: str, *,
     from hotspots.spatial.boundaries import area_geometry
 
     p = analysis.params
-    crimes = p.crimes()
+    if _is_density(shown):
+        surf = surface if surface is not None else density_surface(p, settings)
+        areas, text, label = analysis.areas, analysis.method(), "Hotspot area"
+    else:
+        surf, areas, text, label = None, shown.areas, shown.statement, shown.legend
     return render_map_png(
-        surface if surface is not None else density_surface(p, settings), analysis.areas,
-        area_geometry=area_geometry(p.area, settings), title=f"{crimes[:1].upper()}{crimes[1:]} "
-        "hotspots", period=maps.period_label(p.start, p.end),
-        groups=list(p.types) or list(p.groups), method_text=analysis.method(),
+        surf, areas, area_geometry=area_geometry(p.area, settings), title=_title(p, shown),
+        period=maps.period_label(p.start, p.end),
+        groups=list(p.types) or list(p.groups), method_text=text,
         marking=settings.marking, size=size, area=p.area_label(), services=services,
-        settings=settings)
+        hotspots_label=label, settings=settings)
 
 
 def tasking_pack(params: Params, settings: Settings) -> bytes:
@@ -323,18 +367,20 @@ def record(what: str, filters: Mapping[str, Any], file_name: str, settings: Sett
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _cheap(kind: str, fingerprint: str, settings_key: str, params: Params,
-           months: tuple[str, ...], _analysis: compute.Analysis, _settings: Settings) -> bytes:
+           months: tuple[str, ...], shown_key: tuple[str, str], _analysis: compute.Analysis,
+           _shown: MapAreas | None, _settings: Settings) -> bytes:
     if kind == "csv":
-        return hotspot_csv(_analysis)
+        return hotspot_csv(_analysis, _shown)
     if kind == "geojson":
-        return hotspot_geojson(_analysis, _settings)
-    return hotspot_geopackage(_analysis)
+        return hotspot_geojson(_analysis, _settings, _shown)
+    return hotspot_geopackage(_analysis, _shown)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _png(fingerprint: str, settings_key: str, params: Params, months: tuple[str, ...],
-         size: str, services: bool, _analysis: compute.Analysis, _settings: Settings) -> bytes:
-    return map_png(_analysis, _settings, size, services=services)
+         size: str, services: bool, shown_key: tuple[str, str], _analysis: compute.Analysis,
+         _shown: MapAreas | None, _settings: Settings) -> bytes:
+    return map_png(_analysis, _settings, size, services=services, shown=_shown)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -437,8 +483,8 @@ def _audit_ready(settings: Settings) -> bool:
 
 
 def hotspots_panel(settings: Settings, key: str, fingerprint: str, months: tuple[str, ...],
-                   params: Params, layers: Layers, analysis: compute.Analysis, page: str
-                   ) -> None:
+                   params: Params, layers: Layers, analysis: compute.Analysis, page: str,
+                   shown: MapAreas | None = None) -> None:
     """The Hotspots view's downloads, under the map.
 
     The map (HTML), the hotspot table (CSV) and polygons (GeoJSON, GeoPackage) are ready at
@@ -462,15 +508,24 @@ def hotspots_panel(settings: Settings, key: str, fingerprint: str, months: tuple
         The view's analysis (cached).
     page : str
         The map's offline HTML page.
+    shown : MapAreas, optional
+        The areas the map shows: the table, polygons and snapshots follow the map's method
+        (Gi*, emerging hot spots or clusters); default the kernel density areas.
     """
+    density = _is_density(shown)
+    if density:
+        shown = None
+    shown_key = ("kde", "") if shown is None else (shown.method, shown.statement)
     with st.expander("Download for the tasking meeting: map, snapshots, tasking pack, GIS "
                      "files, table", expanded=False, icon=":material/download:"):
         if not _audit_ready(settings):
             return
         services = bool(layers.services)
         stem = file_stem("hotspots", params.area, params.start, params.end)
-        base = selection_filters(params, settings, view="hotspots", method=analysis.method(),
-                                 bandwidth=params.bandwidth, top=params.top, link=_link())
+        base = selection_filters(params, settings, view="hotspots",
+                                 method=analysis.method() if shown is None else shown.statement,
+                                 map_method=shown_key[0], bandwidth=params.bandwidth,
+                                 top=params.top, link=_link())
         ready = st.columns(4)
         _button(ready[0], "Map (HTML, works offline)", page.encode("utf-8"),
                 file_name=f"{stem}.html", mime="text/html", key="download_map",
@@ -484,17 +539,18 @@ def hotspots_panel(settings: Settings, key: str, fingerprint: str, months: tuple
                  ("gpkg", "Hotspot polygons (GeoPackage)", "application/geopackage+sqlite3",
                   "hotspots.gpkg", "British National Grid (EPSG:27700), for GIS."))
         for col, (kind, label, mime, what, text) in zip(ready[1:], cheap, strict=True):
-            data = _cheap(kind, fingerprint, key, params, months, analysis, settings)
+            data = _cheap(kind, fingerprint, key, params, months, shown_key, analysis, shown,
+                          settings)
             _button(col, label, data, file_name=f"{stem}.{kind}", mime=mime,
                     key=f"download_{kind}", what=what, filters=base, settings=settings,
                     help=text)
 
         heavy = st.columns(3)
         for col, (size, labels) in zip(heavy[:2], PNG_SIZES.items(), strict=True):
-            _lazy(col, f"png_{size}", repr((fingerprint, key, params, services)), labels,
-                  labels[0].replace("Prepare ", "Drawing the ") + "...",
+            _lazy(col, f"png_{size}", repr((fingerprint, key, params, services, shown_key)),
+                  labels, labels[0].replace("Prepare ", "Drawing the ") + "...",
                   lambda size=size: _png(fingerprint, key, params, months, size, services,
-                                         analysis, settings),
+                                         shown_key, analysis, shown, settings),
                   file_name=f"{stem}-{size}.png", mime="image/png", what="map.png",
                   filters={**base, "size": size, "services": services}, settings=settings,
                   help="Print-ready map with the protective marking, the method in full, a "
@@ -510,11 +566,15 @@ def hotspots_panel(settings: Settings, key: str, fingerprint: str, months: tuple
               help=f"Cover, A4 map, top hotspots with change on the previous period, SRN "
                    f"junctions and corridor bands, {PACK_SITES} disruption sites, monthly "
                    "trend, method notes and caveats.")
-        st.caption("The table, the polygons, the map snapshots and the tasking pack hold the "
-                   "kernel density hotspot areas of this selection; the HTML map is the map "
-                   "shown. Every file carries or states the protective marking, the method and "
-                   "its parameters. Each download is recorded in the export audit log (time, "
-                   "user, file and selection).")
+        what = ("the kernel density hotspot areas" if shown is None
+                else "the " + shown.name.lower() + " shown on the map")
+        st.caption(_escape(
+            f"The HTML map is the map shown; the table, the polygons and the map snapshots "
+            f"hold {what}. The tasking pack is always built on the kernel density map (each "
+            "area with its emerging hot spot class), as the report command builds it. Every "
+            "file carries or states the protective marking, the method and its parameters. "
+            "Each download is recorded in the export audit log (time, user, file and "
+            "selection)."))
 
 
 def corridors_panel(settings: Settings, key: str, fingerprint: str, months: tuple[str, ...],

@@ -60,6 +60,12 @@ HOT_NOW = ("new hot spot", "consecutive hot spot", "intensifying hot spot",
 #: Coverage that flags every cell a map marks (cells scoring above zero), for maps whose area
 #: is set by the method (Gi*, emerging, clusters) rather than by a share of the area.
 MAP_COVERAGE = 1.0
+#: What a method's ranked areas are called in the table, the files and the snapshot.
+AREA_NAMES = {KDE: "Hotspot areas", GISTAR: "Gi* hot spot areas (90%+ confidence)",
+              EMERGING: "Emerging hot spot areas", CLUSTERS: "Clusters"}
+#: One area's name in a legend.
+AREA_LEGENDS = {KDE: "Hotspot area", GISTAR: "Gi* hot spot area",
+                EMERGING: "Emerging hot spot area", CLUSTERS: "Cluster"}
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,33 @@ class MapMethod:
     name: str = KDE
     correction: str = "fdr_bh"
     cluster_method: str = "dbscan"
+
+
+@dataclass(frozen=True)
+class MapAreas:
+    """The ranked areas a map shows, with the words that go with them.
+
+    Attributes
+    ----------
+    method : str
+        The map method (:data:`METHODS`).
+    name : str
+        What the areas are called (:data:`AREA_NAMES`).
+    areas : geopandas.GeoDataFrame
+        :func:`hotspots.models.areas.hotspot_areas`'s columns (plus the method's own, e.g.
+        ``confidence``, ``pattern`` or ``crime_mix``), EPSG:27700, ranked by incidents.
+    statement : str
+        The map legend's statement of method and parameters, then how the areas were drawn
+        from the result (plain text).
+    legend : str
+        One area's name in a legend (:data:`AREA_LEGENDS`).
+    """
+
+    method: str
+    name: str
+    areas: gpd.GeoDataFrame
+    statement: str
+    legend: str = "Hotspot area"
 
 
 @dataclass(frozen=True)
@@ -409,6 +442,35 @@ def cluster_hulls(params: Params, settings: Settings, method: str = "dbscan"
     return find_clusters(load_selection(params, settings, mapped_only=False), method=method)
 
 
+def model_areas(method: MapMethod, result: gpd.GeoDataFrame, params: Params,
+                settings: Settings, months_held: Sequence[str], unmapped: int = 0) -> MapAreas:
+    """A Gi*, emerging or cluster result as ranked areas, for the table and the downloads.
+
+    Gi*: hot cells at 90 % confidence or more after the map's correction, joined where they
+    share an edge; emerging: cells of each hot spot pattern, joined within the pattern;
+    clusters: the hulls. Each area counts the selection's incidents inside it, with its share,
+    in-sample PAI and most frequent map points, as the kernel density areas do.
+    """
+    from hotspots.models.areas import cluster_areas, emerging_areas, gistar_areas
+    from hotspots.spatial.boundaries import area_geometry
+
+    statement = model_layer(method, result, params, months_held, unmapped).method
+    if method.name == GISTAR:
+        areas = gistar_areas(result, load_selection(params, settings))
+    elif method.name == EMERGING:
+        areas = emerging_areas(result, load_selection(params, settings))
+    elif method.name == CLUSTERS:
+        km2 = area_geometry(params.area, settings).area / 1e6
+        areas = cluster_areas(result, study_area_km2=km2)
+    else:
+        raise ParameterError(f"{method.name!r} areas come from the density analysis")
+    rule = str(areas.attrs.get("method", {}).get("method", ""))
+    if rule:
+        statement = f"{statement.rstrip('.')}. Areas: {rule}."
+    return MapAreas(method=method.name, name=AREA_NAMES[method.name], areas=areas,
+                    statement=statement, legend=AREA_LEGENDS[method.name])
+
+
 def model_layer(method: MapMethod, result: gpd.GeoDataFrame, params: Params,
                 months_held: Sequence[str], unmapped: int = 0) -> model_maps.ModelLayer:
     """Turn a model result into its map layer with the selection's words."""
@@ -517,6 +579,13 @@ def _model_result(fingerprint: str, settings_key: str, sel: Params, method: MapM
     if method.name == CLUSTERS:
         return cluster_hulls(sel, _settings, method.cluster_method)
     raise ParameterError(f"{method.name!r} is drawn by the density map")
+
+
+@st.cache_data(show_spinner=False, max_entries=24)
+def _model_areas(fingerprint: str, settings_key: str, sel: Params, method: MapMethod,
+                 months: tuple[str, ...], unmapped: int, _settings: Settings) -> MapAreas:
+    result = _model_result(fingerprint, settings_key, sel, method, months, _settings)
+    return model_areas(method, result, sel, _settings, months, unmapped)
 
 
 @st.cache_data(show_spinner=False, max_entries=24)
@@ -629,6 +698,12 @@ def model_map_html(method: MapMethod, settings: Settings, key: str, fingerprint:
     """The offline HTML of a Gi*, emerging or cluster map (cached)."""
     return _model_html(fingerprint, key, _sel(params), method, months, layers, int(unmapped),
                        settings)
+
+
+def map_areas(method: MapMethod, settings: Settings, key: str, fingerprint: str,
+              months: tuple[str, ...], params: Params, unmapped: int = 0) -> MapAreas:
+    """The ranked areas of a Gi*, emerging or cluster map (cached)."""
+    return _model_areas(fingerprint, key, _sel(params), method, months, int(unmapped), settings)
 
 
 def backtest_caption(method: MapMethod, settings: Settings, key: str, fingerprint: str,
