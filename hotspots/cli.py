@@ -259,6 +259,27 @@ def _write_geojson(frame, path: str | None, written: list[str]) -> None:
         written.append(path)
 
 
+def _area_records(areas) -> list[dict]:
+    """Ranked areas as JSON rows: their columns (no geometry) and lon/lat of a point inside."""
+    import numpy as np
+
+    from hotspots.spatial.crs import to_wgs84
+
+    if not len(areas):
+        return []
+    inner = areas.geometry.representative_point()
+    lon, lat = to_wgs84(inner.x.to_numpy(), inner.y.to_numpy())
+    rows = areas.drop(columns="geometry").assign(lon=np.round(lon, 6), lat=np.round(lat, 6))
+    out = []
+    for rec in rows.to_dict("records"):
+        clean = {}
+        for k, v in rec.items():
+            v = v.item() if hasattr(v, "item") else v
+            clean[k] = None if isinstance(v, float) and v != v else v
+        out.append(clean)
+    return out
+
+
 def _cmd_gistar(args) -> int:
     from hotspots.models.gistar import gi_star_grid, gi_star_lsoa
     from hotspots.spatial.boundaries import area_geometry
@@ -282,12 +303,19 @@ def _cmd_gistar(args) -> int:
     payload = {"incidents": int(len(inc)), "from": getattr(args, "from"), "to": args.to,
                "area": args.area or "force", "units": args.units, "params": params,
                "hot": int((significant["bin"] > 0).sum()),
-               "cold": int((significant["bin"] < 0).sum()), "files": written,
-               "seconds": round(time.perf_counter() - t0, 3)}
-    _emit(payload, args.json, [
-        f"Gi* on {args.units} ({params.get('correction_name', args.correction)}): "
-        f"{payload['hot']} hot and {payload['cold']} cold features at 90% or more",
-        *(f"wrote {w}" for w in written)])
+               "cold": int((significant["bin"] < 0).sum()), "files": written}
+    lines = [f"Gi* on {args.units} ({params.get('correction_name', args.correction)}): "
+             f"{payload['hot']} hot and {payload['cold']} cold features at 90% or more"]
+    if args.units != "lsoa":
+        from hotspots.models.areas import gistar_areas
+
+        areas = gistar_areas(frame, inc)
+        payload["areas"] = _area_records(areas)
+        payload["areas_method"] = areas.attrs["method"]["method"]
+        lines += [f"  area {a['rank']}: {a['incidents']} incidents, {a['confidence']}%, "
+                  f"{a['top_locations']}" for a in payload["areas"][:5]]
+    payload["seconds"] = round(time.perf_counter() - t0, 3)
+    _emit(payload, args.json, [*lines, *(f"wrote {w}" for w in written)])
     return 0
 
 
@@ -306,12 +334,18 @@ def _cmd_emerging(args) -> int:
     written: list[str] = []
     with_pattern = res[res["pattern"] != "no pattern detected"]
     _write_geojson(with_pattern.drop(columns=["bins"], errors="ignore"), args.out, written)
+    from hotspots.models.areas import emerging_areas
+
+    areas = emerging_areas(res, inc)
     payload = {"incidents": int(len(inc)), "from": getattr(args, "from"), "to": args.to,
                "area": args.area or "force", "params": params,
-               "patterns": {str(k): int(v) for k, v in classes.items()}, "files": written,
-               "seconds": round(time.perf_counter() - t0, 3)}
+               "patterns": {str(k): int(v) for k, v in classes.items()},
+               "areas": _area_records(areas), "areas_method": areas.attrs["method"]["method"],
+               "files": written, "seconds": round(time.perf_counter() - t0, 3)}
     _emit(payload, args.json, [
         "Emerging hot spots: " + ", ".join(f"{k} {v}" for k, v in payload["patterns"].items()),
+        *(f"  area {a['rank']}: {a['pattern']}, {a['incidents']} incidents, "
+          f"{a['top_locations']}" for a in payload["areas"][:5]),
         *(f"wrote {w}" for w in written)])
     return 0
 

@@ -95,7 +95,15 @@ def test_gistar_json_names_the_correction_and_counts_hot_cells(store, tmp_path, 
     d = run_json(capsys, "gistar", "--store", str(store), "--group", "acquisitive", "--from",
                  "2025-01", "--to", "2025-12", "--out", str(out), "--json")
     assert d["params"]["correction"] == "fdr_bh" and d["hot"] > 0
-    assert len(gpd.read_file(out)) == d["hot"] + d["cold"]
+    written = gpd.read_file(out)
+    assert len(written) == d["hot"] + d["cold"]
+    # The ranked hot spot areas hold exactly the hot cells' incidents.
+    areas = d["areas"]
+    assert [a["rank"] for a in areas] == list(range(1, len(areas) + 1))
+    assert sum(a["incidents"] for a in areas) == int(written.loc[written["bin"] > 0,
+                                                                 "count"].sum())
+    assert {a["confidence"] for a in areas} <= {90, 95, 99}
+    assert "Benjamini-Hochberg" in d["areas_method"]
 
 
 def test_gistar_on_lsoas_uses_the_shipped_polygons(store, capsys):
@@ -113,6 +121,10 @@ def test_emerging_reports_patterns_and_the_month_gap(store, tmp_path, capsys):
     assert d["params"]["period"] == "month"
     assert "2024-05" in str(d["params"]["gaps"])
     assert sum(d["patterns"].values()) > 0
+    hot_patterns = {k for k in d["patterns"] if k.endswith("hot spot")}
+    assert {a["pattern"] for a in d["areas"]} == hot_patterns
+    assert sum(a["incidents"] for a in d["areas"]) == int(
+        written.loc[written["pattern"].isin(hot_patterns), "count"].sum())
 
 
 def test_disrupt_json_ranks_named_sites_with_cumulative_coverage(store, capsys):
