@@ -418,12 +418,22 @@ def _cmd_evaluate(args) -> int:
     payload["seconds"] = round(time.perf_counter() - t0, 3)
     best = max(payload["results"], key=lambda r: r["pai"] if r["pai"] is not None else -1,
                default=None)
+
+    def line(r: dict) -> str:
+        # A surface that flags less than asked has a PAI for a smaller area: say so, with the
+        # PAI charged for the area asked, which is what auto compares.
+        text = f"  {r['label']}: hit rate {r['hit_rate']:.0%}, PAI {r['pai']:.1f}"
+        share = r.get("area_share")
+        if share is not None and share < args.coverage * 0.995:
+            text += (f" (flags {share:.1%} of the area; PAI at {args.coverage:.0%}: "
+                     f"{r['pai_requested']:.1f})")
+        return text
+
     _emit(payload, args.json, [
         f"Back-test: {len(payload['results'])} methods at {args.coverage:.0%} of the area, "
         f"test months {', '.join(best['periods']) if best else 'none'}",
-        *(f"  {r['label']}: hit rate {r['hit_rate']:.0%}, PAI {r['pai']:.1f}"
-          for r in payload["results"] if r["pai"] is not None),
-        f"default (auto): {payload['default']}",
+        *(line(r) for r in payload["results"] if r["pai"] is not None),
+        f"default (auto): {payload['default']['label']} - {payload['default']['reason']}",
     ])
     return 0
 

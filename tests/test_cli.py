@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -180,6 +181,15 @@ def test_evaluate_json_means_over_test_months_and_names_the_auto_choice(store, c
     assert d["default"]["method"] and d["default"]["params"]
     kde = [r for r in results if r["method"] == "kde"]
     assert kde and all(0 <= r["hit_rate"] <= 1 for r in kde)
+
+
+def test_evaluate_text_says_when_a_method_flags_less_than_the_area_asked(store, capsys):
+    assert main(["evaluate", "--store", str(store), "--types", "Burglary"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    counts = next(line for line in lines if line.strip().startswith("last month's counts"))
+    # Last month's cells cover far less than 5 %: its raw PAI is for that smaller area.
+    assert re.search(r"flags \d+\.\d% of the area; PAI at 5%: \d+\.\d\)$", counts), counts
+    assert lines[-1].startswith("default (auto): KDE ") and "highest mean PAI" in lines[-1]
 
 
 def test_clusters_json_lists_clusters_largest_first_with_hulls(store, tmp_path, capsys):
