@@ -379,6 +379,37 @@ def test_shipped_auto_learns_only_from_earlier_folds(burglary):
         assert a["learnt_from"] and max(a["learnt_from"]) < a["test"]
 
 
+def test_auto_is_compared_with_the_best_fixed_kde_picked_in_hindsight(burglary):
+    _, res = burglary
+    cmp = res.against_best_kde()
+    d = res.detail[np.isclose(res.detail["coverage"], 0.05)]
+    learnt = [a["test"] for a in res.auto if a["learnt_from"]]
+    assert cmp["learnt"]["months"] == learnt and len(cmp["all"]["months"]) == len(res.auto)
+    for span, months in (("all", [a["test"] for a in res.auto]), ("learnt", learnt)):
+        rows = d[d["test"].isin(months)]
+        auto = rows.loc[rows["label"] == "auto", "pai_requested"].mean()
+        kde = rows[rows["method"] == "kde"].groupby("label")["pai_requested"].mean()
+        got = cmp[span]
+        assert got["auto"] == pytest.approx(auto)
+        assert got["best_kde"] == kde.idxmax() and got["best_kde_value"] == pytest.approx(
+            kde.max())
+        assert got["difference"] == pytest.approx(auto - kde.max(), abs=1e-9)
+    assert res.to_dict()["auto_vs_best_kde"]["learnt"]["best_kde"] == cmp["learnt"]["best_kde"]
+
+
+def test_hindsight_line_states_both_figures_and_the_verdict(burglary):
+    from hotspots.ui.evaluation import hindsight_line
+
+    _, res = burglary
+    cmp = res.against_best_kde()["learnt"]
+    line = hindsight_line(res)
+    assert f"over the {len(cmp['months'])} test months" in line
+    assert f"{cmp['auto']:.2f}" in line and cmp["best_kde"] in line
+    verdict = ("matched" if cmp["difference"] == 0 else
+               "beat it by" if cmp["difference"] > 0 else "fell short by")
+    assert verdict in line
+
+
 def test_evaluate_store_needs_a_crime_selection(burglary):
     store, _ = burglary
     with pytest.raises(ParameterError, match="groups"):

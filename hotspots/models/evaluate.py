@@ -652,6 +652,53 @@ class EvaluationResult:
         return summarise(r["hit_rate"], r["area_share"], r["pai"],
                          crimes=self.params.get("crimes", "crimes"))
 
+    def against_best_kde(self, coverage: float | None = None) -> dict[str, Any] | None:
+        """Compare ``auto`` with the best single fixed-bandwidth KDE chosen in hindsight.
+
+        The measure is the mean PAI at the requested area (what ``auto`` maximises). The best
+        KDE is the fixed bandwidth with the highest mean over the **same** test months, picked
+        after seeing them, so it is a ceiling no rule that looks only backwards can count on
+        reaching. Two spans: every test month, and the months ``auto`` learnt from at least one
+        earlier month (not its stated fallback).
+
+        Parameters
+        ----------
+        coverage : float, optional
+            Default the selection coverage.
+
+        Returns
+        -------
+        dict or None
+            ``coverage``, ``measure`` and, per span (``"all"`` and ``"learnt"``): ``months``,
+            ``auto``, ``best_kde`` (label), ``best_kde_value`` and ``difference`` (auto minus
+            best; >= 0 means auto matched or beat it). None without ``auto`` or fixed KDEs.
+        """
+        c = self.params["select_coverage"] if coverage is None else float(coverage)
+        d = self.detail[np.isclose(self.detail["coverage"], c)]
+        fixed = d[d["method"] == "kde"]
+        auto = d[d["label"] == "auto"]
+        if fixed.empty or auto.empty:
+            return None
+        learnt = {a["test"] for a in self.auto if a.get("learnt_from")}
+        out: dict[str, Any] = {"coverage": c, "measure": "mean PAI at the requested area",
+                               "best_kde_rule": "the fixed bandwidth with the highest mean over "
+                                                "the same test months, chosen in hindsight"}
+        for span, keep in (("all", None), ("learnt", learnt)):
+            a = auto if keep is None else auto[auto["test"].isin(keep)]
+            f = fixed if keep is None else fixed[fixed["test"].isin(keep)]
+            if a.empty:
+                out[span] = None
+                continue
+            means = f.groupby("label")["pai_requested"].mean()
+            best = str(means.idxmax())
+            av, bv = float(a["pai_requested"].mean()), float(means[best])
+            diff = av - bv
+            if abs(diff) <= AUTO_TIE_RTOL * abs(bv):  # the same maps, summed in another order
+                diff = 0.0
+            out[span] = {"months": sorted(a["test"].tolist()), "auto": av, "best_kde": best,
+                         "best_kde_value": bv, "difference": diff}
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON-ready result: ``results``, ``default`` and the detail behind them.
 
@@ -660,7 +707,8 @@ class EvaluationResult:
         ``rri`` and ``area_share`` over the test months listed in ``periods``, and
         ``by_period`` with each month's figures. Also ``auto`` (each month's choice and the
         folds it learnt from), ``skipped`` (months not tested, with the reason), ``params``
-        and ``summary`` (the one-line reading of auto at the selection coverage).
+        and ``summary`` (the one-line reading of auto at the selection coverage), and
+        ``auto_vs_best_kde`` (:meth:`against_best_kde`).
         """
         params_of = {m["label"]: m for m in self.methods}
         results = []
@@ -688,6 +736,7 @@ class EvaluationResult:
             "skipped": self.skipped,
             "params": self.params,
             "summary": self.describe() if "auto" in set(self.summary["label"]) else None,
+            "auto_vs_best_kde": self.against_best_kde(),
         })
 
 

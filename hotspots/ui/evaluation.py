@@ -274,6 +274,26 @@ def _knox(fingerprint: str, settings_key: str, area: str, start: str, end: str,
 # ----------------------------------------------------------------------------- panels
 
 
+def hindsight_line(result: EvaluationResult) -> str:
+    """Auto against the best single bandwidth picked after the fact ("" when not comparable).
+
+    Over the test months for which auto had earlier months to learn from; the measure is the
+    one auto maximises (PAI charged for the whole requested area).
+    """
+    cmp = result.against_best_kde()
+    span = cmp and cmp.get("learnt")
+    if not span:
+        return ""
+    n, diff = len(span["months"]), span["difference"]
+    verdict = ("matched it" if diff == 0 else
+               f"beat it by {diff:.2f}" if diff > 0 else f"fell short by {-diff:.2f}")
+    return (f"Against hindsight: over the {n} test month{'' if n == 1 else 's'} auto chose from "
+            f"earlier months, its maps scored a mean PAI of {span['auto']:.2f} at "
+            f"{maps.format_share(cmp['coverage'])} of the area; the best single bandwidth picked "
+            f"after seeing those months, {span['best_kde']}, scored "
+            f"{span['best_kde_value']:.2f}: auto {verdict}.")
+
+
 def _auto_panel(result: EvaluationResult, params: Params) -> None:
     d = result.default
     cov = float(result.params["select_coverage"])
@@ -297,6 +317,8 @@ def _auto_panel(result: EvaluationResult, params: Params) -> None:
             text += (f" Among every method auto would pick {choice.overall}; the map draws "
                      "the best kernel density bandwidth.")
         st.caption(md_escape(text))
+        if (versus := hindsight_line(result)):
+            st.caption(md_escape(versus))
     with st.expander("Auto's choice month by month"):
         st.dataframe(pd.DataFrame({
             "Test month": [maps.period_label(a["test"], a["test"]) for a in result.auto],
