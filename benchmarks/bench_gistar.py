@@ -29,6 +29,7 @@ from scipy import sparse
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from hotspots.models.areas import emerging_areas, gistar_areas  # noqa: E402
 from hotspots.models.emerging import emerging_hotspots  # noqa: E402
 from hotspots.models.gistar import gi_star, gi_star_grid, gi_star_lsoa  # noqa: E402
 from hotspots.spatial.boundaries import area_geometry, load_boundary  # noqa: E402
@@ -74,6 +75,13 @@ def grid_rows(x, y, area, cell: float, quick: bool) -> list[dict]:
     core, _ = best_of(lambda: gi_star(values, res.weights), 3)
     rows.append({"case": label, "method": "hotspots gi_star (given counts + weights)",
                  "seconds": core, "max_dz": None, "note": "best of 3"})
+    cells = res.to_frame()
+    points = pd.DataFrame({"x": x, "y": y})
+    a_secs, areas = best_of(lambda: gistar_areas(cells, points), 3)
+    rows.append({"case": label, "method": "hotspots gistar_areas (hot cells -> ranked areas)",
+                 "seconds": a_secs, "max_dz": None,
+                 "note": f"best of 3; {len(areas):,} areas from "
+                         f"{int((cells['bin'] > 0).sum()):,} hot cells"})
     t = time.perf_counter()
     w = libpysal.weights.W.from_sparse(res.weights)
     w_secs = time.perf_counter() - t
@@ -156,10 +164,15 @@ def emerging_rows(frame: pd.DataFrame, area) -> list[dict]:
         secs, out = best_of(lambda c=cell: emerging_hotspots(frame, study_area=area, cell=c,
                                                             months_held=months), 1)
         p = out.attrs["params"]
-        rows.append({"case": f"{p['cell_m']:g} m cells x {p['n_periods']} months "
-                             f"({p['n_bins']:,} bins)",
+        case = f"{p['cell_m']:g} m cells x {p['n_periods']} months ({p['n_bins']:,} bins)"
+        rows.append({"case": case,
                      "method": "hotspots emerging_hotspots (whole analysis)", "seconds": secs,
                      "max_dz": None, "note": f"one run; gaps dropped: {len(p['gaps'])}"})
+        a_secs, areas = best_of(lambda o=out: emerging_areas(o, frame), 3)
+        rows.append({"case": case,
+                     "method": "hotspots emerging_areas (hot patterns -> ranked areas)",
+                     "seconds": a_secs, "max_dz": None,
+                     "note": f"best of 3; {len(areas):,} areas"})
     return rows
 
 
