@@ -374,8 +374,7 @@ def rugby_gistar(rugby):
 
     cells = methods.gistar_cells(p, settings)
     months = tuple(available_months(settings=settings))
-    shown = methods.model_areas(methods.MapMethod("gistar"), cells, p, settings, months,
-                                analysis.no_location)
+    shown = methods.model_areas(methods.MapMethod("gistar"), cells, p, settings, months)
     return settings, analysis, cells, shown
 
 

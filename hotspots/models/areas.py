@@ -173,10 +173,7 @@ def hotspot_areas(surface: Surface, incidents: pd.DataFrame, *, top: float = 0.0
         raise ParameterError(f"top must be a share between 0 and 1, got {top!r}") from None
     if not (0 < top <= 1):
         raise ParameterError(f"top must be a share in (0, 1], e.g. 0.05 for 5 %, got {top!r}")
-    if isinstance(n_locations, bool) or not isinstance(n_locations, int) or n_locations < 0:
-        raise ParameterError(f"n_locations must be a whole number >= 0, got {n_locations!r}")
-    if not isinstance(incidents, pd.DataFrame) or not {"x", "y"} <= set(incidents.columns):
-        raise ParameterError("incidents must be an incident frame with x and y columns")
+    _check_incidents(incidents, n_locations)
 
     grid = surface.grid
     values = surface.values

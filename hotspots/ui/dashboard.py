@@ -794,8 +794,7 @@ def _hotspots_view(settings: Settings, key: str, fingerprint: str, months: tuple
                                  analysis.method())
         if method.name != methods.KDE:
             try:
-                shown = methods.map_areas(method, settings, key, fingerprint, months, params,
-                                          analysis.no_location)
+                shown = methods.map_areas(method, settings, key, fingerprint, months, params)
             except HotspotsError:
                 shown = None  # the map says why
         if method.name == methods.KDE:

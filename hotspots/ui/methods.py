@@ -443,7 +443,7 @@ def cluster_hulls(params: Params, settings: Settings, method: str = "dbscan"
 
 
 def model_areas(method: MapMethod, result: gpd.GeoDataFrame, params: Params,
-                settings: Settings, months_held: Sequence[str], unmapped: int = 0) -> MapAreas:
+                settings: Settings, months_held: Sequence[str]) -> MapAreas:
     """A Gi*, emerging or cluster result as ranked areas, for the table and the downloads.
 
     Gi*: hot cells at 90 % confidence or more after the map's correction, joined where they
@@ -454,7 +454,7 @@ def model_areas(method: MapMethod, result: gpd.GeoDataFrame, params: Params,
     from hotspots.models.areas import cluster_areas, emerging_areas, gistar_areas
     from hotspots.spatial.boundaries import area_geometry
 
-    statement = model_layer(method, result, params, months_held, unmapped).method
+    statement = model_statement(method, result, params, months_held)
     if method.name == GISTAR:
         areas = gistar_areas(result, load_selection(params, settings))
     elif method.name == EMERGING:
@@ -469,6 +469,23 @@ def model_areas(method: MapMethod, result: gpd.GeoDataFrame, params: Params,
         statement = f"{statement.rstrip('.')}. Areas: {rule}."
     return MapAreas(method=method.name, name=AREA_NAMES[method.name], areas=areas,
                     statement=statement, legend=AREA_LEGENDS[method.name])
+
+
+def model_statement(method: MapMethod, result: gpd.GeoDataFrame, params: Params,
+                    months_held: Sequence[str]) -> str:
+    """The one-line method statement of a model map, as its legend prints it."""
+    crimes = params.crimes()
+    missing = compute.missing_months(months_held, params.start, params.end)
+    p = result.attrs.get("params") or {}
+    if method.name == GISTAR:
+        return model_maps.gistar_statement(p, start=params.start, end=params.end,
+                                           crimes=crimes, missing=missing)
+    if method.name == EMERGING:
+        return model_maps.emerging_statement(p, crimes=crimes)
+    if method.name == CLUSTERS:
+        return model_maps.cluster_statement(p, start=params.start, end=params.end,
+                                            crimes=crimes, missing=missing)
+    raise ParameterError(f"{method.name!r} has no model statement (KDE states its own)")
 
 
 def model_layer(method: MapMethod, result: gpd.GeoDataFrame, params: Params,
@@ -583,9 +600,9 @@ def _model_result(fingerprint: str, settings_key: str, sel: Params, method: MapM
 
 @st.cache_data(show_spinner=False, max_entries=24)
 def _model_areas(fingerprint: str, settings_key: str, sel: Params, method: MapMethod,
-                 months: tuple[str, ...], unmapped: int, _settings: Settings) -> MapAreas:
+                 months: tuple[str, ...], _settings: Settings) -> MapAreas:
     result = _model_result(fingerprint, settings_key, sel, method, months, _settings)
-    return model_areas(method, result, sel, _settings, months, unmapped)
+    return model_areas(method, result, sel, _settings, months)
 
 
 @st.cache_data(show_spinner=False, max_entries=24)
@@ -701,9 +718,9 @@ def model_map_html(method: MapMethod, settings: Settings, key: str, fingerprint:
 
 
 def map_areas(method: MapMethod, settings: Settings, key: str, fingerprint: str,
-              months: tuple[str, ...], params: Params, unmapped: int = 0) -> MapAreas:
+              months: tuple[str, ...], params: Params) -> MapAreas:
     """The ranked areas of a Gi*, emerging or cluster map (cached)."""
-    return _model_areas(fingerprint, key, _sel(params), method, months, int(unmapped), settings)
+    return _model_areas(fingerprint, key, _sel(params), method, months, settings)
 
 
 def backtest_caption(method: MapMethod, settings: Settings, key: str, fingerprint: str,
