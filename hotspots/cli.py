@@ -110,6 +110,7 @@ def _cmd_ingest(args) -> int:
 
 
 def _cmd_kde(args) -> int:
+    from hotspots import maps
     from hotspots.models.areas import hotspot_areas
     from hotspots.models.kde import kernel_density
     from hotspots.spatial.boundaries import area_geometry
@@ -122,10 +123,7 @@ def _cmd_kde(args) -> int:
         raise ParameterError("no mapped incidents match the filters; widen the period or groups")
     geom = area_geometry(args.area)
     grid = Grid.from_geometry(geom, args.cell)
-    try:
-        bandwidth = float(args.bandwidth)
-    except ValueError:
-        bandwidth = args.bandwidth
+    bandwidth = _bandwidth_arg(args.bandwidth)
     surface = kernel_density(mapped["x"].to_numpy(), mapped["y"].to_numpy(), cell=args.cell,
                              bandwidth=bandwidth, kernel=args.kernel, grid=grid)
     areas = hotspot_areas(surface, mapped, top=args.top, study_area=geom)
@@ -149,6 +147,7 @@ def _cmd_kde(args) -> int:
         "area": args.area or "force",
         "cell": surface.grid.cell,
         "bandwidth": surface.bandwidth,
+        **({"bandwidths": list(surface.bandwidths)} if surface.multiscale else {}),
         "bandwidth_rule": surface.bandwidth_rule,
         "kernel": surface.kernel,
         "top": args.top,
@@ -160,7 +159,9 @@ def _cmd_kde(args) -> int:
     _emit(payload, args.json, [
         f"{payload['incidents']} mapped incidents, {payload['from']}..{payload['to']}, "
         f"{payload['area']}",
-        f"KDE {surface.kernel}, bandwidth {surface.bandwidth:.0f} m ({surface.bandwidth_rule}), "
+        f"KDE {surface.kernel}, bandwidth "
+        f"{maps.format_bandwidth(surface.bandwidths or surface.bandwidth)}"
+        f"{'' if surface.multiscale else f' ({surface.bandwidth_rule})'}, "
         f"cell {surface.grid.cell:.0f} m",
         f"{payload['hotspots']} hotspot areas in the top {args.top:.0%} of the area hold "
         f"{share:.1%} of incidents",
@@ -390,6 +391,20 @@ def _cmd_disrupt(args) -> int:
     return 0
 
 
+def _bandwidth_arg(text: str) -> float | str | tuple[float, ...]:
+    """``--bandwidth``: metres, a rule name, or comma-separated metres (multi-scale KDE)."""
+    if "," in text:
+        try:
+            return tuple(float(part) for part in text.split(",") if part.strip())
+        except ValueError:
+            raise ParameterError(f"--bandwidth {text!r}: give metres separated by commas, e.g. "
+                                 "300,500,750,1000") from None
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 def _cmd_report(args) -> int:
     from hotspots.export import write_report
 
@@ -525,7 +540,9 @@ def build_parser() -> argparse.ArgumentParser:
     kde = _analysis_command(sub, "kde", "kernel density hotspots for a period and crime selection",
                              _cmd_kde, default_store)
     kde.add_argument("--cell", type=_positive(float), default=100.0, help="cell size, metres")
-    kde.add_argument("--bandwidth", default="500", help="metres, or a rule name")
+    kde.add_argument("--bandwidth", default="500",
+                     help="metres, a rule name (arcgis, scott, silverman), or several metres "
+                          "separated by commas for the multi-scale KDE (e.g. 300,500,750,1000)")
     kde.add_argument("--kernel", default="quartic", choices=["quartic", "gaussian",
                                                              "epanechnikov"])
     kde.add_argument("--top", type=_positive(float), default=0.05,

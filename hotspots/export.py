@@ -1206,8 +1206,11 @@ def _back_test(incidents: pd.DataFrame, *, months_held: Sequence[str], end: str,
                    coverages=tuple(sorted(set(DEFAULT_COVERAGES) | {float(top)})),
                    crimes=crime_noun(groups, types))
     labels = set(res.summary["label"])
-    own = f"KDE {float(surface.bandwidth):g} m"
-    if surface.bandwidth_rule == "fixed" and surface.kernel == "quartic" and own in labels:
+    from hotspots import maps
+
+    own = maps.bandwidth_label(surface.bandwidths or surface.bandwidth)
+    if surface.bandwidth_rule in ("fixed", "multi-scale") and surface.kernel == "quartic" \
+            and own in labels:
         label, who = own, own
     else:
         label = "auto"
@@ -1286,7 +1289,7 @@ def _hotspot_classes(areas: gpd.GeoDataFrame, incidents: pd.DataFrame, *,
 def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str, end: str,
                       area: str | None = None, groups: Sequence[str] | None = None,
                       types: Sequence[str] | None = None, cell: float = 100.0,
-                      bandwidth: float | str = 500.0, kernel: str = "quartic",
+                      bandwidth: float | str | Sequence[float] = 500.0, kernel: str = "quartic",
                       top: float = 0.05, radius: float = 2000.0,
                       marking: str | None = None, created: datetime | None = None,
                       disruption: pd.DataFrame | None = None, disruption_sites: int = 0,
@@ -1312,7 +1315,8 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
     groups, types : sequence of str, optional
         Crime groups or police.uk crime types (one of the two).
     cell, bandwidth, kernel, top : optional
-        Surface and hotspot parameters (defaults: 100 m cells, fixed 500 m quartic, top 5%).
+        Surface and hotspot parameters (defaults: 100 m cells, fixed 500 m quartic, top 5%);
+        several bandwidths give the multi-scale KDE.
     radius : float
         Junction radius, metres (default 2000).
     marking : str, optional
@@ -1519,7 +1523,7 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
     corridors = corridor_bands(period_inc, graph, geom)
 
     method_text = maps.method_statement(
-        kernel=surface.kernel, bandwidth=surface.bandwidth,
+        kernel=surface.kernel, bandwidth=surface.bandwidths or surface.bandwidth,
         bandwidth_rule=surface.bandwidth_rule, cell=surface.grid.cell, top=top, start=start,
         end=end, crimes=crimes_text, missing=missing_now)
     title = f"{crimes_text[:1].upper()}{crimes_text[1:]} hotspots"

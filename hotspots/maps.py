@@ -292,7 +292,29 @@ def bandwidth_rule_label(rule: str) -> str:
             "silverman": "Silverman's rule"}.get(str(rule).lower(), str(rule))
 
 
-def method_statement(*, kernel: str, bandwidth: float, bandwidth_rule: str, cell: float,
+def _metres_list(values: Sequence[float]) -> str:
+    parts = [f"{float(v):,.0f}" for v in values]
+    return (", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]) + " m"
+
+
+def format_bandwidth(bandwidth: float | Sequence[float]) -> str:
+    """Say a bandwidth: ``"500 m"``, or for a multi-scale KDE ``"multi-scale (mean of 300, 500,
+    750 and 1,000 m)"``."""
+    if isinstance(bandwidth, (str, bytes)) or not isinstance(bandwidth, Sequence):
+        return format_metres(float(bandwidth))  # type: ignore[arg-type]
+    return f"multi-scale (mean of {_metres_list(bandwidth)})"
+
+
+def bandwidth_label(bandwidth: float | Sequence[float]) -> str:
+    """The back-test's label for a KDE: ``"KDE 500 m"`` or ``"KDE multi-scale 300-1000 m"``."""
+    if isinstance(bandwidth, (str, bytes)) or not isinstance(bandwidth, Sequence):
+        return f"KDE {float(bandwidth):g} m"  # type: ignore[arg-type]
+    bws = [float(b) for b in bandwidth]
+    return f"KDE multi-scale {min(bws):g}-{max(bws):g} m"
+
+
+def method_statement(*, kernel: str, bandwidth: float | Sequence[float], bandwidth_rule: str,
+                     cell: float,
                      top: float, start: str, end: str, crimes: str,
                      missing: Sequence[str] = ()) -> str:
     """Return the one-line statement of method and parameters printed in the legend.
@@ -304,8 +326,9 @@ def method_statement(*, kernel: str, bandwidth: float, bandwidth_rule: str, cell
     ----------
     kernel : str
         Kernel name, e.g. ``"quartic"``.
-    bandwidth : float
-        Bandwidth used, metres.
+    bandwidth : float or sequence of float
+        Bandwidth used, metres; several for the multi-scale KDE (each surface scaled to the
+        same total, then averaged).
     bandwidth_rule : str
         ``"fixed"`` or the rule that chose it (e.g. ``"arcgis"``).
     cell : float
@@ -327,8 +350,14 @@ def method_statement(*, kernel: str, bandwidth: float, bandwidth_rule: str, cell
     period = period_label(start, end)
     if missing:
         period += f" (no data for {missing_months_label(missing)})"
-    return (f"Kernel density, {kernel} kernel, bandwidth {format_metres(bandwidth)} "
-            f"({bandwidth_rule_label(bandwidth_rule)}), {format_metres(cell)} cells, "
+    if isinstance(bandwidth, Sequence) and not isinstance(bandwidth, (str, bytes)):
+        bw = (f"multi-scale: mean of the bandwidths {_metres_list(bandwidth)}, each surface "
+              "scaled to the same total")
+    else:
+        bw = f"bandwidth {format_metres(float(bandwidth))}"
+    if bandwidth_rule != "multi-scale":  # already said by the bandwidths
+        bw += f" ({bandwidth_rule_label(bandwidth_rule)})"
+    return (f"Kernel density, {kernel} kernel, {bw}, {format_metres(cell)} cells, "
             f"top {format_share(top)} of area, {period}, {crimes}; incidents per km²")
 
 

@@ -44,6 +44,14 @@ def test_kde_bandwidth_rule_name_is_reported_with_its_value(store, capsys):
     assert d["bandwidth_rule"] == "arcgis" and d["bandwidth"] > 0 and d["area"] == "Warwick"
 
 
+def test_kde_comma_separated_bandwidths_give_the_multiscale_kde(store, capsys):
+    d = run_json(capsys, "kde", "--store", str(store), "--types", "Vehicle crime", "--from",
+                 "2025-10", "--to", "2025-12", "--area", "Rugby", "--bandwidth",
+                 "1000,300,500,750", "--json")
+    assert d["bandwidths"] == [300, 500, 750, 1000] and d["bandwidth"] == 637.5
+    assert d["bandwidth_rule"] == "multi-scale"
+
+
 def test_corridors_json_lists_junctions_by_incidents_and_bands_that_add_up(store, capsys):
     d = run_json(capsys, "corridors", "--store", str(store), "--group", "acquisitive",
                  "--from", "2025-04", "--to", "2025-06", "--json")
@@ -75,6 +83,10 @@ def test_corridors_neighbours_flag_adds_other_forces(store, capsys):
       "Narnia"], "Narnia"),
     (["kde", "--group", "acquisitive", "--from", "2025-01", "--to", "2025-02", "--cell", "0"],
      "greater than zero"),
+    (["kde", "--group", "acquisitive", "--from", "2025-01", "--to", "2025-02", "--bandwidth",
+      "300,wide"], "separated by commas"),
+    (["kde", "--group", "acquisitive", "--from", "2025-01", "--to", "2025-02", "--bandwidth",
+      "300,300"], "at least two different bandwidths"),
     (["corridors", "--group", "acquisitive", "--from", "2024-06", "--to", "2024-07"],
      "no mapped incidents"),
 ])

@@ -417,26 +417,6 @@ def test_evaluate_store_needs_a_crime_selection(burglary):
 
 
 # ---------------------------------------------------------------------------- multi-scale KDE
-def test_multiscale_kde_is_the_mean_of_surfaces_each_divided_by_its_total(monkeypatch):
-    import hotspots.models.evaluate as ev
-
-    # Hand-made surfaces: 300 m totals 4, 500 m totals 10, so each is rescaled to total 1
-    # before averaging: (1/4, 3/4, 0) and (1/2, 0, 1/2) -> (3/8, 3/8, 1/4).
-    fake = {300.0: np.array([[1.0, 3.0, 0.0]]), 500.0: np.array([[5.0, 0.0, 5.0]])}
-    monkeypatch.setattr(ev, "score_kde", lambda train, grid, window, area, *, bandwidth,
-                        kernel: fake[bandwidth])
-    grid = Grid(0.0, 0.0, 100.0, 3, 1)
-    got = ev.score_kde_multiscale(pd.DataFrame({"x": [1.0]}), grid, ["2025-01"], None,
-                                  bandwidths=[300, 500])
-    np.testing.assert_allclose(got, [[3 / 8, 3 / 8, 1 / 4]])
-    # A surface that is zero everywhere (no training incidents) adds nothing and never divides
-    # by zero.
-    fake[500.0] = np.zeros((1, 3))
-    got = ev.score_kde_multiscale(pd.DataFrame({"x": [1.0]}), grid, ["2025-01"], None,
-                                  bandwidths=[300, 500])
-    np.testing.assert_allclose(got, [[1 / 8, 3 / 8, 0.0]])
-
-
 def test_multiscale_kde_matches_its_definition_on_real_kernels():
     from hotspots.models.evaluate import score_kde_multiscale
 
@@ -446,10 +426,12 @@ def test_multiscale_kde_matches_its_definition_on_real_kernels():
     surfaces = [score_kde(inc, grid, window, None, bandwidth=b) for b in (300, 500, 750)]
     want = np.mean([s / s.sum() for s in surfaces], axis=0)
     got = score_kde_multiscale(inc, grid, window, None, bandwidths=[300, 500, 750])
-    np.testing.assert_allclose(got, want, rtol=1e-12)
-    assert got.sum() == pytest.approx(1.0)
+    # The score is the map's surface (incidents per km²): the mean share per cell times the
+    # mean total, so cells rank exactly as the mean of the normalised surfaces.
+    np.testing.assert_allclose(got / got.sum(), want, rtol=1e-12)
+    assert got.sum() == pytest.approx(np.mean([s.sum() for s in surfaces]))
     assert not score_kde_multiscale(inc.iloc[:0], grid, window, None).any()
-    with pytest.raises(ParameterError, match="at least one bandwidth"):
+    with pytest.raises(ParameterError, match="at least two different bandwidths"):
         score_kde_multiscale(inc, grid, window, None, bandwidths=[])
 
 

@@ -744,6 +744,18 @@ def test_pack_states_the_back_test_of_its_own_kde(autumn_pack, store_settings):
     json.dumps(inputs.params, allow_nan=False)
 
 
+def test_pack_of_a_multiscale_map_states_that_surface_and_its_own_back_test(store_settings):
+    bws = (300.0, 500.0, 750.0, 1000.0)
+    inputs = build_pack_inputs(start="2025-10", end="2025-12", area="Rugby",
+                               types=["Vehicle crime"], bandwidth=bws, created=CREATED,
+                               settings=store_settings)
+    acc = inputs.params["accuracy"]
+    assert acc["method"] == "KDE multi-scale 300-1000 m"
+    assert inputs.params["surface"]["bandwidths_m"] == list(bws)
+    assert any("multi-scale: mean of the bandwidths 300, 500, 750 and 1,000 m" in note
+               for note in inputs.method_notes)
+
+
 def test_pack_hotspot_table_has_the_emerging_class_of_each_area(autumn_pack, store_settings):
     from hotspots.models.emerging import PATTERNS, emerging_hotspots
     from hotspots.query import available_months

@@ -292,3 +292,58 @@ def test_geotiff_bad_path_raises_one_line_input_error(tmp_path, where):
     with pytest.raises(InputError) as exc:
         write_geotiff(_cluster_surface(), path)
     assert "\n" not in str(exc.value)
+
+
+# ---------------------------------------------------------------------------- multi-scale
+def test_multiscale_surface_is_the_mean_of_surfaces_scaled_to_their_mean_total():
+    from hotspots.models.kde import multiscale_density
+
+    rng = np.random.default_rng(7)
+    x = rng.normal(1000.0, 250.0, 60)
+    y = rng.normal(1000.0, 250.0, 60)
+    grid = Grid(0.0, 0.0, 100.0, 20, 20)  # small: the wide kernels lose mass over the edge
+    single = [kernel_density(x, y, bandwidth=b, grid=grid).values for b in (300, 500, 1000)]
+    totals = [v.sum() for v in single]
+    assert totals[2] < totals[0]  # so scaling matters
+    want = np.mean([v / t for v, t in zip(single, totals, strict=True)], axis=0) * np.mean(totals)
+    got = multiscale_density(x, y, bandwidths=[1000, 300, 500, 300], grid=grid)
+    np.testing.assert_allclose(got.values, want, rtol=1e-12)
+    assert got.bandwidths == (300.0, 500.0, 1000.0)  # sorted, duplicate dropped
+    assert got.bandwidth == pytest.approx(600.0) and got.bandwidth_rule == "multi-scale"
+    p = got.params()
+    assert p["bandwidths_m"] == [300.0, 500.0, 1000.0] and "same total" in p["combination"]
+    assert p["n"] == 60
+
+
+def test_kernel_density_with_several_bandwidths_gives_the_multiscale_surface():
+    from hotspots.models.kde import multiscale_density
+
+    x, y = np.array([500.0, 900.0, 950.0]), np.array([500.0, 700.0, 720.0])
+    a = kernel_density(x, y, bandwidth=(300, 750))
+    b = multiscale_density(x, y, bandwidths=(300, 750))
+    np.testing.assert_array_equal(a.values, b.values)
+    assert a.grid == b.grid and a.multiscale and not kernel_density(x, y).multiscale
+    # The default grid reaches the widest kernel.
+    assert a.grid.x0 <= 500.0 - 750.0
+
+
+def test_multiscale_with_a_kernel_that_misses_the_grid_never_divides_by_zero():
+    from hotspots.models.kde import multiscale_density
+
+    grid = Grid(0.0, 0.0, 100.0, 5, 5)
+    # 400 m beyond the grid's east edge: only the 1000 m kernel reaches it.
+    got = multiscale_density([900.0], [250.0], bandwidths=(300, 1000), grid=grid)
+    assert np.isfinite(got.values).all() and got.values.max() > 0
+
+
+@pytest.mark.parametrize("bandwidths, match", [
+    ((500,), "at least two different"),
+    ((500, 500.0), "at least two different"),
+    ((300, -1), "positive"),
+    ((300, "wide"), "metres"),
+    ((300, float("nan")), "positive"),
+])
+def test_multiscale_bad_bandwidths_raise_one_line_parameter_error(bandwidths, match):
+    with pytest.raises(ParameterError, match=match) as err:
+        kernel_density([1.0, 2.0], [1.0, 2.0], bandwidth=bandwidths)
+    assert "\n" not in str(err.value)

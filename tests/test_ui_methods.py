@@ -77,6 +77,22 @@ def test_auto_choice_ties_go_to_the_wider_bandwidth_and_other_methods_are_not_dr
     assert choice.overall == "Gi* hot cells"  # reported, but the map draws a KDE
 
 
+def test_auto_choice_draws_the_multiscale_kde_when_it_leads_on_earlier_months():
+    ms = "KDE multi-scale 300-1000 m"
+    rows = [("KDE 500 m", "2025-04", 9.0), ("KDE 750 m", "2025-04", 9.5), (ms, "2025-04", 9.8),
+            ("prospective KDE 500 m", "2025-04", 9.7)]
+    choice = mt.auto_choice(_result(rows), "2025-12")
+    assert choice.label == choice.overall == ms  # the map draws what auto picks
+    assert choice.bandwidth == (300.0, 500.0, 750.0, 1000.0)
+    m = mt.recipe(mt.MapMethod(name=mt.KDE), bandwidth=choice.bandwidth)
+    assert (m.name, m.label) == ("kde_multiscale", ms)
+    assert m.params == {"bandwidths": [300.0, 500.0, 750.0, 1000.0], "kernel": "quartic"}
+    # A method the map cannot draw leads: the best drawable KDE is drawn, the lead reported.
+    rows.append(("prospective KDE 300 m", "2025-04", 11.0))
+    choice = mt.auto_choice(_result(rows), "2025-12")
+    assert (choice.label, choice.overall) == (ms, "prospective KDE 300 m")
+
+
 def test_auto_choice_without_an_earlier_fold_falls_back_to_500_m():
     choice = mt.auto_choice(_result([("KDE 300 m", "2025-04", 12.0)]), "2024-02")
     assert choice.bandwidth == mt.FALLBACK_BANDWIDTH == 500.0
@@ -308,6 +324,24 @@ def test_switching_method_changes_map_legend_and_metrics(app, method, statement,
     app.radio(key="hs_method").set_value("kde").run()
     _ok(app)
     assert "Kernel density" in _legend(_page(app))
+
+
+def test_auto_draws_the_multiscale_kde_for_vehicle_crime_as_the_cli_auto_picks(app, store_dir):
+    from hotspots.models.evaluate import evaluate_store
+
+    app.multiselect(key="types").set_value(["Vehicle crime"]).run()
+    _ok(app)
+    settings = load_settings(env={}).with_(store_dir=store_dir)
+    res = evaluate_store(store_dir, types=["Vehicle crime"], settings=settings)
+    # On the shipped data the CLI's auto picks the multi-scale KDE for next month.
+    assert res.default["label"] == "KDE multi-scale 300-1000 m"
+    assert mt.auto_choice(res, "2025-12").label == res.default["label"]
+    legend = _legend(_page(app))
+    assert ("multi-scale: mean of the bandwidths 300, 500, 750 and 1,000 m, each surface "
+            f"scaled to the same total {AUTO_TEXT}") in legend, legend[:500]
+    captions = " ".join(_unescape(c.value) for c in app.caption)
+    assert "Back-test: KDE multi-scale 300-1000 m, top 5% of the area" in captions
+    assert "cannot draw" not in captions
 
 
 def test_method_options_reach_the_legend(app):

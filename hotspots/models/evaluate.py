@@ -14,14 +14,18 @@ from shapely.geometry.base import BaseGeometry
 
 from hotspots.errors import NoDataError, ParameterError
 from hotspots.models.areas import TIE_TOLERANCE
-from hotspots.models.kde import kernel_density
+from hotspots.models.kde import (
+    DEFAULT_MULTISCALE_BANDWIDTHS,
+    MULTISCALE_COMBINATION,
+    check_bandwidths,
+    kernel_density,
+    multiscale_density,
+)
 from hotspots.models.prospective import month_name, month_number, prospective_density
 from hotspots.spatial.grid import Grid
 
 DEFAULT_COVERAGES = (0.01, 0.02, 0.05, 0.10)
 DEFAULT_BANDWIDTHS = (200.0, 300.0, 500.0, 750.0, 1000.0)
-#: Bandwidths the multi-scale KDE averages over: the default fixed bandwidths without 200 m.
-DEFAULT_MULTISCALE_BANDWIDTHS = (300.0, 500.0, 750.0, 1000.0)
 DEFAULT_TRAIN_MONTHS = 3
 DEFAULT_CELL = 100.0
 #: The coverage ``auto`` optimises when the caller names none and 5 % is being measured.
@@ -78,28 +82,23 @@ def score_kde_multiscale(train: pd.DataFrame, grid: Grid, window: Sequence[str],
                          study_area: BaseGeometry | None = None, *,
                          bandwidths: Sequence[float] = DEFAULT_MULTISCALE_BANDWIDTHS,
                          kernel: str = "quartic") -> np.ndarray:
-    """Score cells by the mean of several KDE surfaces, each normalised to total 1.
+    """Score cells by the multi-scale KDE (:func:`hotspots.models.kde.multiscale_density`).
 
-    Each bandwidth's surface (:func:`score_kde`) is divided by its total over the grid, so
-    every bandwidth contributes equally, and the normalised surfaces are averaged: an ensemble
-    across spatial scales, which smooths over the choice of one bandwidth (variance reduction).
+    The KDE surfaces at each bandwidth, each scaled to the same total over the grid so every
+    bandwidth weighs the same, are averaged: an ensemble across spatial scales, which smooths
+    over the choice of one bandwidth (variance reduction). The dashboard's map draws the same
+    surface, so a map of this method ranks cells exactly as its back-test does.
 
     Returns
     -------
     numpy.ndarray
-        ``(ny, nx)`` mean share of each surface's total per cell (sums to 1 over the grid);
-        zeros when there are no training incidents.
+        ``(ny, nx)`` incidents per km^2; zeros when there are no training incidents.
     """
-    bws = [float(b) for b in bandwidths]
-    if not bws:
-        raise ParameterError("the multi-scale KDE needs at least one bandwidth")
-    out = np.zeros(grid.shape)
-    for b in bws:
-        v = score_kde(train, grid, window, study_area, bandwidth=b, kernel=kernel)
-        total = float(v.sum())
-        if total > 0:
-            out += v / total
-    return out / len(bws)
+    bws = check_bandwidths(bandwidths)
+    if len(train) == 0:
+        return np.zeros(grid.shape)
+    x, y = _xy(train)
+    return multiscale_density(x, y, bandwidths=bws, kernel=kernel, grid=grid).values
 
 
 def score_prospective(train: pd.DataFrame, grid: Grid, window: Sequence[str],
@@ -231,14 +230,12 @@ def default_methods(*, bandwidths: Sequence[float] = DEFAULT_BANDWIDTHS,
     """
     out = [Method("kde", f"KDE {b:g} m", score_kde, {"bandwidth": float(b), "kernel": kernel},
                   float(b), {"weights": "every training incident 1"}) for b in bandwidths]
-    ms = [float(b) for b in multiscale_bandwidths]
+    ms = list(check_bandwidths(multiscale_bandwidths)) if len(multiscale_bandwidths) else []
     if ms:
         out.append(Method(
             "kde_multiscale", f"KDE multi-scale {min(ms):g}-{max(ms):g} m", score_kde_multiscale,
             {"bandwidths": ms, "kernel": kernel}, float(np.mean(ms)),
-            {"weights": "every training incident 1",
-             "combination": "mean of the KDE surfaces at each bandwidth, each divided by its "
-                            "total over the grid (every bandwidth weighs the same)"}))
+            {"weights": "every training incident 1", "combination": MULTISCALE_COMBINATION}))
     out += [Method("prospective", f"prospective KDE {b:g} m", score_prospective,
                    {"bandwidth": float(b), "kernel": kernel}, float(b),
                    {"weights": "1 / (1 + age in months), age 0 = last training month"})

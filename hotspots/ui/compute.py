@@ -58,8 +58,9 @@ class Params:
         Crime groups (used when ``types`` is empty).
     types : tuple of str
         Crime types; when given, they alone select the crimes.
-    bandwidth : float or str
-        Metres, or ``"arcgis"``.
+    bandwidth : float, str or tuple of float
+        Metres, or ``"arcgis"``; several metres for the multi-scale KDE (which ``auto`` may
+        choose).
     top : float
         Share of the study area marked as hotspot.
     bandwidth_rule : str
@@ -72,7 +73,7 @@ class Params:
     end: str
     groups: tuple[str, ...]
     types: tuple[str, ...] = ()
-    bandwidth: float | str = 500.0
+    bandwidth: float | str | tuple[float, ...] = 500.0
     top: float = 0.05
     bandwidth_rule: str = ""
 
@@ -106,7 +107,7 @@ class Analysis:
     in_study: int
     areas: gpd.GeoDataFrame
     image: maps.DensityImage
-    bandwidth: float
+    bandwidth: float | tuple[float, ...]
     bandwidth_rule: str
     kernel: str
     cell: float
@@ -203,7 +204,7 @@ def run_analysis(params: Params, settings: Settings, months_present: Sequence[st
     return Analysis(
         params=params, incidents=int(len(inc)), mapped=int(len(mapped)),
         no_location=int((~has_loc).sum()), in_study=in_study, areas=areas, image=image,
-        bandwidth=float(surface.bandwidth),
+        bandwidth=surface.bandwidths or float(surface.bandwidth),
         bandwidth_rule=params.bandwidth_rule or str(surface.bandwidth_rule),
         kernel=str(surface.kernel), cell=float(surface.grid.cell), study_km2=study_km2,
         missing_months=missing_months(months_present, params.start, params.end))

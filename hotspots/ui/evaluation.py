@@ -310,12 +310,12 @@ def _auto_panel(result: EvaluationResult, params: Params) -> None:
         choice = methods.auto_choice(result, params.end)
         text = (f"The Hotspots map's Auto (back-tested) bandwidth for a period ending "
                 f"{maps.period_label(params.end, params.end)}: "
-                f"{maps.format_metres(choice.bandwidth)} ({choice.label}, chosen from "
+                f"{maps.format_bandwidth(choice.bandwidth)} ({choice.label}, chosen from "
                 f"{len(choice.folds)} test month{'' if len(choice.folds) == 1 else 's'} up to "
                 "then).")
         if choice.overall != choice.label:
-            text += (f" Among every method auto would pick {choice.overall}; the map draws "
-                     "the best kernel density bandwidth.")
+            text += (f" Among every method auto would pick {choice.overall}, which the map "
+                     "cannot draw; the map draws the best kernel density surface.")
         st.caption(md_escape(text))
         if (versus := hindsight_line(result)):
             st.caption(md_escape(versus))

@@ -30,6 +30,7 @@ from hotspots.models.evaluate import (
     default_methods,
     plan_folds,
     score_kde,
+    score_kde_multiscale,
     summarise,
 )
 from hotspots.spatial.grid import Grid
@@ -118,10 +119,10 @@ class AutoChoice:
 
     Attributes
     ----------
-    bandwidth : float
-        Metres.
+    bandwidth : float or tuple of float
+        Metres; several for the multi-scale KDE.
     label : str
-        The back-test method chosen (e.g. ``"KDE 750 m"``).
+        The back-test method chosen (e.g. ``"KDE 750 m"``, ``"KDE multi-scale 300-1000 m"``).
     reason : str
         From :func:`hotspots.models.evaluate.choose`.
     rule : str
@@ -129,10 +130,11 @@ class AutoChoice:
     folds : tuple of str
         Test months the choice learnt from.
     overall : str
-        What ``auto`` picks among every method (not only KDE) from the same folds.
+        What ``auto`` picks among every method from the same folds (the same as ``label``
+        unless that is a method the map cannot draw).
     """
 
-    bandwidth: float
+    bandwidth: float | tuple[float, ...]
     label: str
     reason: str
     rule: str
@@ -144,8 +146,16 @@ class AutoChoice:
 
 
 def kde_methods() -> list[Method]:
-    """The fixed-bandwidth KDE candidates of the back-test registry (the map can draw them)."""
-    return [m for m in default_methods() if m.name == "kde"]
+    """The KDE candidates of the back-test registry the map can draw: every fixed bandwidth
+    and the multi-scale KDE."""
+    return [m for m in default_methods() if m.name in ("kde", "kde_multiscale")]
+
+
+def method_bandwidth(method: Method) -> float | tuple[float, ...]:
+    """The map bandwidth of a KDE candidate: metres, or a tuple for the multi-scale KDE."""
+    if method.name == "kde_multiscale":
+        return tuple(float(b) for b in method.params["bandwidths"])
+    return float(method.params["bandwidth"])
 
 
 def auto_rule(coverage: float) -> str:
@@ -158,9 +168,10 @@ def auto_choice(result: EvaluationResult, end: str) -> AutoChoice:
     """Pick the map's KDE bandwidth from the back-test folds whose test month is not after ``end``.
 
     The rule is ``auto``'s (highest mean PAI at the requested area at the selection coverage,
-    ties to the larger bandwidth) over the KDE candidates only, so the map can draw it; folds
-    after the map's last month are never used. With no such fold the stated fallback (KDE
-    500 m) is used.
+    ties to the larger bandwidth) over the KDE candidates the map can draw (every fixed
+    bandwidth and the multi-scale KDE), so on the shipped data the map draws what ``hotspots
+    evaluate``'s ``auto`` picks; folds after the map's last month are never used. With no such
+    fold the stated fallback (KDE 500 m) is used.
 
     Parameters
     ----------
@@ -180,7 +191,7 @@ def auto_choice(result: EvaluationResult, end: str) -> AutoChoice:
     candidates = kde_methods()
     label, reason = choose(detail, candidates, fallback=FALLBACK_LABEL)
     overall, _ = choose(detail, default_methods(), fallback=FALLBACK_LABEL)
-    bandwidth = float(next(m.params["bandwidth"] for m in candidates if m.label == label))
+    bandwidth = method_bandwidth(next(m for m in candidates if m.label == label))
     folds = tuple(sorted(detail["test"].astype(str).unique()))
     rule = auto_rule(cov) if folds else \
         f"auto: no back-test month up to {maps.period_label(end, end)}, fallback"
@@ -299,15 +310,15 @@ def score_cluster_hulls(train: pd.DataFrame, grid: Grid, window: Sequence[str],
     return hull_cells(list(clusters.geometry), grid).astype(float)
 
 
-def recipe(method: MapMethod, *, bandwidth: float | str = FALLBACK_BANDWIDTH,
+def recipe(method: MapMethod, *, bandwidth: float | str | tuple[float, ...] = FALLBACK_BANDWIDTH,
            cell: float | None = None, distance: float | None = None) -> Method:
     """Return the back-test method that makes the map the way the shown map was made.
 
     Parameters
     ----------
     method : MapMethod
-    bandwidth : float or "arcgis"
-        KDE bandwidth (metres) or rule.
+    bandwidth : float, "arcgis" or tuple of float
+        KDE bandwidth (metres) or rule; several for the multi-scale KDE.
     cell, distance : float, optional
         Gi* / emerging cell and neighbourhood, metres, as used by the shown map.
 
@@ -316,6 +327,10 @@ def recipe(method: MapMethod, *, bandwidth: float | str = FALLBACK_BANDWIDTH,
     Method
     """
     if method.name == KDE:
+        if isinstance(bandwidth, tuple):
+            bws = [float(b) for b in bandwidth]
+            return Method("kde_multiscale", maps.bandwidth_label(bandwidth), score_kde_multiscale,
+                          {"bandwidths": bws, "kernel": "quartic"}, float(np.mean(bws)))
         if isinstance(bandwidth, str):
             label = f"KDE ({maps.bandwidth_rule_label(bandwidth)})"
             return Method("kde", label, score_kde, {"bandwidth": bandwidth, "kernel": "quartic"})
@@ -569,7 +584,7 @@ def evaluation(fingerprint: str, settings_key: str, area: str, groups: tuple[str
 
 @st.cache_data(show_spinner="Back-testing this map on earlier months...", max_entries=32)
 def _backtest(fingerprint: str, settings_key: str, area: str, groups: tuple[str, ...],
-              types: tuple[str, ...], method: MapMethod, bandwidth: float | str,
+              types: tuple[str, ...], method: MapMethod, bandwidth: float | str | tuple[float, ...],
               cell: float | None, distance: float | None, train_months: int, coverage: float,
               _settings: Settings) -> EvaluationResult:
     from hotspots.models.evaluate import evaluate_store
