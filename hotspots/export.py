@@ -1130,6 +1130,22 @@ def disruption_frame(plan: Any) -> pd.DataFrame:
     return frame
 
 
+def _check_shown_areas(areas: Any, statement: str, name: str) -> gpd.GeoDataFrame:
+    """Validate another method's areas for the pack (one-line errors)."""
+    if not isinstance(areas, gpd.GeoDataFrame):
+        raise ParameterError(f"areas must be a GeoDataFrame, got {type(areas).__name__}")
+    missing = [c for c in ("rank", "incidents", "share", "area_km2", "pai", "top_locations")
+               if c not in areas.columns]
+    if missing:
+        raise ParameterError("areas lack the hotspot-area columns " + ", ".join(missing))
+    if areas.crs is None or areas.crs.to_epsg() != 27700:
+        raise ParameterError("areas must be in British National Grid (EPSG:27700)")
+    if not statement.strip() or not name.strip():
+        raise ParameterError("areas need their statement and name (areas_statement, "
+                             "areas_name)")
+    return areas
+
+
 def _previous_counts(areas: gpd.GeoDataFrame, grid, x: np.ndarray, y: np.ndarray
                      ) -> np.ndarray:
     """Incidents per hotspot polygon, by the cell they fall in (the rule hotspot_areas uses)."""
@@ -1180,8 +1196,9 @@ def _back_test(incidents: pd.DataFrame, *, months_held: Sequence[str], end: str,
 
     Returns ``(statement, "", info)``, or ``(None, reason, {})`` when no fold is possible.
     The pack's method is quoted when it is among the methods back-tested (a fixed-bandwidth
-    quartic KDE at 200, 300, 500, 750 or 1000 m), else ``auto`` (each month's method chosen
-    from earlier months only).
+    quartic KDE at 200, 300, 500, 750 or 1000 m, or the multi-scale KDE), else ``auto`` (each
+    month's method chosen from earlier months only); ``surface=None`` (a pack of another
+    method's areas) quotes ``auto``.
     """
     from hotspots.models.evaluate import (
         DEFAULT_COVERAGES,
@@ -1208,9 +1225,10 @@ def _back_test(incidents: pd.DataFrame, *, months_held: Sequence[str], end: str,
     labels = set(res.summary["label"])
     from hotspots import maps
 
-    own = maps.bandwidth_label(surface.bandwidths or surface.bandwidth)
-    if surface.bandwidth_rule in ("fixed", "multi-scale") and surface.kernel == "quartic" \
-            and own in labels:
+    own = "" if surface is None else maps.bandwidth_label(surface.bandwidths
+                                                           or surface.bandwidth)
+    if surface is not None and surface.bandwidth_rule in ("fixed", "multi-scale") \
+            and surface.kernel == "quartic" and own in labels:
         label, who = own, own
     else:
         label = "auto"
@@ -1295,6 +1313,8 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
                       disruption: pd.DataFrame | None = None, disruption_sites: int = 0,
                       accuracy: str | Mapping[str, Any] | bool | None = None,
                       classes: Mapping[int, str] | bool | None = None,
+                      areas: gpd.GeoDataFrame | None = None, areas_statement: str = "",
+                      areas_name: str = "", areas_legend: str = "Hotspot area",
                       settings: Settings | None = None) -> PackInputs:
     """Compute what a tasking pack holds from the incident store.
 
@@ -1346,6 +1366,24 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
         store holds up to ``end``, gaps dropped) of the cells each area overlaps, weighted by
         the cells' incidents; the most common pattern other than "no pattern detected", else
         "no pattern detected".
+    areas : geopandas.GeoDataFrame, optional
+        The map's own areas when it shows another method than the density surface: Gi* hot
+        spot, emerging hot spot or cluster areas (:func:`hotspots.models.areas.gistar_areas`,
+        :func:`~hotspots.models.areas.emerging_areas`,
+        :func:`~hotspots.models.areas.cluster_areas`), EPSG:27700, with the hotspot-area
+        columns and ``attrs["method"]``. They replace the density hotspot areas on the map (shaded,
+        no surface), in the hotspot table, the change on the previous period (not for
+        clusters, which are groups of incidents rather than fixed places), the classes and the
+        disruption demand. The back-test stays that of the kernel density methods (``auto``)
+        and says so.
+    areas_statement : str
+        With ``areas``: the map legend's statement of method and parameters (first in the
+        method notes and on the map).
+    areas_name : str
+        With ``areas``: what they are, for the title (e.g. "Gi* hot spot areas (90%+
+        confidence)").
+    areas_legend : str
+        With ``areas``: one area's name in the map legend (default "Hotspot area").
     settings : Settings, optional
 
     An error inside the back-test or the classes (e.g. too few months) does not stop the
@@ -1414,8 +1452,14 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
     grid = Grid.from_geometry(geom, cell)
     surface = kernel_density(mapped["x"].to_numpy(), mapped["y"].to_numpy(), cell=cell,
                              bandwidth=bandwidth, kernel=kernel, grid=grid)
-    areas = hotspot_areas(surface, mapped, top=top, study_area=geom)
+    shown = areas is not None
+    if shown:
+        areas = _check_shown_areas(areas, areas_statement, areas_name)
+    else:
+        areas = hotspot_areas(surface, mapped, top=top, study_area=geom)
     method = dict(areas.attrs.get("method", {}))
+    # Clusters are groups of this period's incidents, not fixed places: no previous count.
+    clusters = shown and "cluster" in areas.columns
 
     omitted: dict[str, str] = {}
     class_info: dict[str, Any] | None = None
@@ -1425,6 +1469,9 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
     span = len(cur_months)
     prev_months = [_month_name(_month_index(start) - span + k) for k in range(span)]
     note = _change_note(cur_months, prev_months, set(have))
+    if clusters:
+        note = ("clusters are groups of this period's incidents, not fixed places: no "
+                "previous count")
     areas = areas.copy()
     if len(areas):
         if note:
@@ -1527,6 +1574,9 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
         bandwidth_rule=surface.bandwidth_rule, cell=surface.grid.cell, top=top, start=start,
         end=end, crimes=crimes_text, missing=missing_now)
     title = f"{crimes_text[:1].upper()}{crimes_text[1:]} hotspots"
+    if shown:
+        method_text = areas_statement.rstrip(". ")
+        title = f"{crimes_text[:1].upper()}{crimes_text[1:]}: {areas_name}"
     if disruption is None and disruption_sites:
         try:
             dmod = importlib.import_module("hotspots.models.disruption")
@@ -1542,11 +1592,12 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
     map_method = method_text
     if sites is not None and disruption.attrs.get("method"):
         map_method += ". " + str(disruption.attrs["method"])
-    map_png = render_map_png(surface, areas, area_geometry=geom, title=title, period=period,
-                             groups=selection["types"] or selection["groups"],
+    map_png = render_map_png(None if shown else surface, areas, area_geometry=geom, title=title,
+                             period=period, groups=selection["types"] or selection["groups"],
                              method_text=map_method, marking=marking, size="a4",
                              area=area_words, sites=sites, junctions=junctions,
-                             created=created, settings=settings)
+                             created=created, hotspots_label=areas_legend if shown
+                             else "Hotspot area", settings=settings)
 
     n_inc, n_mapped = int(len(period_inc)), int(len(mapped))
     n_in_study = int(method.get("incidents_in_study_area", n_mapped))
@@ -1570,12 +1621,16 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
         summary["Missing months"] = f"the store has no data for {_runs_words(missing_now)}"
 
     thr = method.get("threshold_density")
+    how = (f"Hotspot areas: the densest {top:.0%} of the study area's {cell:g} m cells "
+           f"({method.get('study_cells', 0):,} cells; threshold "
+           f"{(thr if thr is not None else float('nan')):.1f} incidents per km²), joined where "
+           "cells share an edge and ranked by the mapped incidents they contain."
+           if not shown else
+           f"{areas_name[:1].upper()}{areas_name[1:]}: {method.get('method', '')}. The "
+           "table, map and disruption demand use these areas, not the density surface.")
     method_notes = [
         method_text + ".",
-        f"Hotspot areas: the densest {top:.0%} of the study area's {cell:g} m cells "
-        f"({method.get('study_cells', 0):,} cells; threshold "
-        f"{(thr if thr is not None else float('nan')):.1f} incidents per km²), joined where "
-        "cells share an edge and ranked by the mapped incidents they contain. Share = the "
+        how + " Share = the "
         "area's incidents / all mapped incidents in the study area. PAI (in-sample) = share of "
         "incidents / share of the study area: it says how concentrated the period's crime "
         "is, not how well it forecasts.",
@@ -1612,7 +1667,8 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
         try:
             accuracy, why, accuracy_info = _back_test(
                 everything, months_held=have, end=end, study_area=geom, cell=cell, top=top,
-                surface=surface, groups=selection["groups"], types=selection["types"])
+                surface=None if shown else surface, groups=selection["groups"],
+                types=selection["types"])
         except Exception as exc:  # noqa: BLE001 - a failed back-test must not stop the pack
             omitted["accuracy"] = f"back-test not computed: {_one_line(exc)}"
         else:
@@ -1630,7 +1686,10 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
                     "are means over the test months. Auto choice = the method with the best "
                     "mean PAI at the requested area (5%) over those months among the "
                     f"{len(accuracy_info['candidates'])} back-tested: "
-                    + ", ".join(accuracy_info["candidates"]) + ".")
+                    + ", ".join(accuracy_info["candidates"]) + "."
+                    + (f" The map shows {areas_name}; this back-test is of the kernel "
+                       "density methods (the dashboard's Evaluation view and the line under "
+                       "its map back-test the shown method itself)." if shown else ""))
                 n_test = len(accuracy_info["test_months"])
                 summary["Back-test"] = (
                     f"{accuracy_info['method'].replace('auto', 'Auto')}: "
@@ -1655,6 +1714,8 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
         "share_in_hotspots": None if math.isnan(share) else round(share, 4),
         "pai": None if math.isnan(pai) else round(pai, 3), "top": top,
         "surface": surface.params(), "junction_radius_m": float(radius),
+        "map_method": areas_name if shown else "kernel density",
+        "areas_method": _json_value(method) if shown else None,
         "accuracy": accuracy_info, "classes": class_info,
         "marking": marking, "created": created.astimezone(UTC).isoformat(timespec="seconds"),
     }

@@ -246,7 +246,8 @@ def test_the_table_and_downloads_follow_the_map_method(env, audit_log, method, c
     assert column in table.columns and "Top locations" in table.columns
     captions = " ".join(c.value for c in at.caption).replace("\\", "")
     assert "Share and PAI are in-sample" in captions and "Areas: " in captions
-    assert "shown on the map" in captions and "kernel density map" in captions
+    assert "the map snapshots and the tasking pack hold the " in captions
+    assert "shown on the map" in captions and "back-test is of the kernel density" in captions
     at.download_button(key="download_csv").click().run()
     rec = _audit(audit_log)[-1]
     assert rec["what"] == "hotspots.csv" and rec["filters"]["map_method"] == method
@@ -413,6 +414,78 @@ def test_gistar_downloads_hold_the_hot_areas_and_state_their_method(rugby_gistar
     assert img.info.get("Title") == "Acquisitive crime: Gi* hot spot areas (90%+ confidence)"
     assert "Getis-Ord Gi*" in img.info.get("Description", "")
     assert "bandwidth" not in img.info.get("Description", "")
+
+
+def test_gistar_tasking_pack_is_built_on_the_hot_areas_shown(rugby_gistar, tmp_path):
+    import io as _io
+
+    from pypdf import PdfReader
+
+    from hotspots.export import build_pack_inputs
+
+    settings, analysis, _, shown = rugby_gistar
+    p = analysis.params
+    inputs = build_pack_inputs(settings.store_dir, start=p.start, end=p.end, area=p.area,
+                               groups=list(p.groups), areas=shown.areas,
+                               areas_statement=shown.statement, areas_name=shown.name,
+                               areas_legend=shown.legend, accuracy=False, settings=settings)
+    table = inputs.hotspot_table
+    assert table["incidents"].tolist() == shown.areas["incidents"].tolist()
+    assert table["rank"].tolist() == list(range(1, len(shown.areas) + 1))
+    # Gi* areas are whole cells: the previous period (Jul-Sep 2025) is counted in them.
+    assert table["previous"].notna().all() and "class" in table.columns
+    assert inputs.title == "Acquisitive crime: Gi* hot spot areas (90%+ confidence)"
+    assert inputs.method_notes[0].startswith(shown.statement.rstrip(". "))
+    assert inputs.method_notes[1].startswith("Gi* hot spot areas (90%+ confidence): Gi* hot")
+    assert inputs.params["map_method"] == shown.name
+    assert inputs.params["areas_method"]["min_confidence"] == 90
+    json.dumps(inputs.params, allow_nan=False)
+
+    pdf = downloads.tasking_pack(p, settings, shown)
+    text = " ".join(" ".join(page.extract_text() or "" for page in
+                             PdfReader(_io.BytesIO(pdf)).pages).split())
+    assert "Gi* hot spot areas (90%+ confidence)" in text
+    assert "this back-test is of the kernel density methods" in text
+
+
+def test_cluster_pack_counts_no_previous_period_for_clusters(rugby):
+    from hotspots.export import build_pack_inputs
+    from hotspots.query import available_months
+    from hotspots.ui import methods
+
+    settings, analysis = rugby
+    p = analysis.params
+    hulls = methods.cluster_hulls(p, settings)
+    months = tuple(available_months(settings=settings))
+    shown = methods.model_areas(methods.MapMethod("clusters"), hulls, p, settings, months)
+    assert len(shown.areas) >= 1
+    inputs = build_pack_inputs(settings.store_dir, start=p.start, end=p.end, area=p.area,
+                               groups=list(p.groups), areas=shown.areas,
+                               areas_statement=shown.statement, areas_name=shown.name,
+                               areas_legend=shown.legend, accuracy=False, classes=False,
+                               settings=settings)
+    table = inputs.hotspot_table
+    assert table["previous"].isna().all()
+    assert set(table["change_note"]) == {"clusters are groups of this period's incidents, not "
+                                         "fixed places: no previous count"}
+    assert int(table["incidents"].sum()) == int(shown.areas["incidents"].sum())
+
+
+def test_pack_refuses_areas_without_the_hotspot_columns_in_one_line(rugby):
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from hotspots.errors import ParameterError
+    from hotspots.export import build_pack_inputs
+
+    settings, analysis = rugby
+    p = analysis.params
+    bad = gpd.GeoDataFrame({"incidents": [3]}, geometry=[box(0, 0, 1, 1)], crs=27700)
+    with pytest.raises(ParameterError, match="lack the hotspot-area columns") as err:
+        build_pack_inputs(settings.store_dir, start=p.start, end=p.end, area=p.area,
+                          groups=list(p.groups), areas=bad, areas_statement="x",
+                          areas_name="y", settings=settings)
+    assert "\n" not in str(err.value)
 
 
 def test_cluster_table_shows_the_crime_mix_and_months_escaped():

@@ -287,7 +287,7 @@ def map_png(analysis: compute.Analysis, settings: Settings, size: str, *,
         hotspots_label=label, settings=settings)
 
 
-def tasking_pack(params: Params, settings: Settings) -> bytes:
+def tasking_pack(params: Params, settings: Settings, shown: MapAreas | None = None) -> bytes:
     """The tasking pack PDF of a selection, as ``hotspots report`` builds it.
 
     Parameters
@@ -295,6 +295,10 @@ def tasking_pack(params: Params, settings: Settings) -> bytes:
     params : Params
         Area, period and crimes; its bandwidth and hotspot share are used for the surface.
     settings : Settings
+    shown : MapAreas, optional
+        A Gi*, emerging or cluster map's areas: the pack's map, hotspot table, change and
+        disruption demand use them (with that method's statement) instead of the kernel
+        density hotspot areas.
 
     Returns
     -------
@@ -304,10 +308,14 @@ def tasking_pack(params: Params, settings: Settings) -> bytes:
     """
     from hotspots.export import build_pack_inputs, write_tasking_pack
 
+    extra: dict[str, Any] = {}
+    if not _is_density(shown):
+        extra = {"areas": shown.areas, "areas_statement": shown.statement,
+                 "areas_name": shown.name, "areas_legend": shown.legend}
     inputs = build_pack_inputs(settings.store_dir, start=params.start, end=params.end,
                                area=params.area, disruption_sites=PACK_SITES,
                                bandwidth=params.bandwidth, top=params.top, settings=settings,
-                               **params.selection())
+                               **extra, **params.selection())
     with tempfile.TemporaryDirectory(prefix="hotspots-pack-") as tmp:
         path = Path(tmp) / "pack.pdf"
         write_tasking_pack(path, settings=settings, **inputs.pack_kwargs())
@@ -384,8 +392,9 @@ def _png(fingerprint: str, settings_key: str, params: Params, months: tuple[str,
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _pack(fingerprint: str, settings_key: str, params: Params, _settings: Settings) -> bytes:
-    return tasking_pack(params, _settings)
+def _pack(fingerprint: str, settings_key: str, params: Params, shown_key: tuple[str, str],
+          _shown: MapAreas | None, _settings: Settings) -> bytes:
+    return tasking_pack(params, _settings, _shown)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -555,10 +564,10 @@ def hotspots_panel(settings: Settings, key: str, fingerprint: str, months: tuple
                   filters={**base, "size": size, "services": services}, settings=settings,
                   help="Print-ready map with the protective marking, the method in full, a "
                        "scale bar and the sources; drawn from the shipped data, no tiles.")
-        _lazy(heavy[2], "pack", repr((fingerprint, key, params)),
+        _lazy(heavy[2], "pack", repr((fingerprint, key, params, shown_key)),
               ("Prepare tasking pack", "Tasking pack (PDF)"),
               "Building the tasking pack (hotspots, junctions, disruption sites)...",
-              lambda: _pack(fingerprint, key, params, settings),
+              lambda: _pack(fingerprint, key, params, shown_key, shown, settings),
               file_name=f"{file_stem('tasking-pack', params.area, params.start, params.end)}"
                         ".pdf",
               mime="application/pdf", what="pack.pdf",
@@ -569,12 +578,11 @@ def hotspots_panel(settings: Settings, key: str, fingerprint: str, months: tuple
         what = ("the kernel density hotspot areas" if shown is None
                 else "the " + shown.name.lower() + " shown on the map")
         st.caption(_escape(
-            f"The HTML map is the map shown; the table, the polygons and the map snapshots "
-            f"hold {what}. The tasking pack is always built on the kernel density map (each "
-            "area with its emerging hot spot class), as the report command builds it. Every "
-            "file carries or states the protective marking, the method and its parameters. "
-            "Each download is recorded in the export audit log (time, user, file and "
-            "selection)."))
+            f"The HTML map is the map shown; the table, the polygons, the map snapshots and "
+            f"the tasking pack hold {what} (in the pack each area with its emerging hot spot "
+            "class; its back-test is of the kernel density methods). Every file carries or "
+            "states the protective marking, the method and its parameters. Each download is "
+            "recorded in the export audit log (time, user, file and selection)."))
 
 
 def corridors_panel(settings: Settings, key: str, fingerprint: str, months: tuple[str, ...],
