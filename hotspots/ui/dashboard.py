@@ -304,11 +304,12 @@ def _sidebar(months: Sequence[str], types: Sequence[str], districts: Sequence[st
                         persist_state=_KEEP,
                         format_func={"auto": "Auto (back-tested)", "fixed": "Fixed (metres)",
                                      "arcgis": "ArcGIS Pro rule"}.get,
-                        help="Search radius of the quartic kernel. Auto: the bandwidth whose "
-                             "maps best predicted the next month on earlier months (PAI at 5% "
-                             "of the area; see the Evaluation view). The ArcGIS Pro rule derives "
+                        help="Search radius of the quartic kernel. Auto: the bandwidth (or "
+                             "the multi-scale mean of 300-1,000 m) whose maps best predicted "
+                             "the next month on earlier months (PAI at 5% of the area; see the "
+                             "Evaluation view). The ArcGIS Pro rule derives "
                              "it from the spread of the incidents (spatial Silverman variant).")
-        bandwidth: float | str
+        bandwidth: float | str | tuple[float, ...]
         if mode == "fixed":
             bandwidth = float(st.slider("Bandwidth, metres", 100, 3000, BANDWIDTH_DEFAULT,
                                         step=50, key="bandwidth", persist_state=_KEEP))
