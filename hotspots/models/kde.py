@@ -557,17 +557,12 @@ def multiscale_density(x: Any, y: Any, *,
         ``bandwidth`` their mean, ``bandwidth_rule`` ``"multi-scale"``.
     """
     bws = check_bandwidths(bandwidths)
-    if grid is None:
-        xa, ya = _coords(x, y)
-        if kernel not in KERNELS:
-            raise ParameterError(f"unknown kernel {kernel!r}; choose one of "
-                                 f"{', '.join(KERNELS)}")
-        reach = max(bws) * _SUPPORT[kernel]
-        step = DEFAULT_CELL if cell is None else float(cell)
-        grid = Grid.from_bounds(xa.min() - reach, ya.min() - reach, xa.max() + reach,
-                                ya.max() + reach, step)
+    # The widest kernel first: without a grid it makes the default one, reaching the widest.
+    widest = kernel_density(x, y, cell=cell, bandwidth=bws[-1], kernel=kernel, weights=weights,
+                            grid=grid)
+    grid = widest.grid
     surfaces = [kernel_density(x, y, cell=cell, bandwidth=b, kernel=kernel, weights=weights,
-                               grid=grid) for b in bws]
+                               grid=grid) for b in bws[:-1]] + [widest]
     totals = [float(s.values.sum()) for s in surfaces]
     acc = np.zeros(grid.shape)
     for s, total in zip(surfaces, totals, strict=True):
