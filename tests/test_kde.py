@@ -347,3 +347,8 @@ def test_multiscale_bad_bandwidths_raise_one_line_parameter_error(bandwidths, ma
     with pytest.raises(ParameterError, match=match) as err:
         kernel_density([1.0, 2.0], [1.0, 2.0], bandwidth=bandwidths)
     assert "\n" not in str(err.value)
+
+
+def test_multiscale_bad_cell_is_a_one_line_parameter_error():
+    with pytest.raises(ParameterError, match="cell must be metres"):
+        kernel_density([1.0, 2.0], [1.0, 2.0], bandwidth=(300, 500), cell="wide")
