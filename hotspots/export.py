@@ -1134,8 +1134,9 @@ def _check_shown_areas(areas: Any, statement: str, name: str) -> gpd.GeoDataFram
     """Validate another method's areas for the pack (one-line errors)."""
     if not isinstance(areas, gpd.GeoDataFrame):
         raise ParameterError(f"areas must be a GeoDataFrame, got {type(areas).__name__}")
-    missing = [c for c in ("rank", "incidents", "share", "area_km2", "pai", "top_locations")
-               if c not in areas.columns]
+    from hotspots.models.areas import COLUMNS
+
+    missing = [c for c in COLUMNS if c not in areas.columns]
     if missing:
         raise ParameterError("areas lack the hotspot-area columns " + ", ".join(missing))
     if areas.crs is None or areas.crs.to_epsg() != 27700:

@@ -292,6 +292,11 @@ def bandwidth_rule_label(rule: str) -> str:
             "silverman": "Silverman's rule"}.get(str(rule).lower(), str(rule))
 
 
+def _several(bandwidth: Any) -> bool:
+    """Whether a bandwidth is several metres (the multi-scale KDE), not one value or a rule."""
+    return isinstance(bandwidth, Sequence) and not isinstance(bandwidth, (str, bytes))
+
+
 def _metres_list(values: Sequence[float]) -> str:
     parts = [f"{float(v):,.0f}" for v in values]
     return (", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]) + " m"
@@ -300,14 +305,14 @@ def _metres_list(values: Sequence[float]) -> str:
 def format_bandwidth(bandwidth: float | Sequence[float]) -> str:
     """Say a bandwidth: ``"500 m"``, or for a multi-scale KDE ``"multi-scale (mean of 300, 500,
     750 and 1,000 m)"``."""
-    if isinstance(bandwidth, (str, bytes)) or not isinstance(bandwidth, Sequence):
+    if not _several(bandwidth):
         return format_metres(float(bandwidth))  # type: ignore[arg-type]
     return f"multi-scale (mean of {_metres_list(bandwidth)})"
 
 
 def bandwidth_label(bandwidth: float | Sequence[float]) -> str:
     """The back-test's label for a KDE: ``"KDE 500 m"`` or ``"KDE multi-scale 300-1000 m"``."""
-    if isinstance(bandwidth, (str, bytes)) or not isinstance(bandwidth, Sequence):
+    if not _several(bandwidth):
         return f"KDE {float(bandwidth):g} m"  # type: ignore[arg-type]
     bws = [float(b) for b in bandwidth]
     return f"KDE multi-scale {min(bws):g}-{max(bws):g} m"
@@ -350,7 +355,7 @@ def method_statement(*, kernel: str, bandwidth: float | Sequence[float], bandwid
     period = period_label(start, end)
     if missing:
         period += f" (no data for {missing_months_label(missing)})"
-    if isinstance(bandwidth, Sequence) and not isinstance(bandwidth, (str, bytes)):
+    if _several(bandwidth):
         bw = (f"multi-scale: mean of the bandwidths {_metres_list(bandwidth)}, each surface "
               "scaled to the same total")
     else:
