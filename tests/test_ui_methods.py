@@ -16,12 +16,12 @@ import pytest
 from shapely.geometry import box
 from streamlit.testing.v1 import AppTest
 
+from hotspots import methods as mt
 from hotspots.config import load_settings
 from hotspots.models.evaluate import EvaluationResult, default_methods, evaluate
 from hotspots.models.gistar import gi_star_grid
 from hotspots.spatial.grid import Grid
 from hotspots.ui import evaluation as ev
-from hotspots.ui import methods as mt
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 TIMEOUT = 180

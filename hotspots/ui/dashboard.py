@@ -780,6 +780,7 @@ def _hotspots_view(settings: Settings, key: str, fingerprint: str, months: tuple
         if settings.marking:
             st.badge(md_escape(settings.marking), color="gray")
 
+    from hotspots.methods import AREA_NAMES
     from hotspots.ui import methods  # imports this module
 
     params = methods.resolve_bandwidth(settings, key, fingerprint, params)  # "auto" -> metres
@@ -791,7 +792,7 @@ def _hotspots_view(settings: Settings, key: str, fingerprint: str, months: tuple
         show_error(exc)
     if analysis is not None:
         method = methods.method_controls()  # KDE, Gi*, emerging or clusters
-        shown = methods.MapAreas(methods.KDE, methods.AREA_NAMES[methods.KDE], analysis.areas,
+        shown = methods.MapAreas(methods.KDE, AREA_NAMES[methods.KDE], analysis.areas,
                                  analysis.method())
         if method.name != methods.KDE:
             try:

@@ -20,9 +20,9 @@ from hotspots.ui import compute
 from hotspots.ui.compute import Params
 
 if TYPE_CHECKING:
+    from hotspots.methods import MapAreas
     from hotspots.models.kde import Surface
     from hotspots.ui.dashboard import Layers
-    from hotspots.ui.methods import MapAreas
 
 #: Disruption sites in the tasking pack, as ``hotspots report`` chooses by default.
 PACK_SITES = 5

@@ -18,6 +18,7 @@ import streamlit as st
 from hotspots import maps
 from hotspots.config import Settings
 from hotspots.errors import HotspotsError, NoDataError
+from hotspots.methods import months_label
 from hotspots.models.evaluate import (
     DEFAULT_CELL,
     DEFAULT_TRAIN_MONTHS,
@@ -105,14 +106,14 @@ def skipped_lines(result: EvaluationResult) -> list[str]:
             gap_months.update(s.get("missing") or [])
     out = []
     if history:
-        out.append(f"{methods.months_label(history)}: fewer than {w} months of data before "
+        out.append(f"{months_label(history)}: fewer than {w} months of data before "
                    "them (the data start there).")
     if missing:
-        out.append(f"{methods.months_label(missing)}: no police.uk data is held for these "
+        out.append(f"{months_label(missing)}: no police.uk data is held for these "
                    "months, so there is nothing to test against.")
     if gap:
-        out.append(f"{methods.months_label(gap)}: their {w}-month training window would "
-                   f"reach into {methods.months_label(sorted(gap_months))}, which has no "
+        out.append(f"{months_label(gap)}: their {w}-month training window would "
+                   f"reach into {months_label(sorted(gap_months))}, which has no "
                    "data; a window is never stretched over missing months, and missing "
                    "months are never read as zero crime.")
     return out
@@ -323,7 +324,7 @@ def _auto_panel(result: EvaluationResult, params: Params) -> None:
         st.dataframe(pd.DataFrame({
             "Test month": [maps.period_label(a["test"], a["test"]) for a in result.auto],
             "Chosen": [a["chosen"] for a in result.auto],
-            "Learnt from": [methods.months_label(a["learnt_from"]) or "no earlier month"
+            "Learnt from": [months_label(a["learnt_from"]) or "no earlier month"
                             for a in result.auto],
             "Why": [a["reason"] for a in result.auto]}),
             hide_index=True, width="stretch", key="ev_auto_table")
@@ -427,7 +428,7 @@ def _capture_panel(settings: Settings, key: str, fingerprint: str, params: Param
 def _folds_panel(result: EvaluationResult) -> None:
     st.subheader("Months tested and months skipped", anchor=False)
     tested = list(result.default.get("periods") or [])
-    lines = [f"Tested ({len(tested)}): {methods.months_label(tested)}: each fitted on the "
+    lines = [f"Tested ({len(tested)}): {months_label(tested)}: each fitted on the "
              f"{result.params['train_months']} months before it."]
     lines += [f"Not tested: {s}" for s in skipped_lines(result)]
     st.markdown("\n".join(f"- {md_escape(line)}" for line in lines))
