@@ -124,6 +124,11 @@ def _cmd_kde(args) -> int:
     geom = area_geometry(args.area)
     grid = Grid.from_geometry(geom, args.cell)
     bandwidth = _bandwidth_arg(args.bandwidth)
+    auto = None
+    if isinstance(bandwidth, str) and bandwidth.strip().lower() == "auto":
+        auto = _resolve_auto(args)
+        bandwidth = auto["bandwidth"] if isinstance(auto["bandwidth"], float) \
+            else tuple(auto["bandwidth"])
     surface = kernel_density(mapped["x"].to_numpy(), mapped["y"].to_numpy(), cell=args.cell,
                              bandwidth=bandwidth, kernel=args.kernel, grid=grid)
     areas = hotspot_areas(surface, mapped, top=args.top, study_area=geom)
@@ -148,7 +153,8 @@ def _cmd_kde(args) -> int:
         "cell": surface.grid.cell,
         "bandwidth": surface.bandwidth,
         **({"bandwidths": list(surface.bandwidths)} if surface.multiscale else {}),
-        "bandwidth_rule": surface.bandwidth_rule,
+        "bandwidth_rule": "auto" if auto else surface.bandwidth_rule,
+        **({"auto": auto} if auto else {}),
         "kernel": surface.kernel,
         "top": args.top,
         "hotspots": int(len(areas)),
@@ -162,7 +168,9 @@ def _cmd_kde(args) -> int:
         f"KDE {surface.kernel}, bandwidth "
         f"{maps.format_bandwidth(surface.bandwidths or surface.bandwidth)}"
         f"{'' if surface.multiscale else f' ({surface.bandwidth_rule})'}, "
-        f"cell {surface.grid.cell:.0f} m",
+        f"cell {surface.grid.cell:.0f} m"
+        + (f" ({auto['rule']}: {auto['label']}, learnt from {len(auto['folds'])} test "
+           f"month{'' if len(auto['folds']) == 1 else 's'})" if auto else ""),
         f"{payload['hotspots']} hotspot areas in the top {args.top:.0%} of the area hold "
         f"{share:.1%} of incidents",
         *(f"wrote {w}" for w in written),
@@ -391,8 +399,16 @@ def _cmd_disrupt(args) -> int:
     return 0
 
 
+def _resolve_auto(args) -> dict:
+    """``--bandwidth auto``: the KDE surface the dashboard's auto draws for the period."""
+    from hotspots.methods import describe_auto, resolve_auto
+
+    sel = _selection(args)
+    return describe_auto(resolve_auto(args.store, end=args.to, area=args.area, **sel))
+
+
 def _bandwidth_arg(text: str) -> float | str | tuple[float, ...]:
-    """``--bandwidth``: metres, a rule name, or comma-separated metres (multi-scale KDE)."""
+    """``--bandwidth``: metres, a rule name, ``auto`` or comma-separated metres (multi-scale)."""
     if "," in text:
         try:
             return tuple(float(part) for part in text.split(",") if part.strip())
@@ -410,10 +426,19 @@ def _cmd_report(args) -> int:
 
     sel = _selection(args)
     result = write_report(args.out, store_dir=args.store, area=args.area, start=getattr(args,
-                          "from"), end=args.to, marking=args.marking, **sel)
+                          "from"), end=args.to, marking=args.marking, method=args.method,
+                          bandwidth=_bandwidth_arg(args.bandwidth), top=args.top,
+                          correction=args.correction, cluster_method=args.cluster_method,
+                          sites=args.sites, **sel)
+    p = result["parameters"]
+    acc = p.get("accuracy") or {}
     _emit(result, args.json, [
         f"{len(result['files'])} files written to {args.out} "
         f"(pack: {result.get('pages')} pages; sites.csv holds {result.get('sites_csv')})",
+        f"map: {p.get('map_method')}, {p.get('hotspots')} areas"
+        + (f" ({p['auto']['label']}, {p['auto']['rule']})"
+           if p.get("auto") and args.method == "kde" else ""),
+        *([f"back-test: {acc['statement']}"] if acc.get("statement") else []),
         *(f"  {f['name']}: {f['bytes']:,} bytes" for f in result["files"])])
     return 0
 
@@ -541,8 +566,10 @@ def build_parser() -> argparse.ArgumentParser:
                              _cmd_kde, default_store)
     kde.add_argument("--cell", type=_positive(float), default=100.0, help="cell size, metres")
     kde.add_argument("--bandwidth", default="500",
-                     help="metres, a rule name (arcgis, scott, silverman), or several metres "
-                          "separated by commas for the multi-scale KDE (e.g. 300,500,750,1000)")
+                     help="metres, a rule name (arcgis, scott, silverman), auto (the KDE "
+                          "surface with the best back-tested PAI at 5%% on earlier months, as "
+                          "the dashboard draws it), or several metres separated by commas for "
+                          "the multi-scale KDE (e.g. 300,500,750,1000)")
     kde.add_argument("--kernel", default="quartic", choices=["quartic", "gaussian",
                                                              "epanechnikov"])
     kde.add_argument("--top", type=_positive(float), default=0.05,
@@ -614,6 +641,19 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", required=True, help="folder to write the files into")
     rep.add_argument("--marking", default=None,
                      help="protective marking (default from settings: OFFICIAL-SENSITIVE)")
+    rep.add_argument("--method", default="kde", choices=["kde", "gistar", "emerging", "clusters"],
+                     help="map method, as the dashboard's switcher (default kde)")
+    rep.add_argument("--bandwidth", default="auto",
+                     help="KDE bandwidth: auto (default, as the dashboard), metres, a rule name "
+                          "or several metres separated by commas (multi-scale)")
+    rep.add_argument("--top", type=_positive(float), default=0.05,
+                     help="share of the area marked as hotspot by the KDE (default 0.05)")
+    rep.add_argument("--correction", default="fdr_bh", choices=["fdr_bh", "bonferroni", "none"],
+                     help="multiple-testing correction of gistar and emerging (default fdr_bh)")
+    rep.add_argument("--cluster-method", default="dbscan", choices=["dbscan", "hdbscan"],
+                     help="clustering of --method clusters (default dbscan)")
+    rep.add_argument("--sites", type=int, default=5,
+                     help="disruption sites to choose (default 5; 0 for none)")
 
     cor = _analysis_command(sub, "corridors", "crime around SRN junctions and corridor bands",
                             _cmd_corridors, default_store, area=False)

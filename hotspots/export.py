@@ -1189,17 +1189,26 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+def _share_words(share: float) -> str:
+    """A share of the area in words: whole per cent, one decimal under 1 % ("0.4%", never
+    "0%" for an area that is there)."""
+    return f"{share:.1%}" if 0 < share < 0.0095 else f"{share:.0%}"
+
+
 def _back_test(incidents: pd.DataFrame, *, months_held: Sequence[str], end: str,
                study_area: BaseGeometry, cell: float, top: float, surface: Any,
-               groups: Sequence[str] | None, types: Sequence[str] | None
+               groups: Sequence[str] | None, types: Sequence[str] | None,
+               shown_recipe: tuple[Any, str] | None = None
                ) -> tuple[str | None, str, dict[str, Any]]:
     """Back-test statement for a pack whose period ends in ``end``: folds up to ``end`` only.
 
     Returns ``(statement, "", info)``, or ``(None, reason, {})`` when no fold is possible.
     The pack's method is quoted when it is among the methods back-tested (a fixed-bandwidth
     quartic KDE at 200, 300, 500, 750 or 1000 m, or the multi-scale KDE), else ``auto`` (each
-    month's method chosen from earlier months only); ``surface=None`` (a pack of another
-    method's areas) quotes ``auto``.
+    month's method chosen from earlier months only). ``shown_recipe`` = ``(recipe, how)`` of a
+    Gi*, emerging or cluster map (:func:`hotspots.methods.area_recipe`): each test month's map
+    is made that way and scored on the area it marks. ``surface=None`` without
+    ``shown_recipe`` (another method's areas, recipe unknown) quotes ``auto``.
     """
     from hotspots.models.evaluate import (
         DEFAULT_COVERAGES,
@@ -1235,6 +1244,17 @@ def _back_test(incidents: pd.DataFrame, *, months_held: Sequence[str], end: str,
         label = "auto"
         who = "Auto (each test month's method chosen from earlier test months only)"
     row = res.row(label, top)
+    coverage = float(top)
+    if shown_recipe is not None:
+        from hotspots.methods import MAP_COVERAGE
+
+        recipe, how = shown_recipe
+        mine = evaluate(data, months=held, study_area=study_area, cell=cell, methods=[recipe],
+                        fallback=recipe.label, coverages=(MAP_COVERAGE,),
+                        select_coverage=MAP_COVERAGE, crimes=crime_noun(groups, types))
+        label, who = recipe.label, how[:1].upper() + how[1:]
+        row = mine.row(label, MAP_COVERAGE)
+        coverage = float(row["area_share"])
     reading = summarise(row["hit_rate"], row["area_share"], None,
                         crimes=res.params.get("crimes", "crimes"))
     reading = (f"{who} {reading.removeprefix('this map ')}" if reading.startswith("this map ")
@@ -1261,7 +1281,9 @@ def _back_test(incidents: pd.DataFrame, *, months_held: Sequence[str], end: str,
                        f"into the {_runs_words(gaps)} gap")
     statement = (f"Back-test ({', '.join(context[:3])}, {'; '.join(context[3:])}): {reading}. "
                  f"Auto choice: {pick} (PAI {pick_row['pai']:.1f}).")
-    info = {"statement": statement, "method": label, "coverage": float(top),
+    info = {"statement": statement, "method": label, "coverage": coverage,
+            "scored_on": "the area the map marks" if shown_recipe is not None
+            else "the densest share of the area",
             "hit_rate": row["hit_rate"], "pai": row["pai"], "pei": row["pei"],
             "area_share": row["area_share"], "test_months": tested,
             "train_months": window, "auto_choice": pick, "auto_choice_pai": pick_row["pai"],
@@ -1309,7 +1331,8 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
                       area: str | None = None, groups: Sequence[str] | None = None,
                       types: Sequence[str] | None = None, cell: float = 100.0,
                       bandwidth: float | str | Sequence[float] = 500.0, kernel: str = "quartic",
-                      top: float = 0.05, radius: float = 2000.0,
+                      top: float = 0.05, bandwidth_rule: str = "", method: Any = None,
+                      radius: float = 2000.0,
                       marking: str | None = None, created: datetime | None = None,
                       disruption: pd.DataFrame | None = None, disruption_sites: int = 0,
                       accuracy: str | Mapping[str, Any] | bool | None = None,
@@ -1337,7 +1360,18 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
         Crime groups or police.uk crime types (one of the two).
     cell, bandwidth, kernel, top : optional
         Surface and hotspot parameters (defaults: 100 m cells, fixed 500 m quartic, top 5%);
-        several bandwidths give the multi-scale KDE.
+        several bandwidths give the multi-scale KDE; ``"auto"`` the surface the dashboard's
+        auto draws (:func:`hotspots.methods.resolve_auto`, folds up to ``end`` only), stated
+        as such and reported under ``params["auto"]``.
+    bandwidth_rule : str
+        How a bandwidth in metres was chosen, for the method statement (e.g. the dashboard's
+        "auto: best back-tested PAI at 5% on earlier months"); default the surface's own rule.
+    method : MapMethod or str, optional
+        The map method (:class:`hotspots.methods.MapMethod` or its name: "kde", "gistar",
+        "emerging", "clusters"); default the density surface. For Gi*, emerging hot spots or
+        clusters the pack shows that method's areas (computed from the period's incidents
+        unless ``areas`` are given) and its back-test makes each test month's map the same way
+        (:func:`hotspots.methods.area_recipe`), scored on the area it marks.
     radius : float
         Junction radius, metres (default 2000).
     marking : str, optional
@@ -1376,7 +1410,8 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
         no surface), in the hotspot table, the change on the previous period (not for
         clusters, which are groups of incidents rather than fixed places), the classes and the
         disruption demand. The back-test stays that of the kernel density methods (``auto``)
-        and says so.
+        and says so, unless ``method`` names the method that made them: then it is that
+        method's own.
     areas_statement : str
         With ``areas``: the map legend's statement of method and parameters (first in the
         method notes and on the map).
@@ -1449,13 +1484,31 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
                           + (f" (the store has no data for {_runs_words(missing_now)})"
                              if missing_now else "") + "; widen the period, area or crimes")
 
+    from hotspots import methods as mm
+
+    map_kind = mm.check_method(mm.MapMethod(method) if isinstance(method, str)
+                               else method or mm.MapMethod())
     geom = area_geometry(area, settings)
     grid = Grid.from_geometry(geom, cell)
+    auto_info = None
+    if isinstance(bandwidth, str) and bandwidth.strip().lower() == mm.AUTO:
+        choice = mm.resolve_auto(store, end=end, area=area, settings=settings, **selection)
+        bandwidth, bandwidth_rule = choice.bandwidth, bandwidth_rule or choice.rule
+        auto_info = mm.describe_auto(choice)
     surface = kernel_density(mapped["x"].to_numpy(), mapped["y"].to_numpy(), cell=cell,
                              bandwidth=bandwidth, kernel=kernel, grid=grid)
+    if areas is None and map_kind.name != mm.KDE:
+        model = mm.model_result(map_kind, period_inc, study_area=geom, months_held=have)
+        made = mm.model_areas(map_kind, model, period_inc, start=start, end=end,
+                              crimes=crimes_text, study_area=geom, months_held=have)
+        areas, areas_statement, areas_name = made.areas, made.statement, made.name
+        areas_legend = made.legend
     shown = areas is not None
+    own = None
     if shown:
         areas = _check_shown_areas(areas, areas_statement, areas_name)
+        if map_kind.name != mm.KDE:
+            own = mm.area_recipe(map_kind, areas)
     else:
         areas = hotspot_areas(surface, mapped, top=top, study_area=geom)
     method = dict(areas.attrs.get("method", {}))
@@ -1572,7 +1625,8 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
 
     method_text = maps.method_statement(
         kernel=surface.kernel, bandwidth=surface.bandwidths or surface.bandwidth,
-        bandwidth_rule=surface.bandwidth_rule, cell=surface.grid.cell, top=top, start=start,
+        bandwidth_rule=bandwidth_rule or surface.bandwidth_rule, cell=surface.grid.cell,
+        top=top, start=start,
         end=end, crimes=crimes_text, missing=missing_now)
     title = f"{crimes_text[:1].upper()}{crimes_text[1:]} hotspots"
     if shown:
@@ -1669,18 +1723,20 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
             accuracy, why, accuracy_info = _back_test(
                 everything, months_held=have, end=end, study_area=geom, cell=cell, top=top,
                 surface=None if shown else surface, groups=selection["groups"],
-                types=selection["types"])
+                types=selection["types"], shown_recipe=own)
         except Exception as exc:  # noqa: BLE001 - a failed back-test must not stop the pack
             omitted["accuracy"] = f"back-test not computed: {_one_line(exc)}"
         else:
             if accuracy is None:
                 omitted["accuracy"], accuracy_info = why, None
             else:
+                made_how = (f"its densest {top:.0%} of the area is" if own is None else
+                            f"the area it marks ({own[1]}) is")
                 method_notes.append(
                     "Accuracy: rolling-origin back-test (hotspots.models.evaluate) on this "
                     f"area and crime selection, {cell:g} m cells as the map: each test "
-                    "month's map is fitted on the 3 months before it and its densest "
-                    f"{top:.0%} of the area is compared with the test month's mapped incidents; "
+                    f"month's map is fitted on the 3 months before it and {made_how} "
+                    "compared with the test month's mapped incidents; "
                     "a training window never crosses a month the store lacks. Hit rate = share "
                     "of the test month's incidents inside; PAI = hit rate / share of the area; "
                     "PEI = hits / the most any area of the same size could have held; figures "
@@ -1690,12 +1746,16 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
                     + ", ".join(accuracy_info["candidates"]) + "."
                     + (f" The map shows {areas_name}; this back-test is of the kernel "
                        "density methods (the dashboard's Evaluation view and the line under "
-                       "its map back-test the shown method itself)." if shown else ""))
+                       "its map back-test the shown method itself)." if shown and own is None
+                       else "")
+                    + (f" The map shows {areas_name}; the back-test makes each test month's "
+                       "map the same way from its own training months." if own is not None
+                       else ""))
                 n_test = len(accuracy_info["test_months"])
                 summary["Back-test"] = (
                     f"{accuracy_info['method'].replace('auto', 'Auto')}: "
                     f"{accuracy_info['hit_rate']:.0%} of next month's incidents in "
-                    f"{accuracy_info['area_share']:.0%} of the area (PAI "
+                    f"{_share_words(accuracy_info['area_share'])} of the area (PAI "
                     f"{accuracy_info['pai']:.1f}, mean of {n_test} test "
                     f"month{'s' if n_test != 1 else ''})"
                     if accuracy_info.get("hit_rate") is not None
@@ -1715,7 +1775,7 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
         "share_in_hotspots": None if math.isnan(share) else round(share, 4),
         "pai": None if math.isnan(pai) else round(pai, 3), "top": top,
         "surface": surface.params(), "junction_radius_m": float(radius),
-        "map_method": areas_name if shown else "kernel density",
+        "map_method": areas_name if shown else "kernel density", "auto": auto_info,
         "areas_method": _json_value(method) if shown else None,
         "accuracy": accuracy_info, "classes": class_info,
         "marking": marking, "created": created.astimezone(UTC).isoformat(timespec="seconds"),
@@ -1748,8 +1808,16 @@ def write_report(out_dir: str | os.PathLike, *, store_dir: str | os.PathLike | N
                  types: Sequence[str] | None = None, start: str, end: str,
                  marking: str | None = None, user: str | None = None,
                  sites: int = 5, audit_path: str | os.PathLike | None = None,
+                 method: str = "kde", bandwidth: float | str | Sequence[float] = "auto",
+                 top: float = 0.05, correction: str = "fdr_bh", cluster_method: str = "dbscan",
                  settings: Settings | None = None) -> dict[str, Any]:
     """Write every tasking export of one selection into a folder and audit it.
+
+    The map method and surface default to the dashboard's: kernel density with the ``auto``
+    bandwidth (the surface with the best back-tested PAI at 5 % on months up to ``end``),
+    the densest 5 % of the area as hotspot areas. ``method`` "gistar", "emerging" or
+    "clusters" makes the map, tables and files show that method's areas instead, with its own
+    back-test (as the dashboard's pack does when the map shows that method).
 
     Files: ``map.png`` (A4, 300 dpi), ``pack.pdf`` (the tasking pack), ``hotspots.geojson``
     (hotspot polygons, WGS84, RFC 7946), ``hotspots.gpkg`` (EPSG:27700; layers ``hotspots``,
@@ -1781,6 +1849,17 @@ def write_report(out_dir: str | os.PathLike, *, store_dir: str | os.PathLike | N
         Disruption sites to choose (default 5; 0 for none).
     audit_path : path-like, optional
         Audit log (default :func:`hotspots.audit.default_log_path`).
+    method : {"kde", "gistar", "emerging", "clusters"}
+        The map method (default "kde").
+    bandwidth : float, str or sequence of float
+        KDE bandwidth: metres, a rule name, ``"auto"`` (default) or several metres for the
+        multi-scale KDE.
+    top : float
+        Share of the area marked as hotspot by the KDE (default 0.05).
+    correction : {"fdr_bh", "bonferroni", "none"}
+        Multiple-testing correction of Gi* and emerging hot spots (default "fdr_bh").
+    cluster_method : {"dbscan", "hdbscan"}
+        Clustering of the "clusters" method (default "dbscan").
     settings : Settings, optional
 
     Returns
@@ -1804,9 +1883,13 @@ def write_report(out_dir: str | os.PathLike, *, store_dir: str | os.PathLike | N
         raise ParameterError(f"sites must be a whole number >= 0, got {sites!r}")
     out = Path(out_dir)
     log = check_log_writable(audit_path, settings=settings)
+    from hotspots.methods import MapMethod, check_method
+
+    kind = check_method(MapMethod(str(method).strip().lower(), correction=correction,
+                                  cluster_method=cluster_method))
     inputs = build_pack_inputs(store_dir, start=start, end=end, area=area, groups=groups,
                                types=types, marking=marking, disruption_sites=int(sites),
-                               settings=settings)
+                               method=kind, bandwidth=bandwidth, top=top, settings=settings)
 
     def write(name: str, data: bytes | str) -> None:
         try:
@@ -1850,7 +1933,9 @@ def write_report(out_dir: str | os.PathLike, *, store_dir: str | os.PathLike | N
              for n in names]
     filters = {"store": inputs.params["store"], "area": inputs.area, "start": start,
                "end": end, "groups": inputs.params["groups"], "types": inputs.params["types"],
-               "marking": inputs.marking, "sites": int(sites)}
+               "marking": inputs.marking, "sites": int(sites), "method": kind.name,
+               "bandwidth": _json_value(inputs.surface.bandwidths or inputs.surface.bandwidth),
+               "top": float(top)}
     record = record_export("report", filters, user=user, path=log, settings=settings,
                            files=[f["path"] for f in files])
     return {"files": files, "sites_csv": sites_what, "pages": pack["pages"],

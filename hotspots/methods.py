@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -500,11 +500,18 @@ def model_statement(method: MapMethod, result: gpd.GeoDataFrame, *, start: str, 
     raise ParameterError(f"{method.name!r} has no model statement (KDE states its own)")
 
 
-def area_recipe(method: MapMethod, areas: gpd.GeoDataFrame) -> tuple[Method, str]:
+def area_recipe(method: MapMethod | str, areas: gpd.GeoDataFrame) -> tuple[Method, str]:
     """The back-test recipe of a map whose areas are ``areas``, and how it makes each map.
 
-    The cell size and neighbourhood come from the model parameters the areas carry
-    (``attrs["method"]["model"]``), so each test month's map is made the way the shown one was.
+    The cell size, neighbourhood, correction and clustering come from the model parameters
+    the areas carry (``attrs["method"]["model"]``, as :func:`model_areas` leaves them), so
+    each test month's map is made the way the shown one was.
+
+    Parameters
+    ----------
+    method : MapMethod or str
+        The method that made ``areas`` ("gistar", "emerging" or "clusters").
+    areas : geopandas.GeoDataFrame
 
     Returns
     -------
@@ -513,6 +520,13 @@ def area_recipe(method: MapMethod, areas: gpd.GeoDataFrame) -> tuple[Method, str
         (1,100 m cells, FDR)"``).
     """
     model = dict(dict(areas.attrs.get("method") or {}).get("model") or {})
+    name = method if isinstance(method, str) else method.name
+    method = MapMethod(name) if isinstance(method, str) else method
+    if model.get("correction") in CORRECTIONS:
+        method = replace(method, correction=str(model["correction"]))
+    if name == CLUSTERS and model.get("method") in CLUSTER_METHODS:
+        method = replace(method, cluster_method=str(model["method"]))
+    check_method(method)
     cell, distance = model.get("cell_m"), model.get("distance_m")
     cell = None if cell is None else float(cell)
     distance = None if distance is None else float(distance)

@@ -180,6 +180,57 @@ def test_report_writes_every_named_file_and_lists_them(store, tmp_path, capsys, 
     assert len(lines) == 1 and json.loads(lines[0])["filters"]
 
 
+def test_report_method_flag_builds_that_methods_pack(store, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HOTSPOTS_AUDIT_LOG", str(tmp_path / "audit.jsonl"))
+    d = run_json(capsys, "report", "--store", str(store), "--group", "acquisitive", "--from",
+                 "2025-10", "--to", "2025-12", "--area", "Rugby", "--out",
+                 str(tmp_path / "pack"), "--method", "clusters", "--cluster-method", "hdbscan",
+                 "--sites", "0", "--json")
+    p = d["parameters"]
+    assert p["map_method"] == "Clusters" and p["areas_method"]["model"]["method"] == "hdbscan"
+    assert p["accuracy"]["method"] == "HDBSCAN cluster hulls"
+    assert d["sites_csv"].startswith("hotspot table")
+    geo = json.loads((tmp_path / "pack" / "hotspots.geojson").read_text())
+    assert len(geo["features"]) == p["hotspots"] > 0
+    assert "crime_mix" in geo["features"][0]["properties"]
+    rec = json.loads((tmp_path / "audit.jsonl").read_text().splitlines()[-1])
+    assert rec["filters"]["method"] == "clusters" and rec["filters"]["sites"] == 0
+
+
+def test_report_and_kde_default_to_or_accept_the_dashboards_auto(store, tmp_path, capsys,
+                                                                 monkeypatch):
+    monkeypatch.setenv("HOTSPOTS_AUDIT_LOG", str(tmp_path / "audit.jsonl"))
+    k = run_json(capsys, "kde", "--store", str(store), "--types", "Burglary", "--from",
+                 "2025-10", "--to", "2025-12", "--bandwidth", "auto", "--json")
+    assert k["bandwidth_rule"] == "auto" and k["auto"]["label"] == "KDE 750 m"
+    assert k["bandwidth"] == k["auto"]["bandwidth"] == 750.0
+    r = run_json(capsys, "report", "--store", str(store), "--types", "Burglary", "--from",
+                 "2025-10", "--to", "2025-12", "--out", str(tmp_path / "pack"), "--sites", "0",
+                 "--json")
+    p = r["parameters"]
+    assert p["auto"]["label"] == "KDE 750 m" and p["surface"]["bandwidth_m"] == 750.0
+    assert p["accuracy"]["method"] == "KDE 750 m"
+
+
+@pytest.mark.parametrize("extra, fragment", [
+    (["--method", "voronoi"], "invalid choice: 'voronoi'"),
+    (["--sites", "-1"], "sites must be a whole number >= 0"),
+    (["--bandwidth", "auto,500"], "give metres separated by commas"),
+])
+def test_report_bad_flags_are_one_line(store, tmp_path, capsys, monkeypatch, extra, fragment):
+    monkeypatch.setenv("HOTSPOTS_AUDIT_LOG", str(tmp_path / "audit.jsonl"))
+    argv = ["report", "--store", str(store), "--group", "acquisitive", "--from", "2025-10",
+            "--to", "2025-12", "--out", str(tmp_path / "pack"), *extra]
+    code = None
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse's own usage errors
+        code = exc.code
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert fragment in err and not (tmp_path / "pack").exists()
+
+
 def test_evaluate_json_means_over_test_months_and_names_the_auto_choice(store, capsys):
     d = run_json(capsys, "evaluate", "--store", str(store), "--types", "Burglary", "--json")
     results = d["results"]

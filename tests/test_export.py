@@ -624,7 +624,9 @@ def test_report_geojson_and_geopackage_hold_the_same_hotspots(report):
         assert np.all((-1.9 < xy[:, 0]) & (xy[:, 0] < -1.2))
         assert np.all((52.1 < xy[:, 1]) & (xy[:, 1] < 52.5))
     assert doc["metadata"]["area"] == "Warwick"
-    assert doc["metadata"]["surface"]["bandwidth_m"] == 500
+    # write_report draws the dashboard's auto surface, chosen on folds up to Jun 2025.
+    assert doc["metadata"]["surface"]["bandwidth_m"] == doc["metadata"]["auto"]["bandwidth"]
+    assert max(doc["metadata"]["auto"]["folds"]) <= "2025-06"
     gpkg = gpd.read_file(out / "hotspots.gpkg", layer="hotspots")
     assert gpkg.crs.to_epsg() == 27700
     assert sorted(gpkg["incidents"]) == sorted(f["properties"]["incidents"]
@@ -754,6 +756,64 @@ def test_pack_of_a_multiscale_map_states_that_surface_and_its_own_back_test(stor
     assert inputs.params["surface"]["bandwidths_m"] == list(bws)
     assert any("multi-scale: mean of the bandwidths 300, 500, 750 and 1,000 m" in note
                for note in inputs.method_notes)
+
+
+def test_pack_with_the_auto_bandwidth_draws_and_states_the_dashboards_auto(store_settings):
+    from hotspots.methods import auto_choice
+    from hotspots.models.evaluate import evaluate_store
+
+    inputs = build_pack_inputs(start="2025-10", end="2025-12", area="Rugby",
+                               types=["Vehicle crime"], bandwidth="auto", created=CREATED,
+                               classes=False, settings=store_settings)
+    res = evaluate_store(store_settings.store_dir, area="Rugby", types=["Vehicle crime"],
+                         settings=store_settings)
+    choice = auto_choice(res, "2025-12")
+    auto = inputs.params["auto"]
+    assert auto["label"] == choice.label and auto["folds"] == list(choice.folds)
+    surface = inputs.params["surface"]
+    drawn = surface.get("bandwidths_m") or surface["bandwidth_m"]
+    assert drawn == (list(choice.bandwidth) if isinstance(choice.bandwidth, tuple)
+                     else choice.bandwidth)
+    assert "(auto: best back-tested PAI at 5% on earlier months)" in inputs.method_notes[0]
+    # Its accuracy quotes the surface drawn, which is among the methods back-tested.
+    assert inputs.params["accuracy"]["method"] == choice.label
+
+
+@pytest.mark.parametrize("method, label", [("gistar", "Gi* hot cells (400 m, 90%+)"),
+                                           ("clusters", "DBSCAN cluster hulls")])
+def test_pack_of_another_method_back_tests_maps_made_the_same_way(store_settings, method,
+                                                                  label):
+    from hotspots.methods import MAP_COVERAGE, area_recipe
+    from hotspots.models.evaluate import evaluate_store
+
+    inputs = build_pack_inputs(start="2025-10", end="2025-12", area="Rugby",
+                               groups=["acquisitive"], method=method, created=CREATED,
+                               classes=False, settings=store_settings)
+    acc = inputs.params["accuracy"]
+    assert acc["method"] == label and acc["scored_on"] == "the area the map marks"
+    # The dashboard's line under the map scores the same recipe with evaluate_store; the store
+    # ends with the pack's period, so the folds and figures are the same.
+    recipe, how = area_recipe(method, inputs.areas)
+    res = evaluate_store(store_settings.store_dir, area="Rugby", groups=["acquisitive"],
+                         methods=[recipe], fallback=recipe.label, coverages=(MAP_COVERAGE,),
+                         select_coverage=MAP_COVERAGE, settings=store_settings)
+    row = res.row(label, MAP_COVERAGE)
+    assert acc["pai"] == pytest.approx(row["pai"])
+    assert acc["hit_rate"] == pytest.approx(row["hit_rate"])
+    assert acc["coverage"] == pytest.approx(row["area_share"]) and acc["coverage"] < 0.2
+    assert inputs.accuracy.startswith("Back-test (")
+    assert f"{how[:1].upper()}{how[1:]} would have captured" in inputs.accuracy
+    assert "Auto choice: " in inputs.accuracy
+    assert inputs.params["map_method"] == inputs.title.split(": ", 1)[1]
+    note = next(n for n in inputs.method_notes if n.startswith("Accuracy:"))
+    assert "the back-test makes each test month's map the same way" in note
+    assert "kernel density methods" not in note
+
+
+def test_pack_with_an_unknown_method_is_a_one_line_error(store_settings):
+    with pytest.raises(ParameterError, match="unknown map method 'voronoi'"):
+        build_pack_inputs(start="2025-10", end="2025-12", groups=["acquisitive"],
+                          method="voronoi", settings=store_settings)
 
 
 def test_pack_hotspot_table_has_the_emerging_class_of_each_area(autumn_pack, store_settings):

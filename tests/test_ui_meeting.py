@@ -247,7 +247,7 @@ def test_the_table_and_downloads_follow_the_map_method(env, audit_log, method, c
     captions = " ".join(c.value for c in at.caption).replace("\\", "")
     assert "Share and PAI are in-sample" in captions and "Areas: " in captions
     assert "the map snapshots and the tasking pack hold the " in captions
-    assert "shown on the map" in captions and "back-test is of the kernel density" in captions
+    assert "shown on the map" in captions and "back-test of maps made the same way" in captions
     at.download_button(key="download_csv").click().run()
     rec = _audit(audit_log)[-1]
     assert rec["what"] == "hotspots.csv" and rec["filters"]["map_method"] == method
@@ -445,7 +445,10 @@ def test_gistar_tasking_pack_is_built_on_the_hot_areas_shown(rugby_gistar, tmp_p
     text = " ".join(" ".join(page.extract_text() or "" for page in
                              PdfReader(_io.BytesIO(pdf)).pages).split())
     assert "Gi* hot spot areas (90%+ confidence)" in text
-    assert "this back-test is of the kernel density methods" in text
+    # The dashboard's pack back-tests Gi* maps made as the shown one, not the KDE methods.
+    assert "Gi* hot cells at 90% or more (400 m cells, Benjamini-Hochberg FDR) would have " \
+           "captured" in text
+    assert "this back-test is of the kernel density methods" not in text
 
 
 def test_cluster_pack_counts_no_previous_period_for_clusters(rugby):

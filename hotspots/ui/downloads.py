@@ -298,7 +298,7 @@ def tasking_pack(params: Params, settings: Settings, shown: MapAreas | None = No
     shown : MapAreas, optional
         A Gi*, emerging or cluster map's areas: the pack's map, hotspot table, change and
         disruption demand use them (with that method's statement) instead of the kernel
-        density hotspot areas.
+        density hotspot areas, and its back-test makes each test month's map that way.
 
     Returns
     -------
@@ -311,10 +311,12 @@ def tasking_pack(params: Params, settings: Settings, shown: MapAreas | None = No
     extra: dict[str, Any] = {}
     if not _is_density(shown):
         extra = {"areas": shown.areas, "areas_statement": shown.statement,
-                 "areas_name": shown.name, "areas_legend": shown.legend}
+                 "areas_name": shown.name, "areas_legend": shown.legend,
+                 "method": shown.method}
     inputs = build_pack_inputs(settings.store_dir, start=params.start, end=params.end,
                                area=params.area, disruption_sites=PACK_SITES,
-                               bandwidth=params.bandwidth, top=params.top, settings=settings,
+                               bandwidth=params.bandwidth, top=params.top,
+                               bandwidth_rule=params.bandwidth_rule, settings=settings,
                                **extra, **params.selection())
     with tempfile.TemporaryDirectory(prefix="hotspots-pack-") as tmp:
         path = Path(tmp) / "pack.pdf"
@@ -580,7 +582,7 @@ def hotspots_panel(settings: Settings, key: str, fingerprint: str, months: tuple
         st.caption(_escape(
             f"The HTML map is the map shown; the table, the polygons, the map snapshots and "
             f"the tasking pack hold {what} (in the pack each area with its emerging hot spot "
-            "class; its back-test is of the kernel density methods). Every file carries or "
+            "class and the back-test of maps made the same way). Every file carries or "
             "states the protective marking, the method and its parameters. Each download is "
             "recorded in the export audit log (time, user, file and selection)."))
 
