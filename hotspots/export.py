@@ -24,7 +24,7 @@ from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
 from hotspots.config import Settings, load_settings
-from hotspots.errors import InputError, NoDataError, ParameterError
+from hotspots.errors import HotspotsError, InputError, NoDataError, ParameterError
 
 __all__ = [
     "DATA_CAVEATS",
@@ -1195,10 +1195,28 @@ def _share_words(share: float) -> str:
     return f"{share:.1%}" if 0 < share < 0.0095 else f"{share:.0%}"
 
 
+def _upto(incidents: pd.DataFrame, end: str) -> pd.DataFrame:
+    """Nothing after the pack's last month: the folds end with it, and so does the data."""
+    return incidents[(incidents["month"].astype(str) <= end).to_numpy(bool)]
+
+
+def _pack_evaluation(incidents: pd.DataFrame, *, months_held: Sequence[str], end: str,
+                     study_area: BaseGeometry, cell: float, top: float,
+                     groups: Sequence[str] | None, types: Sequence[str] | None) -> Any:
+    """Every default method back-tested on the months up to ``end`` (3-month windows), at the
+    usual coverages and the pack's hotspot share; ``auto`` chooses at 5 % as everywhere."""
+    from hotspots.models.evaluate import DEFAULT_COVERAGES, crime_noun, evaluate
+
+    held = sorted(m for m in months_held if m <= end)
+    return evaluate(_upto(incidents, end), months=held, study_area=study_area, cell=cell,
+                    coverages=tuple(sorted(set(DEFAULT_COVERAGES) | {float(top)})),
+                    crimes=crime_noun(groups, types))
+
+
 def _back_test(incidents: pd.DataFrame, *, months_held: Sequence[str], end: str,
                study_area: BaseGeometry, cell: float, top: float, surface: Any,
                groups: Sequence[str] | None, types: Sequence[str] | None,
-               shown_recipe: tuple[Any, str] | None = None
+               shown_recipe: tuple[Any, str] | None = None, res: Any = None
                ) -> tuple[str | None, str, dict[str, Any]]:
     """Back-test statement for a pack whose period ends in ``end``: folds up to ``end`` only.
 
@@ -1208,10 +1226,10 @@ def _back_test(incidents: pd.DataFrame, *, months_held: Sequence[str], end: str,
     month's method chosen from earlier months only). ``shown_recipe`` = ``(recipe, how)`` of a
     Gi*, emerging or cluster map (:func:`hotspots.methods.area_recipe`): each test month's map
     is made that way and scored on the area it marks. ``surface=None`` without
-    ``shown_recipe`` (another method's areas, recipe unknown) quotes ``auto``.
+    ``shown_recipe`` (another method's areas, recipe unknown) quotes ``auto``. ``res``:
+    :func:`_pack_evaluation` when already run.
     """
     from hotspots.models.evaluate import (
-        DEFAULT_COVERAGES,
         DEFAULT_TRAIN_MONTHS,
         crime_noun,
         evaluate,
@@ -1227,11 +1245,11 @@ def _back_test(incidents: pd.DataFrame, *, months_held: Sequence[str], end: str,
                       f"test month needs the {window} calendar months before it in the store, "
                       f"and up to then the store holds only "
                       f"{_runs_words(held) if held else 'no month'}"), {}
-    # Nothing after the pack's last month: the folds end with it, and so does the data.
-    data = incidents[(incidents["month"].astype(str) <= end).to_numpy(bool)]
-    res = evaluate(data, months=held, study_area=study_area, cell=cell,
-                   coverages=tuple(sorted(set(DEFAULT_COVERAGES) | {float(top)})),
-                   crimes=crime_noun(groups, types))
+    data = _upto(incidents, end)
+    if res is None:
+        res = _pack_evaluation(incidents, months_held=months_held, end=end,
+                               study_area=study_area, cell=cell, top=top, groups=groups,
+                               types=types)
     labels = set(res.summary["label"])
     from hotspots import maps
 
@@ -1491,8 +1509,18 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
     geom = area_geometry(area, settings)
     grid = Grid.from_geometry(geom, cell)
     auto_info = None
+    evaluation = None
     if isinstance(bandwidth, str) and bandwidth.strip().lower() == mm.AUTO:
-        choice = mm.resolve_auto(store, end=end, area=area, settings=settings, **selection)
+        # One back-test serves auto's choice and the accuracy section: the folds up to ``end``
+        # are self-contained, so this is resolve_auto's choice without a second run.
+        try:
+            evaluation = _pack_evaluation(everything, months_held=have, end=end,
+                                          study_area=geom, cell=cell, top=top,
+                                          groups=selection["groups"], types=selection["types"])
+        except HotspotsError as exc:
+            choice = mm.fallback_choice(str(exc))
+        else:
+            choice = mm.auto_choice(evaluation, end)
         bandwidth, bandwidth_rule = choice.bandwidth, bandwidth_rule or choice.rule
         auto_info = mm.describe_auto(choice)
     surface = kernel_density(mapped["x"].to_numpy(), mapped["y"].to_numpy(), cell=cell,
@@ -1723,7 +1751,7 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
             accuracy, why, accuracy_info = _back_test(
                 everything, months_held=have, end=end, study_area=geom, cell=cell, top=top,
                 surface=None if shown else surface, groups=selection["groups"],
-                types=selection["types"], shown_recipe=own)
+                types=selection["types"], shown_recipe=own, res=evaluation)
         except Exception as exc:  # noqa: BLE001 - a failed back-test must not stop the pack
             omitted["accuracy"] = f"back-test not computed: {_one_line(exc)}"
         else:
