@@ -126,9 +126,10 @@ def _cmd_kde(args) -> int:
     bandwidth = _bandwidth_arg(args.bandwidth)
     auto = None
     if isinstance(bandwidth, str) and bandwidth.strip().lower() == "auto":
-        auto = _resolve_auto(args)
-        bandwidth = auto["bandwidth"] if isinstance(auto["bandwidth"], float) \
-            else tuple(auto["bandwidth"])
+        from hotspots.methods import describe_auto, resolve_auto
+
+        choice = resolve_auto(args.store, end=args.to, area=args.area, **_selection(args))
+        bandwidth, auto = choice.bandwidth, describe_auto(choice)
     surface = kernel_density(mapped["x"].to_numpy(), mapped["y"].to_numpy(), cell=args.cell,
                              bandwidth=bandwidth, kernel=args.kernel, grid=grid)
     areas = hotspot_areas(surface, mapped, top=args.top, study_area=geom)
@@ -180,19 +181,9 @@ def _cmd_kde(args) -> int:
 
 def _records(frame, columns: list[str]) -> list[dict]:
     """JSON-ready rows: numpy scalars to Python, NaN to None."""
-    import math
+    from hotspots.jsonvalue import json_value
 
-    out = []
-    for rec in frame[columns].to_dict("records"):
-        clean = {}
-        for k, v in rec.items():
-            if hasattr(v, "item"):
-                v = v.item()
-            if isinstance(v, float) and math.isnan(v):
-                v = None
-            clean[k] = v
-        out.append(clean)
-    return out
+    return json_value(frame[columns].to_dict("records"))
 
 
 def _cmd_corridors(args) -> int:
@@ -279,14 +270,7 @@ def _area_records(areas) -> list[dict]:
     inner = areas.geometry.representative_point()
     lon, lat = to_wgs84(inner.x.to_numpy(), inner.y.to_numpy())
     rows = areas.drop(columns="geometry").assign(lon=np.round(lon, 6), lat=np.round(lat, 6))
-    out = []
-    for rec in rows.to_dict("records"):
-        clean = {}
-        for k, v in rec.items():
-            v = v.item() if hasattr(v, "item") else v
-            clean[k] = None if isinstance(v, float) and v != v else v
-        out.append(clean)
-    return out
+    return _records(rows, list(rows.columns))
 
 
 def _cmd_gistar(args) -> int:
@@ -399,14 +383,6 @@ def _cmd_disrupt(args) -> int:
     return 0
 
 
-def _resolve_auto(args) -> dict:
-    """``--bandwidth auto``: the KDE surface the dashboard's auto draws for the period."""
-    from hotspots.methods import describe_auto, resolve_auto
-
-    sel = _selection(args)
-    return describe_auto(resolve_auto(args.store, end=args.to, area=args.area, **sel))
-
-
 def _bandwidth_arg(text: str) -> float | str | tuple[float, ...]:
     """``--bandwidth``: metres, a rule name, ``auto`` or comma-separated metres (multi-scale)."""
     if "," in text:
@@ -491,8 +467,8 @@ def _cmd_clusters(args) -> int:
     records = clusters.drop(columns="geometry").to_dict("records")
     payload = {"incidents": int(len(inc)), "from": getattr(args, "from"), "to": args.to,
                "area": args.area or "force", "params": clusters.attrs.get("params", {}),
-               "clusters": [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()}
-                            for r in records],
+               "clusters": _records(clusters, [c for c in clusters.columns
+                                               if c != "geometry"]),
                "files": written, "seconds": round(time.perf_counter() - t0, 3)}
     _emit(payload, args.json, [
         f"{len(records)} clusters ({args.method}) among {len(inc)} mapped incidents",

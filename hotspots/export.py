@@ -25,6 +25,7 @@ from shapely.geometry.base import BaseGeometry
 
 from hotspots.config import Settings, load_settings
 from hotspots.errors import HotspotsError, InputError, NoDataError, ParameterError
+from hotspots.jsonvalue import json_value
 
 __all__ = [
     "DATA_CAVEATS",
@@ -66,35 +67,6 @@ _PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 # --------------------------------------------------------------------------------------------
 # JSON-safe values
 # --------------------------------------------------------------------------------------------
-
-
-def _json_value(v: Any) -> Any:
-    """Plain JSON value: numpy scalars to Python, NaN/NA to None, timestamps to ISO 8601."""
-    if v is None or v is pd.NA or v is pd.NaT:
-        return None
-    if isinstance(v, Mapping):
-        return {str(k): _json_value(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple, np.ndarray)):
-        return [_json_value(x) for x in v]
-    if isinstance(v, (bool, np.bool_)):
-        return bool(v)
-    if isinstance(v, (int, np.integer)):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        f = float(v)
-        return f if math.isfinite(f) else None
-    if isinstance(v, (pd.Timestamp, datetime)):
-        return v.isoformat()
-    if isinstance(v, BaseGeometry):
-        return v.wkt
-    if isinstance(v, str):
-        return v
-    try:
-        if pd.isna(v):
-            return None
-    except (TypeError, ValueError):
-        pass
-    return str(v)
 
 
 def _check_gdf(gdf: Any, what: str) -> gpd.GeoDataFrame:
@@ -162,7 +134,7 @@ def to_geojson(gdf: gpd.GeoDataFrame, *, metadata: Mapping[str, Any] | None = No
             gm = mapping(g)
             geometry = {"type": gm["type"],
                         "coordinates": _round_coords(gm["coordinates"], precision)}
-        features.append({"type": "Feature", "properties": {str(k): _json_value(v)
+        features.append({"type": "Feature", "properties": {str(k): json_value(v)
                                                              for k, v in rec.items()},
                          "geometry": geometry})
     out: dict[str, Any] = {"type": "FeatureCollection"}
@@ -172,7 +144,7 @@ def to_geojson(gdf: gpd.GeoDataFrame, *, metadata: Mapping[str, Any] | None = No
     out["features"] = features
     meta = metadata if metadata is not None else gdf.attrs.get("method")
     if meta:
-        out["metadata"] = _json_value(meta)
+        out["metadata"] = json_value(meta)
     return json.dumps(out, ensure_ascii=False, allow_nan=False)
 
 
@@ -185,7 +157,7 @@ def _gpkg_frame(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         s = out[col]
         if s.dtype == object and s.map(lambda v: isinstance(v, (list, tuple, dict,
                                                                 np.ndarray))).any():
-            out[col] = s.map(lambda v: json.dumps(_json_value(v), ensure_ascii=False)
+            out[col] = s.map(lambda v: json.dumps(json_value(v), ensure_ascii=False)
                              if isinstance(v, (list, tuple, dict, np.ndarray)) else v)
     out.columns = [str(c) for c in out.columns]
     return out
@@ -237,7 +209,7 @@ def write_geopackage(layers: Mapping[str, gpd.GeoDataFrame], path: str | os.Path
             kw: dict[str, Any] = {}
             if gdf.attrs.get("method"):
                 kw["layer_metadata"] = {"hotspots_method": json.dumps(
-                    _json_value(gdf.attrs["method"]), ensure_ascii=False)}
+                    json_value(gdf.attrs["method"]), ensure_ascii=False)}
             _gpkg_frame(gdf).to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", **kw)
         os.replace(tmp, path)
     except OSError as exc:
@@ -282,7 +254,7 @@ def _csv_cell(v: Any) -> str:
     if isinstance(v, (pd.Timestamp, datetime)):
         return v.isoformat()
     if isinstance(v, (list, tuple, dict, np.ndarray)):
-        return _neutralise(json.dumps(_json_value(v), ensure_ascii=False))
+        return _neutralise(json.dumps(json_value(v), ensure_ascii=False))
     if isinstance(v, BaseGeometry):
         return _neutralise(v.wkt)
     try:
@@ -1125,7 +1097,7 @@ def disruption_frame(plan: Any) -> pd.DataFrame:
         f"cover {summ.get('covered_share', float('nan')):.0%} of it. Reach: "
         f"{cov.get('distance_note', cov.get('distance_method', ''))}. Ranks are by marginal "
         "coverage: each site is counted against the sites ranked above it.")
-    frame.attrs["summary"] = _json_value({k: v for k, v in plan.to_dict().items()
+    frame.attrs["summary"] = json_value({k: v for k, v in plan.to_dict().items()
                                           if k not in ("sites", "existing")})
     return frame
 
@@ -1255,14 +1227,6 @@ def _back_test(incidents: pd.DataFrame, *, months_held: Sequence[str], end: str,
 
     own = "" if surface is None else maps.bandwidth_label(surface.bandwidths
                                                            or surface.bandwidth)
-    if surface is not None and surface.bandwidth_rule in ("fixed", "multi-scale") \
-            and surface.kernel == "quartic" and own in labels:
-        label, who = own, own
-    else:
-        label = "auto"
-        who = "Auto (each test month's method chosen from earlier test months only)"
-    row = res.row(label, top)
-    coverage = float(top)
     if shown_recipe is not None:
         from hotspots.methods import MAP_COVERAGE
 
@@ -1273,6 +1237,15 @@ def _back_test(incidents: pd.DataFrame, *, months_held: Sequence[str], end: str,
         label, who = recipe.label, how[:1].upper() + how[1:]
         row = mine.row(label, MAP_COVERAGE)
         coverage = float(row["area_share"])
+    else:
+        if surface is not None and surface.bandwidth_rule in ("fixed", "multi-scale") \
+                and surface.kernel == "quartic" and own in labels:
+            label, who = own, own
+        else:
+            label = "auto"
+            who = "Auto (each test month's method chosen from earlier test months only)"
+        row = res.row(label, top)
+        coverage = float(top)
     reading = summarise(row["hit_rate"], row["area_share"], None,
                         crimes=res.params.get("crimes", "crimes"))
     reading = (f"{who} {reading.removeprefix('this map ')}" if reading.startswith("this map ")
@@ -1307,7 +1280,7 @@ def _back_test(incidents: pd.DataFrame, *, months_held: Sequence[str], end: str,
             "train_months": window, "auto_choice": pick, "auto_choice_pai": pick_row["pai"],
             "auto_reason": res.default.get("reason"),
             "candidates": [str(m["label"]) for m in res.methods if m.get("label") != "auto"]}
-    return statement, "", _json_value(info)
+    return statement, "", json_value(info)
 
 
 def _hotspot_classes(areas: gpd.GeoDataFrame, incidents: pd.DataFrame, *,
@@ -1772,13 +1745,12 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
                     "mean PAI at the requested area (5%) over those months among the "
                     f"{len(accuracy_info['candidates'])} back-tested: "
                     + ", ".join(accuracy_info["candidates"]) + "."
-                    + (f" The map shows {areas_name}; this back-test is of the kernel "
-                       "density methods (the dashboard's Evaluation view and the line under "
-                       "its map back-test the shown method itself)." if shown and own is None
-                       else "")
-                    + (f" The map shows {areas_name}; the back-test makes each test month's "
-                       "map the same way from its own training months." if own is not None
-                       else ""))
+                    + (f" The map shows {areas_name}; " + (
+                        "this back-test is of the kernel density methods (the dashboard's "
+                        "Evaluation view and the line under its map back-test the shown "
+                        "method itself)." if own is None else
+                        "the back-test makes each test month's map the same way from its own "
+                        "training months.") if shown else ""))
                 n_test = len(accuracy_info["test_months"])
                 summary["Back-test"] = (
                     f"{accuracy_info['method'].replace('auto', 'Auto')}: "
@@ -1804,7 +1776,7 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
         "pai": None if math.isnan(pai) else round(pai, 3), "top": top,
         "surface": surface.params(), "junction_radius_m": float(radius),
         "map_method": areas_name if shown else "kernel density", "auto": auto_info,
-        "areas_method": _json_value(method) if shown else None,
+        "areas_method": json_value(method) if shown else None,
         "accuracy": accuracy_info, "classes": class_info,
         "marking": marking, "created": created.astimezone(UTC).isoformat(timespec="seconds"),
     }
@@ -1911,10 +1883,10 @@ def write_report(out_dir: str | os.PathLike, *, store_dir: str | os.PathLike | N
         raise ParameterError(f"sites must be a whole number >= 0, got {sites!r}")
     out = Path(out_dir)
     log = check_log_writable(audit_path, settings=settings)
-    from hotspots.methods import MapMethod, check_method
+    from hotspots.methods import MapMethod
 
-    kind = check_method(MapMethod(str(method).strip().lower(), correction=correction,
-                                  cluster_method=cluster_method))
+    kind = MapMethod(str(method).strip().lower(), correction=correction,
+                     cluster_method=cluster_method)  # checked by build_pack_inputs
     inputs = build_pack_inputs(store_dir, start=start, end=end, area=area, groups=groups,
                                types=types, marking=marking, disruption_sites=int(sites),
                                method=kind, bandwidth=bandwidth, top=top, settings=settings)
@@ -1933,14 +1905,14 @@ def write_report(out_dir: str | os.PathLike, *, store_dir: str | os.PathLike | N
     write("map.png", inputs.map_png)
     pack = write_tasking_pack(out / "pack.pdf", settings=settings, **inputs.pack_kwargs())
     write("hotspots.geojson", to_geojson(inputs.areas, metadata={
-        **inputs.params, "hotspot_method": _json_value(inputs.areas.attrs.get("method", {}))}))
+        **inputs.params, "hotspot_method": json_value(inputs.areas.attrs.get("method", {}))}))
     junctions = inputs.junctions
     jgdf = gpd.GeoDataFrame(
         junctions.drop(columns=[c for c in ("monthly",) if c in junctions.columns]),
         geometry=gpd.points_from_xy(junctions["x"], junctions["y"]), crs=27700)
     jgdf.attrs["method"] = {"method": "incidents within radius_m straight-line of the SRN "
                                       "junction node, change against the previous period of "
-                                      "equal length", **_json_value(dict(junctions.attrs))}
+                                      "equal length", **json_value(dict(junctions.attrs))}
     layers: dict[str, gpd.GeoDataFrame] = {"hotspots": inputs.areas, "junctions": jgdf}
     plan = inputs.disruption
     if plan is not None:
@@ -1962,7 +1934,7 @@ def write_report(out_dir: str | os.PathLike, *, store_dir: str | os.PathLike | N
     filters = {"store": inputs.params["store"], "area": inputs.area, "start": start,
                "end": end, "groups": inputs.params["groups"], "types": inputs.params["types"],
                "marking": inputs.marking, "sites": int(sites), "method": kind.name,
-               "bandwidth": _json_value(inputs.surface.bandwidths or inputs.surface.bandwidth),
+               "bandwidth": json_value(inputs.surface.bandwidths or inputs.surface.bandwidth),
                "top": float(top)}
     record = record_export("report", filters, user=user, path=log, settings=settings,
                            files=[f["path"] for f in files])

@@ -208,11 +208,11 @@ def _fine_from_coarse(values: np.ndarray, coarse: Grid, fine: Grid) -> np.ndarra
     return out.reshape(fine.shape)
 
 
-def _mapped_xy(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    x = frame["x"].to_numpy(dtype=float, na_value=np.nan)
-    y = frame["y"].to_numpy(dtype=float, na_value=np.nan)
-    ok = np.isfinite(x) & np.isfinite(y)
-    return x[ok], y[ok]
+def _mapped(incidents: pd.DataFrame) -> pd.DataFrame:
+    """The incidents a map can place (:func:`hotspots.schema.located_xy`)."""
+    from hotspots.schema import located_xy
+
+    return incidents[located_xy(incidents)[0]]
 
 
 def score_gistar_hot(train: pd.DataFrame, grid: Grid, window: Sequence[str],
@@ -227,10 +227,11 @@ def score_gistar_hot(train: pd.DataFrame, grid: Grid, window: Sequence[str],
     """
     from hotspots.models.gistar import gi_star_grid
 
-    x, y = _mapped_xy(train)
-    if not x.size:
+    mapped = _mapped(train)
+    if mapped.empty:
         return np.zeros(grid.shape)
-    res = gi_star_grid(x, y, study_area=study_area, cell=cell, distance=distance,
+    res = gi_star_grid(mapped["x"].to_numpy(dtype=float), mapped["y"].to_numpy(dtype=float),
+                       study_area=study_area, cell=cell, distance=distance,
                        correction=correction)
     return _fine_from_coarse(np.maximum(res.bin.astype(float), 0.0), res.grid, grid)
 
@@ -421,12 +422,6 @@ def check_method(method: MapMethod) -> MapMethod:
         raise ParameterError(f"unknown clustering {method.cluster_method!r}; choose one of "
                              + ", ".join(CLUSTER_METHODS))
     return method
-
-
-def _mapped(incidents: pd.DataFrame) -> pd.DataFrame:
-    x = incidents["x"].to_numpy(dtype=float, na_value=np.nan)
-    y = incidents["y"].to_numpy(dtype=float, na_value=np.nan)
-    return incidents[np.isfinite(x) & np.isfinite(y)]
 
 
 def missing_months(months_held: Sequence[str], start: str, end: str) -> list[str]:

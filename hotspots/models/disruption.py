@@ -29,6 +29,7 @@ from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
 from hotspots.errors import InputError, NoDataError, ParameterError
+from hotspots.jsonvalue import json_value
 from hotspots.models.kde import Surface
 from hotspots.schema import located_xy
 from hotspots.spatial.crs import BNG, to_bng, to_wgs84
@@ -1448,23 +1449,11 @@ class SitePlan:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict: ``sites`` (ordered), ``existing``, ``method``, ``gap`` and the
         method, parameters and totals behind them."""
-        return _jsonable({"method": self.method, "gap": round(self.gap, 6),
+        return json_value({"method": self.method, "gap": round(self.gap, 6),
                           "sites": self.sites.drop(columns=["x", "y"]).to_dict("records"),
                           "existing": self.existing.drop(columns=["x", "y"])
                           .to_dict("records"),
                           **self.summary})
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple, np.ndarray)):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    return v
 
 
 def _fmt_count(v: float, surface: bool) -> str:

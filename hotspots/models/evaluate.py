@@ -13,6 +13,7 @@ import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
 from hotspots.errors import NoDataError, ParameterError
+from hotspots.jsonvalue import json_value
 from hotspots.models.areas import TIE_TOLERANCE
 from hotspots.models.kde import (
     DEFAULT_MULTISCALE_BANDWIDTHS,
@@ -198,8 +199,8 @@ class Method:
 
     def describe(self) -> dict[str, Any]:
         """Return the method's name, label, parameters and notes, JSON-ready."""
-        return {"method": self.name, "label": self.label, **_jsonable(self.params),
-                **_jsonable(self.notes)}
+        return {"method": self.name, "label": self.label, **json_value(self.params),
+                **json_value(self.notes)}
 
 
 def default_methods(*, bandwidths: Sequence[float] = DEFAULT_BANDWIDTHS,
@@ -588,18 +589,6 @@ def choose(history: pd.DataFrame, methods: Sequence[Method], *, fallback: str = 
 
 
 # ---------------------------------------------------------------------------- result
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    if isinstance(v, list | tuple):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    return v
-
-
 @dataclass
 class EvaluationResult:
     """The outcome of :func:`evaluate`.
@@ -718,7 +707,7 @@ class EvaluationResult:
             p = dict(params_of[rec["label"]])
             p.pop("method", None)
             p.pop("label", None)
-            results.append(_jsonable({
+            results.append(json_value({
                 "method": rec["method"], "label": rec["label"], "params": p,
                 "coverage": rec["coverage"], "hit_rate": rec["hit_rate"], "pai": rec["pai"],
                 "pai_requested": rec["pai_requested"], "pei": rec["pei"], "rri": rec["rri"],
@@ -726,7 +715,7 @@ class EvaluationResult:
                 "periods": list(rec["periods"]), "n_periods": rec["n_periods"],
                 "by_period": by_period,
             }))
-        return _jsonable({
+        return json_value({
             "results": results,
             "default": self.default,
             "auto": self.auto,
@@ -887,7 +876,7 @@ def evaluate(incidents: pd.DataFrame, *, months: Sequence[str] | None = None,
 
     label, reason = choose(at_sel, methods, fallback=fallback)
     pick = next(m for m in methods if m.label == label)
-    default = {"method": pick.name, "label": pick.label, "params": _jsonable(pick.params),
+    default = {"method": pick.name, "label": pick.label, "params": json_value(pick.params),
                "reason": reason.replace("earlier fold", "fold"),
                "coverage": select_coverage, "train_months": train_months,
                "cell_m": grid.cell,

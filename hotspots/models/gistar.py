@@ -17,6 +17,7 @@ from scipy.special import ndtr
 from shapely.geometry.base import BaseGeometry
 
 from hotspots.errors import NoDataError, ParameterError
+from hotspots.models.kde import check_points
 from hotspots.spatial.grid import CRS, Grid
 
 CORRECTIONS = ("fdr_bh", "bonferroni", "none")
@@ -540,21 +541,6 @@ def default_cell(bounds: Sequence[float]) -> float:
     return max(MIN_CELL, math.floor(side / CELLS_ACROSS / 100.0 + 0.5) * 100.0)
 
 
-def _coords(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
-    try:
-        xa = np.asarray(x, dtype=float).ravel()
-        ya = np.asarray(y, dtype=float).ravel()
-    except (TypeError, ValueError):
-        raise ParameterError("point coordinates must be numbers (BNG metres)") from None
-    if xa.size != ya.size:
-        raise ParameterError(f"x and y differ in length ({xa.size} vs {ya.size})")
-    bad = ~(np.isfinite(xa) & np.isfinite(ya))
-    if bad.any():
-        raise ParameterError(f"{int(bad.sum())} of {xa.size} points have NaN/infinite "
-                             "coordinates; keep only mapped incidents (has_location)")
-    return xa, ya
-
-
 def study_grid(x: Any, y: Any, *, grid: Grid | None = None,
                study_area: BaseGeometry | None = None,
                cell: float | None = None) -> tuple[Grid, np.ndarray, dict[str, Any]]:
@@ -584,7 +570,7 @@ def study_grid(x: Any, y: Any, *, grid: Grid | None = None,
     if study_area is not None and (not isinstance(study_area, BaseGeometry)
                                    or study_area.is_empty):
         raise ParameterError("study_area must be a non-empty shapely polygon in EPSG:27700")
-    xa, ya = _coords(x, y)
+    xa, ya = check_points(x, y, allow_empty=True)
     if grid is not None:
         bounds, extent, whose = grid.bounds, "the given grid", "the grid's"
     elif study_area is not None:
@@ -685,7 +671,7 @@ def gi_star_grid(x: Any, y: Any, *, grid: Grid | None = None,
         ``.values`` holds the counts; ``.params()`` reports cell, distance, weights kind,
         correction, number of cells and the significant counts at each level.
     """
-    xa, ya = _coords(x, y)
+    xa, ya = check_points(x, y, allow_empty=True)
     if xa.size == 0:
         raise NoDataError("no incidents to analyse; widen the period, area or crime selection")
     g, mask, details = study_grid(xa, ya, grid=grid, study_area=study_area, cell=cell)
@@ -752,7 +738,7 @@ def count_in_polygons(x: Any, y: Any, polygons: Any) -> tuple[np.ndarray, int]:
     counts : numpy.ndarray of int64, one per polygon
     outside : int
     """
-    xa, ya = _coords(x, y)
+    xa, ya = check_points(x, y, allow_empty=True)
     g = np.asarray(gpd.GeoSeries(polygons).values, dtype=object)
     counts = np.zeros(g.size, dtype=np.int64)
     if xa.size == 0:

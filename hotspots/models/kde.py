@@ -127,7 +127,26 @@ class Surface:
 
 
 # ---------------------------------------------------------------------------- validation
-def _coords(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+def check_points(x: Any, y: Any, *, allow_empty: bool = False
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``x``, ``y`` as flat float arrays of BNG metres, or raise a one-line error.
+
+    Parameters
+    ----------
+    x, y : array_like
+        Point coordinates, same length, every one finite (mapped incidents only).
+    allow_empty : bool
+        Accept no points (default: an error saying to widen the selection).
+
+    Returns
+    -------
+    x, y : numpy.ndarray
+
+    Raises
+    ------
+    ParameterError
+        Not numbers, different lengths, NaN/infinite values, or no points.
+    """
     try:
         xa = np.asarray(x, dtype=float).ravel()
         ya = np.asarray(y, dtype=float).ravel()
@@ -135,7 +154,7 @@ def _coords(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
         raise ParameterError("point coordinates must be numbers (BNG metres)") from None
     if xa.size != ya.size:
         raise ParameterError(f"x and y differ in length ({xa.size} vs {ya.size})")
-    if xa.size == 0:
+    if xa.size == 0 and not allow_empty:
         raise ParameterError("no points to smooth; widen the period, area or crime selection")
     bad = ~(np.isfinite(xa) & np.isfinite(ya))
     if bad.any():
@@ -221,7 +240,7 @@ def bandwidth_rule(x: Any, y: Any, rule: str = "arcgis", *, kernel: str = "quart
                              + ", ".join(BANDWIDTH_RULES))
     if kernel not in KERNELS:
         raise ParameterError(f"unknown kernel {kernel!r}; choose one of {', '.join(KERNELS)}")
-    xa, ya = _coords(x, y)
+    xa, ya = check_points(x, y)
     w = _weights(weights, xa.size)
     n = xa.size
     xs, ys, ws = _merge(xa, ya, w)
@@ -463,7 +482,7 @@ def kernel_density(x: Any, y: Any, *, cell: float | None = None,
                                   weights=weights, grid=grid)
     if kernel not in KERNELS:
         raise ParameterError(f"unknown kernel {kernel!r}; choose one of {', '.join(KERNELS)}")
-    xa, ya = _coords(x, y)
+    xa, ya = check_points(x, y)
     w = _weights(weights, xa.size)
     if grid is not None and not isinstance(grid, Grid):
         raise ParameterError(f"grid must be a hotspots Grid, got {type(grid).__name__}")

@@ -20,6 +20,7 @@ import shapely
 from hotspots import maps
 from hotspots.config import Settings
 from hotspots.errors import NoDataError, ParameterError
+from hotspots.methods import missing_months
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -146,12 +147,6 @@ class Analysis:
 
 def _settings_store(settings: Settings) -> Path:
     return Path(settings.store_dir)
-
-
-def missing_months(months_present: Sequence[str], start: str, end: str) -> list[str]:
-    """Return the calendar months from ``start`` to ``end`` that have no data in the store."""
-    have = set(months_present)
-    return [m for m in maps.month_range(start, end) if m not in have]
 
 
 def run_analysis(params: Params, settings: Settings, months_present: Sequence[str]) -> Analysis:

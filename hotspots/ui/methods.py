@@ -37,6 +37,7 @@ from hotspots.methods import (
     MapMethod,
     auto_choice,
     backtest_lines,
+    fallback_choice,
     recipe,
     recipe_words,
 )
@@ -269,10 +270,8 @@ def resolve_bandwidth(settings: Settings, key: str, fingerprint: str, params: Pa
         params.selection()
         res = evaluation(fingerprint, key, params.area, params.groups, params.types, settings)
         choice = auto_choice(res, params.end)
-    except HotspotsError:
-        return replace(params, bandwidth=FALLBACK_BANDWIDTH,
-                       bandwidth_rule="auto: no back-test possible for this selection, "
-                                      "fallback")
+    except HotspotsError as exc:
+        choice = fallback_choice(str(exc))
     return replace(params, bandwidth=choice.bandwidth, bandwidth_rule=choice.rule)
 
 
