@@ -10,17 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from hotspots.config import Settings, load_settings
-from hotspots.errors import HotspotsError
+from hotspots.errors import AuditError
 
 __all__ = ["AuditError", "check_log_writable", "default_log_path", "read_exports",
            "record_export", "resolve_user"]
 
 #: Environment variable naming the audit log file (overrides the default location).
 LOG_ENV = "HOTSPOTS_AUDIT_LOG"
-
-
-class AuditError(HotspotsError):
-    """The export audit log cannot be written or read."""
 
 
 def default_log_path(settings: Settings | None = None, env: Mapping[str, str] | None = None

@@ -10,7 +10,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from hotspots.errors import HotspotsError, ParameterError
+from hotspots.errors import NO_MAPPED, HotspotsError, NoDataError, ParameterError
 
 
 def _months(value: str) -> str:
@@ -120,7 +120,7 @@ def _cmd_kde(args) -> int:
     inc = _load_period(args, mapped_only=False)
     mapped = inc[inc["has_location"]]
     if mapped.empty:
-        raise ParameterError("no mapped incidents match the filters; widen the period or groups")
+        raise NoDataError(NO_MAPPED)
     geom = area_geometry(args.area)
     grid = Grid.from_geometry(geom, args.cell)
     bandwidth = _bandwidth_arg(args.bandwidth)
@@ -203,7 +203,7 @@ def _cmd_corridors(args) -> int:
     period = everything[(everything["month"] >= start) & (everything["month"] <= end)]
     located = period[period["has_location"]]
     if located.empty:
-        raise ParameterError("no mapped incidents match the filters; widen the period or groups")
+        raise NoDataError(NO_MAPPED)
     graph = build_srn_graph()
     junctions = junction_stats(everything, graph, radius=args.radius, period=(start, end),
                                months=available_months(args.store))
@@ -248,7 +248,7 @@ def _load_period(args, *, mapped_only: bool = True):
                          area=getattr(args, "area", None), mapped_only=mapped_only,
                          **_selection(args))
     if inc.empty:
-        raise ParameterError("no mapped incidents match the filters; widen the period or groups")
+        raise NoDataError(NO_MAPPED)
     return inc
 
 

@@ -1,4 +1,10 @@
-"""The HotspotsError family: failures a sergeant or analyst can act on."""
+"""The HotspotsError family: failures a sergeant or analyst can act on.
+
+Every error the library raises on purpose is one of these, and the same fault raises the same
+error everywhere: a bad parameter or input is a :class:`ParameterError` / :class:`InputError`
+(both also ``ValueError``, the builtin a caller would catch), a filter that leaves nothing to
+analyse is a :class:`NoDataError`, whichever face (CLI, dashboard, library) meets it.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +17,11 @@ class HotspotsError(Exception):
     """
 
 
-class InputError(HotspotsError):
+class InputError(HotspotsError, ValueError):
     """An input file or folder cannot be read as incident data."""
 
 
-class ParameterError(HotspotsError):
+class ParameterError(HotspotsError, ValueError):
     """A parameter is out of range or inconsistent with the data."""
 
 
@@ -25,3 +31,11 @@ class NoDataError(HotspotsError):
 
 class StoreError(HotspotsError):
     """The incident store is missing, empty or damaged."""
+
+
+class AuditError(HotspotsError):
+    """The export audit log cannot be written or read."""
+
+
+#: The one message for a selection with no mapped incidents, whichever face meets it.
+NO_MAPPED = "no mapped incidents match the filters; widen the period or groups"
