@@ -1,15 +1,14 @@
-"""Map methods (KDE, Gi*, emerging hot spots, clusters): auto bandwidth, back-test recipes, areas.
+"""What every map method shares: auto's bandwidth, back-test recipes and ranked areas.
 
-What the dashboard's map switcher and ``hotspots report --method`` share: which KDE surface
-``auto`` draws for a period, the back-test recipe that makes each month's map the way a shown
-map was made (and the words for its result), and a model result turned into the ranked areas
-that the hotspot table, the downloads and the tasking pack show. Plain frames and parameters in
-and out; no Streamlit.
+The dashboard's map switcher, ``hotspots report --method`` and the pack call these; each one
+looks the method up in :mod:`hotspots.registry` and calls its spec, so none of them knows a
+method by name. Also here: which KDE surface ``auto`` draws for a period (:func:`auto_choice`,
+:func:`resolve_auto`) and the words of a back-test's result. Plain frames and parameters in and
+out; no Streamlit.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -18,95 +17,34 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
-from hotspots import maps, model_maps
-from hotspots.errors import NoDataError, ParameterError
+from hotspots import maps, method_kde, registry
+from hotspots.errors import HotspotsError, ParameterError
+from hotspots.method_spec import (
+    CLUSTER_METHODS,
+    CORRECTIONS,
+    MAP_COVERAGE,
+    MapAreas,
+    MapMethod,
+    MethodSpec,
+)
 from hotspots.models.evaluate import (
     FALLBACK_LABEL,
     EvaluationResult,
     Method,
     choose,
-    default_methods,
-    score_kde,
-    score_kde_multiscale,
+    evaluate_store,
     summarise,
 )
-from hotspots.spatial.grid import Grid
 
 if TYPE_CHECKING:
     from shapely.geometry.base import BaseGeometry
 
-    from hotspots.config import Settings
+    from hotspots.selection import Selection
 
-KDE, GISTAR, EMERGING, CLUSTERS = "kde", "gistar", "emerging", "clusters"
-METHODS = (KDE, GISTAR, EMERGING, CLUSTERS)
-METHOD_LABELS = {KDE: "KDE", GISTAR: "Gi*", EMERGING: "Emerging hot spots", CLUSTERS: "Clusters"}
-CORRECTIONS = ("fdr_bh", "bonferroni", "none")
-CORRECTION_LABELS = {"fdr_bh": "Benjamini-Hochberg FDR", "bonferroni": "Bonferroni",
-                     "none": "None"}
-CLUSTER_METHODS = ("dbscan", "hdbscan")
-CLUSTER_LABELS = {"dbscan": "DBSCAN (250 m)", "hdbscan": "HDBSCAN"}
 #: The bandwidth radio's back-tested option (resolved to metres before the analysis runs).
 AUTO = "auto"
 FALLBACK_BANDWIDTH = 500.0
-#: Emerging patterns that flag a cell as hot next month: hot in the final step.
-HOT_NOW = ("new hot spot", "consecutive hot spot", "intensifying hot spot",
-           "persistent hot spot", "diminishing hot spot", "sporadic hot spot",
-           "oscillating hot spot")
-#: Coverage that flags every cell a map marks (cells scoring above zero), for maps whose area
-#: is set by the method (Gi*, emerging, clusters) rather than by a share of the area.
-MAP_COVERAGE = 1.0
-#: What a method's ranked areas are called in the table, the files and the snapshot.
-AREA_NAMES = {KDE: "Hotspot areas", GISTAR: "Gi* hot spot areas (90%+ confidence)",
-              EMERGING: "Emerging hot spot areas", CLUSTERS: "Clusters"}
-#: One area's name in a legend.
-AREA_LEGENDS = {KDE: "Hotspot area", GISTAR: "Gi* hot spot area",
-                EMERGING: "Emerging hot spot area", CLUSTERS: "Cluster"}
-
-
-@dataclass(frozen=True)
-class MapMethod:
-    """The map method chosen above the map and its own options.
-
-    Attributes
-    ----------
-    name : {"kde", "gistar", "emerging", "clusters"}
-    correction : {"fdr_bh", "bonferroni", "none"}
-        Multiple-testing correction of Gi* and emerging hot spots.
-    cluster_method : {"dbscan", "hdbscan"}
-    """
-
-    name: str = KDE
-    correction: str = "fdr_bh"
-    cluster_method: str = "dbscan"
-
-
-@dataclass(frozen=True)
-class MapAreas:
-    """The ranked areas a map shows, with the words that go with them.
-
-    Attributes
-    ----------
-    method : str
-        The map method (:data:`METHODS`).
-    name : str
-        What the areas are called (:data:`AREA_NAMES`).
-    areas : geopandas.GeoDataFrame
-        :func:`hotspots.models.areas.hotspot_areas`'s columns (plus the method's own, e.g.
-        ``confidence``, ``pattern`` or ``crime_mix``), EPSG:27700, ranked by incidents.
-    statement : str
-        The map legend's statement of method and parameters, then how the areas were drawn
-        from the result (plain text).
-    legend : str
-        One area's name in a legend (:data:`AREA_LEGENDS`).
-    """
-
-    method: str
-    name: str
-    areas: gpd.GeoDataFrame
-    statement: str
-    legend: str = "Hotspot area"
 
 
 @dataclass(frozen=True)
@@ -141,19 +79,6 @@ class AutoChoice:
 # ----------------------------------------------------------------------------- pure: auto
 
 
-def kde_methods() -> list[Method]:
-    """The KDE candidates of the back-test registry the map can draw: every fixed bandwidth
-    and the multi-scale KDE."""
-    return [m for m in default_methods() if m.name in ("kde", "kde_multiscale")]
-
-
-def method_bandwidth(method: Method) -> float | tuple[float, ...]:
-    """The map bandwidth of a KDE candidate: metres, or a tuple for the multi-scale KDE."""
-    if method.name == "kde_multiscale":
-        return tuple(float(b) for b in method.params["bandwidths"])
-    return float(method.params["bandwidth"])
-
-
 def auto_rule(coverage: float) -> str:
     """The legend's reason for an auto bandwidth, e.g. ``"auto: best back-tested PAI at 5% on
     earlier months"``."""
@@ -184,10 +109,11 @@ def auto_choice(result: EvaluationResult, end: str) -> AutoChoice:
     detail = result.detail[(result.detail["label"] != "auto")
                            & np.isclose(result.detail["coverage"].astype(float), cov)
                            & (result.detail["test"].astype(str) <= end)]
-    candidates = kde_methods()
+    every = registry.backtest_methods()
+    candidates = method_kde.drawable(every)
     label, reason = choose(detail, candidates, fallback=FALLBACK_LABEL)
-    overall, _ = choose(detail, default_methods(), fallback=FALLBACK_LABEL)
-    bandwidth = method_bandwidth(next(m for m in candidates if m.label == label))
+    overall, _ = choose(detail, every, fallback=FALLBACK_LABEL)
+    bandwidth = method_kde.candidate_bandwidth(next(m for m in candidates if m.label == label))
     folds = tuple(sorted(detail["test"].astype(str).unique()))
     rule = auto_rule(cov) if folds else \
         f"auto: no back-test month up to {maps.period_label(end, end)}, fallback"
@@ -196,170 +122,6 @@ def auto_choice(result: EvaluationResult, end: str) -> AutoChoice:
 
 
 # ----------------------------------------------------------------------------- pure: recipes
-
-
-def _fine_from_coarse(values: np.ndarray, coarse: Grid, fine: Grid) -> np.ndarray:
-    """Give each cell of ``fine`` the value of the ``coarse`` cell holding its centre."""
-    x, y = fine.centres(mesh=True)
-    row, col = coarse.cell_index(x.ravel(), y.ravel())
-    out = np.zeros(fine.n_cells, dtype=float)
-    ok = row >= 0
-    out[ok] = values[row[ok], col[ok]]
-    return out.reshape(fine.shape)
-
-
-def _mapped(incidents: pd.DataFrame) -> pd.DataFrame:
-    """The incidents a map can place (:func:`hotspots.schema.located_xy`)."""
-    from hotspots.schema import located_xy
-
-    return incidents[located_xy(incidents)[0]]
-
-
-def score_gistar_hot(train: pd.DataFrame, grid: Grid, window: Sequence[str],
-                     study_area: BaseGeometry | None = None, *, cell: float,
-                     distance: float | None = None, correction: str = "fdr_bh") -> np.ndarray:
-    """Score the back-test grid by the Gi* map's hot cells: bin +1..+3 inside, 0 elsewhere.
-
-    Gi* runs on the training incidents exactly as the map does (``cell``, ``distance``,
-    ``correction``); each 100 m back-test cell takes the bin of the Gi* cell holding its centre,
-    cold and not significant cells score 0, so at coverage 1 the flagged area is the map's hot
-    cells at 90 % confidence or more.
-    """
-    from hotspots.models.gistar import gi_star_grid
-
-    mapped = _mapped(train)
-    if mapped.empty:
-        return np.zeros(grid.shape)
-    res = gi_star_grid(mapped["x"].to_numpy(dtype=float), mapped["y"].to_numpy(dtype=float),
-                       study_area=study_area, cell=cell, distance=distance,
-                       correction=correction)
-    return _fine_from_coarse(np.maximum(res.bin.astype(float), 0.0), res.grid, grid)
-
-
-def score_emerging_hot(train: pd.DataFrame, grid: Grid, window: Sequence[str],
-                       study_area: BaseGeometry | None = None, *, cell: float | None = None,
-                       correction: str = "fdr_bh") -> np.ndarray:
-    """Score the back-test grid by the emerging map's cells hot in the last training month.
-
-    Emerging hot spots run on the training months as time steps (``months_held`` = the
-    window); cells whose pattern is hot in the final step (:data:`HOT_NOW`: every hot class but
-    historical) score 1.
-    """
-    from hotspots.models.emerging import emerging_hotspots
-
-    if not len(train):
-        return np.zeros(grid.shape)
-    res = emerging_hotspots(train, study_area=study_area, cell=cell, correction=correction,
-                            months_held=list(window))
-    coarse = Grid.from_dict(res.attrs["params"]["grid"])
-    hot = np.zeros(coarse.shape)
-    flag = res["pattern"].astype(str).isin(HOT_NOW).to_numpy()
-    hot[res["row"].to_numpy()[flag], res["col"].to_numpy()[flag]] = 1.0
-    return _fine_from_coarse(hot, coarse, grid)
-
-
-def hull_cells(hulls: Sequence[BaseGeometry], grid: Grid) -> np.ndarray:
-    """Return a bool ``(ny, nx)`` array: cells whose square overlaps a hull (touching is not).
-
-    Parameters
-    ----------
-    hulls : sequence of shapely polygons
-        EPSG:27700.
-    grid : Grid
-
-    Returns
-    -------
-    numpy.ndarray
-    """
-    out = np.zeros(grid.shape, dtype=bool)
-    c = grid.cell
-    for hull in hulls:
-        if hull is None or hull.is_empty:
-            continue
-        xmin, ymin, xmax, ymax = hull.bounds
-        c0 = max(0, int(math.floor((xmin - grid.x0) / c)))
-        c1 = min(grid.nx, int(math.ceil((xmax - grid.x0) / c)))
-        r0 = max(0, int(math.floor((ymin - grid.y0) / c)))
-        r1 = min(grid.ny, int(math.ceil((ymax - grid.y0) / c)))
-        if c0 >= c1 or r0 >= r1:
-            continue
-        cols, rows = np.meshgrid(np.arange(c0, c1), np.arange(r0, r1))
-        x0 = grid.x0 + cols.ravel() * c
-        y0 = grid.y0 + rows.ravel() * c
-        boxes = shapely.box(x0, y0, x0 + c, y0 + c)
-        hit = shapely.intersects(hull, boxes) & ~shapely.touches(hull, boxes)
-        out[rows.ravel()[hit], cols.ravel()[hit]] = True
-    return out
-
-
-def score_cluster_hulls(train: pd.DataFrame, grid: Grid, window: Sequence[str],
-                        study_area: BaseGeometry | None = None, *,
-                        method: str = "dbscan") -> np.ndarray:
-    """Score the back-test grid by the cluster map: 1 in cells a cluster hull overlaps."""
-    from hotspots.models.clusters import find_clusters
-
-    if not len(train):
-        return np.zeros(grid.shape)
-    try:
-        clusters = find_clusters(train, method=method)
-    except NoDataError:
-        return np.zeros(grid.shape)
-    return hull_cells(list(clusters.geometry), grid).astype(float)
-
-
-def recipe(method: MapMethod, *, bandwidth: float | str | tuple[float, ...] = FALLBACK_BANDWIDTH,
-           cell: float | None = None, distance: float | None = None) -> Method:
-    """Return the back-test method that makes the map the way the shown map was made.
-
-    Parameters
-    ----------
-    method : MapMethod
-    bandwidth : float, "arcgis" or tuple of float
-        KDE bandwidth (metres) or rule; several for the multi-scale KDE.
-    cell, distance : float, optional
-        Gi* / emerging cell and neighbourhood, metres, as used by the shown map.
-
-    Returns
-    -------
-    Method
-    """
-    if method.name == KDE:
-        if isinstance(bandwidth, tuple):
-            bws = [float(b) for b in bandwidth]
-            return Method("kde_multiscale", maps.bandwidth_label(bandwidth), score_kde_multiscale,
-                          {"bandwidths": bws, "kernel": "quartic"}, float(np.mean(bws)))
-        if isinstance(bandwidth, str):
-            label = f"KDE ({maps.bandwidth_rule_label(bandwidth)})"
-            return Method("kde", label, score_kde, {"bandwidth": bandwidth, "kernel": "quartic"})
-        return Method("kde", f"KDE {float(bandwidth):g} m", score_kde,
-                      {"bandwidth": float(bandwidth), "kernel": "quartic"}, float(bandwidth))
-    if method.name == GISTAR:
-        if cell is None:
-            raise ParameterError("the Gi* back-test needs the map's cell size")
-        return Method("gistar_map", f"Gi* hot cells ({maps.format_metres(cell)}, 90%+)",
-                      score_gistar_hot, {"cell": float(cell), "distance": distance,
-                                         "correction": method.correction})
-    if method.name == EMERGING:
-        return Method("emerging", "emerging hot spots (hot in the last month)",
-                      score_emerging_hot, {"cell": cell, "correction": method.correction})
-    if method.name == CLUSTERS:
-        return Method("clusters", f"{method.cluster_method.upper()} cluster hulls",
-                      score_cluster_hulls, {"method": method.cluster_method})
-    raise ParameterError(f"unknown map method {method.name!r}; choose one of "
-                         + ", ".join(METHODS))
-
-
-def recipe_words(method: MapMethod, label: str, *, top: float, cell: float | None = None
-                 ) -> str:
-    """Say how the back-tested map is made, e.g. ``"KDE 300 m, top 5% of the area"``."""
-    if method.name == KDE:
-        return f"{label}, top {maps.format_share(top)} of the area"
-    corr = model_maps.CORRECTION_SHORT.get(method.correction, method.correction)
-    if method.name == GISTAR:
-        return f"Gi* hot cells at 90% or more ({maps.format_metres(cell or 0)} cells, {corr})"
-    if method.name == EMERGING:
-        return f"emerging hot spots hot in the last month ({corr})"
-    return f"{method.cluster_method.upper()} cluster hulls (cells they overlap)"
 
 
 def months_label(months: Sequence[str]) -> str:
@@ -410,41 +172,60 @@ def backtest_lines(result: EvaluationResult, *, how: str, train_months: int
 # ----------------------------------------------------------------------------- models
 
 
-def check_method(method: MapMethod) -> MapMethod:
-    """Return ``method`` if its name and options are known, else raise a one-line error."""
-    if method.name not in METHODS:
-        raise ParameterError(f"unknown map method {method.name!r}; choose one of "
-                             + ", ".join(METHODS))
-    if method.correction not in CORRECTIONS:
-        raise ParameterError(f"unknown correction {method.correction!r}; choose one of "
-                             + ", ".join(CORRECTIONS))
-    if method.cluster_method not in CLUSTER_METHODS:
-        raise ParameterError(f"unknown clustering {method.cluster_method!r}; choose one of "
-                             + ", ".join(CLUSTER_METHODS))
-    return method
-
-
 def missing_months(months_held: Sequence[str], start: str, end: str) -> list[str]:
     """The calendar months from ``start`` to ``end`` that ``months_held`` lacks."""
     have = set(months_held)
     return [m for m in maps.month_range(start, end) if m not in have]
 
 
-def model_result(method: MapMethod, incidents: pd.DataFrame, *,
-                 study_area: BaseGeometry | None, months_held: Sequence[str]
-                 ) -> gpd.GeoDataFrame:
-    """Run a Gi*, emerging or cluster map's model on a period's incidents.
+def spec_of(method: MapMethod | str) -> MethodSpec:
+    """The registry spec of a map method (or its name)."""
+    return registry.get(method if isinstance(method, str) else method.name)
 
-    As ``hotspots gistar``, ``hotspots emerging`` and ``hotspots clusters`` run them: Gi* on
-    the study area's default grid (cell = shorter side / 50, rounded to 100 m), emerging hot
-    spots with ``months_held`` as the time steps (a month the data lacks is dropped, never a
-    zero), clusters with their reported defaults (incidents without a location are counted by
-    the clustering, not clustered).
+
+def recipe(method: MapMethod, *, bandwidth: float | str | tuple[float, ...] = FALLBACK_BANDWIDTH,
+           cell: float | None = None, distance: float | None = None) -> Method:
+    """Return the back-test method that makes the map the way the shown map was made.
 
     Parameters
     ----------
     method : MapMethod
-        Not ``"kde"`` (the density surface is :func:`hotspots.models.kde.kernel_density`).
+    bandwidth : float, "arcgis" or tuple of float
+        KDE bandwidth (metres) or rule; several for the multi-scale KDE.
+    cell, distance : float, optional
+        Gi* / emerging cell and neighbourhood, metres, as used by the shown map.
+
+    Returns
+    -------
+    Method
+    """
+    return spec_of(method).recipe(method, bandwidth=bandwidth, cell=cell, distance=distance)
+
+
+def recipe_words(method: MapMethod, label: str, *, top: float, cell: float | None = None
+                 ) -> str:
+    """Say how the back-tested map is made, e.g. ``"KDE 300 m, top 5% of the area"``."""
+    return spec_of(method).recipe_words(method, label, top=top, cell=cell)
+
+
+def _model_spec(method: MapMethod, what: str) -> MethodSpec:
+    spec = spec_of(registry.check(method))
+    if spec.result is None:
+        raise ParameterError(f"the {spec.label} map is the density surface: no model {what}")
+    return spec
+
+
+def model_result(method: MapMethod, incidents: pd.DataFrame, *,
+                 study_area: BaseGeometry | None, months_held: Sequence[str]
+                 ) -> gpd.GeoDataFrame:
+    """Run a model map's method (Gi*, emerging, clusters, ...) on a period's incidents.
+
+    As the matching ``hotspots`` command runs it (:attr:`MethodSpec.result`).
+
+    Parameters
+    ----------
+    method : MapMethod
+        Not the density surface (that is :func:`hotspots.method_kde.density_areas`).
     incidents : pandas.DataFrame
         Canonical incidents of the period and crime selection, mapped or not.
     study_area : shapely geometry, optional
@@ -455,44 +236,21 @@ def model_result(method: MapMethod, incidents: pd.DataFrame, *,
     Returns
     -------
     geopandas.GeoDataFrame
-        Gi* cells, emerging cells or cluster hulls, with ``attrs["params"]``.
+        The method's cells or hulls, with ``attrs["params"]``.
     """
-    check_method(method)
-    if method.name == GISTAR:
-        from hotspots.models.gistar import gi_star_grid
-
-        mapped = _mapped(incidents)
-        res = gi_star_grid(mapped["x"].to_numpy(), mapped["y"].to_numpy(),
-                           study_area=study_area, correction=method.correction)
-        return res.to_frame()
-    if method.name == EMERGING:
-        from hotspots.models.emerging import emerging_hotspots
-
-        return emerging_hotspots(_mapped(incidents), study_area=study_area,
-                                 correction=method.correction, months_held=list(months_held))
-    if method.name == CLUSTERS:
-        from hotspots.models.clusters import find_clusters
-
-        return find_clusters(incidents, method=method.cluster_method)
-    raise ParameterError("the KDE map is the density surface: no model result")
+    spec = _model_spec(method, "result")
+    return spec.result(method, incidents, study_area=study_area, months_held=months_held)
 
 
 def model_statement(method: MapMethod, result: gpd.GeoDataFrame, *, start: str, end: str,
                     crimes: str, missing: Sequence[str] = ()) -> str:
-    """The one-line method statement of a Gi*, emerging or cluster map, as its legend prints it.
+    """The one-line method statement of a model map, as its legend prints it.
 
     ``missing``: months of the period the data lacks (said, never read as zero).
     """
-    p = result.attrs.get("params") or {}
-    if method.name == GISTAR:
-        return model_maps.gistar_statement(p, start=start, end=end, crimes=crimes,
-                                           missing=list(missing))
-    if method.name == EMERGING:
-        return model_maps.emerging_statement(p, crimes=crimes)
-    if method.name == CLUSTERS:
-        return model_maps.cluster_statement(p, start=start, end=end, crimes=crimes,
-                                            missing=list(missing))
-    raise ParameterError(f"{method.name!r} has no model statement (KDE states its own)")
+    spec = _model_spec(method, "statement")
+    return spec.statement(result.attrs.get("params") or {}, start=start, end=end,
+                          crimes=crimes, missing=list(missing))
 
 
 def area_recipe(method: MapMethod | str, areas: gpd.GeoDataFrame) -> tuple[Method, str]:
@@ -505,7 +263,7 @@ def area_recipe(method: MapMethod | str, areas: gpd.GeoDataFrame) -> tuple[Metho
     Parameters
     ----------
     method : MapMethod or str
-        The method that made ``areas`` ("gistar", "emerging" or "clusters").
+        The method that made ``areas``.
     areas : geopandas.GeoDataFrame
 
     Returns
@@ -515,13 +273,13 @@ def area_recipe(method: MapMethod | str, areas: gpd.GeoDataFrame) -> tuple[Metho
         (1,100 m cells, FDR)"``).
     """
     model = dict(dict(areas.attrs.get("method") or {}).get("model") or {})
-    name = method if isinstance(method, str) else method.name
-    method = MapMethod(name) if isinstance(method, str) else method
-    if model.get("correction") in CORRECTIONS:
+    method = MapMethod(method) if isinstance(method, str) else method
+    spec = spec_of(method)
+    if "correction" in spec.options and model.get("correction") in CORRECTIONS:
         method = replace(method, correction=str(model["correction"]))
-    if name == CLUSTERS and model.get("method") in CLUSTER_METHODS:
+    if "cluster_method" in spec.options and model.get("method") in CLUSTER_METHODS:
         method = replace(method, cluster_method=str(model["method"]))
-    check_method(method)
+    registry.check(method)
     cell, distance = model.get("cell_m"), model.get("distance_m")
     cell = None if cell is None else float(cell)
     distance = None if distance is None else float(distance)
@@ -532,12 +290,13 @@ def area_recipe(method: MapMethod | str, areas: gpd.GeoDataFrame) -> tuple[Metho
 def model_areas(method: MapMethod, result: gpd.GeoDataFrame, incidents: pd.DataFrame, *,
                 start: str, end: str, crimes: str, study_area: BaseGeometry | None,
                 months_held: Sequence[str]) -> MapAreas:
-    """A Gi*, emerging or cluster result as ranked areas, for the table, downloads and pack.
+    """A model map's result as ranked areas, for the table, downloads and pack.
 
     Gi*: hot cells at 90 % confidence or more after the map's correction, joined where they
     share an edge; emerging: cells of each hot spot pattern, joined within the pattern;
-    clusters: the hulls. Each area counts the period's mapped incidents inside it, with its
-    share, in-sample PAI and most frequent map points, as the kernel density areas do.
+    clusters: the hulls (:attr:`MethodSpec.areas`). Each area counts the period's mapped
+    incidents inside it, with its share, in-sample PAI and most frequent map points, as the
+    kernel density areas do.
 
     Parameters
     ----------
@@ -559,27 +318,15 @@ def model_areas(method: MapMethod, result: gpd.GeoDataFrame, incidents: pd.DataF
     -------
     MapAreas
     """
-    from hotspots.models.areas import cluster_areas, emerging_areas, gistar_areas
-
-    check_method(method)
+    spec = _model_spec(method, "areas")
     statement = model_statement(method, result, start=start, end=end, crimes=crimes,
                                 missing=missing_months(months_held, start, end))
-    if method.name == GISTAR:
-        areas = gistar_areas(result, _mapped(incidents))
-    elif method.name == EMERGING:
-        areas = emerging_areas(result, _mapped(incidents))
-    elif method.name == CLUSTERS:
-        if study_area is None:
-            raise ParameterError("cluster areas need the study area (their share of it)")
-        areas = cluster_areas(result, study_area_km2=study_area.area / 1e6)
-    else:
-        raise ParameterError(f"{method.name!r} areas come from the density analysis")
+    areas = spec.areas(result, incidents, study_area=study_area)
     rule = str(areas.attrs.get("method", {}).get("method", ""))
     if rule:
         statement = f"{statement.rstrip('.')}. Areas: {rule}."
-    return MapAreas(method=method.name, name=AREA_NAMES[method.name], areas=areas,
-                    statement=statement, legend=AREA_LEGENDS[method.name])
-
+    return MapAreas(method=spec.name, name=spec.area_name, areas=areas,
+                    statement=statement, legend=spec.area_legend)
 
 # ----------------------------------------------------------------------------- auto from a store
 
@@ -591,44 +338,37 @@ def fallback_choice(why: str) -> AutoChoice:
                       folds=(), overall=FALLBACK_LABEL)
 
 
-def resolve_auto(store_dir: str | Path | None = None, *, end: str, area: str | None = None,
-                 groups: Sequence[str] | None = None, types: Sequence[str] | None = None,
-                 settings: Settings | None = None) -> AutoChoice:
-    """The KDE surface ``auto`` draws for a map ending in ``end``, as the dashboard picks it.
+def resolve_auto(selection: Selection, store_dir: str | Path | None = None) -> AutoChoice:
+    """The KDE surface ``auto`` draws for the selection's map, as the dashboard picks it.
 
-    Back-tests the default methods on the selection's whole history
+    Back-tests the registry's methods on the selection's whole history
     (:func:`hotspots.models.evaluate.evaluate_store`: 3-month windows, next-month test) and
-    applies :func:`auto_choice` to the folds whose test month is not after ``end``. When the
-    back-test cannot run (too little history), the fallback KDE 500 m with the reason.
+    applies :func:`auto_choice` to the folds whose test month is not after the selection's
+    last month. When the back-test cannot run (too little history), the fallback KDE 500 m
+    with the reason.
 
     Parameters
     ----------
+    selection : Selection
+        Area and crimes; ``end`` is the map's last month.
     store_dir : path-like, optional
-        Default ``settings.store_dir``.
-    end : str
-        The map's last month, ``YYYY-MM``.
-    area : str, optional
-        District name, or None/"force".
-    groups, types : sequence of str, optional
-        One of the two.
-    settings : Settings, optional
+        Default the selection's ``settings.store_dir``.
 
     Returns
     -------
     AutoChoice
     """
-    from hotspots.errors import HotspotsError
-    from hotspots.models.evaluate import evaluate_store
-
-    if not groups and not types:
+    if not selection.groups and not selection.types:
         raise ParameterError("choose crimes with groups=[...] or types=[...]")
+    settings = selection.settings
     try:
-        res = evaluate_store(store_dir, area=area, settings=settings, groups=groups,
-                             types=types)
+        res = evaluate_store(store_dir or settings.store_dir, area=selection.area,
+                             settings=settings, methods=registry.backtest_methods(),
+                             **selection.crime_filter)
     except HotspotsError as exc:
         # The map itself says when the selection has no data; here only auto falls back.
         return fallback_choice(str(exc))
-    return auto_choice(res, end)
+    return auto_choice(res, selection.end)
 
 
 def describe_auto(choice: AutoChoice) -> dict[str, Any]:

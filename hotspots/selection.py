@@ -1,0 +1,220 @@
+"""The Selection: which force, which area, which months, which crimes.
+
+One frozen value, validated once where a request enters (a CLI command, a dashboard view, an
+export), then passed to every query, analysis, map and pack. It resolves its area to a geometry
+once and names itself for titles, so the same selection reads the same everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from hotspots import months, wording
+from hotspots.config import Settings
+from hotspots.errors import NoDataError, ParameterError
+from hotspots.schema import CRIME_GROUPS
+from hotspots.spatial import boundaries
+
+if TYPE_CHECKING:
+    from shapely.geometry.base import BaseGeometry
+
+#: The area value meaning the whole force area.
+FORCE_AREA = "force"
+#: Area words that mean the whole force area.
+_WHOLE = ("force", "all", "")
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Force, area, period and crimes of one analysis.
+
+    Build it with :meth:`Selection.build` (or :func:`build_selection`), which validates every
+    field once; derive variants with :meth:`with_`.
+
+    Attributes
+    ----------
+    start, end : str
+        First and last month, ``YYYY-MM``, inclusive.
+    groups : tuple of str
+        Crime groups (``acquisitive``, ``soc``, ...); ignored when ``types`` are given.
+    types : tuple of str
+        police.uk crime types; when given they alone select the crimes.
+    area : str
+        ``"force"`` (the whole force area) or a district name, as the boundaries spell it.
+    force : str
+        Force slug (the settings' force by default).
+    settings : Settings
+        Where the boundaries live; not part of the selection's identity.
+    """
+
+    start: str
+    end: str
+    groups: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    area: str = FORCE_AREA
+    force: str = "warwickshire"
+    settings: Settings | None = field(default=None, compare=False, repr=False)
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    def build(cls, settings: Settings, *, start: str, end: str,
+              groups: Sequence[str] | str | None = None,
+              types: Sequence[str] | str | None = None,
+              area: str | None = None, force: str | None = None,
+              require_crimes: bool = True) -> Selection:
+        """Validate the parts of a selection and return it.
+
+        Parameters
+        ----------
+        settings : Settings
+        start, end : str
+            ``YYYY-MM``; ``end`` not before ``start``.
+        groups, types : sequence of str, optional
+            At least one of the two unless ``require_crimes`` is False.
+        area : str, optional
+            None, ``"force"`` or a district name (any case).
+        force : str, optional
+            Default ``settings.force``.
+        require_crimes : bool, default True
+
+        Returns
+        -------
+        Selection
+
+        Raises
+        ------
+        ParameterError
+            A malformed or reversed month, an unknown crime group, no crimes chosen.
+        NoDataError
+            An unknown area name.
+        """
+        first, last = months.check_period(start, end)
+        group_items = _names(groups, "crime groups")
+        type_items = _names(types, "crime types")
+        valid = sorted(set(CRIME_GROUPS) | set(settings.crime_groups.values()))
+        unknown = [g for g in group_items if g not in valid]
+        if unknown:
+            raise ParameterError(f"unknown crime group(s) {', '.join(map(repr, unknown))}; "
+                                 f"choose from {', '.join(valid)}")
+        if require_crimes and not group_items and not type_items:
+            raise ParameterError("choose crimes: at least one crime group or crime type")
+        force = force or settings.force
+        return cls(start=first, end=last, groups=group_items, types=type_items,
+                   area=_canonical_area(area, settings, force), force=force, settings=settings)
+
+    def with_(self, **changes: Any) -> Selection:
+        """Return a copy with ``changes`` applied and validated again."""
+        base = {"start": self.start, "end": self.end, "groups": self.groups,
+                "types": self.types, "area": self.area, "force": self.force}
+        base.update(changes)
+        settings = base.pop("settings", None) or self._settings()
+        return Selection.build(settings, require_crimes=False, **base)
+
+    def previous(self) -> Selection:
+        """The period of the same length just before this one (same area and crimes)."""
+        start, end = months.previous_period(self.start, self.end)
+        return replace(self, start=start, end=end)
+
+    # ------------------------------------------------------------------ what it selects
+
+    @property
+    def whole_force(self) -> bool:
+        """Whether the area is the whole force area."""
+        return self.area == FORCE_AREA
+
+    @property
+    def months(self) -> list[str]:
+        """Every calendar month of the period, ``YYYY-MM``."""
+        return months.month_range(self.start, self.end)
+
+    @property
+    def crime_filter(self) -> dict[str, list[str] | None]:
+        """``groups``/``types`` keyword arguments for :func:`hotspots.query.load_incidents`:
+        types alone when given, else groups."""
+        if self.types:
+            return {"groups": None, "types": list(self.types)}
+        return {"groups": list(self.groups) or None, "types": None}
+
+    @cached_property
+    def geometry(self) -> BaseGeometry:
+        """The area's polygon in EPSG:27700, resolved once per selection."""
+        return boundaries.area_geometry(None if self.whole_force else self.area,
+                                        self._settings())
+
+    @property
+    def area_km2(self) -> float:
+        """The area's size, km²."""
+        return float(self.geometry.area) / 1e6
+
+    # ------------------------------------------------------------------ words
+
+    @property
+    def crimes(self) -> str:
+        """The crimes in words, e.g. ``"acquisitive crime"`` or ``"Burglary"``."""
+        if not self.groups and not self.types:
+            return "no crime chosen"
+        return wording.crimes_label(self.groups, self.types)
+
+    @property
+    def area_name(self) -> str:
+        """The area for a title: the force's name or the district."""
+        return wording.force_name(self.force) if self.whole_force else self.area
+
+    @property
+    def area_label(self) -> str:
+        """The area for a table or caption, e.g. ``"Warwickshire (force area)"``."""
+        return f"{self.area_name} (force area)" if self.whole_force else self.area
+
+    @property
+    def period_label(self) -> str:
+        """The period in words, e.g. ``"Oct–Dec 2025"``."""
+        return wording.period_label(self.start, self.end)
+
+    @property
+    def title(self) -> str:
+        """``"Acquisitive crime · Rugby · Oct–Dec 2025"``: crimes · area · period."""
+        crimes = self.crimes
+        return f"{crimes[:1].upper()}{crimes[1:]} · {self.area_name} · {self.period_label}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The selection as JSON-ready values (for ``params``, audit lines and URLs)."""
+        out = asdict(self)
+        out.pop("settings")
+        out["groups"], out["types"] = list(self.groups), list(self.types)
+        return out
+
+    def _settings(self) -> Settings:
+        if self.settings is None:
+            raise ParameterError("this selection was made without settings; build it with "
+                                 "Selection.build(settings, ...)")
+        return self.settings
+
+
+def build_selection(settings: Settings, **parts: Any) -> Selection:
+    """Validate and return a :class:`Selection` (see :meth:`Selection.build`)."""
+    return Selection.build(settings, **parts)
+
+
+def _names(value: Sequence[str] | str | None, what: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    items = [value] if isinstance(value, str) else list(value)
+    if not all(isinstance(v, str) and v.strip() for v in items):
+        raise ParameterError(f"{what} must be names, got {items!r}")
+    return tuple(dict.fromkeys(v.strip() for v in items))
+
+
+def _canonical_area(area: str | None, settings: Settings, force: str) -> str:
+    """``"force"`` for the whole force, else the district as the boundaries spell it."""
+    text = "" if area is None else str(area).strip()
+    if text.lower() in (*_WHOLE, force.lower()):
+        return FORCE_AREA
+    names = boundaries.district_names(settings)
+    for name in names:
+        if name.lower() == text.lower():
+            return name
+    raise NoDataError(f"unknown area {area!r}; choose the force or one of: " + ", ".join(names))
