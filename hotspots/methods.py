@@ -22,16 +22,9 @@ import shapely
 
 from hotspots import maps, model_maps
 from hotspots.errors import NoDataError, ParameterError
-from hotspots.models.evaluate import (
-    FALLBACK_LABEL,
-    EvaluationResult,
-    Method,
-    choose,
-    default_methods,
-    score_kde,
-    score_kde_multiscale,
-    summarise,
-)
+from hotspots.models.evaluate import FALLBACK_LABEL, EvaluationResult, choose, summarise
+from hotspots.models.scoring import Method, default_methods, score_kde, score_kde_multiscale
+from hotspots.schema import located_xy
 from hotspots.spatial.grid import Grid
 
 if TYPE_CHECKING:
@@ -210,8 +203,6 @@ def _fine_from_coarse(values: np.ndarray, coarse: Grid, fine: Grid) -> np.ndarra
 
 def _mapped(incidents: pd.DataFrame) -> pd.DataFrame:
     """The incidents a map can place (:func:`hotspots.schema.located_xy`)."""
-    from hotspots.schema import located_xy
-
     return incidents[located_xy(incidents)[0]]
 
 
