@@ -466,12 +466,8 @@ def emerging_hotspots(incidents: pd.DataFrame, *, grid: Grid | None = None,
     """
     _check_options(incidents, correction, trend_on, time_window, alpha, trend_alpha)
     mapped, x, y = located_xy(incidents)
-    step, labels, ordinals, tdetails = _time_steps(incidents, period, months_held)
+    step, labels, ordinals, tdetails = _kept_steps(incidents, period, months_held)
     n_steps = len(labels)
-    if n_steps < MIN_STEPS:
-        raise NoDataError(f"only {n_steps} time step(s) after dropping gaps; emerging hot "
-                          f"spots need at least {MIN_STEPS} (ArcGIS advises "
-                          f"{MIN_STEPS_ADVISED}): widen the period")
     in_step = step >= 0
     use = mapped & in_step
     if not use.any():
@@ -480,14 +476,9 @@ def emerging_hotspots(incidents: pd.DataFrame, *, grid: Grid | None = None,
     loc_mask, loc_rule, cube, n_inside = _space_time_cube(g, mask, x[use], y[use], step[use],
                                                           n_steps, study_area is None)
     d, _, drule = _grid_band(None, distance, g.cell)
-    ws = grid_weights(loc_mask, cell=g.cell, distance=d)
-    res = gi_star_space_time(cube, ws, ordinals=ordinals, time_window=time_window,
-                             correction=correction)
+    res = gi_star_space_time(cube, grid_weights(loc_mask, cell=g.cell, distance=d),
+                             ordinals=ordinals, time_window=time_window, correction=correction)
     out, pattern = _pattern_table(g, loc_mask, cube, res, alpha, trend_alpha, trend_on)
-
-    unique, n_of = np.unique(pattern, return_counts=True)
-    by_pattern = {name: 0 for name in PATTERNS}
-    by_pattern.update({str(k): int(v) for k, v in zip(unique, n_of, strict=True)})
     warnings = []
     if n_steps < MIN_STEPS_ADVISED:
         warnings.append(f"only {n_steps} time steps: ArcGIS advises at least "
@@ -527,7 +518,7 @@ def emerging_hotspots(incidents: pd.DataFrame, *, grid: Grid | None = None,
         "n_outside_periods": int((mapped & ~in_step).sum()),
         "n_outside_study": int(use.sum() - n_inside),
         "n_analysed": n_inside,
-        "patterns": by_pattern,
+        "patterns": _count_patterns(pattern),
         "warnings": warnings,
         "grid": g.to_dict(),
     }
@@ -553,6 +544,26 @@ def _check_options(incidents: pd.DataFrame, correction: str, trend_on: str, time
             raise ParameterError(f"{name} must be between 0 and 1, got {v!r}")
     if incidents.empty:
         raise NoDataError("no incidents to analyse; widen the period, area or crime selection")
+
+
+def _kept_steps(incidents: pd.DataFrame, period: str | None,
+                months_held: Sequence[str] | None
+                ) -> tuple[np.ndarray, list[str], np.ndarray, dict[str, Any]]:
+    """:func:`_time_steps`, refusing fewer than :data:`MIN_STEPS` steps once gaps are dropped."""
+    step, labels, ordinals, tdetails = _time_steps(incidents, period, months_held)
+    if len(labels) < MIN_STEPS:
+        raise NoDataError(f"only {len(labels)} time step(s) after dropping gaps; emerging hot "
+                          f"spots need at least {MIN_STEPS} (ArcGIS advises "
+                          f"{MIN_STEPS_ADVISED}): widen the period")
+    return step, labels, ordinals, tdetails
+
+
+def _count_patterns(pattern: np.ndarray) -> dict[str, int]:
+    """Locations per pattern, every name of :data:`PATTERNS` listed (zeros included)."""
+    unique, n_of = np.unique(pattern, return_counts=True)
+    by_pattern = {name: 0 for name in PATTERNS}
+    by_pattern.update({str(k): int(v) for k, v in zip(unique, n_of, strict=True)})
+    return by_pattern
 
 
 def _space_time_cube(g: Grid, mask: np.ndarray, x: np.ndarray, y: np.ndarray,

@@ -277,10 +277,7 @@ def knox_test(incidents: pd.DataFrame, *,
     first, second, bounds = _close_pairs(xy, d_edges, permutations)
     obs, sims, total_pairs = _knox_counts(t, t_edges, first, second, bounds, permutations,
                                           seed)
-    expected = sims.mean(axis=0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(expected > 0, obs / np.where(expected > 0, expected, 1.0), np.nan)
-    p = (1 + (sims >= obs[None]).sum(axis=0)) / (permutations + 1)
+    expected, ratio, p = _monte_carlo(obs, sims)
 
     rows = pd.Index(distance_labels([float(e) for e in d_edges]), name="distance")
     cols = pd.Index(time_labels([int(e) for e in t_edges], time_unit), name="time")
@@ -288,10 +285,7 @@ def knox_test(incidents: pd.DataFrame, *,
     def frame(a: np.ndarray) -> pd.DataFrame:
         return pd.DataFrame(a, index=rows, columns=cols)
 
-    months = occ.iloc[idx].dt.strftime("%Y-%m")
-    present = sorted(months.unique().tolist())
-    span_m = pd.period_range(present[0], present[-1], freq="M").strftime("%Y-%m").tolist()
-    gaps = [m for m in span_m if m not in set(present)]
+    present, gaps = _months_and_gaps(occ.iloc[idx])
     params: dict[str, Any] = {
         "method": "Knox test with Monte Carlo permutation of times among locations "
                   "(Ratcliffe's Near Repeat Calculator)",
@@ -421,6 +415,23 @@ def _knox_counts(t: np.ndarray, t_edges: np.ndarray, first: np.ndarray, second: 
     for k in range(permutations):
         sims[k] = table(_count(rng.permutation(tt), first, second, bounds, band_of_lag, kt))
     return obs, sims, total_pairs
+
+
+def _monte_carlo(obs: np.ndarray, sims: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Expected counts (mean of the shuffles), observed / expected and one-sided p-values."""
+    expected = sims.mean(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(expected > 0, obs / np.where(expected > 0, expected, 1.0), np.nan)
+    p = (1 + (sims >= obs[None]).sum(axis=0)) / (sims.shape[0] + 1)
+    return expected, ratio, p
+
+
+def _months_and_gaps(occ: pd.Series) -> tuple[list[str], list[str]]:
+    """Months with an incident, and the months between the first and last without one."""
+    present = sorted(occ.dt.strftime("%Y-%m").unique().tolist())
+    span_m = pd.period_range(present[0], present[-1], freq="M").strftime("%Y-%m").tolist()
+    return present, [m for m in span_m if m not in set(present)]
 
 
 def _knox_notes(xy: np.ndarray, precision: str, time_unit: str, gaps: list[str]) -> list[str]:
