@@ -15,17 +15,14 @@ from shapely.geometry.base import BaseGeometry
 
 from hotspots.errors import NoDataError, ParameterError
 from hotspots.models.gistar import (
-    CORRECTIONS,
     GiStar,
     _binary_weights,
-    _check_correction,
     _grid_band,
-    assign_bins,
-    correct_pvalues,
     gi_z_scores,
     grid_weights,
     study_grid,
 )
+from hotspots.models.significance import assign_bins, check_correction, correct_pvalues
 from hotspots.schema import located_xy
 from hotspots.spatial.grid import CRS, Grid
 
@@ -371,7 +368,7 @@ def gi_star_space_time(cube: Any, weights: Any, *, ordinals: Any = None, time_wi
         are those of the whole cube. Equals :func:`~hotspots.models.gistar.gi_star` on the
         ``TL x TL`` weights ``kron(time links, weights)`` without building them.
     """
-    correction = _check_correction(correction)
+    correction = check_correction(correction)
     try:
         c = np.array(cube, dtype=float)
     except (TypeError, ValueError):
@@ -530,9 +527,7 @@ def _check_options(incidents: pd.DataFrame, correction: str, trend_on: str, time
     """Reject a frame without coordinates or rows, and options out of range."""
     if not isinstance(incidents, pd.DataFrame) or not {"x", "y"} <= set(incidents.columns):
         raise ParameterError("incidents must be an incident frame with x, y and occurred")
-    if correction not in CORRECTIONS:
-        raise ParameterError(f"unknown correction {correction!r}; choose one of "
-                             + ", ".join(CORRECTIONS))
+    check_correction(correction)
     if trend_on not in TREND_SERIES:
         raise ParameterError(f"trend_on must be 'gi_z' or 'counts', got {trend_on!r}")
     if isinstance(time_window, bool) or not isinstance(time_window, int | np.integer) \
