@@ -42,13 +42,15 @@ from hotspots.ingest import build_default_store  # noqa: E402
 from hotspots.models.evaluate import (  # noqa: E402
     AUTO_TIE_RTOL,
     FALLBACK_LABEL,
+    evaluate_store,
+)
+from hotspots.models.prospective import month_number  # noqa: E402
+from hotspots.models.scoring import (  # noqa: E402
     Method,
     default_methods,
-    evaluate_store,
     score_kde,
     score_prospective,
 )
-from hotspots.models.prospective import month_number  # noqa: E402
 
 SELECTIONS = {
     "acquisitive (group)": {"groups": ["acquisitive"]},

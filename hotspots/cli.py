@@ -67,7 +67,7 @@ def _mapping(pairs: list[str] | None):
         return None
     import dataclasses
 
-    from hotspots.ingest import ColumnMapping
+    from hotspots.validate import ColumnMapping
 
     fields = {f.name for f in dataclasses.fields(ColumnMapping)}
     kwargs = {}

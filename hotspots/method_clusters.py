@@ -14,7 +14,7 @@ from hotspots.errors import NoDataError, ParameterError
 from hotspots.method_spec import MapMethod, MethodSpec, hull_cells
 from hotspots.models.areas import cluster_areas
 from hotspots.models.clusters import find_clusters
-from hotspots.models.evaluate import Method
+from hotspots.models.scoring import Method
 from hotspots.spatial.grid import Grid
 
 if TYPE_CHECKING:

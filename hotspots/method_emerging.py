@@ -13,7 +13,7 @@ from hotspots import model_maps
 from hotspots.method_spec import MapMethod, MethodSpec, fine_from_coarse, mapped
 from hotspots.models.areas import emerging_areas
 from hotspots.models.emerging import emerging_hotspots
-from hotspots.models.evaluate import Method
+from hotspots.models.scoring import Method
 from hotspots.spatial.grid import Grid
 
 if TYPE_CHECKING:

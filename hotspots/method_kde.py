@@ -16,7 +16,7 @@ import pandas as pd
 from hotspots import maps
 from hotspots.method_spec import MapMethod, MethodSpec
 from hotspots.models.areas import hotspot_areas
-from hotspots.models.evaluate import (
+from hotspots.models.scoring import (
     Method,
     kde_candidates,
     multiscale_candidate,

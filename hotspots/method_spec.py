@@ -25,7 +25,7 @@ from hotspots.spatial.grid import Grid
 if TYPE_CHECKING:
     from shapely.geometry.base import BaseGeometry
 
-    from hotspots.models.evaluate import Method
+    from hotspots.models.scoring import Method
 
 #: Multiple-testing corrections of Gi* and emerging hot spots, and their labels.
 CORRECTIONS = ("fdr_bh", "bonferroni", "none")

@@ -31,11 +31,11 @@ from hotspots.method_spec import (
 from hotspots.models.evaluate import (
     FALLBACK_LABEL,
     EvaluationResult,
-    Method,
     choose,
     evaluate_store,
     summarise,
 )
+from hotspots.models.scoring import Method
 
 if TYPE_CHECKING:
     from shapely.geometry.base import BaseGeometry

@@ -11,7 +11,7 @@ from __future__ import annotations
 from hotspots import method_clusters, method_emerging, method_gistar, method_kde
 from hotspots.errors import ParameterError
 from hotspots.method_spec import CLUSTER_METHODS, CORRECTIONS, MapMethod, MethodSpec
-from hotspots.models.evaluate import Method, counts_candidate
+from hotspots.models.scoring import Method, counts_candidate
 
 _REGISTRY: dict[str, MethodSpec] = {}
 

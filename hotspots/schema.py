@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from hotspots.errors import InputError
+
 #: Column name -> pandas dtype of the canonical incident frame (see docs/architecture.md).
 INCIDENT_COLUMNS: dict[str, str] = {
     "incident_id": "string",
@@ -88,8 +90,6 @@ def located_xy(incidents: pd.DataFrame, *, require: tuple[str, ...] = ()
     InputError
         Not a DataFrame, or a required column is missing.
     """
-    from hotspots.errors import InputError
-
     if not isinstance(incidents, pd.DataFrame):
         raise InputError("incidents must be a pandas DataFrame in the canonical incident schema")
     missing = [c for c in ("x", "y", *require) if c not in incidents.columns]

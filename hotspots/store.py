@@ -22,7 +22,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from hotspots.errors import ParameterError, StoreError
-from hotspots.schema import INCIDENT_COLUMNS, conform
+from hotspots.schema import INCIDENT_COLUMNS, conform, located_xy
 
 #: Partition keys, in directory order: ``force=<slug>/month=YYYY-MM/part-*.parquet``.
 PARTITION_KEYS = ("force", "month")
@@ -112,9 +112,7 @@ def _geo_metadata(x: np.ndarray, y: np.ndarray, valid: np.ndarray) -> bytes:
 
 def _to_table(frame: pd.DataFrame) -> pa.Table:
     """Return the part-file table for rows of one partition (canonical frame in)."""
-    x = frame["x"].to_numpy(dtype=float)
-    y = frame["y"].to_numpy(dtype=float)
-    valid = frame["has_location"].to_numpy(dtype=bool) & np.isfinite(x) & np.isfinite(y)
+    valid, x, y = located_xy(frame)
     cols = []
     for f in FILE_SCHEMA:
         if f.name == "geometry":

@@ -15,18 +15,11 @@ from conftest import PLACES, REPO
 
 from hotspots import cli
 from hotspots.errors import InputError, ParameterError
-from hotspots.ingest import (
-    REASONS,
-    ColumnMapping,
-    build_default_store,
-    force_slug,
-    ingest,
-    read_incidents,
-    rejects_path,
-)
+from hotspots.ingest import build_default_store, ingest, read_incidents, rejects_path
 from hotspots.schema import INCIDENT_COLUMNS
 from hotspots.spatial.crs import to_bng
 from hotspots.store import read_store, store_fingerprint, store_forces, store_ids
+from hotspots.validate import REASONS, ColumnMapping, force_slug
 
 SHIPPED = REPO / "data" / "crime" / "warwickshire"
 

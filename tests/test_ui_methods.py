@@ -18,8 +18,9 @@ from streamlit.testing.v1 import AppTest
 
 from hotspots import methods as mt
 from hotspots.config import load_settings
-from hotspots.models.evaluate import EvaluationResult, default_methods, evaluate
+from hotspots.models.evaluate import EvaluationResult, evaluate
 from hotspots.models.gistar import gi_star_grid
+from hotspots.models.scoring import default_methods
 from hotspots.spatial.grid import Grid
 from hotspots.ui import evaluation as ev
 

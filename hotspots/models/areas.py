@@ -17,6 +17,7 @@ from shapely.ops import unary_union
 
 from hotspots.errors import NoDataError, ParameterError
 from hotspots.models.kde import Surface
+from hotspots.schema import located_xy
 from hotspots.spatial.grid import CRS, Grid, north_up
 
 COLUMNS = ("rank", "incidents", "share", "area_km2", "pai", "peak_density", "top_locations",
@@ -60,11 +61,7 @@ def _top_locations(labels: np.ndarray, names: pd.Series, n: int, n_labels: int) 
 def _incident_cells(incidents: pd.DataFrame, grid: Grid, study: np.ndarray
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
     """Mapped flag, cell row/col, on-grid and in-study flags of each incident, and the count."""
-    x = incidents["x"].to_numpy(dtype=float, na_value=np.nan)
-    y = incidents["y"].to_numpy(dtype=float, na_value=np.nan)
-    mapped = np.isfinite(x) & np.isfinite(y)
-    if "has_location" in incidents.columns:
-        mapped &= incidents["has_location"].fillna(False).to_numpy(dtype=bool)
+    mapped, x, y = located_xy(incidents)
     row, col = grid.cell_index(np.where(mapped, x, np.nan), np.where(mapped, y, np.nan))
     on_grid = row >= 0
     in_study = np.zeros(x.size, dtype=bool)

@@ -48,11 +48,6 @@ COLUMNS = ("cluster", "incidents", "share", "locations", "by_group", "by_type", 
 
 
 # ---------------------------------------------------------------------------- inputs
-def _located(incidents: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mask of mapped rows and BNG coordinates for every row (NaN where unmapped)."""
-    return located_xy(incidents)
-
-
 def _whole(name: str, value: Any, least: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < least:
         raise ParameterError(f"{name} must be a whole number >= {least}, got {value!r}")
@@ -367,6 +362,42 @@ def find_clusters(incidents: pd.DataFrame, *, method: str = "dbscan",
         Unknown method or duplicates mode, a parameter out of range or for the other method,
         or a job too big for memory or time (message says what to change).
     """
+    _check_options(method, duplicates, n_locations, eps, min_cluster_size)
+    ok, x, y = located_xy(incidents)
+    n_rows = len(incidents)
+    n_mapped = int(ok.sum())
+    if n_mapped == 0:
+        raise NoDataError("no mapped incidents to cluster; widen the period, area or crime "
+                          "selection")
+    idx = np.flatnonzero(ok)
+    xy, counts, codes = _merge(x[idx], y[idx])
+    n_loc = xy.shape[0]
+    w = counts if duplicates == "weight" else np.ones(n_loc, dtype=np.int64)
+    units = n_mapped if duplicates == "weight" else n_loc
+
+    params: dict[str, Any] = {"method": method, "duplicates": duplicates}
+    if method == "dbscan":
+        raw = _run_dbscan(xy, w, units, duplicates, eps, min_samples, params)
+    else:
+        raw = _run_hdbscan(xy, w, units, duplicates, min_cluster_size, min_samples, params)
+    loc_label, k = _rank_clusters(raw, counts, xy)
+    labels = np.full(n_rows, -1, dtype=np.int64)
+    labels[idx] = loc_label[codes]
+
+    months = _months(incidents)
+    _describe_run(params, labels, months, ok, counts, duplicates, n_rows, n_mapped, n_loc, k)
+    if k == 0:
+        return _empty(params, labels)
+    gdf = _cluster_table(incidents, labels, idx, loc_label, xy, k, months, n_mapped,
+                         n_locations)
+    gdf.attrs["params"] = params
+    gdf.attrs["labels"] = labels
+    return gdf
+
+
+def _check_options(method: str, duplicates: str, n_locations: int, eps: Any,
+                   min_cluster_size: int | None) -> None:
+    """Reject an unknown method or duplicates mode, and a parameter of the other method."""
     if method not in METHODS:
         raise ParameterError(f"unknown cluster method {method!r}; choose dbscan or hdbscan")
     if duplicates not in DUPLICATES:
@@ -378,106 +409,113 @@ def find_clusters(incidents: pd.DataFrame, *, method: str = "dbscan",
     if method == "dbscan" and min_cluster_size is not None:
         raise ParameterError("min_cluster_size applies to hdbscan only; for dbscan set eps "
                              "and min_samples")
-    ok, x, y = _located(incidents)
-    n_rows = len(incidents)
-    n_mapped = int(ok.sum())
-    if n_mapped == 0:
-        raise NoDataError("no mapped incidents to cluster; widen the period, area or crime "
-                          "selection")
-    idx = np.flatnonzero(ok)
-    xy, counts, codes = _merge(x[idx], y[idx])
-    n_loc = xy.shape[0]
-    w = counts if duplicates == "weight" else np.ones(n_loc, dtype=np.int64)
-    units = n_mapped if duplicates == "weight" else n_loc
-    unit_name = "incidents" if duplicates == "weight" else "distinct locations"
 
-    params: dict[str, Any] = {"method": method, "duplicates": duplicates}
-    if method == "dbscan":
-        params["algorithm"] = ("scikit-learn DBSCAN on distinct locations, "
-                               + ("sample_weight = incidents at each location"
-                                  if duplicates == "weight" else "each location once"))
-        if min_samples is None:
-            min_samples = _default_size(units)
-            params["min_samples_rule"] = (f"default: {DEFAULT_SHARE:.1%} of the {units:,} "
-                                          f"{unit_name}, at least {MIN_DEFAULT}")
-        else:
-            min_samples = _whole("min_samples", min_samples, 1)
-            params["min_samples_rule"] = "given"
-        if eps is None:
-            eps_v, params["eps_rule"] = DEFAULT_EPS, f"default: fixed {DEFAULT_EPS:g} m"
-        elif isinstance(eps, str):
-            if eps.strip().lower() != "elbow":
-                raise ParameterError(f"eps must be metres or 'elbow', got {eps!r}")
-            eps_v = elbow_eps(xy, w, min_samples)
-            params["eps_rule"] = (f"elbow of the weighted {min_samples}-distance curve "
-                                  "(Kneedle: furthest below the chord)")
-        else:
-            if isinstance(eps, bool):
-                raise ParameterError(f"eps must be metres or 'elbow', got {eps!r}")
-            try:
-                eps_v = float(eps)
-            except (TypeError, ValueError):
-                raise ParameterError(f"eps must be metres or 'elbow', got {eps!r}") from None
-            if not (math.isfinite(eps_v) and eps_v > 0):
-                raise ParameterError(f"eps must be a positive number of metres, got {eps!r}")
-            params["eps_rule"] = "given"
-        params.update(eps_m=round(eps_v, 3), min_samples=min_samples, min_cluster_size=None)
-        if int(w.sum()) < min_samples:
-            loc_label = np.full(n_loc, -1, dtype=np.int64)
-        else:
-            loc_label = _dbscan(xy, w, eps_v, min_samples)
+
+def _unit_name(duplicates: str) -> str:
+    return "incidents" if duplicates == "weight" else "distinct locations"
+
+
+def _dbscan_eps(eps: float | str | None, xy: np.ndarray, w: np.ndarray, min_samples: int
+                ) -> tuple[float, str]:
+    """Return DBSCAN's radius in metres and how it was chosen."""
+    if eps is None:
+        return DEFAULT_EPS, f"default: fixed {DEFAULT_EPS:g} m"
+    if isinstance(eps, str):
+        if eps.strip().lower() != "elbow":
+            raise ParameterError(f"eps must be metres or 'elbow', got {eps!r}")
+        return elbow_eps(xy, w, min_samples), (f"elbow of the weighted {min_samples}-distance "
+                                               "curve (Kneedle: furthest below the chord)")
+    if isinstance(eps, bool):
+        raise ParameterError(f"eps must be metres or 'elbow', got {eps!r}")
+    try:
+        eps_v = float(eps)
+    except (TypeError, ValueError):
+        raise ParameterError(f"eps must be metres or 'elbow', got {eps!r}") from None
+    if not (math.isfinite(eps_v) and eps_v > 0):
+        raise ParameterError(f"eps must be a positive number of metres, got {eps!r}")
+    return eps_v, "given"
+
+
+def _run_dbscan(xy: np.ndarray, w: np.ndarray, units: int, duplicates: str,
+                eps: float | str | None, min_samples: int | None, params: dict[str, Any]
+                ) -> np.ndarray:
+    """Label each location by DBSCAN (-1 noise); record the parameters in ``params``."""
+    params["algorithm"] = ("scikit-learn DBSCAN on distinct locations, "
+                           + ("sample_weight = incidents at each location"
+                              if duplicates == "weight" else "each location once"))
+    if min_samples is None:
+        min_samples = _default_size(units)
+        params["min_samples_rule"] = (f"default: {DEFAULT_SHARE:.1%} of the {units:,} "
+                                      f"{_unit_name(duplicates)}, at least {MIN_DEFAULT}")
     else:
-        params["algorithm"] = (
-            "scikit-learn HDBSCAN (excess of mass) on distinct locations, "
-            + ("each repeated min(incidents, min_samples) times: core distances equal those "
-               "of every incident, while a busy map point counts at most min_samples times "
-               "towards min_cluster_size; a location's incidents all take the label most of "
-               "its copies got" if duplicates == "weight" else "each location once"))
-        if min_cluster_size is None:
-            min_cluster_size = _default_size(units)
-            params["min_cluster_size_rule"] = (f"default: {DEFAULT_SHARE:.1%} of the {units:,} "
-                                               f"{unit_name}, at least {MIN_DEFAULT}")
-        else:
-            min_cluster_size = _whole("min_cluster_size", min_cluster_size, 2)
-            params["min_cluster_size_rule"] = "given"
-        if min_samples is None:
-            min_samples = min_cluster_size
-            params["min_samples_rule"] = "default: min_cluster_size (scikit-learn's default)"
-        else:
-            min_samples = _whole("min_samples", min_samples, 1)
-            params["min_samples_rule"] = "given"
-        params.update(eps_m=None, min_samples=min_samples, min_cluster_size=min_cluster_size,
-                      cluster_selection="eom", allow_single_cluster=False)
-        rows = int(np.minimum(w, min_samples).sum())
-        if rows < max(min_cluster_size, min_samples, 2):
-            loc_label, split = np.full(n_loc, -1, dtype=np.int64), 0
-        else:
-            loc_label, rows, split = _hdbscan(xy, w, min_cluster_size, min_samples)
-        params.update(rows_clustered=rows, locations_split_and_resolved=split)
+        min_samples = _whole("min_samples", min_samples, 1)
+        params["min_samples_rule"] = "given"
+    eps_v, params["eps_rule"] = _dbscan_eps(eps, xy, w, min_samples)
+    params.update(eps_m=round(eps_v, 3), min_samples=min_samples, min_cluster_size=None)
+    if int(w.sum()) < min_samples:
+        return np.full(xy.shape[0], -1, dtype=np.int64)
+    return _dbscan(xy, w, eps_v, min_samples)
 
-    # Renumber clusters 1..k by incidents (then locations, then west to east).
-    raw = loc_label
+
+def _run_hdbscan(xy: np.ndarray, w: np.ndarray, units: int, duplicates: str,
+                 min_cluster_size: int | None, min_samples: int | None,
+                 params: dict[str, Any]) -> np.ndarray:
+    """Label each location by HDBSCAN (-1 noise); record the parameters in ``params``."""
+    params["algorithm"] = (
+        "scikit-learn HDBSCAN (excess of mass) on distinct locations, "
+        + ("each repeated min(incidents, min_samples) times: core distances equal those "
+           "of every incident, while a busy map point counts at most min_samples times "
+           "towards min_cluster_size; a location's incidents all take the label most of "
+           "its copies got" if duplicates == "weight" else "each location once"))
+    if min_cluster_size is None:
+        min_cluster_size = _default_size(units)
+        params["min_cluster_size_rule"] = (f"default: {DEFAULT_SHARE:.1%} of the {units:,} "
+                                           f"{_unit_name(duplicates)}, at least {MIN_DEFAULT}")
+    else:
+        min_cluster_size = _whole("min_cluster_size", min_cluster_size, 2)
+        params["min_cluster_size_rule"] = "given"
+    if min_samples is None:
+        min_samples = min_cluster_size
+        params["min_samples_rule"] = "default: min_cluster_size (scikit-learn's default)"
+    else:
+        min_samples = _whole("min_samples", min_samples, 1)
+        params["min_samples_rule"] = "given"
+    params.update(eps_m=None, min_samples=min_samples, min_cluster_size=min_cluster_size,
+                  cluster_selection="eom", allow_single_cluster=False)
+    rows = int(np.minimum(w, min_samples).sum())
+    if rows < max(min_cluster_size, min_samples, 2):
+        loc_label, split = np.full(xy.shape[0], -1, dtype=np.int64), 0
+    else:
+        loc_label, rows, split = _hdbscan(xy, w, min_cluster_size, min_samples)
+    params.update(rows_clustered=rows, locations_split_and_resolved=split)
+    return loc_label
+
+
+def _rank_clusters(raw: np.ndarray, counts: np.ndarray, xy: np.ndarray
+                   ) -> tuple[np.ndarray, int]:
+    """Renumber clusters 1..k by incidents (then locations, then west to east); 0 = noise."""
     k = int(raw.max()) + 1 if raw.size and raw.max() >= 0 else 0
-    if k:
-        hit = raw >= 0
-        inc = np.bincount(raw[hit], weights=counts[hit], minlength=k)
-        nloc = np.bincount(raw[hit], minlength=k)
-        west = np.full(k, np.inf)
-        np.minimum.at(west, raw[hit], xy[hit, 0])
-        order = np.lexsort((west, -nloc, -inc))
-        rank = np.empty(k, dtype=np.int64)
-        rank[order] = np.arange(1, k + 1)
-        loc_label = np.where(hit, rank[np.maximum(raw, 0)], 0)
-    else:
-        loc_label = np.zeros(n_loc, dtype=np.int64)
-    labels = np.full(n_rows, -1, dtype=np.int64)
-    labels[idx] = loc_label[codes]
+    if not k:
+        return np.zeros(raw.size, dtype=np.int64), 0
+    hit = raw >= 0
+    inc = np.bincount(raw[hit], weights=counts[hit], minlength=k)
+    nloc = np.bincount(raw[hit], minlength=k)
+    west = np.full(k, np.inf)
+    np.minimum.at(west, raw[hit], xy[hit, 0])
+    order = np.lexsort((west, -nloc, -inc))
+    rank = np.empty(k, dtype=np.int64)
+    rank[order] = np.arange(1, k + 1)
+    return np.where(hit, rank[np.maximum(raw, 0)], 0), k
 
-    months = _months(incidents)
+
+def _describe_run(params: dict[str, Any], labels: np.ndarray, months: pd.Series | None,
+                  ok: np.ndarray, counts: np.ndarray, duplicates: str, n_rows: int,
+                  n_mapped: int, n_loc: int, k: int) -> None:
+    """Add the counts, months, hull rule and notes of a run to ``params``."""
     present, gaps = _month_span_gaps(months[ok] if months is not None else None)
     clustered = int((labels > 0).sum())
     params.update(
-        units=("incidents" if duplicates == "weight" else "distinct locations"),
+        units=_unit_name(duplicates),
         incidents=n_rows, mapped=n_mapped, unmapped=n_rows - n_mapped, locations=n_loc,
         busiest_location_incidents=int(counts.max()),
         clusters=k, clustered_incidents=clustered, noise_incidents=n_mapped - clustered,
@@ -499,9 +537,43 @@ def find_clusters(incidents: pd.DataFrame, *, method: str = "dbscan",
                      "may span months without data; months_active counts only months with "
                      "incidents")
     params["notes"] = notes
-    if k == 0:
-        return _empty(params, labels)
 
+
+def _month_spans(lab_c: np.ndarray, months: pd.Series | None, rows_c: np.ndarray, k: int
+                 ) -> tuple[list[str | None], list[str | None], np.ndarray]:
+    """First and last month and the number of months with incidents, per cluster."""
+    first: list[str | None] = [None] * k
+    last: list[str | None] = [None] * k
+    active = np.zeros(k, dtype=np.int64)
+    if months is None:
+        return first, last, active
+    mdf = pd.DataFrame({"lab": lab_c, "m": months.iloc[rows_c].to_numpy(dtype=object)})
+    mdf = mdf[mdf["m"].notna()]
+    if not mdf.empty:
+        g = mdf.groupby("lab")["m"]
+        for lab, lo, hi, na in zip(g.min().index, g.min(), g.max(), g.nunique(), strict=True):
+            first[int(lab) - 1], last[int(lab) - 1] = str(lo), str(hi)
+            active[int(lab) - 1] = int(na)
+    return first, last, active
+
+
+def _harm_sums(incidents: pd.DataFrame, lab_c: np.ndarray, rows_c: np.ndarray, k: int
+               ) -> np.ndarray:
+    """Known harm summed per cluster; NaN throughout without a ``harm`` value."""
+    harm = np.full(k, np.nan)
+    if "harm" in incidents.columns:
+        hv = pd.to_numeric(incidents["harm"], errors="coerce").to_numpy(dtype=float,
+                                                                         na_value=np.nan)[rows_c]
+        known = np.isfinite(hv)
+        if known.any():
+            harm = np.bincount(lab_c[known], weights=hv[known], minlength=k + 1)[1:]
+    return harm
+
+
+def _cluster_table(incidents: pd.DataFrame, labels: np.ndarray, idx: np.ndarray,
+                   loc_label: np.ndarray, xy: np.ndarray, k: int, months: pd.Series | None,
+                   n_mapped: int, n_locations: int) -> gpd.GeoDataFrame:
+    """One row per cluster: counts, mix, months, locations, harm and hull (:data:`COLUMNS`)."""
     sub = labels[idx]
     in_c = sub > 0
     lab_c = sub[in_c]
@@ -512,45 +584,22 @@ def find_clusters(incidents: pd.DataFrame, *, method: str = "dbscan",
 
     inc = np.bincount(lab_c, minlength=k + 1)[1:]
     nloc = np.bincount(loc_label[loc_label > 0], minlength=k + 1)[1:]
-    by_group = _counts(lab_c, col("crime_group"), k)
-    by_type = _counts(lab_c, col("crime_type"), k)
     top, tops = _names(lab_c, col("location"), k, n_locations)
-    first = [None] * k
-    last = [None] * k
-    active = np.zeros(k, dtype=np.int64)
-    if months is not None:
-        mdf = pd.DataFrame({"lab": lab_c, "m": months.iloc[rows_c].to_numpy(dtype=object)})
-        mdf = mdf[mdf["m"].notna()]
-        if not mdf.empty:
-            g = mdf.groupby("lab")["m"]
-            for lab, lo, hi, na in zip(g.min().index, g.min(), g.max(), g.nunique(),
-                                       strict=True):
-                first[int(lab) - 1], last[int(lab) - 1] = str(lo), str(hi)
-                active[int(lab) - 1] = int(na)
-    harm = np.full(k, np.nan)
-    if "harm" in incidents.columns:
-        hv = pd.to_numeric(incidents["harm"], errors="coerce").to_numpy(dtype=float,
-                                                                         na_value=np.nan)[rows_c]
-        known = np.isfinite(hv)
-        if known.any():
-            harm = np.bincount(lab_c[known], weights=hv[known], minlength=k + 1)[1:]
+    first, last, active = _month_spans(lab_c, months, rows_c, k)
     hulls = _hulls(xy, loc_label)
     gdf = gpd.GeoDataFrame({
         "cluster": np.arange(1, k + 1, dtype=np.int64),
         "incidents": inc.astype(np.int64),
         "share": inc / n_mapped,
         "locations": nloc.astype(np.int64),
-        "by_group": by_group,
-        "by_type": by_type,
+        "by_group": _counts(lab_c, col("crime_group"), k),
+        "by_type": _counts(lab_c, col("crime_type"), k),
         "first_month": pd.array(first, dtype="string"),
         "last_month": pd.array(last, dtype="string"),
         "months_active": active,
         "top_location": top,
         "top_locations": tops,
-        "harm": harm,
+        "harm": _harm_sums(incidents, lab_c, rows_c, k),
         "area_km2": shapely.area(hulls) / 1e6,
     }, geometry=gpd.GeoSeries(hulls, crs=CRS), crs=CRS)
-    gdf = gdf[list(COLUMNS)]
-    gdf.attrs["params"] = params
-    gdf.attrs["labels"] = labels
-    return gdf
+    return gdf[list(COLUMNS)]

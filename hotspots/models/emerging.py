@@ -15,17 +15,15 @@ from shapely.geometry.base import BaseGeometry
 
 from hotspots.errors import NoDataError, ParameterError
 from hotspots.models.gistar import (
-    CORRECTIONS,
     GiStar,
     _binary_weights,
-    _check_correction,
     _grid_band,
-    assign_bins,
-    correct_pvalues,
     gi_z_scores,
     grid_weights,
     study_grid,
 )
+from hotspots.models.significance import assign_bins, check_correction, correct_pvalues
+from hotspots.schema import located_xy
 from hotspots.spatial.grid import CRS, Grid
 
 PERIODS = ("month", "week", "28D")
@@ -370,7 +368,7 @@ def gi_star_space_time(cube: Any, weights: Any, *, ordinals: Any = None, time_wi
         are those of the whole cube. Equals :func:`~hotspots.models.gistar.gi_star` on the
         ``TL x TL`` weights ``kron(time links, weights)`` without building them.
     """
-    correction = _check_correction(correction)
+    correction = check_correction(correction)
     try:
         c = np.array(cube, dtype=float)
     except (TypeError, ValueError):
@@ -463,97 +461,28 @@ def emerging_hotspots(incidents: pd.DataFrame, *, grid: Grid | None = None,
         :data:`PATTERNS`). ``attrs["params"]`` holds the method, every parameter, the time
         steps, the gaps dropped and the number of locations per pattern.
     """
-    if not isinstance(incidents, pd.DataFrame) or not {"x", "y"} <= set(incidents.columns):
-        raise ParameterError("incidents must be an incident frame with x, y and occurred")
-    if correction not in CORRECTIONS:
-        raise ParameterError(f"unknown correction {correction!r}; choose one of "
-                             + ", ".join(CORRECTIONS))
-    if trend_on not in TREND_SERIES:
-        raise ParameterError(f"trend_on must be 'gi_z' or 'counts', got {trend_on!r}")
-    if isinstance(time_window, bool) or not isinstance(time_window, int | np.integer) \
-            or time_window < 0:
-        raise ParameterError(f"time_window must be a whole number of steps >= 0, "
-                             f"got {time_window!r}")
-    for name, v in (("alpha", alpha), ("trend_alpha", trend_alpha)):
-        if not (isinstance(v, int | float) and 0 < v < 1):
-            raise ParameterError(f"{name} must be between 0 and 1, got {v!r}")
-    if incidents.empty:
-        raise NoDataError("no incidents to analyse; widen the period, area or crime selection")
-
-    x = incidents["x"].to_numpy(dtype=float, na_value=np.nan)
-    y = incidents["y"].to_numpy(dtype=float, na_value=np.nan)
-    mapped = np.isfinite(x) & np.isfinite(y)
-    if "has_location" in incidents.columns:
-        mapped &= incidents["has_location"].fillna(False).to_numpy(dtype=bool)
-    step, labels, ordinals, tdetails = _time_steps(incidents, period, months_held)
+    _check_options(incidents, correction, trend_on, time_window, alpha, trend_alpha)
+    mapped, x, y = located_xy(incidents)
+    step, labels, ordinals, tdetails = _kept_steps(incidents, period, months_held)
     n_steps = len(labels)
-    if n_steps < MIN_STEPS:
-        raise NoDataError(f"only {n_steps} time step(s) after dropping gaps; emerging hot "
-                          f"spots need at least {MIN_STEPS} (ArcGIS advises "
-                          f"{MIN_STEPS_ADVISED}): widen the period")
     in_step = step >= 0
     use = mapped & in_step
     if not use.any():
         raise NoDataError("no mapped incident falls in a kept time step")
     g, mask, sdetails = study_grid(x[use], y[use], grid=grid, study_area=study_area, cell=cell)
-    row, col = g.cell_index(x[use], y[use])
-    on = row >= 0
-    inside = np.zeros(row.size, dtype=bool)
-    inside[on] = mask[row[on], col[on]]
-    flat = row[inside] * g.nx + col[inside]
-    if study_area is None:
-        loc_mask = np.zeros(g.n_cells, dtype=bool)
-        loc_mask[flat] = True
-        loc_mask = loc_mask.reshape(g.shape)
-        loc_rule = "cells with at least one incident in some time step (ArcGIS's default)"
-    else:
-        loc_mask = mask
-        loc_rule = "every cell whose centre lies in the study area (ArcGIS's analysis mask)"
-    n_loc = int(loc_mask.sum())
-    lookup = np.full(g.n_cells, -1, dtype=np.int64)
-    lookup[np.flatnonzero(loc_mask.ravel())] = np.arange(n_loc)
-    li = lookup[flat]
-    ti = step[use][inside]
-    cube = np.bincount(ti * n_loc + li, minlength=n_steps * n_loc).reshape(n_steps, n_loc)
-
+    loc_mask, loc_rule, cube, n_inside = _space_time_cube(g, mask, x[use], y[use], step[use],
+                                                          n_steps, study_area is None)
     d, _, drule = _grid_band(None, distance, g.cell)
-    ws = grid_weights(loc_mask, cell=g.cell, distance=d)
-    res = gi_star_space_time(cube, ws, ordinals=ordinals, time_window=time_window,
-                             correction=correction)
-    z = res.z.T
-    p = res.p_corrected.T
-    bins = res.bin.T
-    counts = cube.T.astype(float)
-    mk_z = mann_kendall(z)
-    mk_c = mann_kendall(counts)
-    trend = mk_z if trend_on == "gi_z" else mk_c
-    pattern = classify_patterns(z, p, alpha=alpha, trend_z=trend.z, trend_p=trend.p,
-                                trend_alpha=trend_alpha)
-    sig = p <= alpha * (1 + 1e-12)
-
-    rows, cols = np.nonzero(loc_mask)
-    x0 = g.x0 + cols * g.cell
-    y0 = g.y0 + rows * g.cell
-    bin_text = [" ".join(f"{b:+d}" if b else "0" for b in r) for r in bins]
-    out = gpd.GeoDataFrame(
-        {"row": rows, "col": cols, "x": x0 + g.cell / 2, "y": y0 + g.cell / 2,
-         "count": cube.sum(axis=0).astype(np.int64),
-         "n_hot": (sig & (z > 0)).sum(axis=1), "n_cold": (sig & (z < 0)).sum(axis=1),
-         "final_z": z[:, -1], "final_p": p[:, -1], "final_bin": bins[:, -1],
-         "trend_tau": mk_z.tau, "trend_z": mk_z.z, "trend_p": mk_z.p,
-         "count_trend_tau": mk_c.tau, "count_trend_z": mk_c.z, "count_trend_p": mk_c.p,
-         "bins": bin_text, "pattern": pattern},
-        geometry=shapely.box(x0, y0, x0 + g.cell, y0 + g.cell), crs=CRS)
-
-    unique, n_of = np.unique(pattern, return_counts=True)
-    by_pattern = {name: 0 for name in PATTERNS}
-    by_pattern.update({str(k): int(v) for k, v in zip(unique, n_of, strict=True)})
+    res = gi_star_space_time(cube, grid_weights(loc_mask, cell=g.cell, distance=d),
+                             ordinals=ordinals, time_window=time_window, correction=correction)
+    out, pattern = _pattern_table(g, loc_mask, cube, res, alpha, trend_alpha, trend_on)
     warnings = []
     if n_steps < MIN_STEPS_ADVISED:
         warnings.append(f"only {n_steps} time steps: ArcGIS advises at least "
                         f"{MIN_STEPS_ADVISED} for a trend")
     gparams = res.params()
-    params: dict[str, Any] = {
+    n_loc = int(loc_mask.sum())
+    out.attrs["params"] = {
         "method": "emerging hot spot analysis: space-time Getis-Ord Gi* per bin, "
                   "Mann-Kendall trend per location, ArcGIS Pro's pattern definitions",
         **tdetails,
@@ -584,11 +513,110 @@ def emerging_hotspots(incidents: pd.DataFrame, *, grid: Grid | None = None,
         "n_incidents": int(len(incidents)),
         "n_unmapped": int((~mapped).sum()),
         "n_outside_periods": int((mapped & ~in_step).sum()),
-        "n_outside_study": int(use.sum() - inside.sum()),
-        "n_analysed": int(inside.sum()),
-        "patterns": by_pattern,
+        "n_outside_study": int(use.sum() - n_inside),
+        "n_analysed": n_inside,
+        "patterns": _count_patterns(pattern),
         "warnings": warnings,
         "grid": g.to_dict(),
     }
-    out.attrs["params"] = params
     return out
+
+
+def _check_options(incidents: pd.DataFrame, correction: str, trend_on: str, time_window: Any,
+                   alpha: Any, trend_alpha: Any) -> None:
+    """Reject a frame without coordinates or rows, and options out of range."""
+    if not isinstance(incidents, pd.DataFrame) or not {"x", "y"} <= set(incidents.columns):
+        raise ParameterError("incidents must be an incident frame with x, y and occurred")
+    check_correction(correction)
+    if trend_on not in TREND_SERIES:
+        raise ParameterError(f"trend_on must be 'gi_z' or 'counts', got {trend_on!r}")
+    if isinstance(time_window, bool) or not isinstance(time_window, int | np.integer) \
+            or time_window < 0:
+        raise ParameterError(f"time_window must be a whole number of steps >= 0, "
+                             f"got {time_window!r}")
+    for name, v in (("alpha", alpha), ("trend_alpha", trend_alpha)):
+        if not (isinstance(v, int | float) and 0 < v < 1):
+            raise ParameterError(f"{name} must be between 0 and 1, got {v!r}")
+    if incidents.empty:
+        raise NoDataError("no incidents to analyse; widen the period, area or crime selection")
+
+
+def _kept_steps(incidents: pd.DataFrame, period: str | None,
+                months_held: Sequence[str] | None
+                ) -> tuple[np.ndarray, list[str], np.ndarray, dict[str, Any]]:
+    """:func:`_time_steps`, refusing fewer than :data:`MIN_STEPS` steps once gaps are dropped."""
+    step, labels, ordinals, tdetails = _time_steps(incidents, period, months_held)
+    if len(labels) < MIN_STEPS:
+        raise NoDataError(f"only {len(labels)} time step(s) after dropping gaps; emerging hot "
+                          f"spots need at least {MIN_STEPS} (ArcGIS advises "
+                          f"{MIN_STEPS_ADVISED}): widen the period")
+    return step, labels, ordinals, tdetails
+
+
+def _count_patterns(pattern: np.ndarray) -> dict[str, int]:
+    """Locations per pattern, every name of :data:`PATTERNS` listed (zeros included)."""
+    unique, n_of = np.unique(pattern, return_counts=True)
+    by_pattern = {name: 0 for name in PATTERNS}
+    by_pattern.update({str(k): int(v) for k, v in zip(unique, n_of, strict=True)})
+    return by_pattern
+
+
+def _space_time_cube(g: Grid, mask: np.ndarray, x: np.ndarray, y: np.ndarray,
+                     step: np.ndarray, n_steps: int, occupied_only: bool
+                     ) -> tuple[np.ndarray, str, np.ndarray, int]:
+    """Return the locations, their rule, the ``(steps, locations)`` counts, incidents inside.
+
+    ``occupied_only``: the locations are the cells with an incident (no study area given);
+    otherwise every study cell.
+    """
+    row, col = g.cell_index(x, y)
+    on = row >= 0
+    inside = np.zeros(row.size, dtype=bool)
+    inside[on] = mask[row[on], col[on]]
+    flat = row[inside] * g.nx + col[inside]
+    if occupied_only:
+        loc_mask = np.zeros(g.n_cells, dtype=bool)
+        loc_mask[flat] = True
+        loc_mask = loc_mask.reshape(g.shape)
+        loc_rule = "cells with at least one incident in some time step (ArcGIS's default)"
+    else:
+        loc_mask = mask
+        loc_rule = "every cell whose centre lies in the study area (ArcGIS's analysis mask)"
+    n_loc = int(loc_mask.sum())
+    lookup = np.full(g.n_cells, -1, dtype=np.int64)
+    lookup[np.flatnonzero(loc_mask.ravel())] = np.arange(n_loc)
+    li = lookup[flat]
+    ti = step[inside]
+    cube = np.bincount(ti * n_loc + li, minlength=n_steps * n_loc).reshape(n_steps, n_loc)
+    return loc_mask, loc_rule, cube, int(inside.sum())
+
+
+def _pattern_table(g: Grid, loc_mask: np.ndarray, cube: np.ndarray, res: GiStar,
+                   alpha: float, trend_alpha: float, trend_on: str
+                   ) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+    """One row per location: counts, last step, trends, bins and pattern; and the patterns."""
+    z = res.z.T
+    p = res.p_corrected.T
+    bins = res.bin.T
+    counts = cube.T.astype(float)
+    mk_z = mann_kendall(z)
+    mk_c = mann_kendall(counts)
+    trend = mk_z if trend_on == "gi_z" else mk_c
+    pattern = classify_patterns(z, p, alpha=alpha, trend_z=trend.z, trend_p=trend.p,
+                                trend_alpha=trend_alpha)
+    sig = p <= alpha * (1 + 1e-12)
+
+    rows, cols = np.nonzero(loc_mask)
+    x0 = g.x0 + cols * g.cell
+    y0 = g.y0 + rows * g.cell
+    bin_text = [" ".join(f"{b:+d}" if b else "0" for b in r) for r in bins]
+    out = gpd.GeoDataFrame(
+        {"row": rows, "col": cols, "x": x0 + g.cell / 2, "y": y0 + g.cell / 2,
+         "count": cube.sum(axis=0).astype(np.int64),
+         "n_hot": (sig & (z > 0)).sum(axis=1), "n_cold": (sig & (z < 0)).sum(axis=1),
+         "final_z": z[:, -1], "final_p": p[:, -1], "final_bin": bins[:, -1],
+         "trend_tau": mk_z.tau, "trend_z": mk_z.z, "trend_p": mk_z.p,
+         "count_trend_tau": mk_c.tau, "count_trend_z": mk_c.z, "count_trend_p": mk_c.p,
+         "bins": bin_text, "pattern": pattern},
+        geometry=shapely.box(x0, y0, x0 + g.cell, y0 + g.cell), crs=CRS)
+    return out, pattern

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -15,18 +15,14 @@ from shapely.geometry.base import BaseGeometry
 from hotspots.errors import NoDataError, ParameterError
 from hotspots.jsonvalue import json_value
 from hotspots.models.areas import TIE_TOLERANCE
-from hotspots.models.kde import (
-    DEFAULT_MULTISCALE_BANDWIDTHS,
-    MULTISCALE_COMBINATION,
-    check_bandwidths,
-    kernel_density,
-    multiscale_density,
-)
-from hotspots.models.prospective import month_name, month_number, prospective_density
+from hotspots.models.prospective import month_name, month_number
+from hotspots.models.scoring import Method, default_methods
+from hotspots.query import available_months, load_incidents
+from hotspots.schema import located_xy
+from hotspots.spatial.boundaries import area_geometry
 from hotspots.spatial.grid import Grid
 
 DEFAULT_COVERAGES = (0.01, 0.02, 0.05, 0.10)
-DEFAULT_BANDWIDTHS = (200.0, 300.0, 500.0, 750.0, 1000.0)
 DEFAULT_TRAIN_MONTHS = 3
 DEFAULT_CELL = 100.0
 #: The coverage ``auto`` optimises when the caller names none and 5 % is being measured.
@@ -40,226 +36,8 @@ AUTO_TIE_RTOL = 1e-9
 MEASURE_COLUMNS = ("coverage", "cells", "area_share", "incidents", "hits", "hit_rate", "pai",
                    "pai_requested", "best_hits", "pei", "train_incidents", "train_hits", "rri")
 
-#: ``score(training incidents, grid, training months, study area, **params) -> (ny, nx)``.
-ScoreFunction = Callable[..., np.ndarray]
-
-
-# ---------------------------------------------------------------------------- methods
-def _xy(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    return (frame["x"].to_numpy(dtype=float, na_value=np.nan),
-            frame["y"].to_numpy(dtype=float, na_value=np.nan))
-
-
-def score_kde(train: pd.DataFrame, grid: Grid, window: Sequence[str],
-              study_area: BaseGeometry | None = None, *, bandwidth: float = 500.0,
-              kernel: str = "quartic") -> np.ndarray:
-    """Score cells by the kernel density of every training incident (equal weights).
-
-    Parameters
-    ----------
-    train : pandas.DataFrame
-        Mapped training incidents (canonical frame).
-    grid : Grid
-    window : sequence of str
-        The training months, oldest first (unused: every incident weighs the same).
-    study_area : shapely geometry, optional
-        Unused: kernels are evaluated on every grid cell.
-    bandwidth : float, default 500
-        Metres.
-    kernel : str, default "quartic"
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(ny, nx)`` incidents per km^2; zeros when there are no training incidents.
-    """
-    if len(train) == 0:
-        return np.zeros(grid.shape)
-    x, y = _xy(train)
-    return kernel_density(x, y, bandwidth=bandwidth, kernel=kernel, grid=grid).values
-
-
-def score_kde_multiscale(train: pd.DataFrame, grid: Grid, window: Sequence[str],
-                         study_area: BaseGeometry | None = None, *,
-                         bandwidths: Sequence[float] = DEFAULT_MULTISCALE_BANDWIDTHS,
-                         kernel: str = "quartic") -> np.ndarray:
-    """Score cells by the multi-scale KDE (:func:`hotspots.models.kde.multiscale_density`).
-
-    The KDE surfaces at each bandwidth, each scaled to the same total over the grid so every
-    bandwidth weighs the same, are averaged: an ensemble across spatial scales, which smooths
-    over the choice of one bandwidth (variance reduction). The dashboard's map draws the same
-    surface, so a map of this method ranks cells exactly as its back-test does.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(ny, nx)`` incidents per km^2; zeros when there are no training incidents.
-    """
-    bws = check_bandwidths(bandwidths)
-    if len(train) == 0:
-        return np.zeros(grid.shape)
-    x, y = _xy(train)
-    return multiscale_density(x, y, bandwidths=bws, kernel=kernel, grid=grid).values
-
-
-def score_prospective(train: pd.DataFrame, grid: Grid, window: Sequence[str],
-                      study_area: BaseGeometry | None = None, *, bandwidth: float = 500.0,
-                      kernel: str = "quartic") -> np.ndarray:
-    """Score cells by prospective KDE: incident weight ``1 / (1 + age in months)``.
-
-    Age 0 is the last training month; see
-    :func:`hotspots.models.prospective.prospective_density`.
-    """
-    if len(train) == 0:
-        return np.zeros(grid.shape)
-    return prospective_density(train, as_of=window[-1], window=len(window), months=window,
-                               bandwidth=bandwidth, kernel=kernel, grid=grid).values
-
-
-def score_counts(train: pd.DataFrame, grid: Grid, window: Sequence[str],
-                 study_area: BaseGeometry | None = None, *, months: int = 1) -> np.ndarray:
-    """Score cells by their incident count in the last ``months`` training months (naive)."""
-    recent = set(window[-int(months):])
-    keep = train["month"].astype(str).isin(recent).to_numpy()
-    x, y = _xy(train[keep])
-    return count_cells(x, y, grid).astype(float)
-
-
-_GI_WEIGHTS: list[tuple[Grid, Any, float, Any]] = []
-
-
-def _gi_weights(grid: Grid, study_area: BaseGeometry | None, distance: float):
-    """Binary distance-band weights over the study cells, kept for the next fold.
-
-    Every fold of a back-test has the same grid and study area, and building the weights is
-    most of Gi*'s cost, so the last set is reused (matched by identity of the area).
-    """
-    from hotspots.models.gistar import grid_weights
-
-    for g, area, d, w in _GI_WEIGHTS:
-        if g == grid and area is study_area and d == distance:
-            return w
-    w = grid_weights(grid.mask(study_area), cell=grid.cell, distance=distance)
-    _GI_WEIGHTS[:] = [(grid, study_area, distance, w)]
-    return w
-
-
-def score_gistar(train: pd.DataFrame, grid: Grid, window: Sequence[str],
-                 study_area: BaseGeometry | None = None, *, distance: float | None = None,
-                 **params: Any) -> np.ndarray:
-    """Score cells by the Getis-Ord Gi* z-score of their counts (higher = hotter).
-
-    Uses :func:`hotspots.models.gistar.gi_star_grid` over the study cells (its mean and
-    variance are the study area's) with binary distance-band weights, ``distance`` metres
-    between cell centres (default 1.5 cells: a cell and its 8 neighbours); other ``params``
-    (e.g. ``correction``) are passed through. Cells outside the study area score ``-inf``.
-    """
-    from hotspots.models.gistar import DEFAULT_DISTANCE_CELLS, gi_star_grid
-
-    if len(train) == 0:
-        return np.zeros(grid.shape)
-    d = grid.cell * DEFAULT_DISTANCE_CELLS if distance is None else float(distance)
-    x, y = _xy(train)
-    z = np.asarray(gi_star_grid(x, y, grid=grid, study_area=study_area,
-                                weights=_gi_weights(grid, study_area, d), **params).z,
-                   dtype=float)
-    return np.where(np.isfinite(z), z, -np.inf)
-
-
-@dataclass(frozen=True)
-class Method:
-    """One way to turn a training window into a score per cell.
-
-    Attributes
-    ----------
-    name : str
-        Family: ``"kde"``, ``"kde_multiscale"``, ``"prospective"``, ``"gistar"``,
-        ``"counts"``.
-    label : str
-        Unique, human-readable (e.g. ``"KDE 500 m"``).
-    score : callable
-        ``score(train, grid, window, study_area, **params) -> (ny, nx)`` array; higher =
-        hotter. ``train`` holds the mapped incidents of the training months ``window``
-        (oldest first).
-    params : dict
-        Keyword arguments for ``score``; reported with every result.
-    notes : dict
-        Further facts to report (e.g. the Gi* neighbourhood when it is a default).
-    smoothness : float
-        Spatial scale in metres; ``auto`` prefers the larger one when mean PAIs tie (the
-        multi-scale KDE counts as the mean of its bandwidths).
-    """
-
-    name: str
-    label: str
-    score: ScoreFunction
-    params: dict[str, Any] = field(default_factory=dict)
-    smoothness: float = 0.0
-    notes: dict[str, Any] = field(default_factory=dict)
-
-    def describe(self) -> dict[str, Any]:
-        """Return the method's name, label, parameters and notes, JSON-ready."""
-        return {"method": self.name, "label": self.label, **json_value(self.params),
-                **json_value(self.notes)}
-
-
-def default_methods(*, bandwidths: Sequence[float] = DEFAULT_BANDWIDTHS,
-                    kernel: str = "quartic",
-                    prospective_bandwidths: Sequence[float] = DEFAULT_BANDWIDTHS,
-                    gistar: bool = True,
-                    multiscale_bandwidths: Sequence[float] = DEFAULT_MULTISCALE_BANDWIDTHS
-                    ) -> list[Method]:
-    """Return the registry the back-test compares by default.
-
-    Parameters
-    ----------
-    bandwidths : sequence of float, default (200, 300, 500, 750, 1000)
-        Fixed KDE bandwidths, metres.
-    kernel : str, default "quartic"
-    prospective_bandwidths : sequence of float, default (200, 300, 500, 750, 1000)
-        Spatial bandwidths of the prospective KDE, metres.
-    gistar : bool, default True
-        Include Gi* hot cells (needs :mod:`hotspots.models.gistar`).
-    multiscale_bandwidths : sequence of float, default (300, 500, 750, 1000)
-        Bandwidths of the multi-scale KDE (:func:`score_kde_multiscale`); empty: leave it out.
-
-    Returns
-    -------
-    list of Method
-        KDE per bandwidth, the multi-scale KDE, prospective KDE per bandwidth, Gi*, and naive
-        last-month counts.
-    """
-    out = [Method("kde", f"KDE {b:g} m", score_kde, {"bandwidth": float(b), "kernel": kernel},
-                  float(b), {"weights": "every training incident 1"}) for b in bandwidths]
-    ms = list(check_bandwidths(multiscale_bandwidths)) if len(multiscale_bandwidths) else []
-    if ms:
-        out.append(Method(
-            "kde_multiscale", f"KDE multi-scale {min(ms):g}-{max(ms):g} m", score_kde_multiscale,
-            {"bandwidths": ms, "kernel": kernel}, float(np.mean(ms)),
-            {"weights": "every training incident 1", "combination": MULTISCALE_COMBINATION}))
-    out += [Method("prospective", f"prospective KDE {b:g} m", score_prospective,
-                   {"bandwidth": float(b), "kernel": kernel}, float(b),
-                   {"weights": "1 / (1 + age in months), age 0 = last training month"})
-            for b in prospective_bandwidths]
-    if gistar:
-        out.append(Method("gistar", "Gi* hot cells", score_gistar, {}, 0.0, {
-            "rank_by": "Gi* z-score of training counts per cell",
-            "neighbourhood": "the cell and its 8 surrounding cells (distance band 1.5 cells)",
-            "study_cells": "the study area's cells (mean and variance over them)"}))
-    out.append(Method("counts", "last month's counts", score_counts, {"months": 1}, 0.0,
-                      {"rank_by": "incidents per cell in the last training month"}))
-    return out
-
 
 # ---------------------------------------------------------------------------- arithmetic
-def count_cells(x: Any, y: Any, grid: Grid) -> np.ndarray:
-    """Return the number of points in each cell, ``(ny, nx)`` int64 (off-grid/NaN ignored)."""
-    row, col = grid.cell_index(x, y)
-    ok = row >= 0
-    flat = np.bincount(row[ok] * grid.nx + col[ok], minlength=grid.n_cells)
-    return flat.reshape(grid.shape).astype(np.int64)
-
-
 def _check_coverages(coverages: Any) -> tuple[float, ...]:
     items = [coverages] if np.isscalar(coverages) else list(coverages)
     try:
@@ -791,6 +569,45 @@ def evaluate(incidents: pd.DataFrame, *, months: Sequence[str] | None = None,
     method; with no such fold it uses ``fallback``. Earlier folds may lie before a gap: a
     fold is self-contained, only its score is carried forward.
     """
+    covs, select_coverage, methods = _check_request(incidents, coverages, select_coverage,
+                                                    methods, fallback)
+    study_area, grid, study = _study_grid(study_area, grid, cell)
+    mapped, x, y = located_xy(incidents)
+    data = incidents[mapped]
+    month_col = data["month"].astype(str).to_numpy()
+    source_months = _source_months(incidents, months, month_col)
+    if data.empty:
+        raise NoDataError("no mapped incidents to back-test; widen the crime selection")
+    folds, skipped = plan_folds(source_months, train_months)
+    if not folds:
+        raise NoDataError(f"no month has {train_months} complete months before it "
+                          f"(months: {', '.join(source_months)}); use fewer training months")
+
+    per_month = _month_counts(x[mapped], y[mapped], month_col, source_months, grid, study)
+    by_month = {m: data[month_col == m] for m in source_months}
+    detail = _score_folds(folds, methods, by_month, per_month, grid, study, study_area, covs)
+    at_sel = detail[np.isclose(detail["coverage"], select_coverage)]
+    detail, auto_log = _add_auto(detail, at_sel, folds, methods, fallback)
+
+    label, reason = choose(at_sel, methods, fallback=fallback)
+    pick = next(m for m in methods if m.label == label)
+    default = {"method": pick.name, "label": pick.label, "params": json_value(pick.params),
+               "reason": reason.replace("earlier fold", "fold"),
+               "coverage": select_coverage, "train_months": train_months,
+               "cell_m": grid.cell,
+               "periods": [f["test"] for f in folds]}
+    params = _backtest_params(train_months, covs, select_coverage, fallback, grid, study,
+                              source_months, mapped, crimes)
+    return EvaluationResult(summary=_summarise_detail(detail), detail=detail, auto=auto_log,
+                            default=default, skipped=skipped, params=params,
+                            methods=_method_info(methods, train_months, grid, select_coverage,
+                                                 fallback))
+
+
+def _check_request(incidents: pd.DataFrame, coverages: float | Sequence[float],
+                   select_coverage: float | None, methods: Sequence[Method] | None,
+                   fallback: str) -> tuple[tuple[float, ...], float, list[Method]]:
+    """Validate :func:`evaluate`'s arguments; return the coverages, selection one and methods."""
     if not isinstance(incidents, pd.DataFrame) or not {"x", "y", "month"} <= set(
             incidents.columns):
         raise ParameterError("incidents must be an incident frame with x, y and month columns")
@@ -806,9 +623,13 @@ def evaluate(incidents: pd.DataFrame, *, months: Sequence[str] | None = None,
     if fallback not in labels:
         raise ParameterError(f"fallback {fallback!r} is not among the methods: "
                              + ", ".join(labels))
-    if study_area is None:
-        from hotspots.spatial.boundaries import area_geometry
+    return covs, select_coverage, methods
 
+
+def _study_grid(study_area: BaseGeometry | None, grid: Grid | None, cell: float
+                ) -> tuple[BaseGeometry, Grid, np.ndarray]:
+    """Return the study area (default the force area), the fixed grid and its study cells."""
+    if study_area is None:
         study_area = area_geometry(None)
     if grid is None:
         grid = Grid.from_geometry(study_area, cell)
@@ -816,36 +637,41 @@ def evaluate(incidents: pd.DataFrame, *, months: Sequence[str] | None = None,
     if not study.any():
         raise NoDataError("the study area covers no cell centre of the grid; use a larger area "
                           "or smaller cells")
+    return study_area, grid, study
 
-    x, y = _xy(incidents)
-    mapped = np.isfinite(x) & np.isfinite(y)
-    if "has_location" in incidents.columns:
-        mapped &= incidents["has_location"].fillna(False).to_numpy(dtype=bool)
-    data = incidents[mapped]
-    month_col = data["month"].astype(str).to_numpy()
+
+def _source_months(incidents: pd.DataFrame, months: Sequence[str] | None,
+                   month_col: np.ndarray) -> list[str]:
+    """Return the months the source covers, checking every mapped incident falls in one."""
     source_months = sorted(set(incidents["month"].dropna().astype(str)) if months is None
                            else {str(m) for m in months})
     outside = sorted(set(month_col) - set(source_months))
     if outside:
         raise ParameterError(f"incidents fall in months not listed in months: "
                              f"{', '.join(outside[:5])}; pass every month the data covers")
-    if data.empty:
-        raise NoDataError("no mapped incidents to back-test; widen the crime selection")
-    folds, skipped = plan_folds(source_months, train_months)
-    if not folds:
-        raise NoDataError(f"no month has {train_months} complete months before it "
-                          f"(months: {', '.join(source_months)}); use fewer training months")
+    return source_months
 
-    # Per-month cell counts once; every fold's test and training counts are sums of them.
-    row, col = grid.cell_index(*_xy(data))
+
+def _month_counts(x: np.ndarray, y: np.ndarray, month_col: np.ndarray,
+                  source_months: Sequence[str], grid: Grid, study: np.ndarray
+                  ) -> dict[str, np.ndarray]:
+    """Study-cell counts per month, once: every fold's test and training counts sum them."""
+    row, col = grid.cell_index(x, y)
     flat = np.where(row >= 0, row * grid.nx + col, -1)
     study_flat = study.ravel()
     per_month: dict[str, np.ndarray] = {}
     for m in source_months:
         f = flat[(month_col == m) & (flat >= 0)]
         per_month[m] = np.bincount(f, minlength=grid.n_cells)[study_flat].astype(float)
-    by_month = {m: data[month_col == m] for m in source_months}
+    return per_month
 
+
+def _score_folds(folds: Sequence[dict[str, Any]], methods: Sequence[Method],
+                 by_month: dict[str, pd.DataFrame], per_month: dict[str, np.ndarray],
+                 grid: Grid, study: np.ndarray, study_area: BaseGeometry,
+                 covs: tuple[float, ...]) -> pd.DataFrame:
+    """Score every method on every fold; one row per method, test month and coverage."""
+    study_flat = study.ravel()
     records = []
     for fold in folds:
         train = pd.concat([by_month[m] for m in fold["train"]])
@@ -860,10 +686,16 @@ def evaluate(incidents: pd.DataFrame, *, months: Sequence[str] | None = None,
                                      f"grid is {grid.shape}")
             for rec in _measure(scores.ravel()[study_flat], test, train_counts, covs, best):
                 records.append({"method": m.name, "label": m.label, "test": fold["test"], **rec})
-    detail = pd.DataFrame(records)
+    return pd.DataFrame(records)
 
-    # auto: nested choice from earlier folds only.
-    at_sel = detail[np.isclose(detail["coverage"], select_coverage)]
+
+def _add_auto(detail: pd.DataFrame, at_sel: pd.DataFrame, folds: Sequence[dict[str, Any]],
+              methods: Sequence[Method], fallback: str
+              ) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """Append ``auto``'s rows: per fold, the method chosen from earlier folds only.
+
+    ``at_sel`` holds the candidates' rows at the selection coverage.
+    """
     auto_rows, auto_log = [], []
     for fold in folds:
         history = at_sel[at_sel["test"] < fold["test"]]
@@ -872,28 +704,30 @@ def evaluate(incidents: pd.DataFrame, *, months: Sequence[str] | None = None,
                          "learnt_from": sorted(history["test"].unique().tolist())})
         chosen = detail[(detail["label"] == label) & (detail["test"] == fold["test"])]
         auto_rows.append(chosen.assign(method="auto", label="auto", chosen=label))
-    detail = pd.concat([detail, *auto_rows], ignore_index=True)
+    return pd.concat([detail, *auto_rows], ignore_index=True), auto_log
 
-    label, reason = choose(at_sel, methods, fallback=fallback)
-    pick = next(m for m in methods if m.label == label)
-    default = {"method": pick.name, "label": pick.label, "params": json_value(pick.params),
-               "reason": reason.replace("earlier fold", "fold"),
-               "coverage": select_coverage, "train_months": train_months,
-               "cell_m": grid.cell,
-               "periods": [f["test"] for f in folds]}
 
-    summary = _summarise_detail(detail)
-    method_info = [m.describe() | {"train_months": train_months, "cell_m": grid.cell}
-                   for m in methods]
-    method_info.append({"method": "auto", "label": "auto",
-                        "candidates": labels, "fallback": fallback,
-                        "criterion": f"highest mean PAI at the requested area (hit rate / "
-                                     f"max(flagged share, {select_coverage:g})) over the folds "
-                                     "whose test month precedes the fold's test month; ties "
-                                     "(relative 1e-9) to the larger bandwidth (a multi-scale "
-                                     "KDE counts as its mean bandwidth)",
-                        "train_months": train_months, "cell_m": grid.cell})
-    params = {
+def _method_info(methods: Sequence[Method], train_months: int, grid: Grid,
+                 select_coverage: float, fallback: str) -> list[dict[str, Any]]:
+    """Describe each candidate, then ``auto`` and its criterion."""
+    info = [m.describe() | {"train_months": train_months, "cell_m": grid.cell}
+            for m in methods]
+    info.append({"method": "auto", "label": "auto",
+                 "candidates": [m.label for m in methods], "fallback": fallback,
+                 "criterion": f"highest mean PAI at the requested area (hit rate / "
+                              f"max(flagged share, {select_coverage:g})) over the folds "
+                              "whose test month precedes the fold's test month; ties "
+                              "(relative 1e-9) to the larger bandwidth (a multi-scale "
+                              "KDE counts as its mean bandwidth)",
+                 "train_months": train_months, "cell_m": grid.cell})
+    return info
+
+
+def _backtest_params(train_months: int, covs: tuple[float, ...], select_coverage: float,
+                     fallback: str, grid: Grid, study: np.ndarray, source_months: list[str],
+                     mapped: np.ndarray, crimes: str) -> dict[str, Any]:
+    """Every parameter of the back-test, computed defaults included."""
+    return {
         "method": "rolling-origin back-test: fit on the training months, measure on the next "
                   "month",
         "train_months": train_months,
@@ -917,8 +751,6 @@ def evaluate(incidents: pd.DataFrame, *, months: Sequence[str] | None = None,
             "rri": "(h / r) / (n / m)",
         },
     }
-    return EvaluationResult(summary=summary, detail=detail, auto=auto_log, default=default,
-                            skipped=skipped, params=params, methods=method_info)
 
 
 def _summarise_detail(detail: pd.DataFrame) -> pd.DataFrame:
@@ -955,9 +787,6 @@ def evaluate_store(store_dir: str | os.PathLike | None = None, *,
     the force (default) or a district name, used both to select incidents and as the study
     area. Other keyword arguments go to :func:`evaluate`.
     """
-    from hotspots.query import available_months, load_incidents
-    from hotspots.spatial.boundaries import area_geometry
-
     if groups is None and types is None:
         raise ParameterError("choose crimes with groups (e.g. acquisitive) or types "
                              "(e.g. Burglary)")

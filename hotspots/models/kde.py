@@ -558,7 +558,7 @@ def multiscale_density(x: Any, y: Any, *,
     mass over the grid's edge; the scaled surfaces are then averaged. Averaging across spatial
     scales hedges the choice of one bandwidth: where the bandwidths agree so does the mean,
     where they disagree it takes the middle. Cells rank exactly as the back-test's multi-scale
-    candidate (:func:`hotspots.models.evaluate.score_kde_multiscale`) ranks them.
+    candidate (:func:`hotspots.models.scoring.score_kde_multiscale`) ranks them.
 
     Parameters
     ----------

@@ -264,7 +264,59 @@ def knox_test(incidents: pd.DataFrame, *,
     if n < 2:
         raise NoDataError(f"{n} mapped, dated incident(s): the Knox test needs at least two; "
                           "widen the period, area or crime selection")
-    p_used = prec[use].fillna("month")
+    precision, time_unit, unit_rule = _time_unit(prec[use], n, time_unit, time_bands)
+    d_edges = _check_distance_bands(distance_bands)
+    t_edges = _check_time_bands(DEFAULT_TIME_BANDS[time_unit] if time_bands is None
+                                else time_bands, time_unit)
+    permutations = _check_permutations(permutations)
+
+    idx = np.flatnonzero(use)
+    xy = np.column_stack([x[idx], y[idx]])
+    t = _times(occ.iloc[idx], time_unit)
+    t = t - t.min()
+    first, second, bounds = _close_pairs(xy, d_edges, permutations)
+    obs, sims, total_pairs = _knox_counts(t, t_edges, first, second, bounds, permutations,
+                                          seed)
+    expected, ratio, p = _monte_carlo(obs, sims)
+
+    rows = pd.Index(distance_labels([float(e) for e in d_edges]), name="distance")
+    cols = pd.Index(time_labels([int(e) for e in t_edges], time_unit), name="time")
+
+    def frame(a: np.ndarray) -> pd.DataFrame:
+        return pd.DataFrame(a, index=rows, columns=cols)
+
+    present, gaps = _months_and_gaps(occ.iloc[idx])
+    params: dict[str, Any] = {
+        "method": "Knox test with Monte Carlo permutation of times among locations "
+                  "(Ratcliffe's Near Repeat Calculator)",
+        "incidents": int(len(incidents)), "used": n,
+        "unmapped": int((~ok).sum()), "undated": int((ok & ~dated).sum()),
+        "date_precision": precision, "time_unit": time_unit, "time_unit_rule": unit_rule,
+        "distance_bands_m": [float(e) for e in d_edges],
+        "time_bands": [int(e) for e in t_edges],
+        "bands": "each value is an inclusive upper edge: the first band runs from 0 to it, "
+                 "each next one from above the previous edge to its own; a last band holds "
+                 "everything beyond the largest edge",
+        "distance_band_labels": list(rows), "time_band_labels": list(cols),
+        "permutations": permutations, "seed": seed,
+        "p_value": "one-sided, (1 + permutations with count >= observed) / "
+                   "(permutations + 1)",
+        "min_p_value": 1.0 / (permutations + 1),
+        "expected": "mean count over the permutations",
+        "pairs_total": int(total_pairs), "pairs_within_max_distance": int(first.size),
+        "max_distance_m": float(d_edges[-1]),
+        "months": _months_text(present),
+        "months_without_incidents": _months_text(gaps),
+        "notes": _knox_notes(xy, precision, time_unit, gaps),
+    }
+    return KnoxResult(observed=frame(obs), expected=frame(expected), ratio=frame(ratio),
+                      p_value=frame(p), params=params)
+
+
+def _time_unit(precisions: pd.Series, n: int, time_unit: str | None,
+               time_bands: Sequence[int] | None) -> tuple[str, str, str]:
+    """Return the data's date precision, the time unit and how the unit was chosen."""
+    p_used = precisions.fillna("month")
     n_month = int((~p_used.isin(["day", "minute"])).sum())
     precision = "month" if n_month else ("day" if (p_used == "day").any() else "minute")
     if time_unit is None:
@@ -282,20 +334,26 @@ def knox_test(incidents: pd.DataFrame, *,
             f"day bands need dates to the day, but {n_month:,} of {n:,} incidents are dated "
             "only to the month (police.uk); use time_unit='months' with bands such as "
             "(0, 1, 2, 3)")
-    d_edges = _check_distance_bands(distance_bands)
-    t_edges = _check_time_bands(DEFAULT_TIME_BANDS[time_unit] if time_bands is None
-                                else time_bands, time_unit)
+    return precision, time_unit, unit_rule
+
+
+def _check_permutations(permutations: Any) -> int:
     if isinstance(permutations, bool) or not isinstance(permutations, int | np.integer) \
             or permutations < 1:
         raise ParameterError(f"permutations must be a whole number >= 1, got {permutations!r}")
-    permutations = int(permutations)
+    return int(permutations)
 
-    idx = np.flatnonzero(use)
-    xy = np.column_stack([x[idx], y[idx]])
-    t = _times(occ.iloc[idx], time_unit)
-    t = t - t.min()
+
+def _close_pairs(xy: np.ndarray, d_edges: np.ndarray, permutations: int
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs within the largest distance edge, sorted by distance band, and each band's slice.
+
+    Returns the first and second incident of each pair (int32) and ``bounds``: band ``b``'s
+    pairs are ``[bounds[b], bounds[b + 1])``. The pair count is estimated first so a job too
+    big for memory or time fails before the pairs are built.
+    """
+    n = xy.shape[0]
     r = float(d_edges[-1])
-
     tree = cKDTree(xy)
     if n > 20_000:
         pick = np.random.default_rng(0).choice(n, 2000, replace=False)
@@ -322,12 +380,22 @@ def knox_test(incidents: pd.DataFrame, *,
     order = np.lexsort((pairs[:, 0], sband))
     first = pairs[order, 0].astype(np.int32)
     second = pairs[order, 1].astype(np.int32)
-    n_pairs = first.size
     del pairs
+    bounds = np.searchsorted(sband[order], np.arange(d_edges.size + 1), side="left")
+    return first, second, bounds
+
+
+def _knox_counts(t: np.ndarray, t_edges: np.ndarray, first: np.ndarray, second: np.ndarray,
+                 bounds: np.ndarray, permutations: int, seed: int | None
+                 ) -> tuple[np.ndarray, np.ndarray, int]:
+    """Observed table, the tables of ``permutations`` shuffles of the times, and all pairs.
+
+    Tables have the distance bands within the largest edge, then the beyond-distance row, as
+    rows and the time bands as columns.
+    """
+    n = t.size
     kt = t_edges.size + 1  # time bands, the last beyond the largest edge
-    kd = d_edges.size  # distance bands within r
-    bounds = np.searchsorted(sband[order], np.arange(kd + 1), side="left")
-    del sband, order
+    kd = bounds.size - 1  # distance bands within the largest edge
     span = int(t.max())
     lags = np.abs(np.arange(-span, span + 1))
     band_of_lag = np.minimum(np.searchsorted(t_edges, lags, side="left"), t_edges.size)
@@ -346,21 +414,29 @@ def knox_test(incidents: pd.DataFrame, *,
     sims = np.empty((permutations, kd + 1, kt), dtype=np.int64)
     for k in range(permutations):
         sims[k] = table(_count(rng.permutation(tt), first, second, bounds, band_of_lag, kt))
+    return obs, sims, total_pairs
+
+
+def _monte_carlo(obs: np.ndarray, sims: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Expected counts (mean of the shuffles), observed / expected and one-sided p-values."""
     expected = sims.mean(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(expected > 0, obs / np.where(expected > 0, expected, 1.0), np.nan)
-    p = (1 + (sims >= obs[None]).sum(axis=0)) / (permutations + 1)
+    p = (1 + (sims >= obs[None]).sum(axis=0)) / (sims.shape[0] + 1)
+    return expected, ratio, p
 
-    rows = pd.Index(distance_labels([float(e) for e in d_edges]), name="distance")
-    cols = pd.Index(time_labels([int(e) for e in t_edges], time_unit), name="time")
 
-    def frame(a: np.ndarray) -> pd.DataFrame:
-        return pd.DataFrame(a, index=rows, columns=cols)
-
-    months = occ.iloc[idx].dt.strftime("%Y-%m")
-    present = sorted(months.unique().tolist())
+def _months_and_gaps(occ: pd.Series) -> tuple[list[str], list[str]]:
+    """Months with an incident, and the months between the first and last without one."""
+    present = sorted(occ.dt.strftime("%Y-%m").unique().tolist())
     span_m = pd.period_range(present[0], present[-1], freq="M").strftime("%Y-%m").tolist()
-    gaps = [m for m in span_m if m not in set(present)]
+    return present, [m for m in span_m if m not in set(present)]
+
+
+def _knox_notes(xy: np.ndarray, precision: str, time_unit: str, gaps: list[str]) -> list[str]:
+    """Caveats for reading the table: shared map points, month bands, months without data."""
+    n = xy.shape[0]
     same_xy = int(pd.Series(xy[:, 0] + 1j * xy[:, 1]).duplicated(keep=False).sum())
     notes = []
     if precision == "month":
@@ -379,31 +455,7 @@ def knox_test(incidents: pd.DataFrame, *,
         notes.append(f"no incidents in {_months_text(gaps)}: shuffling keeps the observed "
                      "dates, so the gap is not read as low activity; pairs across it fall in "
                      "the longer time bands")
-    params: dict[str, Any] = {
-        "method": "Knox test with Monte Carlo permutation of times among locations "
-                  "(Ratcliffe's Near Repeat Calculator)",
-        "incidents": int(len(incidents)), "used": n,
-        "unmapped": int((~ok).sum()), "undated": int((ok & ~dated).sum()),
-        "date_precision": precision, "time_unit": time_unit, "time_unit_rule": unit_rule,
-        "distance_bands_m": [float(e) for e in d_edges],
-        "time_bands": [int(e) for e in t_edges],
-        "bands": "each value is an inclusive upper edge: the first band runs from 0 to it, "
-                 "each next one from above the previous edge to its own; a last band holds "
-                 "everything beyond the largest edge",
-        "distance_band_labels": list(rows), "time_band_labels": list(cols),
-        "permutations": permutations, "seed": seed,
-        "p_value": "one-sided, (1 + permutations with count >= observed) / "
-                   "(permutations + 1)",
-        "min_p_value": 1.0 / (permutations + 1),
-        "expected": "mean count over the permutations",
-        "pairs_total": int(total_pairs), "pairs_within_max_distance": int(n_pairs),
-        "max_distance_m": r,
-        "months": _months_text(present),
-        "months_without_incidents": _months_text(gaps),
-        "notes": notes,
-    }
-    return KnoxResult(observed=frame(obs), expected=frame(expected), ratio=frame(ratio),
-                      p_value=frame(p), params=params)
+    return notes
 
 
 def _months_text(months: list[str]) -> str:

@@ -11,6 +11,7 @@ import pandas as pd
 
 from hotspots.errors import NoDataError, ParameterError
 from hotspots.models.kde import Surface, kernel_density
+from hotspots.schema import located_xy
 from hotspots.spatial.grid import Grid
 
 AGE_UNITS = ("month", "week")
@@ -168,11 +169,7 @@ def prospective_density(incidents: pd.DataFrame, *, as_of: str, window: int = DE
         raise NoDataError(f"the prospective window {needed[-1]}..{needed[0]} needs months "
                           f"missing from the data: {', '.join(missing)}; choose a later as_of "
                           f"or a shorter window{hint}")
-    x = incidents["x"].to_numpy(dtype=float, na_value=np.nan)
-    y = incidents["y"].to_numpy(dtype=float, na_value=np.nan)
-    keep = np.isfinite(x) & np.isfinite(y)
-    if "has_location" in incidents.columns:
-        keep &= incidents["has_location"].fillna(False).to_numpy(dtype=bool)
+    keep, x, y = located_xy(incidents)
     ages = incident_ages(incidents, as_of, unit=unit)
     keep &= (ages >= 0) & (ages < int(window))
     if not keep.any():

@@ -24,11 +24,10 @@ from hotspots.models.evaluate import (
     DEFAULT_TRAIN_MONTHS,
     EvaluationResult,
     capture_curve,
-    count_cells,
-    default_methods,
     plan_folds,
 )
 from hotspots.models.nearrepeat import KnoxResult
+from hotspots.models.scoring import count_cells, default_methods
 from hotspots.spatial.grid import Grid
 from hotspots.ui import methods
 from hotspots.ui.compute import Params
@@ -148,7 +147,7 @@ def capture_curves(incidents: pd.DataFrame, months_held: Sequence[str], study_ar
     study_area : shapely geometry
         EPSG:27700.
     labels : sequence of str
-        Method labels of :func:`hotspots.models.evaluate.default_methods`, or ``"auto"``.
+        Method labels of :func:`hotspots.models.scoring.default_methods`, or ``"auto"``.
     auto : sequence of dict
         ``EvaluationResult.auto`` (each test month's choice), needed for ``"auto"``.
     train_months : int
