@@ -18,19 +18,13 @@ from shapely.geometry import box
 
 from hotspots.config import load_settings
 from hotspots.errors import InputError, NoDataError, ParameterError
-from hotspots.spatial import roads
+from hotspots.spatial import road_names, srn_graph
 from hotspots.spatial.boundaries import area_geometry
-from hotspots.spatial.roads import (
-    SPEEDS_KPH,
-    build_srn_graph,
-    download_srn_graph,
-    drive_times,
-    edge_table,
-    find_junction,
-    graph_from_osm,
-    graph_summary,
-    junctions_frame,
-)
+from hotspots.spatial.drivetime import drive_times
+from hotspots.spatial.osm_roads import download_srn_graph, graph_from_osm
+from hotspots.spatial.road_lines import SPEEDS_KPH, edge_table
+from hotspots.spatial.road_names import find_junction, junctions_frame
+from hotspots.spatial.srn_graph import build_srn_graph, graph_summary
 
 FIXTURE = Path(__file__).parent / "fixtures" / "srn_small.osm"
 
@@ -55,15 +49,15 @@ def test_motorway_junctions_are_named_like_officers_say_them(srn):
 
 
 def test_junction_names_from_raw_hatris_lists():
-    assert roads._junction_label(["M42 J7", "M6 J4"], ["A446", "M42", "M6"]) == \
+    assert road_names._junction_label(["M42 J7", "M6 J4"], ["A446", "M42", "M6"]) == \
         ("M42 J7 / M6 J4", False)
-    assert roads._junction_label(["M6 Toll T7", "M6TollT7"], ["A5", "M6"])[0] == "M6 Toll T7"
-    assert roads._junction_label(["A428", "A428-E", "A428-W", "A5", "M1 J18"],
+    assert road_names._junction_label(["M6 Toll T7", "M6TollT7"], ["A5", "M6"])[0] == "M6 Toll T7"
+    assert road_names._junction_label(["A428", "A428-E", "A428-W", "A5", "M1 J18"],
                                  ["A5", "M1"])[0] == "M1 J18"
-    assert roads._junction_label(["A4177"], ["A46"])[0] == "A46 / A4177"
-    assert roads._junction_label(["CntyBorder"], ["A40"]) == ("A40 county boundary", True)
-    assert roads._parse_list("['M42 J7' 'M6 J4']") == ["M42 J7", "M6 J4"]
-    assert roads._parse_list("M42 J7; M6 J4") == ["M42 J7", "M6 J4"]
+    assert road_names._junction_label(["A4177"], ["A46"])[0] == "A46 / A4177"
+    assert road_names._junction_label(["CntyBorder"], ["A40"]) == ("A40 county boundary", True)
+    assert road_names._parse_list("['M42 J7' 'M6 J4']") == ["M42 J7", "M6 J4"]
+    assert road_names._parse_list("M42 J7; M6 J4") == ["M42 J7", "M6 J4"]
 
 
 def test_find_junction_accepts_parts_aliases_and_spellings(srn):
@@ -156,7 +150,7 @@ def test_services_join_the_road_by_a_short_link(srn):
 
 def test_every_hatris_link_is_routed_along_its_own_road(srn):
     hatris = gpd.read_parquet(load_settings().data_dir / "roads" / "srn_links.parquet")
-    want = {(min(a, b), max(a, b), roads._link_ref(d, r)) for a, b, d, r in zip(
+    want = {(min(a, b), max(a, b), srn_graph._link_ref(d, r)) for a, b, d, r in zip(
         hatris["StartCluster"], hatris["EndCluster"], hatris["LinkDescription"],
         hatris["road"], strict=True) if a != b}
     links = srn.graph["links"]
@@ -192,7 +186,7 @@ def test_cache_is_reused_and_keyed_by_file_bytes(tmp_path, monkeypatch):
     def boom(*_a, **_k):
         raise AssertionError("rebuilt although cached")
 
-    monkeypatch.setattr(roads, "_build_from_layers", boom)
+    monkeypatch.setattr(srn_graph, "_build_from_layers", boom)
     G2 = build_srn_graph(settings)
     assert graph_summary(G2) == graph_summary(G1)
     # different bytes in an input file: a different cache entry, so a rebuild
