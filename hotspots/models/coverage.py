@@ -399,6 +399,30 @@ def _missing_months(dem: pd.DataFrame, period: tuple[str, str] | None,
     return missing, notes
 
 
+def _hotspot_reach(graph: nx.MultiDiGraph | None, sites: gpd.GeoDataFrame, hotspots: Any,
+                   mode: str, reach_value: float, circuity: float, local_speed_kph: float
+                   ) -> tuple[csr_matrix | None, list[str]]:
+    """``(sites, hotspots)`` 1 where a hotspot's representative point is within reach."""
+    hx, hy, labels = _hotspot_points(hotspots)
+    if not hx.size:
+        return None, labels
+    hs, hp, _ = _reach_pairs(graph, sites, hx, hy, mode, reach_value, circuity, local_speed_kph)
+    return csr_matrix((np.ones(hs.size), (hs, hp)), shape=(len(sites), hx.size)), labels
+
+
+def _out_of_reach(dem: pd.DataFrame, credit: csr_matrix, notes: list[str]) -> float:
+    """Share of the demand weight no candidate reaches; notes it and the unmapped rows."""
+    if dem.attrs.get("not_located"):
+        notes.append(f"{dem.attrs['not_located']} incidents without a location cannot be "
+                     "covered and are left out of every share")
+    uncoverable = np.asarray(credit.sum(axis=0)).ravel() == 0
+    out_of_reach = float(dem["weight"].to_numpy()[uncoverable].sum() / dem["weight"].sum())
+    if out_of_reach > 0:
+        notes.append(f"{out_of_reach:.1%} of the demand weight is out of reach of every "
+                     "candidate site")
+    return out_of_reach
+
+
 def _coverage_params(dem: pd.DataFrame, mode: str,
                      reach_value: float, circuity: float, local_speed_kph: float,
                      decay: str | None, decay_steps: int) -> dict[str, Any]:
@@ -520,20 +544,10 @@ def build_coverage(demand: pd.DataFrame | Surface, graph: nx.MultiDiGraph | None
     reach_m = csr_matrix((val, (si, pi)), shape=shape)  # explicit zeros are kept as entries
     hot, hot_labels = None, []
     if hotspots is not None:
-        hx, hy, hot_labels = _hotspot_points(hotspots)
-        if hx.size:
-            hs, hp, _ = _reach_pairs(graph, sites, hx, hy, mode, reach_value, circuity,
-                                     local_speed_kph)
-            hot = csr_matrix((np.ones(hs.size), (hs, hp)), shape=(len(sites), hx.size))
+        hot, hot_labels = _hotspot_reach(graph, sites, hotspots, mode, reach_value, circuity,
+                                         local_speed_kph)
     missing, notes = _missing_months(dem, period, months)
-    if dem.attrs.get("not_located"):
-        notes.append(f"{dem.attrs['not_located']} incidents without a location cannot be "
-                     "covered and are left out of every share")
-    uncoverable = np.asarray(credit.sum(axis=0)).ravel() == 0
-    out_of_reach = float(dem["weight"].to_numpy()[uncoverable].sum() / dem["weight"].sum())
-    if out_of_reach > 0:
-        notes.append(f"{out_of_reach:.1%} of the demand weight is out of reach of every "
-                     "candidate site")
+    out_of_reach = _out_of_reach(dem, credit, notes)
     params = _coverage_params(dem, mode, reach_value, circuity, local_speed_kph, decay,
                               decay_steps)
     params.update({
