@@ -33,17 +33,14 @@ import shapely  # noqa: E402
 
 from hotspots.config import load_settings  # noqa: E402
 from hotspots.ingest import build_default_store  # noqa: E402
-from hotspots.models.disruption import (  # noqa: E402
-    build_coverage,
-    candidate_sites,
-    choose_sites,
-    coverage_curve,
-    lscp,
-)
+from hotspots.models.candidates import candidate_sites  # noqa: E402
+from hotspots.models.coverage import build_coverage  # noqa: E402
+from hotspots.models.disruption import choose_sites, coverage_curve, lscp  # noqa: E402
 from hotspots.query import load_incidents  # noqa: E402
 from hotspots.spatial.boundaries import area_geometry  # noqa: E402
 from hotspots.spatial.crs import to_wgs84  # noqa: E402
-from hotspots.spatial.roads import build_srn_graph, edge_table  # noqa: E402
+from hotspots.spatial.road_lines import edge_table  # noqa: E402
+from hotspots.spatial.srn_graph import build_srn_graph  # noqa: E402
 
 TARGET_S = 5.0  # k = 10 over 200 candidates and 50k incidents, coverage matrix included
 

@@ -34,9 +34,11 @@ import shapely  # noqa: E402
 
 from hotspots.config import load_settings  # noqa: E402
 from hotspots.spatial.boundaries import area_geometry  # noqa: E402
-from hotspots.spatial.corridors import nearest_srn, network_kde  # noqa: E402
+from hotspots.spatial.corridors import nearest_srn  # noqa: E402
 from hotspots.spatial.crs import to_bng  # noqa: E402
-from hotspots.spatial.roads import build_srn_graph, edge_table, graph_summary  # noqa: E402
+from hotspots.spatial.network_kde import network_kde  # noqa: E402
+from hotspots.spatial.road_lines import edge_table  # noqa: E402
+from hotspots.spatial.srn_graph import build_srn_graph, graph_summary  # noqa: E402
 
 TARGETS = {"build": 5.0, "cache": 0.5, "nearest": 5.0, "nkde": 2.0}
 
@@ -78,7 +80,7 @@ def main() -> int:
     settings = load_settings()
 
     # ---- graph build and cache -------------------------------------------------------
-    code_build = ("import time; t=time.perf_counter(); from hotspots.spatial.roads import "
+    code_build = ("import time; t=time.perf_counter(); from hotspots.spatial.srn_graph import "
                   "build_srn_graph; build_srn_graph(cache=False); print(time.perf_counter()-t)")
     t_cold = cold(code_build)
     t_warm, G = timed(lambda: build_srn_graph(cache=False), repeat=3)
@@ -92,7 +94,7 @@ def main() -> int:
         build_srn_graph(s2)  # writes the cache
         t_cache, _ = timed(lambda: build_srn_graph(s2), repeat=5)
         code_cache = ("import time; t=time.perf_counter(); from hotspots.config import "
-                      "load_settings; from hotspots.spatial.roads import build_srn_graph; "
+                      "load_settings; from hotspots.spatial.srn_graph import build_srn_graph; "
                       f"build_srn_graph(load_settings().with_(data_dir=__import__('pathlib')"
                       f".Path({tmp!r}))); print(time.perf_counter()-t)")
         t_cache_cold = cold(code_cache)

@@ -190,7 +190,7 @@ def _cmd_corridors(args) -> int:
     from hotspots.query import available_months, load_incidents
     from hotspots.spatial.boundaries import area_geometry
     from hotspots.spatial.corridors import corridor_bands, junction_stats
-    from hotspots.spatial.roads import build_srn_graph
+    from hotspots.spatial.srn_graph import build_srn_graph
 
     t0 = time.perf_counter()
     sel = _selection(args)
@@ -355,10 +355,12 @@ def _kde_hotspots(incidents, study_area):
 
 
 def _cmd_disrupt(args) -> int:
-    from hotspots.models.disruption import build_coverage, choose_sites, read_sites
+    from hotspots.models.candidates import read_sites
+    from hotspots.models.coverage import build_coverage
+    from hotspots.models.disruption import choose_sites
     from hotspots.query import available_months
     from hotspots.spatial.boundaries import area_geometry
-    from hotspots.spatial.roads import build_srn_graph
+    from hotspots.spatial.srn_graph import build_srn_graph
 
     t0 = time.perf_counter()
     if args.radius is not None and args.minutes is not None:

@@ -1435,7 +1435,7 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
     from hotspots.spatial.boundaries import area_geometry, load_boundary
     from hotspots.spatial.corridors import corridor_bands, junction_stats
     from hotspots.spatial.grid import Grid
-    from hotspots.spatial.roads import build_srn_graph
+    from hotspots.spatial.srn_graph import build_srn_graph
 
     settings = settings or load_settings()
     store = settings.store_dir if store_dir is None else Path(store_dir)
@@ -1636,11 +1636,12 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
     if disruption is None and disruption_sites:
         try:
             dmod = importlib.import_module("hotspots.models.disruption")
+            cmod = importlib.import_module("hotspots.models.coverage")
         except ImportError:
             omitted["disruption"] = "the disruption model (hotspots.models.disruption) is not " \
                                     "installed"
         else:
-            cov = dmod.build_coverage(period_inc, graph, hotspots=areas, study_area=geom,
+            cov = cmod.build_coverage(period_inc, graph, hotspots=areas, study_area=geom,
                                       period=(start, end), months=have)
             plan = dmod.choose_sites(cov, k=min(int(disruption_sites), len(cov.free)))
             disruption = disruption_frame(plan)

@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     import networkx as nx
 
     from hotspots.config import Settings
-    from hotspots.models.disruption import Coverage, SitePlan
+    from hotspots.models.coverage import Coverage
+    from hotspots.models.disruption import SitePlan
 
 __all__ = [
     "CATCHMENT_BUFFER_M",
@@ -133,7 +134,7 @@ def site_catchments(coverage: Coverage, names: Sequence[str], *,
     Parameters
     ----------
     coverage : Coverage
-        From :func:`hotspots.models.disruption.build_coverage`.
+        From :func:`hotspots.models.coverage.build_coverage`.
     names : sequence of str
         Site names (``coverage.sites["name"]``), in drawing order.
     buffer_m : float
@@ -233,7 +234,7 @@ def srn_lines(graph: nx.MultiDiGraph, *, clip: BaseGeometry | None = None
         WGS84 FeatureCollections: one (multi)line per road (escaped ``tooltip``), and one
         ``label`` point per road (its ref, escaped).
     """
-    from hotspots.spatial.roads import edge_table
+    from hotspots.spatial.road_lines import edge_table
 
     et = edge_table(graph)
     et = et[(et["road_class"] != "motorway") | (et["geometry_source"] != "surveyed")]

@@ -6,7 +6,7 @@ import geopandas as gpd
 import osmnx as ox
 from shapely.geometry import LineString
 
-from hotspots.spatial.roads import SPEEDS_KPH
+from hotspots.spatial.road_lines import SPEEDS_KPH
 
 
 def hand_graph(lines, *, road_class="motorway", ref="M1", names=None):

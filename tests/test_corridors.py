@@ -23,10 +23,11 @@ from hotspots.spatial.corridors import (
     junction_stats,
     link_stats,
     nearest_srn,
-    network_kde,
 )
 from hotspots.spatial.crs import to_bng
-from hotspots.spatial.roads import build_srn_graph, edge_table
+from hotspots.spatial.network_kde import network_kde
+from hotspots.spatial.road_lines import edge_table
+from hotspots.spatial.srn_graph import build_srn_graph
 
 
 def frame(xy, **cols):

@@ -13,18 +13,13 @@ import pytest
 import shapely
 
 from hotspots.errors import InputError, NoDataError, ParameterError
-from hotspots.models.disruption import (
-    aggregate_demand,
-    build_coverage,
-    candidate_sites,
-    choose_sites,
-    coverage_curve,
-    lscp,
-    read_sites,
-)
+from hotspots.models.candidates import candidate_sites, read_sites
+from hotspots.models.coverage import aggregate_demand, build_coverage
+from hotspots.models.disruption import choose_sites, coverage_curve, lscp
 from hotspots.models.kde import kernel_density
 from hotspots.spatial.crs import to_wgs84
-from hotspots.spatial.roads import drive_times, graph_from_osm
+from hotspots.spatial.drivetime import drive_times
+from hotspots.spatial.osm_roads import graph_from_osm
 
 FIXTURE = Path(__file__).parent / "fixtures" / "srn_small.osm"
 X0, Y0 = 430_000.0, 270_000.0  # a spot in Warwickshire, BNG metres
@@ -476,7 +471,7 @@ def shipped(tmp_path_factory):
     from hotspots.config import load_settings
     from hotspots.ingest import build_default_store
     from hotspots.query import available_months
-    from hotspots.spatial.roads import build_srn_graph
+    from hotspots.spatial.srn_graph import build_srn_graph
 
     settings = load_settings()
     store = tmp_path_factory.mktemp("disruption") / "store"
@@ -550,7 +545,6 @@ def test_shipped_period_across_the_gap_reports_missing_months(shipped):
 ])
 def test_malformed_site_files_are_one_line_input_errors(tmp_path, name, content, fragment):
     from hotspots.errors import InputError
-    from hotspots.models.disruption import read_sites
 
     path = tmp_path / name
     path.write_bytes(content)

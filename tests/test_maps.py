@@ -496,7 +496,7 @@ def test_corridor_map_under_3_mb_on_the_full_data(full_store):
     """Worst case the sidebar allows: every month, every crime, neighbouring forces, the
     smallest bandwidth; a junction name carrying markup is shown as text."""
     from hotspots.query import available_months
-    from hotspots.spatial.roads import build_srn_graph
+    from hotspots.spatial.srn_graph import build_srn_graph
     from hotspots.ui import compute
 
     graph = build_srn_graph(full_store)

@@ -14,7 +14,8 @@ from shapely.geometry import box
 from hotspots import maps, site_maps
 from hotspots.config import load_settings
 from hotspots.errors import ParameterError
-from hotspots.models.disruption import build_coverage, choose_sites
+from hotspots.models.coverage import build_coverage
+from hotspots.models.disruption import choose_sites
 
 X0, Y0 = 430_000.0, 270_000.0  # near Warwick, BNG metres
 XSS = "<img src=x onerror=alert(1)>"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import rasterio
@@ -11,14 +11,31 @@ from rasterio.errors import RasterioError
 from shapely.geometry.base import BaseGeometry
 
 from hotspots.errors import InputError, ParameterError
-from hotspots.models.kde import Surface
-from hotspots.spatial.grid import CRS, north_up
+from hotspots.spatial.grid import CRS, Grid, north_up
+
+__all__ = ["NODATA", "GridSurface", "read_geotiff", "write_geotiff"]
 
 #: Value written outside the mask.
 NODATA = -9999.0
 
 
-def _mask_array(surface: Surface, mask: BaseGeometry | np.ndarray | None) -> np.ndarray:
+@runtime_checkable
+class GridSurface(Protocol):
+    """What a GeoTIFF is written from: values on a :class:`~hotspots.spatial.grid.Grid` and
+    the parameters that made them (e.g. a kernel density ``Surface``).
+
+    Spatial code stays below the models: it reads these attributes and never imports them.
+    """
+
+    values: np.ndarray  # (ny, nx), grid orientation (row 0 southernmost)
+    grid: Grid
+
+    def params(self) -> dict[str, Any]:
+        """Method parameters, written as dataset tags; ``units`` names the band's unit."""
+        ...
+
+
+def _mask_array(surface: GridSurface, mask: BaseGeometry | np.ndarray | None) -> np.ndarray:
     """Return a bool ``(ny, nx)`` array in the grid orientation (True = keep)."""
     if mask is None or isinstance(mask, BaseGeometry):
         return surface.grid.mask(mask)
@@ -29,13 +46,15 @@ def _mask_array(surface: Surface, mask: BaseGeometry | np.ndarray | None) -> np.
     return m
 
 
-def write_geotiff(surface: Surface, path: str | Path, *,
+def write_geotiff(surface: GridSurface, path: str | Path, *,
                   mask: BaseGeometry | np.ndarray | None = None) -> Path:
     """Write a surface as a single-band float32 GeoTIFF, EPSG:27700, north-up.
 
     Parameters
     ----------
-    surface : Surface
+    surface : GridSurface
+        A kernel density ``Surface``, or anything with ``values``, ``grid`` and
+        ``params()``.
     path : str or Path
         Output file; its folder must exist. Overwritten if present.
     mask : shapely geometry or bool array, optional
@@ -48,7 +67,7 @@ def write_geotiff(surface: Surface, path: str | Path, *,
         The path written. Dataset tags carry the method, kernel, bandwidth, rule, cell, units
         and point counts; band 1's description and unit say "incidents per km2".
     """
-    if not isinstance(surface, Surface):
+    if not isinstance(surface, GridSurface):
         raise ParameterError(f"surface must be a kde Surface, got {type(surface).__name__}")
     p = Path(path)
     if p.is_dir():

@@ -367,10 +367,10 @@ def corridor_extent(settings: Settings) -> BaseGeometry:
 def corridor_graph(settings: Settings) -> nx.MultiDiGraph:
     """The SRN graph of the Corridors view: whole edges touching :func:`corridor_extent`.
 
-    Built by :func:`hotspots.spatial.roads.build_srn_graph` (cached on disk by its inputs and
+    Built by :func:`hotspots.spatial.srn_graph.build_srn_graph` (cached on disk by its inputs and
     the extent); the dashboard keeps it in memory once per process.
     """
-    from hotspots.spatial.roads import build_srn_graph
+    from hotspots.spatial.srn_graph import build_srn_graph
 
     return build_srn_graph(settings, area=corridor_extent(settings))
 
@@ -533,7 +533,7 @@ def network_density(inc: pd.DataFrame, graph: nx.MultiDiGraph, sel: Params, band
     inc : pandas.DataFrame
         From :func:`corridor_incidents`.
     graph : networkx.MultiDiGraph
-        From :func:`corridor_graph` (or :func:`hotspots.spatial.roads.build_srn_graph`).
+        From :func:`corridor_graph` (or :func:`hotspots.spatial.srn_graph.build_srn_graph`).
     sel : Params
         Period and crimes.
     bandwidth : float
@@ -544,7 +544,7 @@ def network_density(inc: pd.DataFrame, graph: nx.MultiDiGraph, sel: Params, band
     -------
     NetworkDensity
     """
-    from hotspots.spatial.corridors import network_kde
+    from hotspots.spatial.network_kde import network_kde
 
     period = _in_period(inc, sel.start, sel.end)
     located = period[period["has_location"]]

@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     import geopandas as gpd
     import networkx as nx
 
-    from hotspots.models.disruption import Coverage, SitePlan
+    from hotspots.models.coverage import Coverage
+    from hotspots.models.disruption import SitePlan
 
 DISRUPTION = "Disruption"
 K_DEFAULT, K_MAX = 5, 15
@@ -112,7 +113,7 @@ class Controls:
 
 
 def parse_sites(name: str, content: bytes) -> gpd.GeoDataFrame:
-    """Read an uploaded site file with :func:`hotspots.models.disruption.read_sites`.
+    """Read an uploaded site file with :func:`hotspots.models.candidates.read_sites`.
 
     The bytes are written to a temporary folder only for as long as ``read_sites`` reads them;
     messages name the uploaded file, never the temporary path.
@@ -134,7 +135,7 @@ def parse_sites(name: str, content: bytes) -> gpd.GeoDataFrame:
     InputError
         Unknown suffix, unreadable file, missing columns or no usable row (one line).
     """
-    from hotspots.models.disruption import read_sites
+    from hotspots.models.candidates import read_sites
 
     suffix = Path(name).suffix.lower()
     if suffix not in _SUFFIXES:
@@ -178,7 +179,7 @@ def coverage_of(inc: pd.DataFrame, graph: nx.MultiDiGraph, dp: DisruptionParams,
                 candidates: gpd.GeoDataFrame | None = None,
                 existing: gpd.GeoDataFrame | None = None) -> Coverage:
     """Build the coverage as ``hotspots disrupt`` does, on the dashboard's SRN graph."""
-    from hotspots.models.disruption import build_coverage
+    from hotspots.models.coverage import build_coverage
     from hotspots.spatial.boundaries import area_geometry
 
     return build_coverage(inc, graph, minutes=dp.minutes, radius=dp.radius_m, extra=candidates,
