@@ -434,7 +434,7 @@ def _coverage_params(dem: pd.DataFrame, mode: str,
         "distance_method": "network+circuity" if mode == "drive_time" else "straight-line",
         "distance_note": ("SRN drive time from the site (congestion-free class speeds), then "
                           f"straight line x {float(circuity):g} at {float(local_speed_kph):g} "
-                          "km/h from the best exit (hotspots.spatial.drivetime.drive_times)")
+                          "km/h from the best exit")
         if mode == "drive_time" else "straight-line distance from the site",
         "circuity": float(circuity) if mode == "drive_time" else None,
         "local_speed_kph": float(local_speed_kph) if mode == "drive_time" else None,
