@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 
     from hotspots.models.disruption import Coverage, SitePlan
 
-DISRUPTION = "Disruption"
 K_DEFAULT, K_MAX = 5, 15
 MINUTES_DEFAULT, KM_DEFAULT = 10, 5.0
 #: Seconds the exact solver may take in the dashboard (then the better of its incumbent and
