@@ -1,5 +1,5 @@
 """Streamlit entry point of the hotspots dashboard: ``streamlit run app.py``."""
 
-from hotspots.ui import main
+from hotspots.ui.dashboard import main
 
 main()

@@ -139,7 +139,7 @@ def test_bad_settings_file_shows_error(store_dir, monkeypatch, tmp_path):
 
 
 def test_data_strings_are_escaped_in_markdown():
-    from hotspots.ui.dashboard import md_escape
+    from hotspots.ui.common import md_escape
 
     assert md_escape("![x](https://example.org/t.png)") == \
         "\\!\\[x\\]\\(https\\://example\\.org/t\\.png\\)"
@@ -247,19 +247,19 @@ def test_corridors_with_no_crime_chosen_shows_one_error(app):
 
 
 def test_previous_period_neighbour_gaps_and_toggle_caption():
-    from hotspots.ui import compute
-    from hotspots.ui.dashboard import neighbours_caption
+    from hotspots.ui import compute, corridor_compute
+    from hotspots.ui.corridors import neighbours_caption
 
-    assert compute.previous_period("2025-10", "2025-12") == ("2025-07", "2025-09")
-    assert compute.previous_period("2025-01", "2025-02") == ("2024-11", "2024-12")
+    assert corridor_compute.previous_period("2025-10", "2025-12") == ("2025-07", "2025-09")
+    assert corridor_compute.previous_period("2025-01", "2025-02") == ("2024-11", "2024-12")
     sel = compute.Params(area="force", start="2025-10", end="2025-12", groups=("acquisitive",))
     held = ["2025-07", "2025-08", "2025-09", "2025-10", "2025-11", "2025-12"]
     by_force = {"warwickshire": tuple(held), "west-mercia": tuple(held),
                 "thames-valley": ("2025-08", "2025-09", "2025-10", "2025-11", "2025-12")}
-    assert compute.neighbour_gaps(by_force, sel, held, "warwickshire") == [
+    assert corridor_compute.neighbour_gaps(by_force, sel, held, "warwickshire") == [
         "Thames Valley has no data for Jul 2025"]
     later = compute.Params(area="force", start="2025-12", end="2025-12", groups=("soc",))
-    assert compute.neighbour_gaps(by_force, later, held, "warwickshire") == []
+    assert corridor_compute.neighbour_gaps(by_force, later, held, "warwickshire") == []
     caption = neighbours_caption(["leicestershire", "warwickshire", "west-mercia"],
                                  "warwickshire")
     assert caption.startswith("police.uk rows of Leicestershire and West Mercia within 10 km")

@@ -497,20 +497,21 @@ def test_corridor_map_under_3_mb_on_the_full_data(full_store):
     smallest bandwidth; a junction name carrying markup is shown as text."""
     from hotspots.query import available_months
     from hotspots.spatial.srn_graph import build_srn_graph
-    from hotspots.ui import compute
+    from hotspots.ui import compute, corridor_compute
 
     graph = build_srn_graph(full_store)
     months = available_months(settings=full_store)
-    cp = compute.CorridorParams(area="force", start=months[0], end=months[-1],
-                                groups=tuple(compute.GROUP_LABELS), neighbours=True,
-                                bandwidth=200.0)
+    cp = corridor_compute.CorridorParams(area="force", start=months[0], end=months[-1],
+                                         groups=tuple(compute.GROUP_LABELS), neighbours=True,
+                                         bandwidth=200.0)
     sel = cp.crimes_params()
-    inc = compute.corridor_incidents(sel, True, full_store)
-    network = compute.network_density(inc, graph, sel, cp.bandwidth, full_store)
-    junctions = compute.corridor_junctions(inc, graph, sel, cp.radius, months, full_store)
+    inc = corridor_compute.corridor_incidents(sel, True, full_store)
+    network = corridor_compute.network_density(inc, graph, sel, cp.bandwidth, full_store)
+    junctions = corridor_compute.corridor_junctions(inc, graph, sel, cp.radius, months,
+                                                    full_store)
     junctions.loc[0, "name"] = XSS
-    page = compute.corridor_map_page(cp, network, junctions,
-                                     compute.corridor_counts(inc, sel), full_store, months)
+    page = corridor_compute.corridor_map_page(
+        cp, network, junctions, corridor_compute.corridor_counts(inc, sel), full_store, months)
     assert len(page.encode("utf-8")) < 3_000_000
     assert maps.remote_references(page) == []
     legend = html.unescape(_legend_text(page))

@@ -204,7 +204,7 @@ def test_demand_is_aggregated_by_square(case):
 
 
 def test_trunk_roads_from_the_graph(settings):
-    from hotspots.ui.compute import corridor_graph
+    from hotspots.ui.corridor_compute import corridor_graph
 
     lines, labels = site_maps.srn_lines(corridor_graph(settings))
     refs = {f["properties"]["label"] for f in labels["features"]}

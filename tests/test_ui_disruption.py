@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from test_app import APP, TIMEOUT, _errors, _legend, _map_page
 
 from hotspots.errors import InputError
-from hotspots.ui import disruption
+from hotspots.ui import common, disruption
 
 XSS = "<img src=x onerror=alert(1)>"
 # Lay-bys near Warwick (lon/lat) and Rugby (easting/northing) for the upload tests.
@@ -25,7 +25,7 @@ NOTHING_USABLE = b"name,lon,lat\n,-1.5,52.3\nNowhere,200,95\n"
 def app(app_env) -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
     at.run()
-    at.radio(key="view").set_value(disruption.DISRUPTION).run()
+    at.radio(key="view").set_value(common.DISRUPTION).run()
     return at
 
 

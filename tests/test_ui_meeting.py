@@ -496,7 +496,7 @@ def test_cluster_table_shows_the_crime_mix_and_months_escaped():
     from shapely.geometry import box
 
     from hotspots.models.areas import cluster_areas
-    from hotspots.ui.dashboard import area_table
+    from hotspots.ui.hotspot_view import area_table
 
     clusters = gpd.GeoDataFrame({
         "cluster": [1], "incidents": [12], "share": [0.5], "area_km2": [0.25],

@@ -1,17 +1,9 @@
 """The dashboard (Streamlit). The only package, with ``app.py``, that imports Streamlit.
 
-:mod:`hotspots.ui.compute` holds the dashboard's computations and does not import Streamlit;
-:func:`main` (in :mod:`hotspots.ui.dashboard`) draws the page.
+:func:`hotspots.ui.dashboard.main` draws the page (the body of ``app.py``): the sidebar, then
+one view (:mod:`hotspots.ui.hotspot_view`, :mod:`hotspots.ui.corridors`,
+:mod:`hotspots.ui.disruption`, :mod:`hotspots.ui.evaluation`). What the views share is
+:mod:`hotspots.ui.common`; :mod:`hotspots.ui.compute` and :mod:`hotspots.ui.corridor_compute`
+hold their computations and do not import Streamlit. Nothing is imported here, so importing a
+Streamlit-free module of the package does not import Streamlit.
 """
-
-from __future__ import annotations
-
-
-def main() -> None:
-    """Draw the dashboard: the whole body of ``app.py``."""
-    from hotspots.ui.dashboard import main as _main
-
-    _main()
-
-
-__all__ = ["main"]

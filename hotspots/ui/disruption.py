@@ -11,15 +11,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 
 from hotspots import maps, site_maps
 from hotspots.config import Settings
 from hotspots.errors import HotspotsError, InputError, NoDataError
-from hotspots.ui import compute, meeting
+from hotspots.methods import missing_months
+from hotspots.ui import meeting
+from hotspots.ui.common import (
+    KEEP,
+    MAP_HEIGHT,
+    md_escape,
+    show_error,
+    show_header,
+    show_sources,
+)
 from hotspots.ui.compute import SOC_NOTE, Params
-from hotspots.ui.dashboard import _KEEP, MAP_HEIGHT, _sources, md_escape, show_error
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -28,7 +37,6 @@ if TYPE_CHECKING:
     from hotspots.models.coverage import Coverage
     from hotspots.models.disruption import SitePlan
 
-DISRUPTION = "Disruption"
 K_DEFAULT, K_MAX = 5, 15
 MINUTES_DEFAULT, KM_DEFAULT = 10, 5.0
 #: Seconds the exact solver may take in the dashboard (then the better of its incumbent and
@@ -247,11 +255,6 @@ def sites_for_target(curve: Sequence[tuple[int, float]], target: float) -> int |
     return next((int(k) for k, s in curve if s >= target - 1e-12), None)
 
 
-def _crimes_title(sel: Params) -> str:
-    crimes = sel.crimes()
-    return f"{crimes[:1].upper()}{crimes[1:]}"
-
-
 def map_page(cov: Coverage, plan: SitePlan, graph: nx.MultiDiGraph, dp: DisruptionParams,
              months: Sequence[str], settings: Settings, *,
              uploads: Sequence[str] = ()) -> str:
@@ -271,7 +274,7 @@ def map_page(cov: Coverage, plan: SitePlan, graph: nx.MultiDiGraph, dp: Disrupti
         title=f"Suggested disruption points: {sel.crimes()}, {sel.area_label()}",
         method=site_maps.disruption_statement(
             plan, cov, start=dp.start, end=dp.end, crimes=sel.crimes(),
-            missing=compute.missing_months(months, dp.start, dp.end)),
+            missing=missing_months(months, dp.start, dp.end)),
         marking=settings.marking, notes=tuple(notes))
     return site_maps.disruption_map_page(
         base=maps.load_base_layers(settings), view=area_geometry(dp.area, settings),
@@ -343,33 +346,33 @@ def controls(params: Params) -> Controls:
     """Draw the Disruption view's sidebar section; return its values with the shared filters."""
     with st.sidebar:
         st.header("Disruption sites")
-        k = st.slider("New sites (k)", 1, K_MAX, K_DEFAULT, key="dis_k", persist_state=_KEEP,
+        k = st.slider("New sites (k)", 1, K_MAX, K_DEFAULT, key="dis_k", persist_state=KEEP,
                       help="How many new stop-check or patrol sites to choose. The coverage "
                            "curve below the table shows what each extra site adds.")
         mode = st.radio("Reach", [DRIVE, STRAIGHT], horizontal=True, key="dis_reach",
-                        persist_state=_KEEP,
+                        persist_state=KEEP,
                         format_func=lambda m: "Drive time" if m == DRIVE else "Straight line",
                         help="Drive time: along the SRN at congestion-free class speeds, then "
                              "the straight line x 1.3 at 40 km/h to the incident. Straight "
                              "line: distance as the crow flies.")
         if mode == DRIVE:
             minutes = st.slider("Minutes by road", 2, 30, MINUTES_DEFAULT, key="dis_minutes",
-                                persist_state=_KEEP,
+                                persist_state=KEEP,
                                 help="A site covers the incidents within this drive time.")
             reach: dict[str, Any] = {"minutes": float(minutes), "radius_m": None}
         else:
             km = st.slider("Kilometres (straight line)", 0.5, 20.0, KM_DEFAULT, step=0.5,
-                           key="dis_km", persist_state=_KEEP,
+                           key="dis_km", persist_state=KEEP,
                            help="A site covers the incidents within this distance.")
             reach = {"minutes": None, "radius_m": float(km) * 1000.0}
         weight = st.radio("Demand", ["harm", "count"], horizontal=True, key="dis_weight",
-                          persist_state=_KEEP,
+                          persist_state=KEEP,
                           format_func=lambda w: "Harm-weighted" if w == "harm"
                           else "Incident counts",
                           help="Harm-weighted: each incident counts with its harm weight (the "
                                "harm table in the settings). Counts: every incident counts 1.")
         boost = st.slider("SOC boost (SOC-linked weight ×)", 1.0, 5.0, 1.0, step=0.5,
-                          key="dis_soc", persist_state=_KEEP,
+                          key="dis_soc", persist_state=KEEP,
                           help="Multiplies the weight of SOC-linked incidents (Drugs, "
                                "Possession of weapons). 1 = no boost; a stronger emphasis is "
                                "a tasking decision to state.")
@@ -481,8 +484,6 @@ def _site_table(plan: SitePlan, dp: DisruptionParams) -> None:
 
 def _curve_chart(curve: Sequence[tuple[int, float]], k: int, plan: SitePlan,
                  dp: DisruptionParams) -> None:
-    import altair as alt
-
     of = "harm" if dp.weight == "harm" else "incidents"
     data = curve_frame(curve, k, float(plan.summary.get("existing_share", 0.0)))
     if data.empty:
@@ -582,15 +583,9 @@ def disruption_view(settings: Settings, key: str, fingerprint: str, months: tupl
     sel = dp.crimes_params()
     reach = (f"within {dp.minutes:g} minutes by road" if dp.minutes is not None
              else f"within {dp.radius_m / 1000:g} km (straight line)")
-    head, mark = st.columns([5, 1], vertical_alignment="center")
-    with head:
-        st.title("Suggested disruption points", anchor=False)
-        st.markdown("**" + md_escape(_crimes_title(sel)) + "** · " + md_escape(sel.area_label())
-                    + " · " + md_escape(maps.period_label(dp.start, dp.end)) + " · "
-                    + md_escape(f"{k} site{'s' if k != 1 else ''} {reach}"))
-    with mark:
-        if settings.marking:
-            st.badge(md_escape(settings.marking), color="gray")
+    show_header("Suggested disruption points", sel.crimes(), sel.area_label(),
+                maps.period_label(dp.start, dp.end), f"{k} site{'s' if k != 1 else ''} {reach}",
+                marking=settings.marking)
 
     cand, cand_digest = _read_upload(ctl.candidates, "candidate sites")
     exist, exist_digest = _read_upload(ctl.existing, "existing sites")
@@ -646,7 +641,7 @@ def disruption_view(settings: Settings, key: str, fingerprint: str, months: tupl
     else:
         st.info("No coverage curve for this selection.")
     _about()
-    _sources()
+    show_sources()
 
 
 def _sites_csv(plan: SitePlan) -> str:

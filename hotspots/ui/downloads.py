@@ -16,13 +16,15 @@ import streamlit as st
 from hotspots import maps
 from hotspots.config import Settings
 from hotspots.errors import HotspotsError
-from hotspots.ui import compute
+from hotspots.ui import compute, corridor_compute, meeting
+from hotspots.ui.common import Layers, md_escape
 from hotspots.ui.compute import Params
+from hotspots.ui.corridor_compute import CorridorParams
+from hotspots.viewstate import query_string
 
 if TYPE_CHECKING:
     from hotspots.methods import MapAreas
     from hotspots.models.kde import Surface
-    from hotspots.ui.dashboard import Layers
 
 #: Disruption sites in the tasking pack, as ``hotspots report`` chooses by default.
 PACK_SITES = 5
@@ -330,17 +332,18 @@ def junction_csv(junctions: pd.DataFrame) -> bytes:
     Parameters
     ----------
     junctions : pandas.DataFrame
-        :func:`compute.corridor_junctions` rows (with ``x``/``y`` in EPSG:27700).
+        :func:`corridor_compute.corridor_junctions` rows (with ``x``/``y`` in EPSG:27700).
 
     Returns
     -------
     bytes
-        :func:`compute.junction_table` plus ``lon``/``lat``, UTF-8 with a byte-order mark.
+        :func:`corridor_compute.junction_table` plus ``lon``/``lat``, UTF-8 with a byte-order
+        mark.
     """
     from hotspots.export import safe_csv
     from hotspots.spatial.crs import to_wgs84
 
-    table = compute.junction_table(junctions)
+    table = corridor_compute.junction_table(junctions)
     lon, lat = to_wgs84(junctions["x"].to_numpy(float), junctions["y"].to_numpy(float))
     table = table.assign(lon=np.round(lon, 6), lat=np.round(lat, 6))
     return ("\ufeff" + safe_csv(table)).encode("utf-8")
@@ -400,7 +403,7 @@ def _pack(fingerprint: str, settings_key: str, params: Params, shown_key: tuple[
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _junctions(fingerprint: str, settings_key: str, cp: compute.CorridorParams,
+def _junctions(fingerprint: str, settings_key: str, cp: CorridorParams,
                months: tuple[str, ...], _junctions_frame: pd.DataFrame) -> bytes:
     return junction_csv(_junctions_frame)
 
@@ -434,9 +437,6 @@ def _prepare(flag: str, token: str) -> None:
 
 def _link() -> str:
     """The current view's query string (as the URL keeps it) for the audit line."""
-    from hotspots.ui import meeting
-    from hotspots.viewstate import query_string
-
     state = st.session_state.get(meeting.STATE_KEY)
     return "?" + query_string(state) if state is not None else ""
 
@@ -466,16 +466,10 @@ def _lazy(col: Any, kind: str, token: str, labels: tuple[str, str], spinner: str
             data = make()
     except HotspotsError as exc:
         st.session_state.pop(flag, None)
-        slot.error(_escape(str(exc)))
+        slot.error(md_escape(str(exc)))
         return
     _button(slot, label, data, file_name=file_name, mime=mime, key=f"download_{kind}",
             what=what, filters=filters, settings=settings, help=help)
-
-
-def _escape(text: str) -> str:
-    from hotspots.ui.dashboard import md_escape
-
-    return md_escape(text)
 
 
 def _audit_ready(settings: Settings) -> bool:
@@ -484,11 +478,11 @@ def _audit_ready(settings: Settings) -> bool:
 
     failed = st.session_state.pop(_AUDIT_ERROR, None)
     if failed:
-        st.error("The last download could not be recorded: " + _escape(failed))
+        st.error("The last download could not be recorded: " + md_escape(failed))
     try:
         check_log_writable(settings=settings)
     except HotspotsError as exc:
-        st.error("Downloads are switched off: " + _escape(str(exc)))
+        st.error("Downloads are switched off: " + md_escape(str(exc)))
         return False
     return True
 
@@ -579,7 +573,7 @@ def hotspots_panel(settings: Settings, key: str, fingerprint: str, months: tuple
                    "trend, method notes and caveats.")
         what = ("the kernel density hotspot areas" if shown is None
                 else "the " + shown.name.lower() + " shown on the map")
-        st.caption(_escape(
+        st.caption(md_escape(
             f"The HTML map is the map shown; the table, the polygons, the map snapshots and "
             f"the tasking pack hold {what} (in the pack each area with its emerging hot spot "
             "class and the back-test of maps made the same way). Every file carries or "
@@ -588,7 +582,7 @@ def hotspots_panel(settings: Settings, key: str, fingerprint: str, months: tuple
 
 
 def corridors_panel(settings: Settings, key: str, fingerprint: str, months: tuple[str, ...],
-                    cp: compute.CorridorParams, junctions: pd.DataFrame | None,
+                    cp: CorridorParams, junctions: pd.DataFrame | None,
                     page: str) -> None:
     """The Corridors view's downloads, under the map: the map (HTML) and the junction table.
 
@@ -598,9 +592,9 @@ def corridors_panel(settings: Settings, key: str, fingerprint: str, months: tupl
     key : str
     fingerprint : str
     months : tuple of str
-    cp : compute.CorridorParams
+    cp : CorridorParams
     junctions : pandas.DataFrame, optional
-        :func:`compute.corridor_junctions` rows.
+        :func:`corridor_compute.corridor_junctions` rows.
     page : str
         The corridor map's offline HTML page.
     """

@@ -1,7 +1,8 @@
 """The Evaluation view: how well each hotspot method predicted next month, and near repeats.
 
 Back-test results come from :func:`hotspots.models.evaluate.evaluate_store` (cached once per
-store, area and crime selection and shared with the Hotspots view's auto bandwidth); capture
+store, area and crime selection by :func:`hotspots.ui.common.backtest_methods` and shared with
+the Hotspots view's auto bandwidth); capture
 curves and the Knox near-repeat tables are cached here the same way. The computations at the
 top of the module need no Streamlit.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -18,7 +20,7 @@ import streamlit as st
 from hotspots import maps
 from hotspots.config import Settings
 from hotspots.errors import HotspotsError, NoDataError
-from hotspots.methods import months_label
+from hotspots.methods import auto_choice, months_label
 from hotspots.models.evaluate import (
     DEFAULT_CELL,
     DEFAULT_TRAIN_MONTHS,
@@ -29,9 +31,15 @@ from hotspots.models.evaluate import (
 from hotspots.models.nearrepeat import KnoxResult
 from hotspots.models.scoring import count_cells, default_methods
 from hotspots.spatial.grid import Grid
-from hotspots.ui import methods
+from hotspots.ui.common import (
+    KEEP,
+    backtest_methods,
+    md_escape,
+    show_error,
+    show_header,
+    show_sources,
+)
 from hotspots.ui.compute import Params
-from hotspots.ui.dashboard import _KEEP, _sources, md_escape, show_error
 
 #: Crime types of the near-repeat tables (the classic near-repeat crimes).
 KNOX_TYPES = ("Burglary", "Vehicle crime")
@@ -307,7 +315,7 @@ def _auto_panel(result: EvaluationResult, params: Params) -> None:
         st.markdown(md_escape(f"{line[:1].upper()}{line[1:]} (auto as it runs: each month's "
                               "choice made from earlier months only; mean over the test "
                               "months below)."))
-        choice = methods.auto_choice(result, params.end)
+        choice = auto_choice(result, params.end)
         text = (f"The Hotspots map's Auto (back-tested) bandwidth for a period ending "
                 f"{maps.period_label(params.end, params.end)}: "
                 f"{maps.format_bandwidth(choice.bandwidth)} ({choice.label}, chosen from "
@@ -335,7 +343,7 @@ def _measures_panel(result: EvaluationResult) -> None:
     sel = float(result.params["select_coverage"])
     cov = st.radio("Share of the area flagged as hotspot", covs, horizontal=True,
                    index=covs.index(sel) if sel in covs else 0, key="ev_coverage",
-                   persist_state=_KEEP, format_func=maps.format_share,
+                   persist_state=KEEP, format_func=maps.format_share,
                    help="Each method flags its hottest cells up to this share of the study "
                         "area (ties included) and is scored on the next month's incidents.")
     table = measures_table(result, float(cov if cov is not None else sel))
@@ -377,8 +385,6 @@ def _measures_panel(result: EvaluationResult) -> None:
 
 def _capture_panel(settings: Settings, key: str, fingerprint: str, params: Params,
                    result: EvaluationResult) -> None:
-    import altair as alt
-
     st.subheader("Capture curves", anchor=False)
     labels = tuple(curve_labels(result))
     try:
@@ -495,20 +501,14 @@ def _about() -> None:
 def evaluation_view(settings: Settings, key: str, fingerprint: str, months: tuple[str, ...],
                     params: Params) -> None:
     """The Evaluation view: auto's choice, measures table, capture curves, folds, Knox tables."""
-    head, mark = st.columns([5, 1], vertical_alignment="center")
-    with head:
-        st.title("Back-testing the hotspot methods", anchor=False)
-        st.markdown("**" + md_escape(f"{params.crimes()[:1].upper()}{params.crimes()[1:]}")
-                    + "** · " + md_escape(params.area_label()) + " · "
-                    + md_escape(f"every month held ({maps.period_label(months[0], months[-1])})"))
-    with mark:
-        if settings.marking:
-            st.badge(md_escape(settings.marking), color="gray")
+    show_header("Back-testing the hotspot methods", params.crimes(), params.area_label(),
+                f"every month held ({maps.period_label(months[0], months[-1])})",
+                marking=settings.marking)
     result = None
     try:
         params.selection()
-        result = methods.evaluation(fingerprint, key, params.area, params.groups, params.types,
-                                    settings)
+        result = backtest_methods(fingerprint, key, params.area, params.groups, params.types,
+                                  settings)
     except HotspotsError as exc:
         show_error(exc)
     if result is not None:
@@ -518,4 +518,4 @@ def evaluation_view(settings: Settings, key: str, fingerprint: str, months: tupl
         _folds_panel(result)
     _knox_panel(settings, key, fingerprint, params)
     _about()
-    _sources()
+    show_sources()

@@ -9,6 +9,8 @@ from typing import Any
 import streamlit as st
 
 from hotspots import maps, viewstate
+from hotspots.methods import CLUSTER_METHODS, CORRECTIONS, METHODS
+from hotspots.ui.common import DEFAULT_MONTHS, VIEWS, md_escape
 from hotspots.ui.compute import FORCE_AREA, Params
 from hotspots.viewstate import Choices, ViewState
 
@@ -23,12 +25,12 @@ WIDGETS = {
 #: Map-layer checkboxes of the Hotspots view, by ViewState layer name.
 LAYER_WIDGETS = {"counts": "show_counts", "neighbours": "show_neighbours",
                  "services": "show_services"}
-#: Further choices kept in the URL: parameter -> (widget key, module and constant holding the
-#: values it offers). A choice whose module is missing is left out of the URL.
+#: Further choices kept in the URL: parameter -> (widget key, the values it offers; the Hotspots
+#: view's map method switcher, :mod:`hotspots.ui.methods`).
 OPTION_WIDGETS = {
-    "map": ("hs_method", "hotspots.ui.methods", "METHODS"),
-    "correction": ("hs_correction", "hotspots.ui.methods", "CORRECTIONS"),
-    "clustering": ("hs_cluster", "hotspots.ui.methods", "CLUSTER_METHODS"),
+    "map": ("hs_method", METHODS),
+    "correction": ("hs_correction", CORRECTIONS),
+    "clustering": ("hs_cluster", CLUSTER_METHODS),
 }
 #: What each view shows, for the meeting title's second line (other views: their name).
 VIEW_WORDS = {"hotspots": "Crime hotspots · the map's legend states the method and its "
@@ -86,12 +88,6 @@ _MAP_CSS = """<style>
 .leaflet-control-zoom a { width: 40px; height: 40px; line-height: 40px; font-size: 26px; }
 .leaflet-control-layers { font-size: 16px; }
 </style>"""
-
-
-def _md(text: object) -> str:
-    from hotspots.ui.dashboard import md_escape
-
-    return md_escape(text)
 
 
 # ----------------------------------------------------------------------------------- the title
@@ -186,23 +182,13 @@ def sidebar_state() -> str:
 
 def view_labels() -> dict[str, str]:
     """The dashboard's views as its radio labels them, by URL name (``"hotspots"``)."""
-    from hotspots.ui.dashboard import VIEWS
-
     return {label.lower(): label for label in VIEWS}
 
 
 def option_values() -> dict[str, tuple[str, ...]]:
-    """The values each further choice (:data:`OPTION_WIDGETS`) offers, where it exists."""
-    import importlib
-
-    out = {}
-    for name, (_key, module, constant) in OPTION_WIDGETS.items():
-        try:
-            values = getattr(importlib.import_module(module), constant)
-        except (ImportError, AttributeError):
-            continue
-        out[name] = tuple(str(v) for v in values)
-    return out
+    """The values each further choice (:data:`OPTION_WIDGETS`) offers."""
+    return {name: tuple(str(v) for v in values)
+            for name, (_key, values) in OPTION_WIDGETS.items()}
 
 
 def choices(months: Sequence[str], types: Sequence[str], districts: Sequence[str]) -> Choices:
@@ -218,8 +204,6 @@ def choices(months: Sequence[str], types: Sequence[str], districts: Sequence[str
     Choices
         With the sidebar's default period, the dashboard's views and :func:`option_values`.
     """
-    from hotspots.ui.dashboard import DEFAULT_MONTHS
-
     months = tuple(months)
     period = ((months[max(0, len(months) - DEFAULT_MONTHS)], months[-1]) if months
               else ("", ""))
@@ -291,7 +275,7 @@ def state_from_widgets(session: Mapping[str, Any], params: Params, view: str) ->
         return None if value is None else float(value)
 
     method = get(WIDGETS["method"])
-    options = tuple((name, str(get(key))) for name, (key, _m, _c) in OPTION_WIDGETS.items()
+    options = tuple((name, str(get(key))) for name, (key, _values) in OPTION_WIDGETS.items()
                     if get(key) is not None)
     return ViewState(
         view=str(view).lower(), area=params.area, start=params.start, end=params.end,
@@ -326,7 +310,7 @@ def restore_view(months: Sequence[str], types: Sequence[str], districts: Sequenc
     notes = decoded.notes
     if notes:
         st.info("**This link could not be followed in full.** "
-                + " ".join(_md(n) for n in notes), icon=":material/link_off:")
+                + " ".join(md_escape(n) for n in notes), icon=":material/link_off:")
 
 
 def keep_in_url(state: ViewState) -> None:

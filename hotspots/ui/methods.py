@@ -3,14 +3,14 @@
 The pure parts (auto choice, back-test recipes and their wording, model results as areas) are
 :mod:`hotspots.methods`, shared with ``hotspots report``; here they are fed the dashboard's
 selection (:class:`hotspots.ui.compute.Params`) and cached with ``st.cache_data`` keyed by the
-store fingerprint, the settings key and the parameters, as :mod:`hotspots.ui.dashboard` does.
+store fingerprint, the settings key and the parameters, as every view does
+(:mod:`hotspots.ui.common`). The Hotspots view (:mod:`hotspots.ui.hotspot_view`) draws them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import pandas as pd
@@ -38,17 +38,21 @@ from hotspots.methods import (
     auto_choice,
     backtest_lines,
     fallback_choice,
+    missing_months,
     recipe,
     recipe_words,
 )
 from hotspots.models.evaluate import EvaluationResult, plan_folds
 from hotspots.ui import compute
+from hotspots.ui.common import (
+    KEEP,
+    Layers,
+    backtest_methods,
+    load_count_layers,
+    md_escape,
+    show_error,
+)
 from hotspots.ui.compute import Params
-from hotspots.ui.dashboard import _KEEP, md_escape, show_error
-
-if TYPE_CHECKING:
-    from hotspots.ui.dashboard import Layers
-
 
 # ----------------------------------------------------------------------------- pure: models
 
@@ -113,7 +117,7 @@ def model_layer(method: MapMethod, result: gpd.GeoDataFrame, params: Params,
                 months_held: Sequence[str], unmapped: int = 0) -> model_maps.ModelLayer:
     """Turn a model result into its map layer with the selection's words."""
     crimes, area = params.crimes(), params.area_label()
-    missing = compute.missing_months(months_held, params.start, params.end)
+    missing = missing_months(months_held, params.start, params.end)
     if method.name == GISTAR:
         return model_maps.gistar_layer(result, crimes=crimes, area=area, start=params.start,
                                        end=params.end, missing=missing, unmapped=unmapped)
@@ -176,18 +180,6 @@ def result_metrics(method: MapMethod, result: gpd.GeoDataFrame
 # ----------------------------------------------------------------------------- cached
 
 
-@st.cache_data(show_spinner="Back-testing the methods on earlier months (once per selection)...",
-               max_entries=16)
-def evaluation(fingerprint: str, settings_key: str, area: str, groups: tuple[str, ...],
-               types: tuple[str, ...], _settings: Settings) -> EvaluationResult:
-    """Every default method back-tested on the selection's whole history (as ``hotspots
-    evaluate``): 3-month windows, 1/2/5/10 % of the area, ``auto`` chosen on earlier folds."""
-    from hotspots.models.evaluate import evaluate_store
-
-    sel = Params(area=area, start="", end="", groups=groups, types=types)
-    return evaluate_store(_settings.store_dir, area=area, settings=_settings, **sel.selection())
-
-
 @st.cache_data(show_spinner="Back-testing this map on earlier months...", max_entries=32)
 def _backtest(fingerprint: str, settings_key: str, area: str, groups: tuple[str, ...],
               types: tuple[str, ...], method: MapMethod, bandwidth: float | str | tuple[float, ...],
@@ -231,16 +223,10 @@ def _model_html(fingerprint: str, settings_key: str, sel: Params, method: MapMet
                 months: tuple[str, ...], layers: Layers, unmapped: int, _settings: Settings
                 ) -> str:
     from hotspots.spatial.boundaries import area_geometry
-    from hotspots.ui.dashboard import _neighbours, _symbols
 
     result = _model_result(fingerprint, settings_key, sel, method, months, _settings)
     layer = model_layer(method, result, sel, months, unmapped)
-    counts: list[maps.CountLayer] = []
-    if layers.counts:
-        counts.extend(_symbols(fingerprint, settings_key, sel.area, sel.start, sel.end,
-                               _settings))
-    if layers.neighbours:
-        counts.append(_neighbours(fingerprint, settings_key, sel, _settings))
+    counts = load_count_layers(fingerprint, settings_key, sel, layers, _settings)
     notes = []
     if any(c.shape == "diamond" for c in counts):
         notes.append(compute.SOC_NOTE)
@@ -268,7 +254,8 @@ def resolve_bandwidth(settings: Settings, key: str, fingerprint: str, params: Pa
         return params
     try:
         params.selection()
-        res = evaluation(fingerprint, key, params.area, params.groups, params.types, settings)
+        res = backtest_methods(fingerprint, key, params.area, params.groups, params.types,
+                               settings)
         choice = auto_choice(res, params.end)
     except HotspotsError as exc:
         choice = fallback_choice(str(exc))
@@ -280,7 +267,7 @@ def method_controls() -> MapMethod:
     left, right = st.columns([3, 2], vertical_alignment="bottom")
     with left:
         name = st.radio(
-            "Map method", list(METHODS), horizontal=True, key="hs_method", persist_state=_KEEP,
+            "Map method", list(METHODS), horizontal=True, key="hs_method", persist_state=KEEP,
             format_func=lambda m: METHOD_LABELS[m],
             help="KDE: density surface and the densest share of the area. Gi*: cells with "
                  "significantly more (hot) or fewer (cold) incidents around them than the "
@@ -290,7 +277,7 @@ def method_controls() -> MapMethod:
     with right:
         if method.name in (GISTAR, EMERGING):
             corr = st.selectbox("Multiple-testing correction", list(CORRECTIONS),
-                                key="hs_correction", persist_state=_KEEP,
+                                key="hs_correction", persist_state=KEEP,
                                 format_func=lambda c: CORRECTION_LABELS[c],
                                 help="Hundreds of cells are tested at once. FDR (default, as "
                                      "ArcGIS Pro): the expected share of false hot spots among "
@@ -299,7 +286,7 @@ def method_controls() -> MapMethod:
             method = replace(method, correction=corr or "fdr_bh")
         elif method.name == CLUSTERS:
             alg = st.radio("Clustering", list(CLUSTER_METHODS), horizontal=True,
-                           key="hs_cluster", persist_state=_KEEP,
+                           key="hs_cluster", persist_state=KEEP,
                            format_func=lambda c: CLUSTER_LABELS[c],
                            help="DBSCAN: incidents within 250 m of enough others. HDBSCAN: "
                                 "no radius; keeps the most persistent dense groups.")

@@ -1,0 +1,329 @@
+"""The dashboard's Hotspots view: summary, hotspot map (KDE, Gi*, emerging, clusters), monthly
+trend and the ranked hotspot areas, and its sidebar section (bandwidth, hotspot share, layers).
+
+The density analysis is :mod:`hotspots.ui.compute`'s, cached here with ``st.cache_data`` keyed
+by the store fingerprint and the parameters; the other map methods are
+:mod:`hotspots.ui.methods`'s.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from hotspots import maps
+from hotspots.config import Settings
+from hotspots.errors import HotspotsError, NoDataError
+from hotspots.methods import AREA_NAMES
+from hotspots.ui import compute, downloads, meeting, methods
+from hotspots.ui.common import (
+    KEEP,
+    MAP_HEIGHT,
+    Layers,
+    load_count_layers,
+    md_escape,
+    show_error,
+    show_header,
+    show_sources,
+)
+from hotspots.ui.compute import FORCE_AREA, SOC_NOTE, Params
+
+#: Bandwidth of the "Fixed (metres)" slider before it is moved.
+BANDWIDTH_DEFAULT = 500
+
+
+# ----------------------------------------------------------------------------------- caching
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _analysis(fingerprint: str, settings_key: str, params: Params, months: tuple[str, ...],
+              _settings: Settings) -> compute.Analysis:
+    return compute.run_analysis(params, _settings, months)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _monthly(fingerprint: str, settings_key: str, area: str, groups: tuple[str, ...],
+             types: tuple[str, ...], start: str, end: str, months: tuple[str, ...],
+             _settings: Settings) -> pd.DataFrame:
+    params = Params(area=area, start=start, end=end, groups=groups, types=types)
+    return compute.monthly_counts(params, _settings, months)
+
+
+@st.cache_data(show_spinner=False, max_entries=24)
+def _map_html(fingerprint: str, settings_key: str, params: Params, months: tuple[str, ...],
+              layers: Layers, _settings: Settings) -> str:
+    analysis = _analysis(fingerprint, settings_key, params, months, _settings)
+    counts = load_count_layers(fingerprint, settings_key, params, layers, _settings)
+    return compute.map_page(analysis, _settings, counts=counts, show_services=layers.services)
+
+
+# ----------------------------------------------------------------------------------- widgets
+
+
+def controls() -> tuple[float | str | tuple[float, ...], float, Layers]:
+    """Draw the Hotspots view's sidebar sections (inside ``st.sidebar``).
+
+    Returns
+    -------
+    bandwidth : float or str
+        Metres, ``"auto"`` (resolved by :func:`hotspots.ui.methods.resolve_bandwidth`) or
+        ``"arcgis"``.
+    top : float
+        Hotspot share of the area (0-1).
+    layers : Layers
+        The optional map layers.
+    """
+    st.header("Method")
+    mode = st.radio("Bandwidth", ["auto", "fixed", "arcgis"], horizontal=True, key="bw_mode",
+                    persist_state=KEEP,
+                    format_func={"auto": "Auto (back-tested)", "fixed": "Fixed (metres)",
+                                 "arcgis": "ArcGIS Pro rule"}.get,
+                    help="Search radius of the quartic kernel. Auto: the bandwidth (or "
+                         "the multi-scale mean of 300-1,000 m) whose maps best predicted "
+                         "the next month on earlier months (PAI at 5% of the area; see the "
+                         "Evaluation view). The ArcGIS Pro rule derives "
+                         "it from the spread of the incidents (spatial Silverman variant).")
+    bandwidth: float | str | tuple[float, ...]
+    if mode == "fixed":
+        bandwidth = float(st.slider("Bandwidth, metres", 100, 3000, BANDWIDTH_DEFAULT,
+                                    step=50, key="bandwidth", persist_state=KEEP))
+    else:
+        bandwidth = mode  # "arcgis", or "auto": resolved by hotspots.ui.methods
+    top = st.slider("Hotspot share of the area, %", 1.0, 20.0, 5.0, step=0.5, key="top",
+                    persist_state=KEEP,
+                    help="Hotspot areas are the densest cells covering this share of the "
+                         "study area.")
+
+    st.header("Layers")
+    show_counts = st.checkbox("Acquisitive and SOC-linked counts (1 km squares)",
+                              value=False, key="show_counts", persist_state=KEEP,
+                              help="Circles: acquisitive; diamonds: SOC-linked. One symbol "
+                                   "per 1 km square, sized by its count.")
+    show_neighbours = st.checkbox(
+        "Neighbouring forces' incidents (context, 1 km squares)", value=False,
+        key="show_neighbours", persist_state=KEEP,
+        help="The selected crimes recorded by neighbouring forces near the border (grey "
+             "circles). Context only: they are not in the surface or the summary. Forces "
+             "with no data in the store (e.g. West Midlands) cannot be shown.")
+    show_services = st.checkbox("Motorway service areas (OpenStreetMap)", value=False,
+                                key="show_services", persist_state=KEEP)
+    return bandwidth, float(top) / 100.0, Layers(counts=show_counts, neighbours=show_neighbours,
+                                                 services=show_services)
+
+
+# ----------------------------------------------------------------------------------- panels
+
+
+def _summary(analysis: compute.Analysis) -> None:
+    p = analysis.params
+    cols = st.columns(5)
+    cols[0].metric("Incidents", f"{analysis.incidents:,}",
+                   help="All incidents matching the selection, mapped or not.")
+    cols[1].metric("No location (not mapped)", f"{analysis.no_location:,}",
+                   help="Recorded without coordinates: counted here and in the trend, never "
+                        "mapped." + (" District views cannot include them: they cannot be "
+                                     "placed in a district." if p.area != FORCE_AREA else ""))
+    cols[2].metric("Hotspot areas", f"{len(analysis.areas):,}",
+                   help=f"Contiguous groups of the densest cells covering the top "
+                        f"{maps.format_share(p.top)} of the study area.")
+    share = "–" if analysis.share != analysis.share else f"{analysis.share:.0%}"
+    cols[3].metric("Share in hotspots", share,
+                   help="Share of the mapped incidents in the study area that fall inside the "
+                        "hotspot areas.")
+    pai = "–" if analysis.pai != analysis.pai else f"{analysis.pai:.1f}"
+    cols[4].metric("PAI (in-sample)", pai,
+                   help="Predictive Accuracy Index: share of incidents / share of area. "
+                        "In-sample: measured on the same incidents the surface came from.")
+
+
+def _share_note(analysis: compute.Analysis) -> str:
+    """Why nearly every incident is in a hotspot, when it is ("" otherwise)."""
+    if not (analysis.share == analysis.share and analysis.share >= 0.99):
+        return ""
+    # A small bandwidth puts every incident's own cell among the densest: the in-sample share
+    # then reads 100%, which looks like an error unless the page says why.
+    return (f"{analysis.share:.1%} of mapped incidents lie inside the hotspot areas: at this "
+            "bandwidth each incident's own cell is among the densest "
+            f"{maps.format_share(analysis.params.top)}. In-sample share and PAI flatter small "
+            "bandwidths; the back-test line under the map says how well the map would have "
+            "predicted the next month.")
+
+
+def _monthly_chart(df: pd.DataFrame) -> None:
+    order = df["label"].tolist()
+    top = float(df["incidents"].max()) if df["incidents"].notna().any() else 1.0
+    data = df.assign(period=df["selected"].map({True: "Selected period",
+                                                False: "Other months"}),
+                     gap_top=top * 1.08)
+    x = alt.X("label:N", sort=order, title=None, axis=alt.Axis(labelAngle=-50))
+    gaps = (alt.Chart(data).transform_filter("!datum.has_data")
+            .mark_bar(color="#d9d9d9", opacity=0.7)
+            .encode(x=x, y=alt.Y("gap_top:Q"),
+                    tooltip=[alt.Tooltip("label:N", title="Month"),
+                             alt.Tooltip("has_data:N", title="Data published")]))
+    bars = (alt.Chart(data).transform_filter("datum.has_data")
+            .mark_bar()
+            .encode(x=x, y=alt.Y("incidents:Q", title="Incidents per month"),
+                    color=alt.Color("period:N", title=None,
+                                    scale=alt.Scale(domain=["Selected period", "Other months"],
+                                                    range=["#0072B2", "#9e9e9e"]),
+                                    legend=alt.Legend(orient="top")),
+                    tooltip=[alt.Tooltip("label:N", title="Month"),
+                             alt.Tooltip("incidents:Q", title="Incidents", format=",.0f")]))
+    layers = [gaps, bars]
+    runs = maps.missing_months_label(df.loc[~df["has_data"], "month"].tolist())
+    if runs:
+        missing = df.loc[~df["has_data"]].reset_index(drop=True)
+        mid = missing.iloc[[len(missing) // 2]].assign(text="no data published", y=top * 0.55)
+        layers.append(alt.Chart(mid).mark_text(angle=270, color="#555555", fontSize=11)
+                      .encode(x=alt.X("label:N", sort=order), y="y:Q", text="text:N"))
+    st.altair_chart(alt.layer(*layers).properties(height=260), width="stretch")
+    if runs:
+        st.caption(f"Grey band: no police.uk data published for {md_escape(runs)}. "
+                   "The chart leaves the gap empty rather than joining across it.")
+
+
+#: Method-specific columns of the hotspot table: source column -> (heading, format).
+_AREA_EXTRAS = {
+    "confidence": ("Confidence", lambda v: f"{int(v)}%"),
+    "pattern": ("Pattern", lambda v: str(v)),
+    "crime_mix": ("Crime mix", lambda v: str(v)),
+}
+
+
+def area_table(areas: pd.DataFrame, rows: int = 10) -> pd.DataFrame:
+    """The first ``rows`` ranked areas as display strings, data escaped for Markdown.
+
+    Parameters
+    ----------
+    areas : pandas.DataFrame
+        :func:`hotspots.models.areas.hotspot_areas` (or the Gi*, emerging or cluster areas:
+        their own columns are added, e.g. Confidence, Pattern, Crime mix).
+    rows : int, default 10
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by rank.
+    """
+    top = areas.head(rows)
+    table = pd.DataFrame({
+        "Rank": top["rank"].astype(int).astype(str),
+        "Incidents": top["incidents"].map(lambda v: f"{int(v):,}"),
+        "Share": top["share"].map(maps.format_share_1dp),
+        "km²": top["area_km2"].map(lambda v: f"{float(v):.2f}"),
+        "PAI": top["pai"].map(lambda v: "–" if v != v else f"{float(v):.1f}"),
+    })
+    for col, (heading, fmt) in _AREA_EXTRAS.items():
+        if col in top.columns:
+            table[heading] = top[col].map(fmt).map(md_escape)
+    if {"first_month", "last_month"} <= set(top.columns):
+        table["Months"] = [md_escape(maps.period_label(a, b)) for a, b in
+                           zip(top["first_month"], top["last_month"], strict=True)]
+    # st.table renders Markdown in cells: escape data so a location cannot become a link or
+    # an image fetched from elsewhere.
+    table["Top locations"] = top["top_locations"].astype(str).map(md_escape)
+    return table.set_index("Rank")
+
+
+def _hotspot_table(areas: pd.DataFrame, name: str, statement: str) -> None:
+    if not len(areas):
+        st.info(f"No {name.lower()} for this selection." if name != "Hotspot areas" else
+                "No hotspot areas: the surface is flat or empty at this share.")
+        st.caption(md_escape(statement))
+        return
+    st.table(area_table(areas))
+    shown = f"The {min(len(areas), 10)} with most incidents, of {len(areas):,}. " \
+        if len(areas) > 10 else ""
+    st.caption(md_escape(f"{name}. {shown}Share and PAI are in-sample (the period's own "
+                         f"incidents). {statement}") + " Click an area on the map for its "
+               "details.")
+
+
+def _about(settings: Settings) -> None:
+    with st.expander("Method, data and caveats"):
+        st.markdown(
+            "- **Kernel density** (quartic kernel) is evaluated at the centre of every 100 m "
+            "cell of the national grid; values are incidents per km². The **hotspot areas** are "
+            "the densest cells covering the chosen share of the area, joined where they share "
+            "an edge and ranked by the incidents inside them.\n"
+            "- **PAI** (Predictive Accuracy Index) = share of incidents / share of area. It is "
+            "*in-sample* here: measured on the incidents the surface was made from, so it "
+            "flatters; test it on a later period before relying on it.\n"
+            f"- {SOC_NOTE}\n"
+            "- police.uk places each crime on an anonymous map point (\"On or near ...\") and "
+            "gives the month, not the date.\n"
+            "- Incidents without a location are counted in the totals and the monthly chart "
+            "but cannot be mapped.")
+        if settings.tiles_url:
+            st.caption("Basemap: " + md_escape(settings.tiles_attribution))
+        else:
+            st.caption("No basemap tiles are loaded: the map is drawn from the shipped "
+                       "boundaries and roads, and works with no network.")
+
+
+# ----------------------------------------------------------------------------------- the view
+
+
+def hotspots_view(settings: Settings, key: str, fingerprint: str, months: tuple[str, ...],
+                  params: Params, layers: Layers) -> None:
+    """The Hotspots view: summary, density map, monthly trend and hotspot table."""
+    show_header("Crime hotspots", params.crimes(), params.area_label(),
+                maps.period_label(params.start, params.end), marking=settings.marking)
+    params = methods.resolve_bandwidth(settings, key, fingerprint, params)  # "auto" -> metres
+    analysis = None
+    shown: methods.MapAreas | None = None
+    try:
+        analysis = _analysis(fingerprint, key, params, months, settings)
+    except HotspotsError as exc:
+        show_error(exc)
+    if analysis is not None:
+        method = methods.method_controls()  # KDE, Gi*, emerging or clusters
+        shown = methods.MapAreas(methods.KDE, AREA_NAMES[methods.KDE], analysis.areas,
+                                 analysis.method())
+        if method.name != methods.KDE:
+            try:
+                shown = methods.map_areas(method, settings, key, fingerprint, months, params)
+            except HotspotsError:
+                shown = None  # the map says why
+        if method.name == methods.KDE:
+            _summary(analysis)
+        else:
+            methods.model_summary(method, settings, key, fingerprint, months, params, analysis)
+        try:
+            html = (_map_html(fingerprint, key, params, months, layers, settings)
+                    if method.name == methods.KDE else methods.model_map_html(
+                        method, settings, key, fingerprint, months, params, layers,
+                        analysis.no_location))
+        except HotspotsError as exc:
+            show_error(exc)
+        else:
+            st.iframe(meeting.map_page(html), height=MAP_HEIGHT, alt="Hotspot map")
+            methods.backtest_caption(method, settings, key, fingerprint, params, months)
+            # Always one slot, filled or not, so the elements after it keep their places
+            # across reruns (a shifting element list makes Streamlit redraw the map twice).
+            note = st.empty()
+            if method.name == methods.KDE and (text := _share_note(analysis)):
+                note.caption(text)
+            downloads.hotspots_panel(settings, key, fingerprint, months, params, layers,
+                                     analysis, html, shown)
+
+    left, right = st.columns([1, 1])
+    with left:
+        st.subheader("Incidents per month", anchor=False)
+        try:
+            if not params.groups and not params.types:
+                raise NoDataError("choose at least one crime group or crime type")
+            _monthly_chart(_monthly(fingerprint, key, params.area, params.groups, params.types,
+                                    params.start, params.end, months, settings))
+        except HotspotsError as exc:
+            show_error(exc)
+    with right:
+        st.subheader("Hotspot areas", anchor=False)
+        if shown is not None:
+            _hotspot_table(shown.areas, shown.name, shown.statement)
+        else:
+            st.info("No hotspot areas for this selection.")
+    _about(settings)
+    show_sources()
