@@ -13,8 +13,8 @@ from hotspots import maps, model_maps
 from hotspots.errors import ParameterError
 from hotspots.method_spec import MapMethod, MethodSpec, fine_from_coarse, mapped
 from hotspots.models.areas import gistar_areas
-from hotspots.models.scoring import Method, gistar_candidate
 from hotspots.models.gistar import gi_star_grid
+from hotspots.models.scoring import Method, gistar_candidate
 from hotspots.spatial.grid import Grid
 
 if TYPE_CHECKING:

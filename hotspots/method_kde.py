@@ -16,6 +16,7 @@ import pandas as pd
 from hotspots import maps
 from hotspots.method_spec import MapMethod, MethodSpec
 from hotspots.models.areas import hotspot_areas
+from hotspots.models.kde import Surface, kernel_density
 from hotspots.models.scoring import (
     Method,
     kde_candidates,
@@ -24,7 +25,6 @@ from hotspots.models.scoring import (
     score_kde,
     score_kde_multiscale,
 )
-from hotspots.models.kde import Surface, kernel_density
 from hotspots.spatial.grid import Grid
 
 if TYPE_CHECKING:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hotspots import methods as mm
+from hotspots import registry
 from hotspots.config import load_settings
 from hotspots.errors import ParameterError
 from hotspots.models.evaluate import evaluate_store
@@ -27,7 +28,7 @@ def shipped(store):
 ])
 def test_unknown_methods_and_options_are_one_line_errors(bad, fragment):
     with pytest.raises(ParameterError, match=fragment) as err:
-        mm.check_method(bad)
+        registry.check(bad)
     assert "\n" not in str(err.value)
 
 
@@ -56,7 +57,7 @@ def test_area_recipe_makes_each_month_as_the_shown_map_was_made(shipped, method)
         assert recipe.params == {"cell": model["cell_m"], "correction": "none"}
     else:
         assert recipe.params == {"method": "hdbscan"} and how.startswith("HDBSCAN")
-    assert shown.name == mm.AREA_NAMES[method.name]
+    assert shown.name == registry.get(method.name).area_name
     assert shown.statement.startswith(mm.model_statement(
         method, result, start="2025-10", end="2025-12", crimes="acquisitive crime").rstrip("."))
 

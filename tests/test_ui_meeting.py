@@ -373,7 +373,7 @@ def rugby_gistar(rugby):
     p = analysis.params
     from hotspots.query import available_months
 
-    cells = methods.gistar_cells(p, settings)
+    cells = methods.model_run(methods.MapMethod("gistar"), p, settings)
     months = tuple(available_months(settings=settings))
     shown = methods.model_areas(methods.MapMethod("gistar"), cells, p, settings, months)
     return settings, analysis, cells, shown
@@ -458,7 +458,7 @@ def test_cluster_pack_counts_no_previous_period_for_clusters(rugby):
 
     settings, analysis = rugby
     p = analysis.params
-    hulls = methods.cluster_hulls(p, settings)
+    hulls = methods.model_run(methods.MapMethod("clusters"), p, settings)
     months = tuple(available_months(settings=settings))
     shown = methods.model_areas(methods.MapMethod("clusters"), hulls, p, settings, months)
     assert len(shown.areas) >= 1

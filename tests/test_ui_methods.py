@@ -16,6 +16,7 @@ import pytest
 from shapely.geometry import box
 from streamlit.testing.v1 import AppTest
 
+from hotspots import method_clusters, method_emerging, method_gistar, method_spec
 from hotspots import methods as mt
 from hotspots.config import load_settings
 from hotspots.models.evaluate import EvaluationResult, evaluate
@@ -85,7 +86,7 @@ def test_auto_choice_draws_the_multiscale_kde_when_it_leads_on_earlier_months():
     choice = mt.auto_choice(_result(rows), "2025-12")
     assert choice.label == choice.overall == ms  # the map draws what auto picks
     assert choice.bandwidth == (300.0, 500.0, 750.0, 1000.0)
-    m = mt.recipe(mt.MapMethod(name=mt.KDE), bandwidth=choice.bandwidth)
+    m = mt.recipe(mt.MapMethod(name="kde"), bandwidth=choice.bandwidth)
     assert (m.name, m.label) == ("kde_multiscale", ms)
     assert m.params == {"bandwidths": [300.0, 500.0, 750.0, 1000.0], "kernel": "quartic"}
     # A method the map cannot draw leads: the best drawable KDE is drawn, the lead reported.
@@ -107,7 +108,7 @@ def test_auto_choice_without_an_earlier_fold_falls_back_to_500_m():
 def test_gistar_recipe_scores_exactly_the_hot_cells_of_the_map():
     train = _incidents(("2025-01", "2025-02", "2025-03"))
     fine = Grid.from_geometry(AREA, 100.0)
-    scores = mt.score_gistar_hot(train, fine, ["2025-01", "2025-02", "2025-03"], AREA,
+    scores = method_gistar.score_gistar_hot(train, fine, ["2025-01", "2025-02", "2025-03"], AREA,
                                  cell=200.0, correction="fdr_bh")
     res = gi_star_grid(train["x"], train["y"], study_area=AREA, cell=200.0)
     hot = np.maximum(res.bin, 0).astype(float)
@@ -115,7 +116,7 @@ def test_gistar_recipe_scores_exactly_the_hot_cells_of_the_map():
     expected = np.kron(hot, np.ones((2, 2)))[:fine.ny, :fine.nx]
     assert hot.max() > 0 and (hot == 0).any()
     np.testing.assert_array_equal(scores, expected)
-    empty = mt.score_gistar_hot(train.iloc[:0], fine, ["2025-01"], AREA, cell=200.0)
+    empty = method_gistar.score_gistar_hot(train.iloc[:0], fine, ["2025-01"], AREA, cell=200.0)
     assert not empty.any()
 
 
@@ -123,7 +124,7 @@ def test_hull_cells_flags_overlapping_cells_only():
     grid = Grid.from_bounds(X0, Y0, X0 + 1000, Y0 + 1000, 100.0)
     inner = box(X0 + 150, Y0 + 150, X0 + 250, Y0 + 250)  # overlaps 2 x 2 cells
     edge = box(X0 + 500, Y0 + 500, X0 + 600, Y0 + 600)  # exactly one cell; touches 8 more
-    flags = mt.hull_cells([inner, edge], grid)
+    flags = method_spec.hull_cells([inner, edge], grid)
     assert flags.sum() == 5
     assert flags[1:3, 1:3].all() and flags[5, 5]
     assert not flags[4, 5] and not flags[6, 6]
@@ -133,8 +134,8 @@ def test_cluster_and_emerging_recipes_flag_the_hotspot_corner():
     train = _incidents(("2025-01", "2025-02", "2025-03"))
     fine = Grid.from_geometry(AREA, 100.0)
     window = ["2025-01", "2025-02", "2025-03"]
-    hulls = mt.score_cluster_hulls(train, fine, window, AREA, method="dbscan")
-    emerging = mt.score_emerging_hot(train, fine, window, AREA, cell=200.0)
+    hulls = method_clusters.score_cluster_hulls(train, fine, window, AREA, method="dbscan")
+    emerging = method_emerging.score_emerging_hot(train, fine, window, AREA, cell=200.0)
     row, col = fine.cell_index(np.array([X0 + 500]), np.array([Y0 + 500]))
     for scores in (hulls, emerging):
         assert set(np.unique(scores)) <= {0.0, 1.0}
@@ -146,16 +147,16 @@ def test_recipe_labels_and_words():
     kde = mt.recipe(mt.MapMethod(), bandwidth=750.0)
     assert (kde.label, kde.params["bandwidth"]) == ("KDE 750 m", 750.0)
     assert mt.recipe(mt.MapMethod(), bandwidth="arcgis").label == "KDE (ArcGIS Pro rule)"
-    gi = mt.recipe(mt.MapMethod(mt.GISTAR, correction="bonferroni"), cell=1100.0,
+    gi = mt.recipe(mt.MapMethod("gistar", correction="bonferroni"), cell=1100.0,
                    distance=1650.0)
     assert gi.label == "Gi* hot cells (1,100 m, 90%+)"
     assert gi.params == {"cell": 1100.0, "distance": 1650.0, "correction": "bonferroni"}
-    assert mt.recipe_words(mt.MapMethod(mt.GISTAR), gi.label, top=0.05, cell=1100.0) == \
+    assert mt.recipe_words(mt.MapMethod("gistar"), gi.label, top=0.05, cell=1100.0) == \
         "Gi* hot cells at 90% or more (1,100 m cells, Benjamini-Hochberg FDR)"
     assert mt.recipe_words(mt.MapMethod(), "KDE 300 m", top=0.025) == \
         "KDE 300 m, top 2.5% of the area"
     with pytest.raises(Exception, match="cell size"):
-        mt.recipe(mt.MapMethod(mt.GISTAR))
+        mt.recipe(mt.MapMethod("gistar"))
     with pytest.raises(Exception, match="unknown map method"):
         mt.recipe(mt.MapMethod("lsoa"))
 

@@ -16,7 +16,7 @@ from hotspots.errors import NoDataError, ParameterError
 from hotspots.jsonvalue import json_value
 from hotspots.models.areas import TIE_TOLERANCE
 from hotspots.models.prospective import month_name, month_number
-from hotspots.models.scoring import Method, default_methods
+from hotspots.models.scoring import Method, default_methods, kde_candidates
 from hotspots.query import available_months, load_incidents
 from hotspots.schema import located_xy
 from hotspots.spatial.boundaries import area_geometry
@@ -439,7 +439,8 @@ class EvaluationResult:
         """
         c = self.params["select_coverage"] if coverage is None else float(coverage)
         d = self.detail[np.isclose(self.detail["coverage"], c)]
-        fixed = d[d["method"] == "kde"]
+        # The fixed-bandwidth KDE candidates, whatever bandwidths they were built with.
+        fixed = d[d["method"].isin({m.name for m in kde_candidates()})]
         auto = d[d["label"] == "auto"]
         if fixed.empty or auto.empty:
             return None

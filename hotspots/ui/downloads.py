@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from hotspots import maps
+from hotspots import maps, registry
 from hotspots.config import Settings
 from hotspots.errors import HotspotsError
 from hotspots.ui import compute, corridor_compute, meeting
@@ -127,7 +127,7 @@ def _areas(analysis: compute.Analysis, shown: MapAreas | None) -> pd.DataFrame:
 
 
 def _is_density(shown: MapAreas | None) -> bool:
-    return shown is None or shown.method == "kde"
+    return shown is None or registry.get(shown.method).density
 
 
 def hotspot_csv(analysis: compute.Analysis, shown: MapAreas | None = None) -> bytes:

@@ -12,10 +12,10 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from hotspots import maps
+from hotspots import maps, registry
 from hotspots.config import Settings
 from hotspots.errors import HotspotsError, NoDataError
-from hotspots.methods import AREA_NAMES
+from hotspots.method_spec import MapAreas
 from hotspots.ui import compute, downloads, meeting, methods
 from hotspots.ui.common import (
     KEEP,
@@ -273,27 +273,28 @@ def hotspots_view(settings: Settings, key: str, fingerprint: str, months: tuple[
                 maps.period_label(params.start, params.end), marking=settings.marking)
     params = methods.resolve_bandwidth(settings, key, fingerprint, params)  # "auto" -> metres
     analysis = None
-    shown: methods.MapAreas | None = None
+    shown: MapAreas | None = None
     try:
         analysis = _analysis(fingerprint, key, params, months, settings)
     except HotspotsError as exc:
         show_error(exc)
     if analysis is not None:
-        method = methods.method_controls()  # KDE, Gi*, emerging or clusters
-        shown = methods.MapAreas(methods.KDE, AREA_NAMES[methods.KDE], analysis.areas,
-                                 analysis.method())
-        if method.name != methods.KDE:
+        method = methods.method_controls()  # every registered map method
+        density = registry.get(method.name).density
+        kde = registry.default()
+        shown = MapAreas(kde.name, kde.area_name, analysis.areas, analysis.method())
+        if not density:
             try:
                 shown = methods.map_areas(method, settings, key, fingerprint, months, params)
             except HotspotsError:
                 shown = None  # the map says why
-        if method.name == methods.KDE:
+        if density:
             _summary(analysis)
         else:
             methods.model_summary(method, settings, key, fingerprint, months, params, analysis)
         try:
             html = (_map_html(fingerprint, key, params, months, layers, settings)
-                    if method.name == methods.KDE else methods.model_map_html(
+                    if density else methods.model_map_html(
                         method, settings, key, fingerprint, months, params, layers,
                         analysis.no_location))
         except HotspotsError as exc:
@@ -304,7 +305,7 @@ def hotspots_view(settings: Settings, key: str, fingerprint: str, months: tuple[
             # Always one slot, filled or not, so the elements after it keep their places
             # across reruns (a shifting element list makes Streamlit redraw the map twice).
             note = st.empty()
-            if method.name == methods.KDE and (text := _share_note(analysis)):
+            if density and (text := _share_note(analysis)):
                 note.caption(text)
             downloads.hotspots_panel(settings, key, fingerprint, months, params, layers,
                                      analysis, html, shown)

@@ -8,8 +8,8 @@ from typing import Any
 
 import streamlit as st
 
-from hotspots import maps, viewstate
-from hotspots.methods import CLUSTER_METHODS, CORRECTIONS, METHODS
+from hotspots import maps, registry, viewstate
+from hotspots.method_spec import CLUSTER_METHODS, CORRECTIONS
 from hotspots.ui.common import DEFAULT_MONTHS, VIEWS, md_escape
 from hotspots.ui.compute import FORCE_AREA, Params
 from hotspots.viewstate import Choices, ViewState
@@ -25,12 +25,13 @@ WIDGETS = {
 #: Map-layer checkboxes of the Hotspots view, by ViewState layer name.
 LAYER_WIDGETS = {"counts": "show_counts", "neighbours": "show_neighbours",
                  "services": "show_services"}
-#: Further choices kept in the URL: parameter -> (widget key, the values it offers; the Hotspots
-#: view's map method switcher, :mod:`hotspots.ui.methods`).
+#: Further choices kept in the URL: parameter -> (widget key, what gives the values it offers;
+#: the Hotspots view's map method switcher, :mod:`hotspots.ui.methods`). The map methods are
+#: read from the registry when asked, so a method registered later is offered too.
 OPTION_WIDGETS = {
-    "map": ("hs_method", METHODS),
-    "correction": ("hs_correction", CORRECTIONS),
-    "clustering": ("hs_cluster", CLUSTER_METHODS),
+    "map": ("hs_method", registry.names),
+    "correction": ("hs_correction", lambda: CORRECTIONS),
+    "clustering": ("hs_cluster", lambda: CLUSTER_METHODS),
 }
 #: What each view shows, for the meeting title's second line (other views: their name).
 VIEW_WORDS = {"hotspots": "Crime hotspots · the map's legend states the method and its "
@@ -187,7 +188,7 @@ def view_labels() -> dict[str, str]:
 
 def option_values() -> dict[str, tuple[str, ...]]:
     """The values each further choice (:data:`OPTION_WIDGETS`) offers."""
-    return {name: tuple(str(v) for v in values)
+    return {name: tuple(str(v) for v in values())
             for name, (_key, values) in OPTION_WIDGETS.items()}
 
 

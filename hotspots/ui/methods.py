@@ -16,25 +16,21 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from hotspots import maps, methods, model_maps
+from hotspots import maps, methods, model_maps, registry
 from hotspots.config import Settings
 from hotspots.errors import HotspotsError, NoDataError, ParameterError
-from hotspots.methods import (
-    AUTO,
+from hotspots.method_spec import (
     CLUSTER_LABELS,
     CLUSTER_METHODS,
-    CLUSTERS,
     CORRECTION_LABELS,
     CORRECTIONS,
-    EMERGING,
-    FALLBACK_BANDWIDTH,
-    GISTAR,
-    KDE,
     MAP_COVERAGE,
-    METHOD_LABELS,
-    METHODS,
     MapAreas,
     MapMethod,
+)
+from hotspots.methods import (
+    AUTO,
+    FALLBACK_BANDWIDTH,
     auto_choice,
     backtest_lines,
     fallback_choice,
@@ -57,6 +53,16 @@ from hotspots.ui.compute import Params
 # ----------------------------------------------------------------------------- pure: models
 
 
+def switcher_options() -> list[str]:
+    """The map switcher's options: every registered map method, in the registry's order."""
+    return registry.names()
+
+
+def switcher_label(name: str) -> str:
+    """A switcher option's label (the method's name for people)."""
+    return registry.get(name).label
+
+
 def load_selection(params: Params, settings: Settings, *, mapped_only: bool = True
                    ) -> pd.DataFrame:
     """The selection's incidents of the period, as the CLI loads them (force's own rows)."""
@@ -72,41 +78,24 @@ def load_selection(params: Params, settings: Settings, *, mapped_only: bool = Tr
     return inc
 
 
-def _run(params: Params, settings: Settings, method: MapMethod,
-         months_held: Sequence[str]) -> gpd.GeoDataFrame:
+def model_run(method: MapMethod, params: Params, settings: Settings,
+              months_held: Sequence[str] = ()) -> gpd.GeoDataFrame:
+    """A model map's result for the selection, as its ``hotspots`` command makes it
+    (:func:`hotspots.methods.model_result`); gaps in ``months_held`` are never zeros."""
     from hotspots.spatial.boundaries import area_geometry
 
-    inc = load_selection(params, settings, mapped_only=method.name != CLUSTERS)
+    spec = methods.spec_of(method)
+    inc = load_selection(params, settings, mapped_only=spec.mapped_only)
     return methods.model_result(method, inc, study_area=area_geometry(params.area, settings),
                                 months_held=months_held)
 
 
-def gistar_cells(params: Params, settings: Settings, correction: str = "fdr_bh"
-                 ) -> gpd.GeoDataFrame:
-    """Gi* on grid cells for the selection (as ``hotspots gistar``): the cell squares."""
-    return _run(params, settings, MapMethod(GISTAR, correction=correction), ())
-
-
-def emerging_cells(params: Params, settings: Settings, months_held: Sequence[str],
-                   correction: str = "fdr_bh") -> gpd.GeoDataFrame:
-    """Emerging hot spots for the selection (as ``hotspots emerging``), gaps never zeros."""
-    return _run(params, settings, MapMethod(EMERGING, correction=correction), months_held)
-
-
-def cluster_hulls(params: Params, settings: Settings, method: str = "dbscan"
-                  ) -> gpd.GeoDataFrame:
-    """Density clusters of the selection (``find_clusters`` with its reported defaults)."""
-    return _run(params, settings, MapMethod(CLUSTERS, cluster_method=method), ())
-
-
 def model_areas(method: MapMethod, result: gpd.GeoDataFrame, params: Params,
                 settings: Settings, months_held: Sequence[str]) -> MapAreas:
-    """A Gi*, emerging or cluster result as ranked areas (:func:`hotspots.methods.model_areas`
-    on the selection's period)."""
+    """A model map's result as ranked areas (:func:`hotspots.methods.model_areas` on the
+    selection's period)."""
     from hotspots.spatial.boundaries import area_geometry
 
-    if method.name not in (GISTAR, EMERGING, CLUSTERS):
-        raise ParameterError(f"{method.name!r} areas come from the density analysis")
     return methods.model_areas(method, result, load_selection(params, settings), start=params.start,
                                end=params.end, crimes=params.crimes(),
                                study_area=area_geometry(params.area, settings),
@@ -116,65 +105,23 @@ def model_areas(method: MapMethod, result: gpd.GeoDataFrame, params: Params,
 def model_layer(method: MapMethod, result: gpd.GeoDataFrame, params: Params,
                 months_held: Sequence[str], unmapped: int = 0) -> model_maps.ModelLayer:
     """Turn a model result into its map layer with the selection's words."""
-    crimes, area = params.crimes(), params.area_label()
-    missing = missing_months(months_held, params.start, params.end)
-    if method.name == GISTAR:
-        return model_maps.gistar_layer(result, crimes=crimes, area=area, start=params.start,
-                                       end=params.end, missing=missing, unmapped=unmapped)
-    if method.name == EMERGING:
-        return model_maps.emerging_layer(result, crimes=crimes, area=area, unmapped=unmapped)
-    if method.name == CLUSTERS:
-        return model_maps.cluster_layer(result, crimes=crimes, area=area, start=params.start,
-                                        end=params.end, missing=missing)
-    raise ParameterError(f"{method.name!r} has no model layer (KDE is the density map)")
+    spec = methods.spec_of(method)
+    if spec.layer is None:
+        raise ParameterError(f"the {spec.label} map is the density surface: no model layer")
+    return spec.layer(result, crimes=params.crimes(), area=params.area_label(),
+                      start=params.start, end=params.end,
+                      missing=missing_months(months_held, params.start, params.end),
+                      unmapped=unmapped)
 
 
 def result_metrics(method: MapMethod, result: gpd.GeoDataFrame
                    ) -> list[tuple[str, str, str]]:
-    """The three headline figures of a model map, as ``(label, value, help)``.
-
-    Gi*: hot cells at 90 % or more, at 99 %, cold cells. Emerging: cells with a hot pattern,
-    of which new, consecutive or intensifying, cells with a cold pattern. Clusters: clusters,
-    incidents in them, the largest.
-    """
-    p = result.attrs.get("params", {})
-    if method.name == GISTAR:
-        hot, cold = p.get("hot", {}), p.get("cold", {})
-        cells = (f"{int(p.get('n_cells') or len(result)):,} cells of "
-                 f"{maps.format_metres(float(p.get('cell_m', 0)))}")
-        return [
-            ("Hot cells (90%+)", f"{int(hot.get('90', 0)):,}",
-             f"Cells with significantly more incidents around them than the area's average, "
-             f"at 90% confidence or more after the correction; of {cells}."),
-            ("Hot cells at 99%", f"{int(hot.get('99', 0)):,}",
-             "The most confident hot cells (corrected p <= 0.01)."),
-            ("Cold cells (90%+)", f"{int(cold.get('90', 0)):,}",
-             "Cells significantly quieter than the area's average (not the same as safe).")]
-    if method.name == EMERGING:
-        pattern = result["pattern"].astype(str)
-        hot = int(pattern.str.endswith("hot spot").sum())
-        rising = int(pattern.isin(("new hot spot", "consecutive hot spot",
-                                   "intensifying hot spot")).sum())
-        cold = int(pattern.str.endswith("cold spot").sum())
-        steps = int(p.get("n_periods", 0))
-        return [
-            ("Cells with a hot pattern", f"{hot:,}",
-             f"Any hot spot class over the {steps} time steps (ArcGIS Pro's definitions)."),
-            ("New, consecutive or intensifying", f"{rising:,}",
-             "Hot spots that have appeared or are getting stronger: the ones to watch."),
-            ("Cells with a cold pattern", f"{cold:,}", "Any cold spot class.")]
-    if method.name == CLUSTERS:
-        mapped = int(p.get("mapped", 0))
-        inside = int(p.get("clustered_incidents", 0))
-        share = f" ({inside / mapped:.0%})" if mapped else ""
-        largest = int(result["incidents"].max()) if len(result) else 0
-        return [
-            ("Clusters", f"{len(result):,}",
-             f"Found by {str(p.get('method', '')).upper()}, numbered by size on the map."),
-            ("Incidents in clusters", f"{inside:,}{share}",
-             f"Of {mapped:,} mapped incidents; the rest are noise (in no cluster)."),
-            ("Largest cluster", f"{largest:,} incidents", "Cluster 1 on the map.")]
-    raise ParameterError(f"{method.name!r} has no model summary (KDE has the density one)")
+    """The three headline figures of a model map, as ``(label, value, help)``
+    (:attr:`hotspots.method_spec.MethodSpec.metrics`)."""
+    spec = methods.spec_of(method)
+    if spec.metrics is None:
+        raise ParameterError(f"the {spec.label} map has no model summary (see its legend)")
+    return spec.metrics(result)
 
 
 # ----------------------------------------------------------------------------- cached
@@ -202,13 +149,7 @@ def _sel(params: Params) -> Params:
 @st.cache_data(show_spinner=False, max_entries=32)
 def _model_result(fingerprint: str, settings_key: str, sel: Params, method: MapMethod,
                   months: tuple[str, ...], _settings: Settings) -> gpd.GeoDataFrame:
-    if method.name == GISTAR:
-        return gistar_cells(sel, _settings, method.correction)
-    if method.name == EMERGING:
-        return emerging_cells(sel, _settings, months, method.correction)
-    if method.name == CLUSTERS:
-        return cluster_hulls(sel, _settings, method.cluster_method)
-    raise ParameterError(f"{method.name!r} is drawn by the density map")
+    return model_run(method, sel, _settings, months)
 
 
 @st.cache_data(show_spinner=False, max_entries=24)
@@ -235,7 +176,7 @@ def _model_html(fingerprint: str, settings_key: str, sel: Params, method: MapMet
     return model_maps.model_map_page(
         layer, base=maps.load_base_layers(_settings), view=area_geometry(sel.area, _settings),
         settings=_settings, counts=counts, show_services=layers.services, notes=notes,
-        title=f"Hotspots ({METHOD_LABELS[method.name]}): {sel.crimes()}, {sel.area_label()}, "
+        title=f"Hotspots ({methods.spec_of(method).label}): {sel.crimes()}, {sel.area_label()}, "
               f"{maps.period_label(sel.start, sel.end)}")
 
 
@@ -263,19 +204,17 @@ def resolve_bandwidth(settings: Settings, key: str, fingerprint: str, params: Pa
 
 
 def method_controls() -> MapMethod:
-    """Draw the map method switcher (above the map) with each method's own option."""
+    """Draw the map method switcher (above the map) with each method's own options."""
     left, right = st.columns([3, 2], vertical_alignment="bottom")
     with left:
         name = st.radio(
-            "Map method", list(METHODS), horizontal=True, key="hs_method", persist_state=KEEP,
-            format_func=lambda m: METHOD_LABELS[m],
-            help="KDE: density surface and the densest share of the area. Gi*: cells with "
-                 "significantly more (hot) or fewer (cold) incidents around them than the "
-                 "area's average. Emerging hot spots: Gi* month by month with a trend test. "
-                 "Clusters: groups of incidents packed closely together (DBSCAN / HDBSCAN).")
-    method = MapMethod(name=name or KDE)
+            "Map method", switcher_options(), horizontal=True, key="hs_method",
+            persist_state=KEEP, format_func=switcher_label,
+            help=" ".join(spec.help for spec in registry.specs() if spec.help))
+    method = MapMethod(name=name or registry.default().name)
+    options = methods.spec_of(method).options
     with right:
-        if method.name in (GISTAR, EMERGING):
+        if "correction" in options:
             corr = st.selectbox("Multiple-testing correction", list(CORRECTIONS),
                                 key="hs_correction", persist_state=KEEP,
                                 format_func=lambda c: CORRECTION_LABELS[c],
@@ -284,7 +223,7 @@ def method_controls() -> MapMethod:
                                      "those flagged stays under the level. Bonferroni: strict. "
                                      "None: each cell on its own.")
             method = replace(method, correction=corr or "fdr_bh")
-        elif method.name == CLUSTERS:
+        if "cluster_method" in options:
             alg = st.radio("Clustering", list(CLUSTER_METHODS), horizontal=True,
                            key="hs_cluster", persist_state=KEEP,
                            format_func=lambda c: CLUSTER_LABELS[c],
@@ -333,7 +272,8 @@ def backtest_caption(method: MapMethod, settings: Settings, key: str, fingerprin
                      params: Params, months: tuple[str, ...]) -> None:
     """Under the map: how well maps made this way predicted the next month (cached)."""
     cell = distance = None
-    if method.name != KDE:
+    density = methods.spec_of(method).density
+    if not density:
         try:
             result = _model_result(fingerprint, key, _sel(params), method, months, settings)
         except HotspotsError as exc:
@@ -348,8 +288,8 @@ def backtest_caption(method: MapMethod, settings: Settings, key: str, fingerprin
                              "data before it. A shorter period back-tests maps made from "
                              "fewer months."))
         return
-    coverage = params.top if method.name == KDE else MAP_COVERAGE
-    bw = params.bandwidth if method.name == KDE else FALLBACK_BANDWIDTH
+    coverage = params.top if density else MAP_COVERAGE
+    bw = params.bandwidth if density else FALLBACK_BANDWIDTH
     try:
         res = _backtest(fingerprint, key, params.area, params.groups, params.types, method, bw,
                         cell, distance, n, float(coverage), settings)
