@@ -21,22 +21,17 @@ from shapely.geometry import Point, Polygon
 
 from hotspots.audit import AuditError, read_exports
 from hotspots.errors import HotspotsError, NoDataError, ParameterError
-from hotspots.export import (
-    DATA_CAVEATS,
-    build_pack_inputs,
-    monthly_chart_png,
-    safe_csv,
-    to_geojson,
-    write_csv,
-    write_geopackage,
-    write_html_map,
-    write_report,
-    write_tasking_pack,
-)
+from hotspots.gis import to_geojson, write_geopackage
+from hotspots.html_map import write_html_map
 from hotspots.ingest import build_default_store
 from hotspots.models.areas import hotspot_areas
 from hotspots.models.kde import kernel_density
+from hotspots.pack import DATA_CAVEATS, write_tasking_pack
+from hotspots.pack_inputs import build_pack_inputs
+from hotspots.pdf import monthly_chart_png
 from hotspots.query import load_incidents
+from hotspots.report import write_report
+from hotspots.safe_csv import safe_csv, write_csv
 from hotspots.snapshot import (
     ATTRIBUTION,
     SIZES,
