@@ -217,22 +217,9 @@ def write_tasking_pack(path: str | os.PathLike, *, title: str, area: str, period
     marking, created = _check_pack_args(marking, title, created, settings)
     _check_tables(hotspots=hotspots, junctions=junctions, corridors=corridors,
                   disruption=disruption, monthly=monthly)
-    reasons = {k: "not supplied" for k in (*PACK_SECTIONS, *PACK_PARTS)}
-    reasons.update(omitted or {})
-    given = {
-        "map": map_png is not None,
-        "hotspots": hotspots is not None,
-        "junctions": junctions is not None or corridors is not None,
-        "disruption": disruption is not None,
-        "trend": monthly is not None,
-        "accuracy": accuracy is not None and bool(accuracy),
-        "notes": True,
-    }
-    # Parts of a section: missing when the section is there without them.
-    has_class = hotspots is not None and "class" in hotspots.columns and bool(
-        hotspots["class"].fillna("").astype(str).str.strip().ne("").any())
-    parts_missing = ["classes"] if hotspots is not None and len(hotspots) and not has_class \
-        else []
+    given, reasons, parts_missing = _contents(
+        omitted, hotspots=hotspots, map_png=map_png, junctions=junctions, corridors=corridors,
+        disruption=disruption, monthly=monthly, accuracy=accuracy)
     not_included = ([f"{PACK_SECTIONS[k]}: {reasons[k]}" for k, ok in given.items() if not ok]
                     + [f"{PACK_PARTS[k]}: {reasons[k]}" for k in parts_missing])
 
@@ -242,7 +229,7 @@ def write_tasking_pack(path: str | os.PathLike, *, title: str, area: str, period
     if map_png is not None:
         _map_page(pdf, map_png, area=area, period=period)
     if hotspots is not None:
-        _hotspots_page(pdf, hotspots, rows=hotspot_rows, has_class=has_class,
+        _hotspots_page(pdf, hotspots, rows=hotspot_rows, has_class="classes" not in parts_missing,
                        no_class_reason=reasons["classes"])
     if junctions is not None or corridors is not None:
         _junctions_page(pdf, junctions, corridors, rows=junction_rows)
@@ -274,6 +261,31 @@ def _check_pack_args(marking: str | None, title: str, created: datetime | None,
     created = (created or datetime.now(UTC))
     created = (created if created.tzinfo else created.replace(tzinfo=UTC)).astimezone(UTC)
     return marking, created
+
+
+def _contents(omitted: Mapping[str, str] | None, *, hotspots: pd.DataFrame | None,
+              map_png: bytes | None, junctions: pd.DataFrame | None,
+              corridors: pd.DataFrame | None, disruption: pd.DataFrame | None,
+              monthly: pd.DataFrame | None, accuracy: str | Mapping[str, Any] | None
+              ) -> tuple[dict[str, bool], dict[str, str], list[str]]:
+    """Which sections are given (in order), why each absent one is, and the parts of a given
+    section that are missing (``"classes"``: a non-empty hotspot table without a class)."""
+    reasons = {k: "not supplied" for k in (*PACK_SECTIONS, *PACK_PARTS)}
+    reasons.update(omitted or {})
+    given = {
+        "map": map_png is not None,
+        "hotspots": hotspots is not None,
+        "junctions": junctions is not None or corridors is not None,
+        "disruption": disruption is not None,
+        "trend": monthly is not None,
+        "accuracy": accuracy is not None and bool(accuracy),
+        "notes": True,
+    }
+    has_class = hotspots is not None and "class" in hotspots.columns and bool(
+        hotspots["class"].fillna("").astype(str).str.strip().ne("").any())
+    parts_missing = ["classes"] if hotspots is not None and len(hotspots) and not has_class \
+        else []
+    return given, reasons, parts_missing
 
 
 def _check_tables(**frames: pd.DataFrame | None) -> None:

@@ -185,16 +185,14 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
         "auto: best back-tested PAI at 5% on earlier months"); default the surface's own rule.
     method : MapMethod or str, optional
         The map method (:class:`hotspots.methods.MapMethod` or its name: "kde", "gistar",
-        "emerging", "clusters"); default the density surface. For Gi*, emerging hot spots or
-        clusters the pack shows that method's areas (computed from the period's incidents
-        unless ``areas`` are given) and its back-test makes each test month's map the same way
-        (:func:`hotspots.methods.area_recipe`), scored on the area it marks.
+        "emerging", "clusters"); default the density surface. Another method's pack shows its
+        areas (made from the period's incidents unless ``areas`` are given) and back-tests
+        maps made the same way (:func:`hotspots.methods.area_recipe`).
     radius : float
         Junction radius, metres (default 2000).
-    marking : str, optional
-        Default ``settings.marking``.
-    created : datetime, optional
-        Creation time stamped on the map and the pack; default now (UTC).
+    marking, created : str, datetime, optional
+        Protective marking (default ``settings.marking``) and creation time stamped on the map
+        and the pack (default now, UTC).
     disruption : pandas.DataFrame, optional
         Disruption points with a ``rationale`` and ``x``/``y``, computed elsewhere; used for
         the map's sites and the pack's disruption section.
@@ -215,13 +213,11 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
         spot pattern (:func:`hotspots.pack_areas.hotspot_classes`, every month the store
         holds up to ``end``).
     areas : geopandas.GeoDataFrame, optional
-        The map's own areas when it shows another method than the density surface: Gi* hot
-        spot, emerging hot spot or cluster areas (:mod:`hotspots.models.areas`), EPSG:27700,
-        with the hotspot-area columns and ``attrs["method"]``. They replace the density
-        hotspot areas on the map (shaded, no surface), in the table, the change on the
-        previous period (not for clusters: groups of incidents, not fixed places), the
-        classes and the disruption demand. The back-test stays that of the kernel density
-        methods (``auto``) and says so, unless ``method`` made them: then it is its own.
+        The map's own Gi*, emerging hot spot or cluster areas (:mod:`hotspots.models.areas`),
+        EPSG:27700, with the hotspot-area columns and ``attrs["method"]``: they replace the
+        density hotspot areas on the map, in the table, the change (not for clusters), the
+        classes and the disruption demand; the back-test is the KDE methods' (``auto``),
+        saying so, unless ``method`` made them.
     areas_statement, areas_name, areas_legend : str
         With ``areas``: the statement of method and parameters (first in the method notes and
         on the map); what they are, for the title (e.g. "Gi* hot spot areas (90%+
@@ -249,13 +245,10 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
                           end, area=area, groups=groups, types=types, settings=settings)
     map_kind = mm.check_method(mm.MapMethod(method) if isinstance(method, str)
                                else method or mm.MapMethod())
-    density = _density_surface(sel, cell=cell, bandwidth=bandwidth, kernel=kernel, top=top,
-                               bandwidth_rule=bandwidth_rule)
-    shown = _map_areas(map_kind, sel, density.surface, top=top, areas=areas,
-                       statement=areas_statement, name=areas_name, legend=areas_legend)
-    change = _previous_period(sel, clusters=shown.clusters)
-    areas, found = _annotate_areas(shown, sel, density.grid, change, classes=classes,
-                                   settings=settings)
+    density, shown, change, areas, found = _hotspots(
+        sel, map_kind, cell=cell, bandwidth=bandwidth, kernel=kernel, top=top,
+        bandwidth_rule=bandwidth_rule, areas=areas, statement=areas_statement, name=areas_name,
+        legend=areas_legend, classes=classes, settings=settings)
     graph = build_srn_graph(settings)
     junctions, corridors = _junctions_and_corridors(sel, graph, radius=radius)
     title, method_text = _title_and_method(sel, density, shown, top=top)
@@ -266,17 +259,17 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
                        created=created, settings=settings)
     figures = _figures(sel, areas, shown.method)
     checked = _accuracy(accuracy, sel, cell=cell, top=top, density=density, shown=shown)
-    notes = _method_notes(sel, shown, figures, change, method_text=method_text, top=top,
-                          cell=cell, radius=radius, extra=(_disruption_note(disruption),
-                                                           found.note, checked.note))
     return PackInputs(
         title=title, area=sel.area_words, period=sel.period, crimes=sel.crimes, start=start,
-        end=end, surface=density.surface, areas=areas,
-        hotspot_table=hotspot_table(areas, found.source), junctions=junctions,
-        corridors=corridors, monthly=_monthly_counts(sel), geometry=sel.geometry,
-        map_png=map_png, method_notes=notes, caveats=_caveats(sel),
-        summary=_summary(sel, areas, figures, junctions, radius=radius,
-                         back_test=checked.summary),
+        end=end, surface=density.surface, areas=areas, junctions=junctions,
+        hotspot_table=hotspot_table(areas, found.source), corridors=corridors,
+        monthly=_monthly_counts(sel), geometry=sel.geometry, map_png=map_png,
+        method_notes=_method_notes(sel, shown, figures, change, method_text=method_text,
+                                   top=top, cell=cell, radius=radius,
+                                   extra=(_disruption_note(disruption), found.note,
+                                          checked.note)),
+        caveats=_caveats(sel), summary=_summary(sel, areas, figures, junctions, radius=radius,
+                                                back_test=checked.summary),
         params=_params(sel, density, shown, figures, change, areas=areas, top=top,
                        radius=radius, accuracy_info=checked.info, class_info=found.info,
                        marking=marking, created=created),
@@ -423,6 +416,23 @@ def _load_selection(store: Path, start: str, end: str, *, area: str | None,
                       geometry=area_geometry(area, settings), area_words=area_words,
                       crimes=crimes, period=period, cur_months=cur_months,
                       missing_now=missing_now)
+
+
+def _hotspots(sel: _Selection, map_kind: mm.MapMethod, *, cell: float,
+              bandwidth: float | str | Sequence[float], kernel: str, top: float,
+              bandwidth_rule: str, areas: gpd.GeoDataFrame | None, statement: str, name: str,
+              legend: str, classes: Mapping[int, str] | bool | None, settings: Settings
+              ) -> tuple[_Density, _Areas, _Change, gpd.GeoDataFrame, _Classes]:
+    """The surface, the areas the map shows, the previous period, and the areas with their
+    change, district and class."""
+    density = _density_surface(sel, cell=cell, bandwidth=bandwidth, kernel=kernel, top=top,
+                               bandwidth_rule=bandwidth_rule)
+    shown = _map_areas(map_kind, sel, density.surface, top=top, areas=areas,
+                       statement=statement, name=name, legend=legend)
+    change = _previous_period(sel, clusters=shown.clusters)
+    annotated, found = _annotate_areas(shown, sel, density.grid, change, classes=classes,
+                                       settings=settings)
+    return density, shown, change, annotated, found
 
 
 def _density_surface(sel: _Selection, *, cell: float, bandwidth: float | str | Sequence[float],
