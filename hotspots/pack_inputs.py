@@ -243,10 +243,8 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
                                       created=created, settings=settings)
     sel = _load_selection(settings.store_dir if store_dir is None else Path(store_dir), start,
                           end, area=area, groups=groups, types=types, settings=settings)
-    map_kind = mm.check_method(mm.MapMethod(method) if isinstance(method, str)
-                               else method or mm.MapMethod())
     density, shown, change, areas, found = _hotspots(
-        sel, map_kind, cell=cell, bandwidth=bandwidth, kernel=kernel, top=top,
+        sel, method, cell=cell, bandwidth=bandwidth, kernel=kernel, top=top,
         bandwidth_rule=bandwidth_rule, areas=areas, statement=areas_statement, name=areas_name,
         legend=areas_legend, classes=classes, settings=settings)
     graph = build_srn_graph(settings)
@@ -418,13 +416,15 @@ def _load_selection(store: Path, start: str, end: str, *, area: str | None,
                       missing_now=missing_now)
 
 
-def _hotspots(sel: _Selection, map_kind: mm.MapMethod, *, cell: float,
+def _hotspots(sel: _Selection, method: mm.MapMethod | str | None, *, cell: float,
               bandwidth: float | str | Sequence[float], kernel: str, top: float,
               bandwidth_rule: str, areas: gpd.GeoDataFrame | None, statement: str, name: str,
               legend: str, classes: Mapping[int, str] | bool | None, settings: Settings
               ) -> tuple[_Density, _Areas, _Change, gpd.GeoDataFrame, _Classes]:
     """The surface, the areas the map shows, the previous period, and the areas with their
     change, district and class."""
+    map_kind = mm.check_method(mm.MapMethod(method) if isinstance(method, str)
+                               else method or mm.MapMethod())
     density = _density_surface(sel, cell=cell, bandwidth=bandwidth, kernel=kernel, top=top,
                                bandwidth_rule=bandwidth_rule)
     shown = _map_areas(map_kind, sel, density.surface, top=top, areas=areas,
