@@ -400,7 +400,7 @@ def _bandwidth_arg(text: str) -> float | str | tuple[float, ...]:
 
 
 def _cmd_report(args) -> int:
-    from hotspots.export import write_report
+    from hotspots.report import write_report
 
     sel = _selection(args)
     result = write_report(args.out, store_dir=args.store, area=args.area, start=getattr(args,

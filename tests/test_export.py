@@ -1,14 +1,12 @@
-"""Exports for tasking meetings: map PNG, tasking pack PDF, GeoJSON, GeoPackage, safe CSV."""
+"""Exports on the shipped data: map PNG, the pack built from the store, and reports."""
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -21,22 +19,13 @@ from shapely.geometry import Point, Polygon
 
 from hotspots.audit import AuditError, read_exports
 from hotspots.errors import HotspotsError, NoDataError, ParameterError
-from hotspots.export import (
-    DATA_CAVEATS,
-    build_pack_inputs,
-    monthly_chart_png,
-    safe_csv,
-    to_geojson,
-    write_csv,
-    write_geopackage,
-    write_html_map,
-    write_report,
-    write_tasking_pack,
-)
 from hotspots.ingest import build_default_store
 from hotspots.models.areas import hotspot_areas
 from hotspots.models.kde import kernel_density
+from hotspots.pack import write_tasking_pack
+from hotspots.pack_inputs import build_pack_inputs
 from hotspots.query import load_incidents
+from hotspots.report import write_report
 from hotspots.snapshot import (
     ATTRIBUTION,
     SIZES,
@@ -237,281 +226,9 @@ def test_attribution_names_osm_only_when_services_are_shown():
         in ATTRIBUTION["os_roads"]
 
 
-# --------------------------------------------------------------------------------------------
-# GeoJSON and GeoPackage
-# --------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def polygons() -> gpd.GeoDataFrame:
-    # Exterior given clockwise on purpose: RFC 7946 output must be counter-clockwise.
-    cw = Polygon([(440000, 270000), (440000, 271000), (441000, 271000), (441000, 270000)])
-    hole = Polygon([(445000, 272000), (445000, 274000), (447000, 274000), (447000, 272000)],
-                   [[(445500, 272500), (446500, 272500), (446500, 273500), (445500, 273500)]])
-    gdf = gpd.GeoDataFrame({
-        "rank": [1, 2], "incidents": [12, 7], "share": [0.6, float("nan")],
-        "previous": pd.array([5, pd.NA], dtype="Int64"),
-        "top_locations": [["On or near A (3)", "On or near B (2)"], []],
-        "note": ["=HYPERLINK(\"x\")", "plain"],
-    }, geometry=[cw, hole], crs=27700)
-    gdf.attrs["method"] = {"top": 0.05, "kernel": "quartic"}
-    return gdf
-
-
-def ring_area(coords) -> float:
-    xy = np.asarray(coords)
-    return 0.5 * float(np.sum(xy[:-1, 0] * xy[1:, 1] - xy[1:, 0] * xy[:-1, 1]))
-
-
-def test_geojson_is_an_rfc7946_feature_collection_in_wgs84(polygons):
-    doc = json.loads(to_geojson(polygons))
-    assert doc["type"] == "FeatureCollection" and "crs" not in doc
-    assert len(doc["features"]) == 2
-    for feat in doc["features"]:
-        assert feat["type"] == "Feature" and feat["geometry"]["type"] == "Polygon"
-        rings = feat["geometry"]["coordinates"]
-        for ring in rings:
-            xy = np.asarray(ring)
-            assert np.all((-180 <= xy[:, 0]) & (xy[:, 0] <= 180))
-            assert np.all((-90 <= xy[:, 1]) & (xy[:, 1] <= 90))
-            # Warwickshire: about 1.5 degrees west, 52.3 north.
-            assert np.all((-2.0 < xy[:, 0]) & (xy[:, 0] < -1.0))
-            assert np.all((52.0 < xy[:, 1]) & (xy[:, 1] < 52.7))
-        assert ring_area(rings[0]) > 0  # exterior counter-clockwise
-        for hole in rings[1:]:
-            assert ring_area(hole) < 0  # holes clockwise
-    lon0, lat0, lon1, lat1 = doc["bbox"]
-    assert lon0 < lon1 and lat0 < lat1
-    props = doc["features"][1]["properties"]
-    assert props["share"] is None and props["previous"] is None and props["top_locations"] == []
-    assert doc["features"][0]["properties"]["previous"] == 5
-    assert doc["metadata"] == {"top": 0.05, "kernel": "quartic"}
-
-
-def test_geojson_round_trips_through_geopandas_and_leaves_the_input_alone(polygons, tmp_path):
-    before = polygons.copy()
-    path = tmp_path / "h.geojson"
-    path.write_text(to_geojson(polygons), encoding="utf-8")
-    back = gpd.read_file(path)
-    assert back.crs.to_epsg() == 4326 and len(back) == 2
-    area = back.to_crs(27700).geometry.area.to_numpy()
-    np.testing.assert_allclose(area, polygons.geometry.area.to_numpy(), rtol=1e-4)
-    assert polygons.crs.to_epsg() == 27700
-    assert polygons.geometry.equals(before.geometry)
-
-
-def test_geojson_without_a_crs_is_refused(polygons):
-    with pytest.raises(ParameterError, match="coordinate reference system"):
-        to_geojson(polygons.set_crs(None, allow_override=True))
-    with pytest.raises(ParameterError, match="GeoDataFrame"):
-        to_geojson(pd.DataFrame({"a": [1]}))
-
-
-def test_geopackage_holds_every_layer_in_british_national_grid(polygons, tmp_path):
-    points = gpd.GeoDataFrame({"name": ["M6 J1"], "by_group": [{"acquisitive": 3}]},
-                              geometry=[Point(-1.25, 52.4)], crs=4326)
-    path = write_geopackage({"hotspots": polygons, "junctions": points}, tmp_path / "x.gpkg")
-    layers = dict(pyogrio.list_layers(path))
-    assert set(layers) == {"hotspots", "junctions"}
-    hs = gpd.read_file(path, layer="hotspots")
-    assert hs.crs.to_epsg() == 27700 and len(hs) == 2
-    assert hs.geometry.area.sum() == pytest.approx(polygons.geometry.area.sum())
-    assert json.loads(hs["top_locations"].iloc[0]) == ["On or near A (3)", "On or near B (2)"]
-    j = gpd.read_file(path, layer="junctions")
-    assert j.crs.to_epsg() == 27700 and json.loads(j["by_group"].iloc[0]) == {"acquisitive": 3}
-    assert 430000 < j.geometry.x.iloc[0] < 460000
-    meta = pyogrio.read_info(path, layer="hotspots")["layer_metadata"]
-    assert json.loads(meta["hotspots_method"]) == {"top": 0.05, "kernel": "quartic"}
-
-
-def test_geopackage_is_replaced_whole_not_appended(polygons, tmp_path):
-    path = tmp_path / "x.gpkg"
-    write_geopackage({"old": polygons}, path)
-    write_geopackage({"new": polygons.head(1)}, path)
-    assert [n for n, _ in pyogrio.list_layers(path)] == ["new"]
-    assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind
-
-
-@pytest.mark.parametrize("layers, fragment", [({}, "no layers"),
-                                              ({"": None}, "non-empty"),
-                                              ({"a": "not a frame"}, "GeoDataFrame")])
-def test_bad_geopackage_layers_are_refused(tmp_path, layers, fragment):
-    with pytest.raises(ParameterError, match=fragment):
-        write_geopackage(layers, tmp_path / "x.gpkg")
-
-
-# --------------------------------------------------------------------------------------------
-# CSV injection
-# --------------------------------------------------------------------------------------------
-
-
-def read_back(text: str) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(text, newline="")))
-
-
-@pytest.mark.parametrize("cell", ["=1+1", "+1+1", "-1+1", "@SUM(A1:A2)", "\t=1+1", "\r=1+1",
-                                  "\x00x", "\x1bx", "\n=1+1", "\x7fx", "＝1+1", " =1+1",
-                                  "-3.2+cmd|' /C calc'!A0", "=HYPERLINK(\"http://x\",\"y\")"])
-def test_text_that_a_spreadsheet_would_run_gets_a_leading_apostrophe(cell):
-    rows = read_back(safe_csv(pd.DataFrame({"note": [cell]})))
-    assert rows[1] == ["'" + cell]
-
-
-@pytest.mark.parametrize("cell", ["plain", "On or near High Street", "a=b", "3-2", "", "'quoted"])
-def test_harmless_text_is_left_as_it_is(cell):
-    rows = read_back(safe_csv(pd.DataFrame({"note": [cell]})))
-    assert rows[1] == [cell]
-
-
-def test_numbers_stay_numbers_even_when_negative():
-    frame = pd.DataFrame({"change": [-3.2, 5.0, float("nan")], "n": [-7, 0, 12],
-                          "as_text": ["-3.2", "+4", "-1e3"],
-                          "mixed": [-2, "-2+1", None]}, dtype=object)
-    frame["change"] = frame["change"].astype(float)
-    frame["n"] = frame["n"].astype(int)
-    rows = read_back(safe_csv(frame))
-    assert rows[1] == ["-3.2", "-7", "-3.2", "-2"]
-    assert rows[2] == ["5.0", "0", "+4", "'-2+1"]
-    assert rows[3] == ["", "12", "-1e3", ""]
-    back = pd.read_csv(io.StringIO(safe_csv(frame)))
-    assert back["change"].iloc[0] == -3.2 and back["n"].iloc[0] == -7
-
-
-def test_embedded_newlines_and_quotes_survive_quoted():
-    text = safe_csv(pd.DataFrame({"a": ['line one\nline two, "quoted"'], "b": [1]}))
-    assert read_back(text)[1] == ['line one\nline two, "quoted"', "1"]
-    assert text.endswith("\r\n")
-
-
-def test_headers_lists_and_dicts_are_neutralised_too():
-    frame = pd.DataFrame({"=cmd": [1], "mix": [{"-x": 1}], "lst": [["=a"]]})
-    rows = read_back(safe_csv(frame))
-    assert rows[0][0] == "'=cmd"
-    assert json.loads(rows[1][1]) == {"-x": 1}  # JSON text starts with "{": nothing to run
-    assert rows[1][2] == '["=a"]'
-
-
-def test_safe_csv_does_not_modify_the_frame_and_write_csv_adds_a_bom(tmp_path):
-    frame = pd.DataFrame({"a": ["=1"], "b": ["km²"]})
-    before = frame.copy()
-    path = write_csv(frame, tmp_path / "t.csv")
-    pd.testing.assert_frame_equal(frame, before)
-    raw = path.read_bytes()
-    assert raw.startswith(b"\xef\xbb\xbf") and "km²".encode() in raw
-
-
-# --------------------------------------------------------------------------------------------
-# Offline HTML map
-# --------------------------------------------------------------------------------------------
-
-
-def test_html_map_is_written_self_contained(tmp_path):
-    from hotspots.maps import remote_references
-
-    m = folium.Map(location=[52.3, -1.5], zoom_start=9, tiles=None)
-    folium.GeoJson({"type": "Feature", "properties": {},
-                    "geometry": {"type": "Point", "coordinates": [-1.5, 52.3]}}).add_to(m)
-    path = write_html_map(m, tmp_path / "map.html")
-    page = path.read_text(encoding="utf-8")
-    assert "<html" in page.lower() and "L.map" in page
-    assert remote_references(page) == []
-
-
-# --------------------------------------------------------------------------------------------
-# Monthly chart and the tasking pack
-# --------------------------------------------------------------------------------------------
-
-
-def small_png() -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", (400, 280), (200, 220, 240)).save(buf, format="PNG")
-    return buf.getvalue()
-
-
-def monthly_with_gap() -> pd.DataFrame:
-    months = [f"2024-{m:02d}" for m in range(1, 13)] + [f"2025-{m:02d}" for m in range(1, 4)]
-    counts = [float(m[5:]) * 10 if (m.startswith("2025") or m <= "2024-04") else np.nan
-              for m in months]
-    return pd.DataFrame({"month": months, "incidents": counts})
-
 
 def pdf_text(path: Path) -> list[str]:
     return [p.extract_text() for p in PdfReader(path).pages]
-
-
-def test_monthly_chart_is_a_png_and_refuses_bad_months():
-    img = Image.open(io.BytesIO(monthly_chart_png(monthly_with_gap(), dpi=100)))
-    assert img.size == (1000, 360)
-    with pytest.raises(ParameterError, match="YYYY-MM"):
-        monthly_chart_png(pd.DataFrame({"month": ["2025/01"], "incidents": [1]}))
-    with pytest.raises(NoDataError):
-        monthly_chart_png(pd.DataFrame({"month": [], "incidents": []}))
-
-
-def test_pack_has_every_section_given_and_the_marking_on_every_page(tmp_path):
-    hotspots = pd.DataFrame({"rank": [1, 2], "locations": ["On or near Bank Street (9)",
-                                                           "On or near Supermarket (4)"],
-                             "district": ["Rugby", "Rugby"], "incidents": [40, 18],
-                             "previous": pd.array([30, 20], dtype="Int64"),
-                             "change": pd.array([10, -2], dtype="Int64"),
-                             "share": [0.3, 0.12], "pai": [12.5, 8.0],
-                             "area_km2": [0.4, 0.2], "class": ["emerging", "persistent"]})
-    junctions = pd.DataFrame({"name": ["M6 J1"], "alias": [""], "roads": ["M6"],
-                              "incidents": [12], "previous": [None], "change": [None],
-                              "change_pct": [float("nan")],
-                              "change_note": ["no data for previous period 2024-10..2024-12"]})
-    junctions.attrs["radius_m"] = 2000.0
-    disruption = pd.DataFrame({"rank": [1], "name": ["M6 J1"], "type": ["junction"],
-                               "rationale": ["Covers 23 acquisitive crimes within 10 minutes"]})
-    info = write_tasking_pack(
-        tmp_path / "pack.pdf", title="Acquisitive crime hotspots", area="Rugby",
-        period="Jan–Mar 2025", crimes="acquisitive crime", marking="OFFICIAL-SENSITIVE",
-        created=CREATED, map_png=small_png(), summary={"Incidents": "58"},
-        hotspots=hotspots, junctions=junctions, disruption=disruption,
-        monthly=monthly_with_gap(), monthly_period=("2025-01", "2025-03"),
-        accuracy={"Hit rate": "61%", "PAI (out of sample)": 7.2},
-        method_notes=["Kernel density, quartic kernel, bandwidth 500 m"])
-    pages = pdf_text(tmp_path / "pack.pdf")
-    assert info["pages"] == len(pages) == 8
-    assert info["sections"] == ["map", "hotspots", "junctions", "disruption", "trend",
-                                "accuracy", "notes"] and info["omitted"] == {}
-    for n, text in enumerate(pages, start=1):
-        assert text.count("OFFICIAL-SENSITIVE") >= 2, f"page {n} lacks header and footer marking"
-        assert f"Page {n} of {len(pages)}" in text
-    cover = pages[0]
-    for needle in ("Acquisitive crime hotspots", "Rugby", "Jan–Mar 2025", "2025-07-01 09:30 UTC"):
-        assert needle in cover
-    whole = "\n".join(pages)
-    for needle in ("On or near Bank Street (9)", "emerging", "+10", "M6 J1",
-                   "Change not computed: no data for previous period 2024-10..2024-12",
-                   "Covers 23 acquisitive crimes within 10 minutes", "Hit rate",
-                   "No data published for May–Dec 2024", "Kernel density, quartic kernel"):
-        assert needle in whole, needle
-    for caveat in DATA_CAVEATS:
-        assert caveat[:40] in whole.replace("\n", " ")
-
-
-def test_sections_not_given_are_left_out_with_a_note_never_faked(tmp_path):
-    info = write_tasking_pack(tmp_path / "p.pdf", title="Hotspots", area="Warwick",
-                              period="Apr–Jun 2025", created=CREATED,
-                              omitted={"disruption": "no disruption model in this version"})
-    pages = pdf_text(tmp_path / "p.pdf")
-    assert info["pages"] == len(pages) == 2  # cover and notes
-    assert info["sections"] == ["notes"]
-    assert set(info["omitted"]) == {"map", "hotspots", "junctions", "disruption", "trend",
-                                    "accuracy"}
-    assert "Disruption points: no disruption model in this version" in pages[0]
-    assert "Top hotspots: not supplied" in pages[0]
-    assert "Monthly incidents" not in "".join(pages)
-
-
-def test_pack_refuses_disruption_points_without_a_rationale(tmp_path):
-    with pytest.raises(ParameterError, match="rationale"):
-        write_tasking_pack(tmp_path / "p.pdf", title="T", area="A", period="P",
-                           disruption=pd.DataFrame({"rank": [1], "name": ["M6 J1"]}))
-    with pytest.raises(ParameterError, match="marking"):
-        write_tasking_pack(tmp_path / "p.pdf", title="T", area="A", period="P", marking="")
-    assert not (tmp_path / "p.pdf").exists()
 
 
 # --------------------------------------------------------------------------------------------
@@ -936,18 +653,3 @@ def test_accuracy_and_classes_false_are_left_out_with_a_reason(store_settings, t
     cover = " ".join(pdf_text(tmp_path / "p.pdf")[0].split())
     assert "Accuracy (back-test): not asked for (accuracy=False)" in cover
     assert "Hotspot class (emerging hot spot pattern): not asked for (classes=False)" in cover
-
-
-def test_a_hotspot_table_without_class_is_reported_as_such(tmp_path):
-    hotspots = pd.DataFrame({"rank": [1], "locations": ["On or near Bank Street (9)"],
-                             "incidents": [40]})
-    info = write_tasking_pack(tmp_path / "a.pdf", title="T", area="A", period="P",
-                              hotspots=hotspots, created=CREATED)
-    assert info["omitted"]["classes"] == "not supplied"
-    assert "hotspots" in info["sections"]
-    info = write_tasking_pack(tmp_path / "b.pdf", title="T", area="A", period="P",
-                              hotspots=hotspots, created=CREATED,
-                              omitted={"classes": "no trend model for this force"})
-    assert info["omitted"]["classes"] == "no trend model for this force"
-    text = " ".join("\n".join(pdf_text(tmp_path / "b.pdf")).split())
-    assert "Class not shown: no trend model for this force." in text

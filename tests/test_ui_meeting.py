@@ -421,7 +421,7 @@ def test_gistar_tasking_pack_is_built_on_the_hot_areas_shown(rugby_gistar, tmp_p
 
     from pypdf import PdfReader
 
-    from hotspots.export import build_pack_inputs
+    from hotspots.pack_inputs import build_pack_inputs
 
     settings, analysis, _, shown = rugby_gistar
     p = analysis.params
@@ -452,7 +452,7 @@ def test_gistar_tasking_pack_is_built_on_the_hot_areas_shown(rugby_gistar, tmp_p
 
 
 def test_cluster_pack_counts_no_previous_period_for_clusters(rugby):
-    from hotspots.export import build_pack_inputs
+    from hotspots.pack_inputs import build_pack_inputs
     from hotspots.query import available_months
     from hotspots.ui import methods
 
@@ -479,7 +479,7 @@ def test_pack_refuses_areas_without_the_hotspot_columns_in_one_line(rugby):
     from shapely.geometry import box
 
     from hotspots.errors import ParameterError
-    from hotspots.export import build_pack_inputs
+    from hotspots.pack_inputs import build_pack_inputs
 
     settings, analysis = rugby
     p = analysis.params

@@ -645,7 +645,8 @@ def disruption_view(settings: Settings, key: str, fingerprint: str, months: tupl
 
 
 def _sites_csv(plan: SitePlan) -> str:
-    from hotspots.export import disruption_frame, safe_csv
+    from hotspots.pack import disruption_frame
+    from hotspots.safe_csv import safe_csv
 
     frame = disruption_frame(plan).drop(columns=["hotspots"])
     return safe_csv(frame)

@@ -143,10 +143,10 @@ def hotspot_csv(analysis: compute.Analysis, shown: MapAreas | None = None) -> by
     Returns
     -------
     bytes
-        :func:`hotspot_table` through :func:`hotspots.export.safe_csv` (formula injection
+        :func:`hotspot_table` through :func:`hotspots.safe_csv.safe_csv` (formula injection
         neutralised), UTF-8 with a byte-order mark so that spreadsheets read "²" and "–".
     """
-    from hotspots.export import safe_csv
+    from hotspots.safe_csv import safe_csv
 
     return ("\ufeff" + safe_csv(hotspot_table(_areas(analysis, shown)))).encode("utf-8")
 
@@ -191,7 +191,7 @@ def hotspot_geojson(analysis: compute.Analysis, settings: Settings,
         UTF-8 JSON; ``metadata`` holds the selection, the method statement, the hotspot
         method's parameters, the counts, the marking and the creation time.
     """
-    from hotspots.export import to_geojson
+    from hotspots.gis import to_geojson
 
     return to_geojson(_areas(analysis, shown),
                       metadata=_metadata(analysis, settings, shown)).encode("utf-8")
@@ -210,9 +210,9 @@ def hotspot_geopackage(analysis: compute.Analysis, shown: MapAreas | None = None
     -------
     bytes
         A GeoPackage with one layer, ``hotspots``, in EPSG:27700 (written by
-        :func:`hotspots.export.write_geopackage` in a temporary folder).
+        :func:`hotspots.gis.write_geopackage` in a temporary folder).
     """
-    from hotspots.export import write_geopackage
+    from hotspots.gis import write_geopackage
 
     with tempfile.TemporaryDirectory(prefix="hotspots-gpkg-") as tmp:
         path = write_geopackage({"hotspots": _areas(analysis, shown)},
@@ -305,10 +305,11 @@ def tasking_pack(params: Params, settings: Settings, shown: MapAreas | None = No
     Returns
     -------
     bytes
-        The PDF (:func:`hotspots.export.build_pack_inputs` with :data:`PACK_SITES` disruption
-        sites, then :func:`hotspots.export.write_tasking_pack`).
+        The PDF (:func:`hotspots.pack_inputs.build_pack_inputs` with :data:`PACK_SITES`
+        disruption sites, then :func:`hotspots.pack.write_tasking_pack`).
     """
-    from hotspots.export import build_pack_inputs, write_tasking_pack
+    from hotspots.pack import write_tasking_pack
+    from hotspots.pack_inputs import build_pack_inputs
 
     extra: dict[str, Any] = {}
     if not _is_density(shown):
@@ -340,7 +341,7 @@ def junction_csv(junctions: pd.DataFrame) -> bytes:
         :func:`corridor_compute.junction_table` plus ``lon``/``lat``, UTF-8 with a byte-order
         mark.
     """
-    from hotspots.export import safe_csv
+    from hotspots.safe_csv import safe_csv
     from hotspots.spatial.crs import to_wgs84
 
     table = corridor_compute.junction_table(junctions)
