@@ -19,11 +19,12 @@ import numpy as np
 import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
-from hotspots import maps
+from hotspots import maps, registry
 from hotspots import methods as mm
 from hotspots.config import Settings, load_settings
 from hotspots.errors import HotspotsError, NoDataError, ParameterError
 from hotspots.jsonvalue import json_value
+from hotspots.method_spec import MapMethod
 from hotspots.models.areas import hotspot_areas
 from hotspots.models.kde import Surface, kernel_density
 from hotspots.pack import DATA_CAVEATS, disruption_frame
@@ -416,15 +417,15 @@ def _load_selection(store: Path, start: str, end: str, *, area: str | None,
                       missing_now=missing_now)
 
 
-def _hotspots(sel: _Selection, method: mm.MapMethod | str | None, *, cell: float,
+def _hotspots(sel: _Selection, method: MapMethod | str | None, *, cell: float,
               bandwidth: float | str | Sequence[float], kernel: str, top: float,
               bandwidth_rule: str, areas: gpd.GeoDataFrame | None, statement: str, name: str,
               legend: str, classes: Mapping[int, str] | bool | None, settings: Settings
               ) -> tuple[_Density, _Areas, _Change, gpd.GeoDataFrame, _Classes]:
     """The surface, the areas the map shows, the previous period, and the areas with their
     change, district and class."""
-    map_kind = mm.check_method(mm.MapMethod(method) if isinstance(method, str)
-                               else method or mm.MapMethod())
+    map_kind = registry.check(MapMethod(method) if isinstance(method, str)
+                              else method or MapMethod(registry.default().name))
     density = _density_surface(sel, cell=cell, bandwidth=bandwidth, kernel=kernel, top=top,
                                bandwidth_rule=bandwidth_rule)
     shown = _map_areas(map_kind, sel, density.surface, top=top, areas=areas,
@@ -460,7 +461,7 @@ def _density_surface(sel: _Selection, *, cell: float, bandwidth: float | str | S
                     auto_info=auto_info, evaluation=evaluation)
 
 
-def _map_areas(map_kind: mm.MapMethod, sel: _Selection, surface: Surface, *, top: float,
+def _map_areas(map_kind: MapMethod, sel: _Selection, surface: Surface, *, top: float,
                areas: gpd.GeoDataFrame | None, statement: str, name: str, legend: str
                ) -> _Areas:
     """The areas the map shows: those given, the map method's, or the density hotspot areas.
@@ -472,7 +473,8 @@ def _map_areas(map_kind: mm.MapMethod, sel: _Selection, surface: Surface, *, top
     back-test stays that of the kernel density methods (``auto``) and says so, unless the map
     method made them: then it is that method's own (``own``).
     """
-    if areas is None and map_kind.name != mm.KDE:
+    density = registry.get(map_kind.name).density
+    if areas is None and not density:
         model = mm.model_result(map_kind, sel.period_inc, study_area=sel.geometry,
                                 months_held=sel.have)
         made = mm.model_areas(map_kind, model, sel.period_inc, start=sel.start, end=sel.end,
@@ -482,7 +484,7 @@ def _map_areas(map_kind: mm.MapMethod, sel: _Selection, surface: Surface, *, top
     own = None
     if shown:
         areas = check_shown_areas(areas, statement, name)
-        if map_kind.name != mm.KDE:
+        if not density:
             own = mm.area_recipe(map_kind, areas)
     else:
         areas = hotspot_areas(surface, sel.mapped, top=top, study_area=sel.geometry)
