@@ -23,9 +23,11 @@ import shapely
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
+from hotspots import wording
 from hotspots.config import Settings, load_settings
 from hotspots.errors import HotspotsError, InputError, NoDataError, ParameterError
 from hotspots.jsonvalue import json_value
+from hotspots.months import check_month, is_month, month_range, previous_period
 
 __all__ = [
     "DATA_CAVEATS",
@@ -57,7 +59,6 @@ DATA_CAVEATS: tuple[str, ...] = (
     "counter sites); motorway lines are surveyed (OS OpenRoads).",
 )
 
-_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 #: First characters that make a spreadsheet read a cell as a formula (OWASP CSV injection),
 #: plus the full-width forms some spreadsheet locales also accept.
 _FORMULA_START = frozenset("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
@@ -328,11 +329,11 @@ def write_html_map(folium_map: Any, path: str | os.PathLike) -> Path:
     Raises
     ------
     ParameterError
-        The map needs a file from another machine (see :func:`hotspots.maps.offline_html`).
+        The map needs a file from another machine (see :func:`hotspots.leaflet.offline_html`).
     InputError
         The file cannot be written.
     """
-    from hotspots.maps import offline_html
+    from hotspots.leaflet import offline_html
 
     page = offline_html(folium_map)
     path = Path(path)
@@ -347,36 +348,6 @@ def write_html_map(folium_map: Any, path: str | os.PathLike) -> Path:
 # --------------------------------------------------------------------------------------------
 # Months
 # --------------------------------------------------------------------------------------------
-
-
-def _month_index(m: str) -> int:
-    return int(m[:4]) * 12 + int(m[5:7]) - 1
-
-
-def _month_name(i: int) -> str:
-    return f"{i // 12:04d}-{i % 12 + 1:02d}"
-
-
-def _month_span(start: str, end: str) -> list[str]:
-    return [_month_name(i) for i in range(_month_index(start), _month_index(end) + 1)]
-
-
-def _check_month(value: Any, what: str) -> str:
-    if not isinstance(value, str) or not _MONTH.fullmatch(value):
-        raise ParameterError(f"{what} {value!r} is not a month in the form YYYY-MM")
-    return value
-
-
-def _period_words(start: str, end: str) -> str:
-    from hotspots.maps import period_label
-
-    return period_label(start, end)
-
-
-def _runs_words(months: Sequence[str]) -> str:
-    from hotspots.maps import missing_months_label
-
-    return missing_months_label(list(months))
 
 
 _MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
@@ -430,10 +401,10 @@ def monthly_chart_png(monthly: pd.DataFrame, *, title: str = "Incidents per mont
         raise NoDataError("no months to chart")
     given = dict(zip(monthly["month"].astype(str),
                      pd.to_numeric(monthly["incidents"], errors="coerce"), strict=True))
-    bad = [m for m in given if not _MONTH.fullmatch(m)]
+    bad = [m for m in given if not is_month(m)]
     if bad:
         raise ParameterError(f"months must be YYYY-MM, got {bad[:3]}")
-    months = _month_span(min(given), max(given))
+    months = month_range(min(given), max(given))
     values = np.array([given.get(m, np.nan) for m in months], dtype=float)
     x = np.arange(len(months))
 
@@ -919,8 +890,9 @@ def write_tasking_pack(path: str | os.PathLike, *, title: str, area: str, period
         gaps = monthly.loc[~np.isfinite(pd.to_numeric(monthly["incidents"], errors="coerce")
                                         .to_numpy(dtype=float)), "month"].astype(str).tolist()
         if gaps:
-            _para(pdf, f"No data published for {_runs_words(gaps)}: shown as a gap, never as "
-                       "zero, and no line is drawn across it.", 9, "I", (90, 90, 90))
+            _para(pdf, f"No data published for {wording.missing_months_label(gaps)}: shown as a "
+                       "gap, never as zero, and no line is drawn across it.", 9, "I",
+                  (90, 90, 90))
         pdf.ln(3)
         _table(pdf, _month_grid(monthly), [("year", "Year", 8, "", "LEFT")]
                + [(m, m, 7, "int", "RIGHT") for m in _MONTH_NAMES], 8)
@@ -1137,11 +1109,11 @@ def _change_note(cur: list[str], prev: list[str], have: set[str]) -> str:
     gaps_cur = [m for m in cur if m not in have]
     gaps_prev = [m for m in prev if m not in have]
     if gaps_cur:
-        return f"period has no data for {_runs_words(gaps_cur)}"
+        return f"period has no data for {wording.missing_months_label(gaps_cur)}"
     if len(gaps_prev) == len(prev):
-        return f"no data for previous period {_period_words(prev[0], prev[-1])}"
+        return f"no data for previous period {wording.period_label(prev[0], prev[-1])}"
     if gaps_prev:
-        return f"previous period lacks data for {_runs_words(gaps_prev)}"
+        return f"previous period lacks data for {wording.missing_months_label(gaps_prev)}"
     return ""
 
 
@@ -1213,19 +1185,19 @@ def _back_test(incidents: pd.DataFrame, *, months_held: Sequence[str], end: str,
     window = DEFAULT_TRAIN_MONTHS
     folds, _ = plan_folds(held, window) if held else ([], [])
     if not folds:
-        return None, (f"no back-test fold is available up to {_period_words(end, end)}: each "
+        return None, (f"no back-test fold is available up to "
+                      f"{wording.period_label(end, end)}: each "
                       f"test month needs the {window} calendar months before it in the store, "
                       f"and up to then the store holds only "
-                      f"{_runs_words(held) if held else 'no month'}"), {}
+                      f"{wording.missing_months_label(held) if held else 'no month'}"), {}
     data = _upto(incidents, end)
     if res is None:
         res = _pack_evaluation(incidents, months_held=months_held, end=end,
                                study_area=study_area, cell=cell, top=top, groups=groups,
                                types=types)
     labels = set(res.summary["label"])
-    from hotspots import maps
 
-    own = "" if surface is None else maps.bandwidth_label(surface.bandwidths
+    own = "" if surface is None else wording.bandwidth_label(surface.bandwidths
                                                            or surface.bandwidth)
     if shown_recipe is not None:
         from hotspots.methods import MAP_COVERAGE
@@ -1260,16 +1232,17 @@ def _back_test(incidents: pd.DataFrame, *, months_held: Sequence[str], end: str,
     tested = list(res.default["periods"])
     context = ["rolling origin", f"{window} training months", "next-month test",
                f"{len(tested)} test month{'s' if len(tested) != 1 else ''} "
-               f"{_runs_words(tested)}"]
+               f"{wording.missing_months_label(tested)}"]
     if max(months_held) > end:
-        context[-1] += (f" (none after {_period_words(end, end)}, so no data later than the "
+        context[-1] += (f" (none after {wording.period_label(end, end)}, so no data later than the "
                         "pack's period is used)")
     spans_gap = [f["test"] for f in res.skipped
                  if str(f.get("reason", "")).startswith("training window spans a gap")]
-    gaps = [m for m in _month_span(held[0], end) if m not in set(held)]
+    gaps = [m for m in month_range(held[0], end) if m not in set(held)]
     if spans_gap and gaps:
-        context.append(f"{_runs_words(spans_gap)} skipped as their training windows reach "
-                       f"into the {_runs_words(gaps)} gap")
+        context.append(f"{wording.missing_months_label(spans_gap)} skipped as their training "
+                       "windows reach "
+                       f"into the {wording.missing_months_label(gaps)} gap")
     statement = (f"Back-test ({', '.join(context[:3])}, {'; '.join(context[3:])}): {reading}. "
                  f"Auto choice: {pick} (PAI {pick_row['pai']:.1f}).")
     info = {"statement": statement, "method": label, "coverage": coverage,
@@ -1427,7 +1400,6 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
     NoDataError
         No mapped incident matches the selection.
     """
-    from hotspots import maps
     from hotspots.models.areas import hotspot_areas
     from hotspots.models.kde import kernel_density
     from hotspots.query import available_months, load_incidents
@@ -1439,7 +1411,7 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
 
     settings = settings or load_settings()
     store = settings.store_dir if store_dir is None else Path(store_dir)
-    start, end = _check_month(start, "start"), _check_month(end, "end")
+    start, end = check_month(start, "start"), check_month(end, "end")
     if end < start:
         raise ParameterError(f"end {end} is before start {start}")
     if not groups and not types:
@@ -1466,13 +1438,14 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
     mapped = period_inc[located]
     area_words = "Warwickshire (force area)" if area is None or area.strip().lower() in (
         "force", "all", settings.force) else area.strip()
-    crimes_text = maps.crimes_label(selection["groups"], selection["types"])
-    period = _period_words(start, end)
-    cur_months = _month_span(start, end)
+    crimes_text = wording.crimes_label(selection["groups"], selection["types"])
+    period = wording.period_label(start, end)
+    cur_months = month_range(start, end)
     missing_now = [m for m in cur_months if m not in set(have)]
     if mapped.empty:
         raise NoDataError(f"no mapped {crimes_text} incidents in {area_words} for {period}"
-                          + (f" (the store has no data for {_runs_words(missing_now)})"
+                          + (" (the store has no data for "
+                             f"{wording.missing_months_label(missing_now)})"
                              if missing_now else "") + "; widen the period, area or crimes")
 
     from hotspots import methods as mm
@@ -1521,8 +1494,7 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
     class_note = ""
 
     # Previous period of equal length, compared only when the store holds all of it.
-    span = len(cur_months)
-    prev_months = [_month_name(_month_index(start) - span + k) for k in range(span)]
+    prev_months = month_range(*previous_period(start, end))
     note = _change_note(cur_months, prev_months, set(have))
     if clusters:
         note = ("clusters are groups of this period's incidents, not fixed places: no "
@@ -1569,11 +1541,10 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
                               "periods": list(class_params.get("periods") or []),
                               "gaps": list(class_params.get("gaps") or []),
                               "by_class": pd.Series(found).value_counts().to_dict()}
-                from hotspots.model_maps import emerging_statement
-
                 class_note = (
-                    f"Class: {emerging_statement(class_params, crimes=crimes_text)}, on every "
-                    f"month the store holds up to {_period_words(end, end)} (nothing later). "
+                    f"Class: {wording.emerging_statement(class_params, crimes=crimes_text)}, "
+                    "on every month the store holds up to "
+                    f"{wording.period_label(end, end)} (nothing later). "
                     "Each hotspot area takes the pattern of the emerging-analysis cells it "
                     "overlaps, weighted by the cells' incidents over those steps: the most "
                     "common pattern other than \"no pattern detected\", else \"no pattern "
@@ -1609,10 +1580,10 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
 
     # Monthly counts over everything the store holds; months it lacks are NaN, not zero.
     counts = months_col.value_counts()
-    span_all = _month_span(first, last)
+    span_all = month_range(first, last)
     monthly = pd.DataFrame({
         "month": span_all,
-        "label": [_period_words(m, m) for m in span_all],
+        "label": [wording.period_label(m, m) for m in span_all],
         "incidents": [float(counts.get(m, 0)) if m in set(have) else np.nan for m in span_all],
         "has_data": [m in set(have) for m in span_all],
         "selected": [start <= m <= end for m in span_all],
@@ -1624,7 +1595,7 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
     junctions = junctions[junctions["incidents"] > 0].reset_index(drop=True)
     corridors = corridor_bands(period_inc, graph, geom)
 
-    method_text = maps.method_statement(
+    method_text = wording.method_statement(
         kernel=surface.kernel, bandwidth=surface.bandwidths or surface.bandwidth,
         bandwidth_rule=bandwidth_rule or surface.bandwidth_rule, cell=surface.grid.cell,
         top=top, start=start,
@@ -1674,7 +1645,8 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
                                  f"{radius:,.0f} m") if len(junctions) else "none near",
     }
     if missing_now:
-        summary["Missing months"] = f"the store has no data for {_runs_words(missing_now)}"
+        summary["Missing months"] = ("the store has no data for "
+                                     f"{wording.missing_months_label(missing_now)}")
 
     thr = method.get("threshold_density")
     how = (f"Hotspot areas: the densest {top:.0%} of the study area's {cell:g} m cells "
@@ -1691,7 +1663,7 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
         "incidents / share of the study area: it says how concentrated the period's crime "
         "is, not how well it forecasts.",
         f"Change: the same polygons counted in the previous period of equal length "
-        f"({_period_words(prev_months[0], prev_months[-1])}). Months without published data "
+        f"({wording.period_label(prev_months[0], prev_months[-1])}). Months without published data "
         "are never read as zero: " + (f"not computed here ({note})." if note
                                       else "every month of both periods has data."),
         f"Junctions: incidents within {radius:,.0f} m straight-line of each SRN junction node "
@@ -1705,7 +1677,8 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
     gaps_all = [m for m in span_all if m not in set(have)]
     caveats = list(DATA_CAVEATS)
     if gaps_all:
-        caveats.insert(2, f"The store has no data for {_runs_words(gaps_all)}: trends show the "
+        caveats.insert(2, "The store has no data for "
+                          f"{wording.missing_months_label(gaps_all)}: trends show the "
                           "gap and no comparison bridges it.")
 
     if disruption is None:

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from hotspots import maps, model_maps
+from hotspots import wording
 from hotspots.errors import NoDataError, ParameterError
 from hotspots.models.evaluate import (
     FALLBACK_LABEL,
@@ -32,6 +32,7 @@ from hotspots.models.evaluate import (
     score_kde_multiscale,
     summarise,
 )
+from hotspots.months import month_range
 from hotspots.spatial.grid import Grid
 
 if TYPE_CHECKING:
@@ -157,7 +158,7 @@ def method_bandwidth(method: Method) -> float | tuple[float, ...]:
 def auto_rule(coverage: float) -> str:
     """The legend's reason for an auto bandwidth, e.g. ``"auto: best back-tested PAI at 5% on
     earlier months"``."""
-    return f"auto: best back-tested PAI at {maps.format_share(coverage)} on earlier months"
+    return f"auto: best back-tested PAI at {wording.format_share(coverage)} on earlier months"
 
 
 def auto_choice(result: EvaluationResult, end: str) -> AutoChoice:
@@ -190,7 +191,7 @@ def auto_choice(result: EvaluationResult, end: str) -> AutoChoice:
     bandwidth = method_bandwidth(next(m for m in candidates if m.label == label))
     folds = tuple(sorted(detail["test"].astype(str).unique()))
     rule = auto_rule(cov) if folds else \
-        f"auto: no back-test month up to {maps.period_label(end, end)}, fallback"
+        f"auto: no back-test month up to {wording.period_label(end, end)}, fallback"
     return AutoChoice(bandwidth=bandwidth, label=label, reason=reason, rule=rule, folds=folds,
                       overall=overall)
 
@@ -326,17 +327,18 @@ def recipe(method: MapMethod, *, bandwidth: float | str | tuple[float, ...] = FA
     if method.name == KDE:
         if isinstance(bandwidth, tuple):
             bws = [float(b) for b in bandwidth]
-            return Method("kde_multiscale", maps.bandwidth_label(bandwidth), score_kde_multiscale,
-                          {"bandwidths": bws, "kernel": "quartic"}, float(np.mean(bws)))
+            return Method("kde_multiscale", wording.bandwidth_label(bandwidth),
+                          score_kde_multiscale, {"bandwidths": bws, "kernel": "quartic"},
+                          float(np.mean(bws)))
         if isinstance(bandwidth, str):
-            label = f"KDE ({maps.bandwidth_rule_label(bandwidth)})"
+            label = f"KDE ({wording.bandwidth_rule_label(bandwidth)})"
             return Method("kde", label, score_kde, {"bandwidth": bandwidth, "kernel": "quartic"})
         return Method("kde", f"KDE {float(bandwidth):g} m", score_kde,
                       {"bandwidth": float(bandwidth), "kernel": "quartic"}, float(bandwidth))
     if method.name == GISTAR:
         if cell is None:
             raise ParameterError("the Gi* back-test needs the map's cell size")
-        return Method("gistar_map", f"Gi* hot cells ({maps.format_metres(cell)}, 90%+)",
+        return Method("gistar_map", f"Gi* hot cells ({wording.format_metres(cell)}, 90%+)",
                       score_gistar_hot, {"cell": float(cell), "distance": distance,
                                          "correction": method.correction})
     if method.name == EMERGING:
@@ -353,10 +355,10 @@ def recipe_words(method: MapMethod, label: str, *, top: float, cell: float | Non
                  ) -> str:
     """Say how the back-tested map is made, e.g. ``"KDE 300 m, top 5% of the area"``."""
     if method.name == KDE:
-        return f"{label}, top {maps.format_share(top)} of the area"
-    corr = model_maps.CORRECTION_SHORT.get(method.correction, method.correction)
+        return f"{label}, top {wording.format_share(top)} of the area"
+    corr = wording.CORRECTION_SHORT.get(method.correction, method.correction)
     if method.name == GISTAR:
-        return f"Gi* hot cells at 90% or more ({maps.format_metres(cell or 0)} cells, {corr})"
+        return f"Gi* hot cells at 90% or more ({wording.format_metres(cell or 0)} cells, {corr})"
     if method.name == EMERGING:
         return f"emerging hot spots hot in the last month ({corr})"
     return f"{method.cluster_method.upper()} cluster hulls (cells they overlap)"
@@ -364,7 +366,7 @@ def recipe_words(method: MapMethod, label: str, *, top: float, cell: float | Non
 
 def months_label(months: Sequence[str]) -> str:
     """Month runs in words, e.g. ``"Apr 2024, Apr–Dec 2025"``."""
-    return maps.missing_months_label(list(months))
+    return wording.missing_months_label(list(months))
 
 
 def backtest_lines(result: EvaluationResult, *, how: str, train_months: int
@@ -427,7 +429,7 @@ def check_method(method: MapMethod) -> MapMethod:
 def missing_months(months_held: Sequence[str], start: str, end: str) -> list[str]:
     """The calendar months from ``start`` to ``end`` that ``months_held`` lacks."""
     have = set(months_held)
-    return [m for m in maps.month_range(start, end) if m not in have]
+    return [m for m in month_range(start, end) if m not in have]
 
 
 def model_result(method: MapMethod, incidents: pd.DataFrame, *,
@@ -485,12 +487,12 @@ def model_statement(method: MapMethod, result: gpd.GeoDataFrame, *, start: str, 
     """
     p = result.attrs.get("params") or {}
     if method.name == GISTAR:
-        return model_maps.gistar_statement(p, start=start, end=end, crimes=crimes,
+        return wording.gistar_statement(p, start=start, end=end, crimes=crimes,
                                            missing=list(missing))
     if method.name == EMERGING:
-        return model_maps.emerging_statement(p, crimes=crimes)
+        return wording.emerging_statement(p, crimes=crimes)
     if method.name == CLUSTERS:
-        return model_maps.cluster_statement(p, start=start, end=end, crimes=crimes,
+        return wording.cluster_statement(p, start=start, end=end, crimes=crimes,
                                             missing=list(missing))
     raise ParameterError(f"{method.name!r} has no model statement (KDE states its own)")
 

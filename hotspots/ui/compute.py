@@ -17,10 +17,21 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from hotspots import maps
+from hotspots import (
+    base_layers,
+    corridor_lines,
+    corridor_map,
+    count_symbols,
+    density_image,
+    leaflet,
+    maps,
+    wording,
+)
 from hotspots.config import Settings
 from hotspots.errors import NoDataError, ParameterError
+from hotspots.legend import Legend
 from hotspots.methods import missing_months
+from hotspots.months import month_range
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -90,7 +101,7 @@ class Params:
         """The crime selection in words."""
         if not self.groups and not self.types:
             return "no crime chosen"
-        return maps.crimes_label(self.groups, self.types)
+        return wording.crimes_label(self.groups, self.types)
 
     def area_label(self) -> str:
         """The area in words."""
@@ -107,7 +118,7 @@ class Analysis:
     no_location: int
     in_study: int
     areas: gpd.GeoDataFrame
-    image: maps.DensityImage
+    image: density_image.DensityImage
     bandwidth: float | tuple[float, ...]
     bandwidth_rule: str
     kernel: str
@@ -139,7 +150,7 @@ class Analysis:
 
     def method(self) -> str:
         """The legend's one-line method statement."""
-        return maps.method_statement(
+        return wording.method_statement(
             kernel=self.kernel, bandwidth=self.bandwidth, bandwidth_rule=self.bandwidth_rule,
             cell=self.cell, top=self.params.top, start=self.params.start, end=self.params.end,
             crimes=self.params.crimes(), missing=self.missing_months)
@@ -185,7 +196,7 @@ def run_analysis(params: Params, settings: Settings, months_present: Sequence[st
     mapped = inc[has_loc]
     if mapped.empty:
         raise NoDataError(f"no mapped {params.crimes()} incidents in {params.area_label()} for "
-                          f"{maps.period_label(params.start, params.end)}; widen the period, "
+                          f"{wording.period_label(params.start, params.end)}; widen the period, "
                           "area or crime selection")
     geom = area_geometry(params.area, settings)
     grid = Grid.from_geometry(geom, CELL_M)
@@ -195,7 +206,7 @@ def run_analysis(params: Params, settings: Settings, months_present: Sequence[st
     method = areas.attrs.get("method", {})
     study_km2 = float(method.get("study_area_km2", geom.area / 1e6))
     in_study = int(method.get("incidents_in_study_area", len(mapped)))
-    image = maps.density_image(surface.values, surface.grid, mask=geom)
+    image = density_image.density_image(surface.values, surface.grid, mask=geom)
     return Analysis(
         params=params, incidents=int(len(inc)), mapped=int(len(mapped)),
         no_location=int((~has_loc).sum()), in_study=in_study, areas=areas, image=image,
@@ -233,19 +244,19 @@ def monthly_counts(params: Params, settings: Settings, months_present: Sequence[
     inc = load_incidents(_settings_store(settings), start=first, end=last, area=params.area,
                          forces=[settings.force], settings=settings, **params.selection())
     counts = inc.groupby(inc["month"].astype(str)).size()
-    months = maps.month_range(first, last)
+    months = month_range(first, last)
     have = set(months_present)
     values = [float(counts.get(m, 0)) if m in have else np.nan for m in months]
     return pd.DataFrame({
         "month": months,
-        "label": [maps.period_label(m, m) for m in months],
+        "label": [wording.period_label(m, m) for m in months],
         "incidents": values,
         "has_data": [m in have for m in months],
         "selected": [params.start <= m <= params.end for m in months],
     })
 
 
-def symbol_layers(params: Params, settings: Settings) -> tuple[maps.CountLayer, ...]:
+def symbol_layers(params: Params, settings: Settings) -> tuple[count_symbols.CountLayer, ...]:
     """Acquisitive (circles) and SOC-linked (diamonds) incidents per 1 km square.
 
     Uses the same area and period as ``params`` whatever its crime selection, so the two groups
@@ -254,14 +265,14 @@ def symbol_layers(params: Params, settings: Settings) -> tuple[maps.CountLayer, 
     from hotspots.query import load_incidents
 
     out = []
-    specs = (("acquisitive", "Acquisitive", "circle", maps.ACQUISITIVE_COLOUR, "acquisitive"),
-             ("soc", "SOC-linked (Drugs, Possession of weapons)", "diamond", maps.SOC_COLOUR,
+    specs = (("acquisitive", "Acquisitive", "circle", leaflet.ACQUISITIVE_COLOUR, "acquisitive"),
+             ("soc", "SOC-linked (Drugs, Possession of weapons)", "diamond", leaflet.SOC_COLOUR,
               "SOC-linked"))
     for group, name, shape, colour, noun in specs:
         inc = load_incidents(_settings_store(settings), start=params.start, end=params.end,
                              groups=[group], area=params.area, forces=[settings.force],
                              mapped_only=True, settings=settings)
-        out.append(maps.count_layer(inc["x"].to_numpy(), inc["y"].to_numpy(), name=name,
+        out.append(count_symbols.count_layer(inc["x"].to_numpy(), inc["y"].to_numpy(), name=name,
                                     cell=SYMBOL_CELL_M, shape=shape, colour=colour, noun=noun))
     return tuple(out)
 
@@ -272,7 +283,7 @@ NEIGHBOUR_NOTE = ("Neighbouring forces' incidents are context only: they are not
                   "density surface, the hotspot areas or the summary.")
 
 
-def neighbour_layer(params: Params, settings: Settings) -> maps.CountLayer:
+def neighbour_layer(params: Params, settings: Settings) -> count_symbols.CountLayer:
     """The selected crimes recorded by neighbouring forces near the border, per 1 km square.
 
     The store holds neighbours' rows only near the force boundary (a buffer at ingest); they
@@ -284,25 +295,25 @@ def neighbour_layer(params: Params, settings: Settings) -> maps.CountLayer:
     store = _settings_store(settings)
     others = [f for f in store_forces(store) if f != settings.force]
     if not others:
-        return maps.CountLayer(name=NEIGHBOUR_LAYER, points=(), cell=SYMBOL_CELL_M,
+        return count_symbols.CountLayer(name=NEIGHBOUR_LAYER, points=(), cell=SYMBOL_CELL_M,
                                colour=NEIGHBOUR_COLOUR)
     inc = load_incidents(store, start=params.start, end=params.end, forces=others,
                          mapped_only=True, settings=settings, **params.selection())
-    return maps.count_layer(inc["x"].to_numpy(), inc["y"].to_numpy(), name=NEIGHBOUR_LAYER,
+    return count_symbols.count_layer(inc["x"].to_numpy(), inc["y"].to_numpy(), name=NEIGHBOUR_LAYER,
                             cell=SYMBOL_CELL_M, shape="circle", colour=NEIGHBOUR_COLOUR,
                             noun="neighbouring-force")
 
 
 def map_page(analysis: Analysis, settings: Settings, *,
-             counts: Sequence[maps.CountLayer] = (), show_services: bool = False) -> str:
+             counts: Sequence[count_symbols.CountLayer] = (), show_services: bool = False) -> str:
     """Build the map for an analysis and render it to self-contained, offline HTML."""
     from hotspots.spatial.boundaries import area_geometry
 
     p = analysis.params
     n = len(analysis.areas)
-    hot_line = (f"Hotspot areas (top {maps.format_share(p.top)} of area): {n:,}, holding "
+    hot_line = (f"Hotspot areas (top {wording.format_share(p.top)} of area): {n:,}, holding "
                 f"{analysis.share:.0%} of mapped incidents (PAI {analysis.pai:.1f})"
-                if n else f"No hotspot areas (top {maps.format_share(p.top)} of area)")
+                if n else f"No hotspot areas (top {wording.format_share(p.top)} of area)")
     notes = []
     if any(c.shape == "diamond" for c in counts):
         notes.append(SOC_NOTE)
@@ -311,17 +322,17 @@ def map_page(analysis: Analysis, settings: Settings, *,
     if analysis.no_location:
         notes.append(f"{analysis.no_location:,} of {analysis.incidents:,} incidents have no "
                      "location and are not mapped.")
-    legend = maps.Legend(
+    legend = Legend(
         title=f"{p.crimes()[:1].upper()}{p.crimes()[1:]} hotspots, {p.area_label()}",
         method=analysis.method(), density=analysis.image, hotspots_line=hot_line,
         counts=tuple(counts), marking=settings.marking, notes=tuple(notes))
-    m = maps.build_map(base=maps.load_base_layers(settings),
+    m = maps.build_map(base=base_layers.load_base_layers(settings),
                        view=area_geometry(p.area, settings), density=analysis.image,
                        hotspots=analysis.areas, counts=counts, legend=legend, settings=settings,
                        show_services=show_services,
                        title=f"Hotspots: {p.crimes()}, {p.area_label()}, "
-                             f"{maps.period_label(p.start, p.end)}")
-    return maps.offline_html(m)
+                             f"{wording.period_label(p.start, p.end)}")
+    return leaflet.offline_html(m)
 
 
 # ----------------------------------------------------------------------------------- corridors
@@ -435,7 +446,7 @@ class CorridorCounts:
 class NetworkDensity:
     """Network kernel density along the SRN, aggregated for the map, with its parameters."""
 
-    lines: maps.CorridorLines
+    lines: corridor_lines.CorridorLines
     points: int
     snapped: int
     bandwidth: float
@@ -446,7 +457,7 @@ class NetworkDensity:
 
 def previous_period(start: str, end: str) -> tuple[str, str]:
     """The equally long period just before ``start``..``end`` (as ``junction_stats`` uses)."""
-    months = maps.month_range(start, end)
+    months = month_range(start, end)
     first = int(start[:4]) * 12 + int(start[5:7]) - 1 - len(months)
     last = first + len(months) - 1
     return f"{first // 12:04d}-{first % 12 + 1:02d}", f"{last // 12:04d}-{last % 12 + 1:02d}"
@@ -516,7 +527,7 @@ def corridor_counts(inc: pd.DataFrame, sel: Params) -> CorridorCounts:
     mapped = int(period["has_location"].sum())
     if not mapped:
         raise NoDataError(f"no mapped {sel.crimes()} incidents in {sel.area_label()} for "
-                          f"{maps.period_label(sel.start, sel.end)}; widen the period, area "
+                          f"{wording.period_label(sel.start, sel.end)}; widen the period, area "
                           "or crime selection")
     by_force = period["force"].astype(str).value_counts()
     return CorridorCounts(incidents=int(len(period)), mapped=mapped,
@@ -551,7 +562,7 @@ def network_density(inc: pd.DataFrame, graph: nx.MultiDiGraph, sel: Params, band
     lix = network_kde(graph, located["x"].to_numpy(float), located["y"].to_numpy(float),
                       lixel=NKDE_LIXEL_M, bandwidth=float(bandwidth), kernel=NKDE_KERNEL,
                       band=NKDE_BAND_M)
-    return NetworkDensity(lines=maps.corridor_lines(lix, clip=corridor_extent(settings)),
+    return NetworkDensity(lines=corridor_lines.corridor_lines(lix, clip=corridor_extent(settings)),
                           points=int(len(located)),
                           snapped=int(lix.attrs.get("n_snapped", 0)),
                           bandwidth=float(lix.attrs.get("bandwidth_m", bandwidth)),
@@ -665,7 +676,7 @@ def neighbour_gaps(months_by_force: dict[str, Sequence[str]], sel: Params,
     that neighbour; the sentence says so where it matters.
     """
     held = set(months_present)
-    wanted = [m for m in maps.month_range(previous_period(sel.start, sel.end)[0], sel.end)
+    wanted = [m for m in month_range(previous_period(sel.start, sel.end)[0], sel.end)
               if m in held]
     out = []
     for force, have in sorted(months_by_force.items()):
@@ -674,7 +685,7 @@ def neighbour_gaps(months_by_force: dict[str, Sequence[str]], sel: Params,
         lack = [m for m in wanted if m not in set(have)]
         if lack:
             out.append(f"{force_label(force)} has no data for "
-                       f"{maps.missing_months_label(lack)}")
+                       f"{wording.missing_months_label(lack)}")
     return out
 
 
@@ -703,7 +714,7 @@ def corridor_map_page(cp: CorridorParams, network: NetworkDensity, junctions: pd
 
     sel = cp.crimes_params()
     crimes = sel.crimes()
-    method = maps.network_statement(
+    method = wording.network_statement(
         bandwidth=network.bandwidth, lixel=network.lixel, band=network.band, start=cp.start,
         end=cp.end, crimes=crimes, kernel=network.kernel,
         missing=missing_months(months_present, cp.start, cp.end))
@@ -724,19 +735,19 @@ def corridor_map_page(cp: CorridorParams, network: NetworkDensity, junctions: pd
         legend_notes.append(f"{counts.no_location:,} of {counts.incidents:,} incidents have no "
                             "location and are not mapped.")
     pp = junctions.attrs.get("previous_period")
-    markers = maps.junction_markers(
-        junctions, radius_m=cp.radius, period=maps.period_label(cp.start, cp.end),
-        previous_period=maps.period_label(*pp) if pp else "", group_labels=GROUP_SHORT,
+    markers = corridor_map.junction_markers(
+        junctions, radius_m=cp.radius, period=wording.period_label(cp.start, cp.end),
+        previous_period=wording.period_label(*pp) if pp else "", group_labels=GROUP_SHORT,
         force_labels={f: force_label(f) for f in counts.by_force})
-    legend = maps.Legend(
+    legend = Legend(
         title=f"{crimes[:1].upper()}{crimes[1:]} along the SRN, {sel.area_label()}",
         method=method, roads=False, network=network.lines.classes,
         junction_key=(f"SRN junction, sized by incidents within {cp.radius:,.0f} m (largest "
                       f"{markers.largest:,}); number = rank in the table"),
         marking=settings.marking, notes=tuple(legend_notes))
-    m = maps.corridor_map(base=maps.load_base_layers(settings),
+    m = corridor_map.corridor_map(base=base_layers.load_base_layers(settings),
                           view=area_geometry(cp.area, settings), lines=network.lines,
                           junctions=markers, legend=legend, settings=settings,
                           title=f"SRN corridors: {crimes}, {sel.area_label()}, "
-                                f"{maps.period_label(cp.start, cp.end)}")
-    return maps.offline_html(m)
+                                f"{wording.period_label(cp.start, cp.end)}")
+    return leaflet.offline_html(m)

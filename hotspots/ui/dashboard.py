@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import streamlit as st
 
-from hotspots import maps
+from hotspots import count_symbols, leaflet, wording
 from hotspots.config import Settings, load_settings
 from hotspots.errors import HotspotsError, NoDataError
 from hotspots.ui import compute, downloads, meeting
@@ -50,11 +50,11 @@ h1 { padding-top: 0; padding-bottom: 0.2rem; }
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 
 SOURCES = (
-    ("Crime", "police.uk street-level crime", maps.ATTRIBUTION["police_uk"]),
-    ("Boundaries", "Office for National Statistics", maps.ATTRIBUTION["ons"]),
-    ("Motorways", "OS OpenRoads", maps.ATTRIBUTION["os_roads"]),
-    ("SRN junctions", "National Highways", maps.ATTRIBUTION["national_highways"]),
-    ("Service areas (when shown)", "OpenStreetMap", maps.ATTRIBUTION["osm"]),
+    ("Crime", "police.uk street-level crime", leaflet.ATTRIBUTION["police_uk"]),
+    ("Boundaries", "Office for National Statistics", leaflet.ATTRIBUTION["ons"]),
+    ("Motorways", "OS OpenRoads", leaflet.ATTRIBUTION["os_roads"]),
+    ("SRN junctions", "National Highways", leaflet.ATTRIBUTION["national_highways"]),
+    ("Service areas (when shown)", "OpenStreetMap", leaflet.ATTRIBUTION["osm"]),
 )
 
 
@@ -102,14 +102,14 @@ def _monthly(fingerprint: str, settings_key: str, area: str, groups: tuple[str, 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _symbols(fingerprint: str, settings_key: str, area: str, start: str, end: str,
-             _settings: Settings) -> tuple[maps.CountLayer, ...]:
+             _settings: Settings) -> tuple[count_symbols.CountLayer, ...]:
     params = Params(area=area, start=start, end=end, groups=("acquisitive",))
     return compute.symbol_layers(params, _settings)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _neighbours(fingerprint: str, settings_key: str, params: Params, _settings: Settings
-                ) -> maps.CountLayer:
+                ) -> count_symbols.CountLayer:
     return compute.neighbour_layer(params, _settings)
 
 
@@ -117,7 +117,7 @@ def _neighbours(fingerprint: str, settings_key: str, params: Params, _settings: 
 def _map_html(fingerprint: str, settings_key: str, params: Params, months: tuple[str, ...],
               layers: Layers, _settings: Settings) -> str:
     analysis = _analysis(fingerprint, settings_key, params, months, _settings)
-    counts: list[maps.CountLayer] = []
+    counts: list[count_symbols.CountLayer] = []
     if layers.counts:
         counts.extend(_symbols(fingerprint, settings_key, params.area, params.start, params.end,
                                _settings))
@@ -251,7 +251,7 @@ def neighbours_caption(forces: Sequence[str], own: str) -> str:
 
 
 def _month_label(month: str) -> str:
-    return maps.period_label(month, month)
+    return wording.period_label(month, month)
 
 
 def _sidebar(months: Sequence[str], types: Sequence[str], districts: Sequence[str],
@@ -281,7 +281,7 @@ def _sidebar(months: Sequence[str], types: Sequence[str], districts: Sequence[st
         gap = compute.missing_months(months, months[0], months[-1])
         if gap:
             st.caption("No police.uk data is held for "
-                       f"{md_escape(maps.missing_months_label(gap))}: the slider skips it "
+                       f"{md_escape(wording.missing_months_label(gap))}: the slider skips it "
                        "and the monthly chart shows the gap.")
         groups = st.multiselect("Crime groups", list(GROUP_LABELS), default=["acquisitive"],
                                 format_func=lambda g: GROUP_LABELS.get(g, g), key="groups")
@@ -376,7 +376,7 @@ def _summary(analysis: compute.Analysis) -> None:
                                      "placed in a district." if p.area != FORCE_AREA else ""))
     cols[2].metric("Hotspot areas", f"{len(analysis.areas):,}",
                    help=f"Contiguous groups of the densest cells covering the top "
-                        f"{maps.format_share(p.top)} of the study area.")
+                        f"{wording.format_share(p.top)} of the study area.")
     share = "–" if analysis.share != analysis.share else f"{analysis.share:.0%}"
     cols[3].metric("Share in hotspots", share,
                    help="Share of the mapped incidents in the study area that fall inside the "
@@ -395,7 +395,7 @@ def _share_note(analysis: compute.Analysis) -> str:
     # then reads 100%, which looks like an error unless the page says why.
     return (f"{analysis.share:.1%} of mapped incidents lie inside the hotspot areas: at this "
             "bandwidth each incident's own cell is among the densest "
-            f"{maps.format_share(analysis.params.top)}. In-sample share and PAI flatter small "
+            f"{wording.format_share(analysis.params.top)}. In-sample share and PAI flatter small "
             "bandwidths; the back-test line under the map says how well the map would have "
             "predicted the next month.")
 
@@ -424,7 +424,7 @@ def _monthly_chart(df: pd.DataFrame) -> None:
                     tooltip=[alt.Tooltip("label:N", title="Month"),
                              alt.Tooltip("incidents:Q", title="Incidents", format=",.0f")]))
     layers = [gaps, bars]
-    runs = maps.missing_months_label(df.loc[~df["has_data"], "month"].tolist())
+    runs = wording.missing_months_label(df.loc[~df["has_data"], "month"].tolist())
     if runs:
         missing = df.loc[~df["has_data"]].reset_index(drop=True)
         mid = missing.iloc[[len(missing) // 2]].assign(text="no data published", y=top * 0.55)
@@ -463,7 +463,7 @@ def area_table(areas: pd.DataFrame, rows: int = 10) -> pd.DataFrame:
     table = pd.DataFrame({
         "Rank": top["rank"].astype(int).astype(str),
         "Incidents": top["incidents"].map(lambda v: f"{int(v):,}"),
-        "Share": top["share"].map(maps.format_share_1dp),
+        "Share": top["share"].map(wording.format_share_1dp),
         "km²": top["area_km2"].map(lambda v: f"{float(v):.2f}"),
         "PAI": top["pai"].map(lambda v: "–" if v != v else f"{float(v):.1f}"),
     })
@@ -471,7 +471,7 @@ def area_table(areas: pd.DataFrame, rows: int = 10) -> pd.DataFrame:
         if col in top.columns:
             table[heading] = top[col].map(fmt).map(md_escape)
     if {"first_month", "last_month"} <= set(top.columns):
-        table["Months"] = [md_escape(maps.period_label(a, b)) for a, b in
+        table["Months"] = [md_escape(wording.period_label(a, b)) for a, b in
                            zip(top["first_month"], top["last_month"], strict=True)]
     # st.table renders Markdown in cells: escape data so a location cannot become a link or
     # an image fetched from elsewhere.
@@ -565,7 +565,7 @@ def _junction_panel(junctions: pd.DataFrame, cp: compute.CorridorParams) -> None
             "Rank": st.column_config.NumberColumn(width="small"),
             "Junction": st.column_config.TextColumn(width="medium"),
             "Incidents": st.column_config.NumberColumn(
-                help=f"Within {cp.radius:,.0f} m, {maps.period_label(cp.start, cp.end)}",
+                help=f"Within {cp.radius:,.0f} m, {wording.period_label(cp.start, cp.end)}",
                 format="localized"),
             "By group": st.column_config.TextColumn(width="medium"),
             "Previous": st.column_config.NumberColumn(
@@ -575,7 +575,7 @@ def _junction_panel(junctions: pd.DataFrame, cp: compute.CorridorParams) -> None
             "Note": st.column_config.TextColumn(width="medium"),
         })
     pp = junctions.attrs.get("previous_period")
-    previous = f" ({md_escape(maps.period_label(*pp))})" if pp else ""
+    previous = f" ({md_escape(wording.period_label(*pp))})" if pp else ""
     st.caption(f"{len(table):,} junctions whose {cp.radius:,.0f} m radius reaches "
                f"{md_escape(junctions.attrs.get('area', ''))}, ranked by incidents within the "
                f"radius (straight line). Change: against the previous period of equal "
@@ -678,7 +678,7 @@ def _corridors_view(settings: Settings, key: str, fingerprint: str, months: tupl
         st.title("SRN corridors", anchor=False)
         st.markdown("**" + md_escape(f"{sel.crimes()[:1].upper()}{sel.crimes()[1:]}")
                     + "** · " + md_escape(sel.area_label()) + " · "
-                    + md_escape(maps.period_label(cp.start, cp.end)) + " · "
+                    + md_escape(wording.period_label(cp.start, cp.end)) + " · "
                     + md_escape(forces))
     with mark:
         if settings.marking:
@@ -775,7 +775,7 @@ def _hotspots_view(settings: Settings, key: str, fingerprint: str, months: tuple
         st.title("Crime hotspots", anchor=False)
         st.markdown("**" + md_escape(f"{params.crimes()[:1].upper()}{params.crimes()[1:]}")
                     + "** · " + md_escape(params.area_label()) + " · "
-                    + md_escape(maps.period_label(params.start, params.end)))
+                    + md_escape(wording.period_label(params.start, params.end)))
     with mark:
         if settings.marking:
             st.badge(md_escape(settings.marking), color="gray")

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import streamlit as st
 
-from hotspots import maps, site_maps
+from hotspots import base_layers, site_maps, wording
 from hotspots.config import Settings
 from hotspots.errors import HotspotsError, InputError, NoDataError
+from hotspots.legend import Legend
 from hotspots.ui import compute, meeting
 from hotspots.ui.compute import SOC_NOTE, Params
 from hotspots.ui.dashboard import _KEEP, MAP_HEIGHT, _sources, md_escape, show_error
@@ -168,7 +169,7 @@ def load_selection(sel: Params, settings: Settings) -> pd.DataFrame:
                          forces=[settings.force], settings=settings, **sel.selection())
     if not inc["has_location"].fillna(False).astype(bool).any():
         raise NoDataError(f"no mapped {sel.crimes()} incidents in {sel.area_label()} for "
-                          f"{maps.period_label(sel.start, sel.end)}; widen the period, area "
+                          f"{wording.period_label(sel.start, sel.end)}; widen the period, area "
                           "or crime selection")
     return inc
 
@@ -266,17 +267,17 @@ def map_page(cov: Coverage, plan: SitePlan, graph: nx.MultiDiGraph, dp: Disrupti
              *cov.params.get("notes", []), *uploads]
     if dp.soc_boost != 1.0:
         notes.append(SOC_NOTE)
-    legend = maps.Legend(
+    legend = Legend(
         title=f"Suggested disruption points: {sel.crimes()}, {sel.area_label()}",
-        method=site_maps.disruption_statement(
+        method=wording.disruption_statement(
             plan, cov, start=dp.start, end=dp.end, crimes=sel.crimes(),
             missing=compute.missing_months(months, dp.start, dp.end)),
         marking=settings.marking, notes=tuple(notes))
     return site_maps.disruption_map_page(
-        base=maps.load_base_layers(settings), view=area_geometry(dp.area, settings),
+        base=base_layers.load_base_layers(settings), view=area_geometry(dp.area, settings),
         coverage=cov, plan=plan, legend=legend, graph=graph, settings=settings,
         title=f"Disruption points: {sel.crimes()}, {sel.area_label()}, "
-              f"{maps.period_label(dp.start, dp.end)}")
+              f"{wording.period_label(dp.start, dp.end)}")
 
 
 # ------------------------------------------------------------------------------------ caching
@@ -547,8 +548,8 @@ def _about() -> None:
             "reaches several sets cover the same share and either may be shown. Existing "
             "sites are always in the solution and counted first.\n"
             "- **Catchments** on the map: the area within "
-            f"{maps.format_metres(site_maps.CATCHMENT_BUFFER_M)} of the incident locations a "
-            f"site reaches, gaps under {maps.format_metres(site_maps.CATCHMENT_CLOSE_M)} "
+            f"{wording.format_metres(site_maps.CATCHMENT_BUFFER_M)} of the incident locations a "
+            f"site reaches, gaps under {wording.format_metres(site_maps.CATCHMENT_CLOSE_M)} "
             "filled. Demand is drawn as one circle per 1 km square: blue within reach of a "
             "site, orange out of reach of every site.\n"
             "- **Coverage means within reach, not intercepted.** Speeds are congestion-free "
@@ -585,7 +586,7 @@ def disruption_view(settings: Settings, key: str, fingerprint: str, months: tupl
     with head:
         st.title("Suggested disruption points", anchor=False)
         st.markdown("**" + md_escape(_crimes_title(sel)) + "** · " + md_escape(sel.area_label())
-                    + " · " + md_escape(maps.period_label(dp.start, dp.end)) + " · "
+                    + " · " + md_escape(wording.period_label(dp.start, dp.end)) + " · "
                     + md_escape(f"{k} site{'s' if k != 1 else ''} {reach}"))
     with mark:
         if settings.marking:

@@ -8,7 +8,7 @@ from typing import Any
 
 import streamlit as st
 
-from hotspots import maps, viewstate
+from hotspots import viewstate, wording
 from hotspots.ui.compute import FORCE_AREA, Params
 from hotspots.viewstate import Choices, ViewState
 
@@ -112,7 +112,7 @@ def title_line(params: Params) -> str:
     crimes = params.crimes()
     area = "Warwickshire" if params.area == FORCE_AREA else params.area
     return (f"{crimes[:1].upper()}{crimes[1:]} · {area} · "
-            f"{maps.period_label(params.start, params.end)}")
+            f"{wording.period_label(params.start, params.end)}")
 
 
 def title_html(params: Params, *, view: str = "hotspots", marking: str = "") -> str:

@@ -16,7 +16,7 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from hotspots import maps, methods, model_maps
+from hotspots import base_layers, count_symbols, methods, model_maps, wording
 from hotspots.config import Settings
 from hotspots.errors import HotspotsError, NoDataError, ParameterError
 from hotspots.methods import (
@@ -42,6 +42,7 @@ from hotspots.methods import (
     recipe_words,
 )
 from hotspots.models.evaluate import EvaluationResult, plan_folds
+from hotspots.months import month_range
 from hotspots.ui import compute
 from hotspots.ui.compute import Params
 from hotspots.ui.dashboard import _KEEP, md_escape, show_error
@@ -63,7 +64,7 @@ def load_selection(params: Params, settings: Settings, *, mapped_only: bool = Tr
                          settings=settings, **params.selection())
     if inc.empty:
         raise NoDataError(f"no mapped {params.crimes()} incidents in {params.area_label()} for "
-                          f"{maps.period_label(params.start, params.end)}; widen the period, "
+                          f"{wording.period_label(params.start, params.end)}; widen the period, "
                           "area or crime selection")
     return inc
 
@@ -137,7 +138,7 @@ def result_metrics(method: MapMethod, result: gpd.GeoDataFrame
     if method.name == GISTAR:
         hot, cold = p.get("hot", {}), p.get("cold", {})
         cells = (f"{int(p.get('n_cells') or len(result)):,} cells of "
-                 f"{maps.format_metres(float(p.get('cell_m', 0)))}")
+                 f"{wording.format_metres(float(p.get('cell_m', 0)))}")
         return [
             ("Hot cells (90%+)", f"{int(hot.get('90', 0)):,}",
              f"Cells with significantly more incidents around them than the area's average, "
@@ -235,7 +236,7 @@ def _model_html(fingerprint: str, settings_key: str, sel: Params, method: MapMet
 
     result = _model_result(fingerprint, settings_key, sel, method, months, _settings)
     layer = model_layer(method, result, sel, months, unmapped)
-    counts: list[maps.CountLayer] = []
+    counts: list[count_symbols.CountLayer] = []
     if layers.counts:
         counts.extend(_symbols(fingerprint, settings_key, sel.area, sel.start, sel.end,
                                _settings))
@@ -247,10 +248,11 @@ def _model_html(fingerprint: str, settings_key: str, sel: Params, method: MapMet
     if any(c.name == compute.NEIGHBOUR_LAYER for c in counts):
         notes.append(compute.NEIGHBOUR_NOTE)
     return model_maps.model_map_page(
-        layer, base=maps.load_base_layers(_settings), view=area_geometry(sel.area, _settings),
+        layer, base=base_layers.load_base_layers(_settings),
+        view=area_geometry(sel.area, _settings),
         settings=_settings, counts=counts, show_services=layers.services, notes=notes,
         title=f"Hotspots ({METHOD_LABELS[method.name]}): {sel.crimes()}, {sel.area_label()}, "
-              f"{maps.period_label(sel.start, sel.end)}")
+              f"{wording.period_label(sel.start, sel.end)}")
 
 
 # ----------------------------------------------------------------------------- Streamlit
@@ -355,7 +357,7 @@ def backtest_caption(method: MapMethod, settings: Settings, key: str, fingerprin
         p = result.attrs.get("params", {})
         cell = p.get("cell_m")
         distance = p.get("distance_m")
-    n = len(maps.month_range(params.start, params.end))
+    n = len(month_range(params.start, params.end))
     if not plan_folds(months, n)[0]:
         st.caption(md_escape(f"No back-test for this map: no month has {n} complete months of "
                              "data before it. A shorter period back-tests maps made from "
