@@ -32,7 +32,7 @@ from hotspots.models.evaluate import (
     score_kde_multiscale,
     summarise,
 )
-from hotspots.months import month_range
+from hotspots.months import missing_months
 from hotspots.spatial.grid import Grid
 
 if TYPE_CHECKING:
@@ -426,12 +426,6 @@ def check_method(method: MapMethod) -> MapMethod:
     return method
 
 
-def missing_months(months_held: Sequence[str], start: str, end: str) -> list[str]:
-    """The calendar months from ``start`` to ``end`` that ``months_held`` lacks."""
-    have = set(months_held)
-    return [m for m in month_range(start, end) if m not in have]
-
-
 def model_result(method: MapMethod, incidents: pd.DataFrame, *,
                  study_area: BaseGeometry | None, months_held: Sequence[str]
                  ) -> gpd.GeoDataFrame:
@@ -565,7 +559,7 @@ def model_areas(method: MapMethod, result: gpd.GeoDataFrame, incidents: pd.DataF
 
     check_method(method)
     statement = model_statement(method, result, start=start, end=end, crimes=crimes,
-                                missing=missing_months(months_held, start, end))
+                                missing=missing_months(start, end, months_held))
     if method.name == GISTAR:
         areas = gistar_areas(result, _mapped(incidents))
     elif method.name == EMERGING:

@@ -21,6 +21,7 @@ __all__ = [
     "is_month",
     "missing_months",
     "month_index",
+    "month_index_of",
     "month_name",
     "month_range",
     "month_runs",
@@ -81,6 +82,12 @@ def split_month(month: str) -> tuple[int, int]:
     """Return the year and the month number (1..12) of a ``YYYY-MM`` month."""
     year, month0 = divmod(month_index(month), 12)
     return year, month0 + 1
+
+
+def month_index_of(year: Any, month: Any) -> Any:
+    """Return the month index of a year and a month number (1..12); works elementwise on
+    arrays and pandas Series (e.g. ``occurred.dt.year``, ``occurred.dt.month``)."""
+    return year * 12 + month - 1
 
 
 def month_name(index: int) -> str:

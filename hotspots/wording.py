@@ -44,6 +44,7 @@ __all__ = [
     "method_statement",
     "missing_months_label",
     "month_label",
+    "month_runs_label",
     "neighbourhood_cells",
     "network_statement",
     "period_label",
@@ -81,6 +82,14 @@ def missing_months_label(missing: Sequence[str]) -> str:
     if not missing:
         return ""
     return ", ".join(period_label(r[0], r[-1]) for r in month_runs(sorted(missing)))
+
+
+def month_runs_label(months: Sequence[str]) -> str:
+    """Compress months into runs for notes and JSON: ``"2024-05..2024-12, 2025-03"``.
+
+    Runs follow the order given (sort the months first for calendar order).
+    """
+    return ", ".join(r[0] if len(r) == 1 else f"{r[0]}..{r[-1]}" for r in month_runs(months))
 
 
 def crimes_label(groups: Sequence[str] | None = None, types: Sequence[str] | None = None) -> str:

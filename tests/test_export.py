@@ -406,7 +406,7 @@ def test_safe_csv_does_not_modify_the_frame_and_write_csv_adds_a_bom(tmp_path):
 
 
 def test_html_map_is_written_self_contained(tmp_path):
-    from hotspots.maps import remote_references
+    from hotspots.leaflet import remote_references
 
     m = folium.Map(location=[52.3, -1.5], zoom_start=9, tiles=None)
     folium.GeoJson({"type": "Feature", "properties": {},

@@ -9,7 +9,6 @@ import itertools
 import json
 import math
 import os
-import re
 import time
 import warnings
 from collections.abc import Sequence
@@ -31,6 +30,7 @@ from scipy.spatial import cKDTree
 from hotspots.errors import InputError, NoDataError, ParameterError
 from hotspots.jsonvalue import json_value
 from hotspots.models.kde import Surface
+from hotspots.months import is_month, missing_months
 from hotspots.schema import located_xy
 from hotspots.spatial.crs import BNG, to_bng, to_wgs84
 from hotspots.spatial.roads import (
@@ -42,6 +42,7 @@ from hotspots.spatial.roads import (
     edge_table,
     junctions_frame,
 )
+from hotspots.wording import month_runs_label
 
 __all__ = [
     "CANDIDATE_KINDS",
@@ -84,7 +85,6 @@ _DIJKSTRA_CHUNK_CELLS = 4_000_000
 # 1 - 1/e: the greedy algorithm's worst-case ratio for maximum coverage (Nemhauser et al. 1978).
 _GREEDY_RATIO = 1.0 - 1.0 / math.e
 
-_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 _GROUP_NOUNS = {
     "acquisitive": "acquisitive crimes",
     "soc": "SOC-linked crimes",
@@ -842,15 +842,6 @@ def _demand_label(demand: pd.DataFrame, label: str | None) -> str:
     return "crimes"
 
 
-def _month_range(start: str, end: str) -> list[str]:
-    y, m = int(start[:4]), int(start[5:7])
-    out = []
-    while f"{y:04d}-{m:02d}" <= end:
-        out.append(f"{y:04d}-{m:02d}")
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-    return out
-
-
 def _check_reach(minutes: Any, radius: Any) -> tuple[str, float]:
     if minutes is not None and radius is not None:
         raise ParameterError("give a drive time (minutes) or a straight-line radius, not both")
@@ -1095,17 +1086,17 @@ def build_coverage(demand: pd.DataFrame | Surface, graph: nx.MultiDiGraph | None
     missing: list[str] = []
     if period is not None:
         ok = isinstance(period, (tuple, list)) and len(period) == 2 and all(
-            isinstance(m, str) and _MONTH.fullmatch(m) for m in period)
+            is_month(m) for m in period)
         if not ok or period[1] < period[0]:
             raise ParameterError(f"period must be (first, last) months as YYYY-MM, in order, "
                                  f"got {period!r}")
     if period is not None and months is not None:
-        missing = [m for m in _month_range(*period) if m not in set(months)]
+        missing = missing_months(*period, months)
         if missing:
             notes.append(f"no data for {_span_text(missing)}: coverage counts only the months "
                          "with data")
     elif present:
-        missing = [m for m in _month_range(present[0], present[-1]) if m not in set(present)]
+        missing = missing_months(present[0], present[-1], present)
         if missing:
             notes.append(f"no incidents in {_span_text(missing)} (a gap in the data or none "
                          "recorded): those months add nothing")
@@ -1158,13 +1149,7 @@ def build_coverage(demand: pd.DataFrame | Surface, graph: nx.MultiDiGraph | None
 
 def _span_text(months: list[str]) -> str:
     """``2024-05..2024-12`` for consecutive runs, comma-joined."""
-    runs: list[list[str]] = []
-    for m in months:
-        if runs and _month_range(runs[-1][-1], m)[1:] == [m]:
-            runs[-1].append(m)
-        else:
-            runs.append([m])
-    return ", ".join(r[0] if len(r) == 1 else f"{r[0]}..{r[-1]}" for r in runs)
+    return month_runs_label(months)
 
 
 # --------------------------------------------------------------------------------------------

@@ -22,7 +22,8 @@ from hotspots.models.kde import (
     kernel_density,
     multiscale_density,
 )
-from hotspots.models.prospective import month_name, month_number, prospective_density
+from hotspots.models.prospective import prospective_density
+from hotspots.months import month_index, month_name
 from hotspots.spatial.grid import Grid
 
 DEFAULT_COVERAGES = (0.01, 0.02, 0.05, 0.10)
@@ -523,7 +524,7 @@ def plan_folds(months: Sequence[str], train_months: int = DEFAULT_TRAIN_MONTHS
     if isinstance(train_months, bool) or not isinstance(train_months, int | np.integer) \
             or train_months < 1:
         raise ParameterError(f"train_months must be a whole number >= 1, got {train_months!r}")
-    have = sorted({month_number(m) for m in months})
+    have = sorted({month_index(m) for m in months})
     if not have:
         raise NoDataError("no months to back-test; load some incidents first")
     present = set(have)

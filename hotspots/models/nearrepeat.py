@@ -11,6 +11,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from hotspots.errors import InputError, NoDataError, ParameterError
+from hotspots.months import missing_months
 from hotspots.schema import located_xy
 
 TIME_UNITS = ("days", "months")
@@ -359,8 +360,7 @@ def knox_test(incidents: pd.DataFrame, *,
 
     months = occ.iloc[idx].dt.strftime("%Y-%m")
     present = sorted(months.unique().tolist())
-    span_m = pd.period_range(present[0], present[-1], freq="M").strftime("%Y-%m").tolist()
-    gaps = [m for m in span_m if m not in set(present)]
+    gaps = missing_months(present[0], present[-1], present)
     same_xy = int(pd.Series(xy[:, 0] + 1j * xy[:, 1]).duplicated(keep=False).sum())
     notes = []
     if precision == "month":

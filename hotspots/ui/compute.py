@@ -30,8 +30,7 @@ from hotspots import (
 from hotspots.config import Settings
 from hotspots.errors import NoDataError, ParameterError
 from hotspots.legend import Legend
-from hotspots.methods import missing_months
-from hotspots.months import month_range
+from hotspots.months import missing_months, month_range, previous_period
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -213,7 +212,7 @@ def run_analysis(params: Params, settings: Settings, months_present: Sequence[st
         bandwidth=surface.bandwidths or float(surface.bandwidth),
         bandwidth_rule=params.bandwidth_rule or str(surface.bandwidth_rule),
         kernel=str(surface.kernel), cell=float(surface.grid.cell), study_km2=study_km2,
-        missing_months=missing_months(months_present, params.start, params.end))
+        missing_months=missing_months(params.start, params.end, months_present))
 
 
 def monthly_counts(params: Params, settings: Settings, months_present: Sequence[str]
@@ -453,14 +452,6 @@ class NetworkDensity:
     lixel: float
     band: float
     kernel: str
-
-
-def previous_period(start: str, end: str) -> tuple[str, str]:
-    """The equally long period just before ``start``..``end`` (as ``junction_stats`` uses)."""
-    months = month_range(start, end)
-    first = int(start[:4]) * 12 + int(start[5:7]) - 1 - len(months)
-    last = first + len(months) - 1
-    return f"{first // 12:04d}-{first % 12 + 1:02d}", f"{last // 12:04d}-{last % 12 + 1:02d}"
 
 
 def corridor_incidents(sel: Params, neighbours: bool, settings: Settings) -> pd.DataFrame:
@@ -717,7 +708,7 @@ def corridor_map_page(cp: CorridorParams, network: NetworkDensity, junctions: pd
     method = wording.network_statement(
         bandwidth=network.bandwidth, lixel=network.lixel, band=network.band, start=cp.start,
         end=cp.end, crimes=crimes, kernel=network.kernel,
-        missing=missing_months(months_present, cp.start, cp.end))
+        missing=missing_months(cp.start, cp.end, months_present))
     own = force_label(settings.force)
     others = sorted(force_label(f) for f in counts.by_force if f != settings.force)
     if cp.neighbours:

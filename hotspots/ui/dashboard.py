@@ -26,6 +26,7 @@ import streamlit as st
 from hotspots import count_symbols, leaflet, wording
 from hotspots.config import Settings, load_settings
 from hotspots.errors import HotspotsError, NoDataError
+from hotspots.months import missing_months
 from hotspots.ui import compute, downloads, meeting
 from hotspots.ui.compute import FORCE_AREA, GROUP_LABELS, SOC_NOTE, Params
 
@@ -278,7 +279,7 @@ def _sidebar(months: Sequence[str], types: Sequence[str], districts: Sequence[st
         else:
             start = end = months[0]
             st.caption(f"Months: {md_escape(_month_label(months[0]))} (the only month held)")
-        gap = compute.missing_months(months, months[0], months[-1])
+        gap = missing_months(months[0], months[-1], months)
         if gap:
             st.caption("No police.uk data is held for "
                        f"{md_escape(wording.missing_months_label(gap))}: the slider skips it "

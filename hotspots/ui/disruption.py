@@ -18,7 +18,8 @@ from hotspots import base_layers, site_maps, wording
 from hotspots.config import Settings
 from hotspots.errors import HotspotsError, InputError, NoDataError
 from hotspots.legend import Legend
-from hotspots.ui import compute, meeting
+from hotspots.months import missing_months
+from hotspots.ui import meeting
 from hotspots.ui.compute import SOC_NOTE, Params
 from hotspots.ui.dashboard import _KEEP, MAP_HEIGHT, _sources, md_escape, show_error
 
@@ -271,7 +272,7 @@ def map_page(cov: Coverage, plan: SitePlan, graph: nx.MultiDiGraph, dp: Disrupti
         title=f"Suggested disruption points: {sel.crimes()}, {sel.area_label()}",
         method=wording.disruption_statement(
             plan, cov, start=dp.start, end=dp.end, crimes=sel.crimes(),
-            missing=compute.missing_months(months, dp.start, dp.end)),
+            missing=missing_months(dp.start, dp.end, months)),
         marking=settings.marking, notes=tuple(notes))
     return site_maps.disruption_map_page(
         base=base_layers.load_base_layers(settings), view=area_geometry(dp.area, settings),

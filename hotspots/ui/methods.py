@@ -42,7 +42,7 @@ from hotspots.methods import (
     recipe_words,
 )
 from hotspots.models.evaluate import EvaluationResult, plan_folds
-from hotspots.months import month_range
+from hotspots.months import missing_months, month_range
 from hotspots.ui import compute
 from hotspots.ui.compute import Params
 from hotspots.ui.dashboard import _KEEP, md_escape, show_error
@@ -114,7 +114,7 @@ def model_layer(method: MapMethod, result: gpd.GeoDataFrame, params: Params,
                 months_held: Sequence[str], unmapped: int = 0) -> model_maps.ModelLayer:
     """Turn a model result into its map layer with the selection's words."""
     crimes, area = params.crimes(), params.area_label()
-    missing = compute.missing_months(months_held, params.start, params.end)
+    missing = missing_months(params.start, params.end, months_held)
     if method.name == GISTAR:
         return model_maps.gistar_layer(result, crimes=crimes, area=area, start=params.start,
                                        end=params.end, missing=missing, unmapped=unmapped)
