@@ -247,6 +247,24 @@ def build_map(*, base: BaseLayers, view: BaseGeometry, density: DensityImage | N
         Pass it to :func:`offline_html` for the page.
     """
     settings = settings or load_settings()
+    m = _new_map(settings, title)
+    _add_base(m, base, settings, density=density, roads=roads, show_services=show_services)
+    if hotspots is not None and len(hotspots):
+        _add_hotspots(m, hotspots)
+    for overlay in overlays:
+        overlay.add_to(m)
+    _add_counts(m, counts)
+    _add_names(m, base)
+    if legend is not None:
+        LegendControl(legend_html(legend)).add_to(m)
+    folium.LayerControl(position="topright", collapsed=True).add_to(m)
+    m.fit_bounds(_bounds_latlon(view), padding=(12, 12))
+    return m
+
+
+def _new_map(settings: Settings, title: str) -> folium.Map:
+    """An empty map with no CDN files, the page's title and styles, and the tile basemap if one
+    is configured."""
     m = folium.Map(location=None, tiles=None, control_scale=True, zoom_snap=0.25,
                    zoom_delta=0.5, prefer_canvas=False)
     m.default_js = []  # instance attributes: the class-level CDN lists stay untouched
@@ -261,20 +279,25 @@ def build_map(*, base: BaseLayers, view: BaseGeometry, density: DensityImage | N
         folium.TileLayer(tiles=settings.tiles_url, attr=esc(settings.tiles_attribution),
                          name="Basemap", overlay=False, control=False).add_to(m)
     MapSetup("Leaflet").add_to(m)
+    return m
+
+
+def _add_base(m: folium.Map, base: BaseLayers, settings: Settings, *,
+              density: DensityImage | None, roads: bool, show_services: bool) -> None:
+    """Neighbours, the force area, the density image, districts, boundary, roads, services."""
     # Leaflet draws every vector layer of a pane in one SVG stacked above that pane's images, so
     # the opaque background fills get a pane of their own below the density image.
     folium.map.CustomPane(_BASE_PANE, z_index=350, pointer_events=True).add_to(m)
-
     ons = ATTRIBUTION["ons"]
     GeoJsonLayer(base.context, name="Neighbouring districts", control=False,
-                  style={"color": "#9a9a94", "weight": 0.8, "fill": True,
-                         "fillColor": "#e4e4df", "fillOpacity": 1.0},
-                  attribution=esc(ons), pane=_BASE_PANE).add_to(m)
+                 style={"color": "#9a9a94", "weight": 0.8, "fill": True,
+                        "fillColor": "#e4e4df", "fillOpacity": 1.0},
+                 attribution=esc(ons), pane=_BASE_PANE).add_to(m)
     county = GeoJsonLayer(base.county, name="Force area", control=False, interactive=False,
-                           style={"color": "#1a1a1a", "weight": 0, "fill": True,
-                                  "fillColor": "#fbfbf8",
-                                  "fillOpacity": 0.0 if settings.tiles_url else 1.0},
-                           pane=_BASE_PANE)
+                          style={"color": "#1a1a1a", "weight": 0, "fill": True,
+                                 "fillColor": "#fbfbf8",
+                                 "fillOpacity": 0.0 if settings.tiles_url else 1.0},
+                          pane=_BASE_PANE)
     county.add_to(m)
     if density is not None:
         folium.raster_layers.ImageOverlay(
@@ -283,41 +306,46 @@ def build_map(*, base: BaseLayers, view: BaseGeometry, density: DensityImage | N
             attribution=esc(ATTRIBUTION["police_uk"]), className="hs-density",
         ).add_to(m)
     GeoJsonLayer(base.districts, name="Districts", interactive=False,
-                  style={"color": "#3c3c3c", "weight": 1.2, "dashArray": "5 4", "fill": False}
-                  ).add_to(m)
+                 style={"color": "#3c3c3c", "weight": 1.2, "dashArray": "5 4", "fill": False}
+                 ).add_to(m)
     GeoJsonLayer(county, name="Force boundary", control=False, interactive=False,
-                  style={"color": "#1a1a1a", "weight": 2.5, "fill": False}).add_to(m)
+                 style={"color": "#1a1a1a", "weight": 2.5, "fill": False}).add_to(m)
     if roads:
         GeoJsonLayer(base.motorways, name="Motorways",
-                      style={"color": "#4a4a4a", "weight": 3.5, "opacity": 0.9,
-                             "className": "hs-mway"},
-                      attribution=esc(ATTRIBUTION["os_roads"])).add_to(m)
+                     style={"color": "#4a4a4a", "weight": 3.5, "opacity": 0.9,
+                            "className": "hs-mway"},
+                     attribution=esc(ATTRIBUTION["os_roads"])).add_to(m)
         GeoJsonLayer(base.junctions, name="SRN junctions",
-                      point_style={"radius": 4, "color": "#262626", "weight": 1.5,
-                                   "fillColor": "#ffffff", "fillOpacity": 1.0},
-                      attribution=esc(ATTRIBUTION["national_highways"])).add_to(m)
+                     point_style={"radius": 4, "color": "#262626", "weight": 1.5,
+                                  "fillColor": "#ffffff", "fillOpacity": 1.0},
+                     attribution=esc(ATTRIBUTION["national_highways"])).add_to(m)
     GeoJsonLayer(base.services, name="Service areas (OpenStreetMap)", point="label",
-                  label_class="hs-svc", show=show_services,
-                  attribution=esc(ATTRIBUTION["osm"])).add_to(m)
-    if hotspots is not None and len(hotspots):
-        feats = hotspot_features(hotspots)
-        polys = collection(f for f in feats["features"] if f["geometry"]["type"] != "Point")
-        ranks = collection(f for f in feats["features"] if f["geometry"]["type"] == "Point")
-        group = folium.FeatureGroup(name="Hotspot areas", overlay=True, control=True, show=True)
-        halo = GeoJsonLayer(polys, name="Hotspot areas (halo)", control=False,
-                             interactive=False, style={"color": "#ffffff", "weight": 5,
-                                                       "opacity": 0.9, "fill": False})
-        halo.add_to(group)
-        GeoJsonLayer(halo, name="Hotspot areas (outline)", control=False,
-                      style={"color": HOTSPOT_COLOUR, "weight": 2.2, "fill": True,
-                             "fillColor": "#ffffff", "fillOpacity": 0.04,
-                             "className": "hs-hotspot"},
-                      attribution=esc(ATTRIBUTION["police_uk"])).add_to(group)
-        GeoJsonLayer(ranks, name="Hotspot ranks", point="label", label_class="hs-rank",
-                      control=False, interactive=False).add_to(group)
-        group.add_to(m)
-    for overlay in overlays:
-        overlay.add_to(m)
+                 label_class="hs-svc", show=show_services,
+                 attribution=esc(ATTRIBUTION["osm"])).add_to(m)
+
+
+def _add_hotspots(m: folium.Map, hotspots: gpd.GeoDataFrame) -> None:
+    """Hotspot outlines on a white halo, with their rank labels, as one toggleable group."""
+    feats = hotspot_features(hotspots)
+    polys = collection(f for f in feats["features"] if f["geometry"]["type"] != "Point")
+    ranks = collection(f for f in feats["features"] if f["geometry"]["type"] == "Point")
+    group = folium.FeatureGroup(name="Hotspot areas", overlay=True, control=True, show=True)
+    halo = GeoJsonLayer(polys, name="Hotspot areas (halo)", control=False,
+                        interactive=False, style={"color": "#ffffff", "weight": 5,
+                                                  "opacity": 0.9, "fill": False})
+    halo.add_to(group)
+    GeoJsonLayer(halo, name="Hotspot areas (outline)", control=False,
+                 style={"color": HOTSPOT_COLOUR, "weight": 2.2, "fill": True,
+                        "fillColor": "#ffffff", "fillOpacity": 0.04,
+                        "className": "hs-hotspot"},
+                 attribution=esc(ATTRIBUTION["police_uk"])).add_to(group)
+    GeoJsonLayer(ranks, name="Hotspot ranks", point="label", label_class="hs-rank",
+                 control=False, interactive=False).add_to(group)
+    group.add_to(m)
+
+
+def _add_counts(m: folium.Map, counts: Sequence[CountLayer]) -> None:
+    """The count symbols in their own pane, all layers on one size scale."""
     if any(layer.points for layer in counts):
         # Above the hotspot outlines, below the labels (markers, 600).
         folium.map.CustomPane(COUNT_PANE, z_index=450, pointer_events=True).add_to(m)
@@ -325,14 +353,13 @@ def build_map(*, base: BaseLayers, view: BaseGeometry, density: DensityImage | N
     for layer in counts:  # one size scale for all layers: equal counts, equal symbols
         if layer.points:
             CountSymbols(layer, max_count=largest).add_to(m)
+
+
+def _add_names(m: folium.Map, base: BaseLayers) -> None:
+    """District, neighbour and motorway names, above everything else."""
     GeoJsonLayer(base.context_labels, name="Neighbouring district names", point="label",
-                  label_class="hs-clabel", control=False, interactive=False).add_to(m)
+                 label_class="hs-clabel", control=False, interactive=False).add_to(m)
     GeoJsonLayer(base.district_labels, name="District names", point="label",
-                  label_class="hs-dlabel", interactive=False).add_to(m)
+                 label_class="hs-dlabel", interactive=False).add_to(m)
     GeoJsonLayer(base.motorway_labels, name="Motorway names", point="label",
-                  label_class="hs-mlabel", control=False, interactive=False).add_to(m)
-    if legend is not None:
-        LegendControl(legend_html(legend)).add_to(m)
-    folium.LayerControl(position="topright", collapsed=True).add_to(m)
-    m.fit_bounds(_bounds_latlon(view), padding=(12, 12))
-    return m
+                 label_class="hs-mlabel", control=False, interactive=False).add_to(m)

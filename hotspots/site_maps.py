@@ -418,84 +418,21 @@ def disruption_map(*, base: BaseLayers, view: BaseGeometry, coverage: Coverage,
     covered, uncovered = demand_layers(coverage, [*existing, *chosen])
 
     overlays: list[Element] = []
-    trunk = False
-    if graph is not None:
-        lines, labels = srn_lines(graph, clip=view.buffer(25_000))
-        if lines["features"]:
-            trunk = True
-            roads = folium.FeatureGroup(name="Trunk roads (approximate alignment)",
-                                        overlay=True, control=True, show=True)
-            GeoJsonLayer(lines, name="Trunk roads", control=False,
-                              style={"color": ROAD_COLOUR, "weight": 3.5, "opacity": 0.9,
-                                     "dashArray": APPROXIMATE_DASH, "lineCap": "butt",
-                                     "className": "hs-trunk"},
-                              attribution=esc(ATTRIBUTION["national_highways"])
-                              ).add_to(roads)
-            GeoJsonLayer(labels, name="Trunk road names", point="label",
-                              label_class="hs-mlabel", control=False, interactive=False
-                              ).add_to(roads)
-            overlays.append(roads)
-
-    ranks = {str(n): int(r) for n, r in zip(plan.sites["name"], plan.sites["rank"],
-                                            strict=True)}
-    tips = []
-    for row in catch.itertuples():
-        who = (f"Site {ranks[row.name]}, {row.name}" if row.name in ranks
-               else f"Existing site {row.name}")
-        tips.append({"tooltip": esc(f"Catchment of {who}: {int(row.incidents):,} incidents "
-                                     f"{reach}"),
-                     "rank": ranks.get(row.name, 0)})
-    order = catch["area_km2"].to_numpy().argsort()[::-1]  # large first: small stay on top
-    catch_data = _geojson([catch.geometry.iloc[i] for i in order], [tips[i] for i in order])
-    # Fills below the demand circles, outlines above them (their own pane): the boundary of
-    # every catchment stays readable where the circles are dense.
-    overlays.append(folium.map.CustomPane(_OUTLINE_PANE, z_index=460, pointer_events=False))
-    catchments = folium.FeatureGroup(name="Site catchments", overlay=True, control=True,
-                                     show=True)
-    GeoJsonLayer(catch_data, name="Catchments", control=False,
-                      style={"stroke": False, "fill": True, "fillColor": CATCHMENT_COLOUR,
-                             "fillOpacity": 0.14},
-                      attribution=esc(ATTRIBUTION["police_uk"])).add_to(catchments)
-    GeoJsonLayer(catch_data, name="Catchment outlines", control=False, interactive=False,
-                      style={"color": CATCHMENT_COLOUR, "weight": 2.5, "opacity": 0.95,
-                             "fill": False, "className": "hs-catchment"},
-                      pane=_OUTLINE_PANE).add_to(catchments)
-    overlays.append(catchments)
-
-    placed = set(chosen) | set(existing)
-    others = coverage.sites[~coverage.sites["name"].astype(str).isin(placed)
-                            & ~coverage.sites["existing"].to_numpy(bool)]
-    show = False
+    roads = _trunk_roads(graph, view) if graph is not None else None
+    if roads is not None:
+        overlays.append(roads)
+    overlays += _catchment_layers(catch, plan, reach)
+    others, show = _other_candidates(coverage, {*chosen, *existing}, show_candidates)
     if len(others):
-        user = ~others["kind"].astype(str).isin(_GRAPH_KINDS)
-        show = bool(user.any()) if show_candidates is None else bool(show_candidates)
-        cand = _geojson([shapely.Point(x, y) for x, y in zip(others["x"], others["y"],
-                                                               strict=True)],
-                        [{"tooltip": esc(f"Candidate site {n} ({k}), not chosen")}
-                         for n, k in zip(others["name"], others["kind"], strict=True)])
-        overlays.append(GeoJsonLayer(
-            cand, name=esc(f"Other candidate sites ({len(others):,})"), show=show,
-            point_style={"radius": 4, "color": "#444444", "weight": 1.5,
-                         "fillColor": "#bdbdbd", "fillOpacity": 1.0,
-                         "className": "hs-candidate"}))
-    sites = folium.FeatureGroup(name="Suggested sites", overlay=True, control=True, show=True)
-    if existing:
-        GeoJsonLayer(_site_points(plan.existing, label="E", reach=reach, weight=weight,
-                                       total=len(chosen)),
-                          name="Existing sites", point="label", label_class="hs-exist",
-                          control=False).add_to(sites)
-    GeoJsonLayer(_site_points(plan.sites, label=None, reach=reach, weight=weight,
-                                   total=len(chosen)),
-                      name="Site ranks", point="label", label_class="hs-site",
-                      control=False).add_to(sites)
-    overlays.append(sites)
+        overlays.append(_candidate_layer(others, show))
+    overlays.append(_site_layers(plan, reach=reach, weight=weight))
 
     points = [shapely.Point(float(x), float(y)) for frame in (plan.sites, plan.existing)
               for x, y in zip(frame["x"], frame["y"], strict=True)]
     extent = shapely.union_all([view, *points]).envelope if points else view
     full = replace(legend, counts=(covered, uncovered), roads=True)
     m = build_map(base=base, view=extent, counts=(covered, uncovered), legend=None,
-                       settings=settings, title=title, roads=True, overlays=overlays)
+                  settings=settings, title=title, roads=True, overlays=overlays)
     # Open with the study area and the sites clear of the legend (bottom left): this fit runs
     # after build_map's own.
     w, s, e, n = wgs84_geoms(gpd.GeoSeries([extent], crs=BNG)).total_bounds
@@ -503,11 +440,98 @@ def disruption_map(*, base: BaseLayers, view: BaseGeometry, coverage: Coverage,
                  padding_bottom_right=(12, 12))
     m.get_root().header.add_child(Element(f"<style>{_CSS}</style>"), name="hs_site_css")
     LegendControl(legend_html(full, sites=len(chosen), existing=len(existing),
-                                   catchment=catchment_statement(params, catchment_buffer_m,
-                                                                 catchment_close_m),
-                                   candidates=len(others) if show else 0,
-                                   trunk=trunk)).add_to(m)
+                              catchment=catchment_statement(params, catchment_buffer_m,
+                                                            catchment_close_m),
+                              candidates=len(others) if show else 0,
+                              trunk=roads is not None)).add_to(m)
     return m
+
+
+def _trunk_roads(graph: nx.MultiDiGraph, view: BaseGeometry) -> folium.FeatureGroup | None:
+    """The dashed trunk roads and their names within 25 km of the view (None if there are none)."""
+    lines, labels = srn_lines(graph, clip=view.buffer(25_000))
+    if not lines["features"]:
+        return None
+    roads = folium.FeatureGroup(name="Trunk roads (approximate alignment)",
+                                overlay=True, control=True, show=True)
+    GeoJsonLayer(lines, name="Trunk roads", control=False,
+                 style={"color": ROAD_COLOUR, "weight": 3.5, "opacity": 0.9,
+                        "dashArray": APPROXIMATE_DASH, "lineCap": "butt",
+                        "className": "hs-trunk"},
+                 attribution=esc(ATTRIBUTION["national_highways"])).add_to(roads)
+    GeoJsonLayer(labels, name="Trunk road names", point="label",
+                 label_class="hs-mlabel", control=False, interactive=False).add_to(roads)
+    return roads
+
+
+def _catchment_layers(catch: gpd.GeoDataFrame, plan: SitePlan, reach: str) -> list[Element]:
+    """The outline pane and the catchments group: fills below the demand circles, outlines
+    above them (their own pane), so every catchment's boundary stays readable where the
+    circles are dense."""
+    ranks = {str(n): int(r) for n, r in zip(plan.sites["name"], plan.sites["rank"],
+                                            strict=True)}
+    tips = []
+    for row in catch.itertuples():
+        who = (f"Site {ranks[row.name]}, {row.name}" if row.name in ranks
+               else f"Existing site {row.name}")
+        tips.append({"tooltip": esc(f"Catchment of {who}: {int(row.incidents):,} incidents "
+                                    f"{reach}"),
+                     "rank": ranks.get(row.name, 0)})
+    order = catch["area_km2"].to_numpy().argsort()[::-1]  # large first: small stay on top
+    catch_data = _geojson([catch.geometry.iloc[i] for i in order], [tips[i] for i in order])
+    pane = folium.map.CustomPane(_OUTLINE_PANE, z_index=460, pointer_events=False)
+    catchments = folium.FeatureGroup(name="Site catchments", overlay=True, control=True,
+                                     show=True)
+    GeoJsonLayer(catch_data, name="Catchments", control=False,
+                 style={"stroke": False, "fill": True, "fillColor": CATCHMENT_COLOUR,
+                        "fillOpacity": 0.14},
+                 attribution=esc(ATTRIBUTION["police_uk"])).add_to(catchments)
+    GeoJsonLayer(catch_data, name="Catchment outlines", control=False, interactive=False,
+                 style={"color": CATCHMENT_COLOUR, "weight": 2.5, "opacity": 0.95,
+                        "fill": False, "className": "hs-catchment"},
+                 pane=_OUTLINE_PANE).add_to(catchments)
+    return [pane, catchments]
+
+
+def _other_candidates(coverage: Coverage, placed: set[str], show_candidates: bool | None
+                      ) -> tuple[pd.DataFrame, bool]:
+    """The candidate sites not placed, and whether to show them on opening (by default when
+    user sites are among them)."""
+    others = coverage.sites[~coverage.sites["name"].astype(str).isin(placed)
+                            & ~coverage.sites["existing"].to_numpy(bool)]
+    if not len(others):
+        return others, False
+    user = ~others["kind"].astype(str).isin(_GRAPH_KINDS)
+    return others, bool(user.any()) if show_candidates is None else bool(show_candidates)
+
+
+def _candidate_layer(others: pd.DataFrame, show: bool) -> GeoJsonLayer:
+    """Grey circles of the candidate sites not chosen."""
+    cand = _geojson([shapely.Point(x, y) for x, y in zip(others["x"], others["y"],
+                                                           strict=True)],
+                    [{"tooltip": esc(f"Candidate site {n} ({k}), not chosen")}
+                     for n, k in zip(others["name"], others["kind"], strict=True)])
+    return GeoJsonLayer(
+        cand, name=esc(f"Other candidate sites ({len(others):,})"), show=show,
+        point_style={"radius": 4, "color": "#444444", "weight": 1.5,
+                     "fillColor": "#bdbdbd", "fillOpacity": 1.0,
+                     "className": "hs-candidate"})
+
+
+def _site_layers(plan: SitePlan, *, reach: str, weight: str) -> folium.FeatureGroup:
+    """Existing sites (squares marked E) and the new sites numbered by rank, as one group."""
+    total = len(plan.sites)
+    sites = folium.FeatureGroup(name="Suggested sites", overlay=True, control=True, show=True)
+    if len(plan.existing):
+        GeoJsonLayer(_site_points(plan.existing, label="E", reach=reach, weight=weight,
+                                  total=total),
+                     name="Existing sites", point="label", label_class="hs-exist",
+                     control=False).add_to(sites)
+    GeoJsonLayer(_site_points(plan.sites, label=None, reach=reach, weight=weight,
+                              total=total),
+                 name="Site ranks", point="label", label_class="hs-site",
+                 control=False).add_to(sites)
+    return sites
 
 
 def disruption_map_page(**kwargs: Any) -> str:

@@ -374,20 +374,9 @@ def render_map_png(surface: Surface | None = None, hotspots: gpd.GeoDataFrame | 
     InputError
         A shipped boundary or road file is missing.
     """
-    if size not in SIZES:
-        raise ParameterError(f"unknown map size {size!r}; choose 'a4' (3508 x 2480 px, 300 dpi) "
-                             "or 'hd' (1920 x 1080 px)")
-    if not isinstance(area_geometry, BaseGeometry) or area_geometry.is_empty:
-        raise ParameterError("area_geometry must be a non-empty shapely polygon in EPSG:27700")
-    if surface is not None and not isinstance(surface, Surface):
-        raise ParameterError(f"surface must be a kde Surface, got {type(surface).__name__}")
-    if hotspots is not None and not isinstance(hotspots, gpd.GeoDataFrame):
-        raise ParameterError("hotspots must be a GeoDataFrame of hotspot polygons")
+    _check_inputs(surface, hotspots, area_geometry=area_geometry, size=size)
     settings = settings or load_settings()
-    marking = settings.marking if marking is None else marking
-    marking = " ".join(str(marking).split())
-    if not marking:
-        raise ParameterError("the protective marking is empty; give one, e.g. OFFICIAL")
+    marking = _marking(settings.marking if marking is None else marking)
     if not str(title).strip():
         raise ParameterError("the map needs a title")
     created = created or datetime.now(UTC)
@@ -424,6 +413,27 @@ def render_map_png(surface: Surface | None = None, hotspots: gpd.GeoDataFrame | 
                                "Description": f"{marking}. {method_text}".strip(),
                                "Creation Time": created.astimezone(UTC).isoformat()})
     return buf.getvalue()
+
+
+def _check_inputs(surface: Any, hotspots: Any, *, area_geometry: Any, size: str) -> None:
+    """Refuse an unknown size, an empty area and layers of the wrong type."""
+    if size not in SIZES:
+        raise ParameterError(f"unknown map size {size!r}; choose 'a4' (3508 x 2480 px, 300 dpi) "
+                             "or 'hd' (1920 x 1080 px)")
+    if not isinstance(area_geometry, BaseGeometry) or area_geometry.is_empty:
+        raise ParameterError("area_geometry must be a non-empty shapely polygon in EPSG:27700")
+    if surface is not None and not isinstance(surface, Surface):
+        raise ParameterError(f"surface must be a kde Surface, got {type(surface).__name__}")
+    if hotspots is not None and not isinstance(hotspots, gpd.GeoDataFrame):
+        raise ParameterError("hotspots must be a GeoDataFrame of hotspot polygons")
+
+
+def _marking(marking: Any) -> str:
+    """The protective marking on one line; an empty one is refused."""
+    marking = " ".join(str(marking).split())
+    if not marking:
+        raise ParameterError("the protective marking is empty; give one, e.g. OFFICIAL")
+    return marking
 
 
 def _draw_header(page: _Page, marking: str, title: str, area: str, period: str, groups,

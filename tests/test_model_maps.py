@@ -60,16 +60,6 @@ def gistar_frame() -> gpd.GeoDataFrame:
 # ------------------------------------------------------------------------------ Gi*
 
 
-def test_neighbourhood_cells_counts_the_band():
-    assert wording.neighbourhood_cells(100, 150) == 8  # queen: the default 1.5 cells
-    assert wording.neighbourhood_cells(100, 100) == 4  # rook
-    assert wording.neighbourhood_cells(1100, 1650) == 8
-    assert wording.neighbourhood_cells(100, 200) == 12
-    assert wording.neighbourhood_cells(100, None) == 8
-    with pytest.raises(ParameterError):
-        wording.neighbourhood_cells(0, 150)
-
-
 def test_gistar_statement_states_method_cells_neighbourhood_and_correction(gistar_frame):
     params = gistar_frame.attrs["params"]
     text = wording.gistar_statement(params, start="2025-10", end="2025-12",
