@@ -102,7 +102,7 @@ def _read_base_layers(settings: Settings) -> BaseLayers:
     def labels(gdf: gpd.GeoDataFrame, column: str) -> dict:
         pts = gpd.GeoSeries(gdf.geometry.representative_point(), crs=gdf.crs)
         return collection(feature(p, {"label": esc(n)}) for p, n in
-                           zip(wgs84_geoms(pts), gdf[column], strict=True))
+                          zip(wgs84_geoms(pts), gdf[column], strict=True))
 
     mways = _road_file(settings, "motorways.parquet")
     merged, mlabels = [], []
@@ -131,9 +131,9 @@ def _read_base_layers(settings: Settings) -> BaseLayers:
         context=polygons(context, 120.0, "name", ndigits=4),
         context_labels=labels(context, "name"),
         motorways=collection(feature(g, {"tooltip": esc(r)})
-                              for (r, _), g in zip(merged, mgeo, strict=True)),
+                             for (r, _), g in zip(merged, mgeo, strict=True)),
         motorway_labels=collection(feature(p, {"label": esc(r)})
-                                    for (r, _), p in zip(mlabels, mlab, strict=True)),
+                                   for (r, _), p in zip(mlabels, mlab, strict=True)),
         junctions=collection(
             feature(g, {"tooltip": esc("; ".join(names_of(n)) or "SRN junction")})
             for g, n in zip(jgeo, jnames, strict=True)),

@@ -227,28 +227,28 @@ def corridor_map(*, base: BaseLayers, view: BaseGeometry, lines: CorridorLines,
     net = folium.FeatureGroup(name="SRN network density", overlay=True, control=True,
                               show=True)
     casing = GeoJsonLayer(lines.data, name="SRN (casing)", control=False, interactive=False,
-                           style={"color": NETWORK_CASING_COLOUR, "weight": 7.5, "opacity": 0.95,
+                          style={"color": NETWORK_CASING_COLOUR, "weight": 7.5, "opacity": 0.95,
                                   "lineJoin": "round"},
-                           feature_style=("dashArray", "lineCap"),
-                           attribution=esc(ATTRIBUTION["os_roads"]))
+                          feature_style=("dashArray", "lineCap"),
+                          attribution=esc(ATTRIBUTION["os_roads"]))
     casing.add_to(net)
     GeoJsonLayer(casing, name="SRN (density)", control=False,
-                  style={"weight": 4.5, "opacity": 1.0, "lineJoin": "round"},
-                  feature_style=("color", "dashArray", "lineCap", "className"),
-                  attribution=esc(ATTRIBUTION["national_highways"])).add_to(net)
+                 style={"weight": 4.5, "opacity": 1.0, "lineJoin": "round"},
+                 feature_style=("color", "dashArray", "lineCap", "className"),
+                 attribution=esc(ATTRIBUTION["national_highways"])).add_to(net)
     overlays: list[Element] = [net]
     if junctions is not None and junctions.circles["features"]:
         jgroup = folium.FeatureGroup(
             name=esc(f"SRN junctions (incidents within {junctions.radius_m:,.0f} m)"),
             overlay=True, control=True, show=True)
         GeoJsonLayer(junctions.circles, name="Junction circles", control=False,
-                      point_style={"radius": 4, "color": JUNCTION_COLOUR, "weight": 2,
+                     point_style={"radius": 4, "color": JUNCTION_COLOUR, "weight": 2,
                                    "fillColor": JUNCTION_COLOUR, "fillOpacity": 0.25,
                                    "className": "hs-junction"},
-                      feature_style=("radius", "fillOpacity"),
-                      attribution=esc(ATTRIBUTION["police_uk"])).add_to(jgroup)
+                     feature_style=("radius", "fillOpacity"),
+                     attribution=esc(ATTRIBUTION["police_uk"])).add_to(jgroup)
         GeoJsonLayer(junctions.labels, name="Junction ranks", point="label",
-                      label_class="hs-rank", control=False, interactive=False).add_to(jgroup)
+                     label_class="hs-rank", control=False, interactive=False).add_to(jgroup)
         overlays.append(jgroup)
     return build_map(base=base, view=view, legend=legend, settings=settings,
                      show_services=show_services, title=title, roads=False, overlays=overlays)

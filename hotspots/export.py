@@ -1198,7 +1198,7 @@ def _back_test(incidents: pd.DataFrame, *, months_held: Sequence[str], end: str,
     labels = set(res.summary["label"])
 
     own = "" if surface is None else wording.bandwidth_label(surface.bandwidths
-                                                           or surface.bandwidth)
+                                                             or surface.bandwidth)
     if shown_recipe is not None:
         from hotspots.methods import MAP_COVERAGE
 

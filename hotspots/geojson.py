@@ -30,7 +30,7 @@ def feature(geom: BaseGeometry, props: Mapping[str, Any], ndigits: int = 5) -> d
     g = mapping(geom)
     return {"type": "Feature", "properties": dict(props),
             "geometry": {"type": g["type"], "coordinates": round_coords(g["coordinates"],
-                                                                         ndigits)}}
+                                                                        ndigits)}}
 
 
 def collection(features: Iterable[dict]) -> dict:

@@ -482,12 +482,12 @@ def model_statement(method: MapMethod, result: gpd.GeoDataFrame, *, start: str, 
     p = result.attrs.get("params") or {}
     if method.name == GISTAR:
         return wording.gistar_statement(p, start=start, end=end, crimes=crimes,
-                                           missing=list(missing))
+                                        missing=list(missing))
     if method.name == EMERGING:
         return wording.emerging_statement(p, crimes=crimes)
     if method.name == CLUSTERS:
         return wording.cluster_statement(p, start=start, end=end, crimes=crimes,
-                                            missing=list(missing))
+                                         missing=list(missing))
     raise ParameterError(f"{method.name!r} has no model statement (KDE states its own)")
 
 

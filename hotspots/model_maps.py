@@ -165,7 +165,7 @@ def _polygons(geoms: gpd.GeoSeries, props: Sequence[Mapping[str, Any]], simplify
               ) -> dict:
     wgs = wgs84_geoms(geoms, simplify_m)
     return collection(feature(g, p) for g, p in
-                                   zip(wgs, props, strict=True) if g is not None and not g.is_empty)
+                      zip(wgs, props, strict=True) if g is not None and not g.is_empty)
 
 
 def _table(rows: Sequence[tuple[str, str]]) -> str:
@@ -284,7 +284,7 @@ def emerging_popup_html(row: Mapping[str, Any], periods: Sequence[str]) -> str:
         listing = ("<div class='hs-sub'>Confidence bin per step</div><table>"
                    + "".join(f"<tr><th class='hs-ind'>{esc(month_label(p))}</th>"
                              f"<td>{esc(b)}</td></tr>" for p, b in zip(periods, bins,
-                                                                        strict=True))
+                                                                       strict=True))
                    + "</table>")
     return (f"<div class='hs-pop'><b>{esc(capitalise(str(row['pattern'])))}</b>"
             f"<table>{_table(rows)}</table>{listing}</div>")
@@ -438,7 +438,7 @@ def cluster_layer(clusters: gpd.GeoDataFrame, *, crimes: str, area: str, start: 
     features = _polygons(clusters.geometry, props)
     top = clusters[clusters["cluster"].astype(int) <= label_top]
     pts = wgs84_geoms(gpd.GeoSeries(top.geometry.representative_point(),
-                                         crs=clusters.crs))
+                                    crs=clusters.crs))
     labels = collection(
         feature(p, {"label": esc(int(c)), "rank": int(c)})
         for p, c in zip(pts, top["cluster"], strict=True))
@@ -502,7 +502,7 @@ def model_legend_html(layer: ModelLayer, *, counts: Sequence[CountLayer] = (),
         HTML, every text escaped; the key follows the method statement.
     """
     legend = Legend(title=layer.title, method=layer.method, counts=tuple(counts),
-                         marking=marking, notes=(*layer.notes, *notes))
+                    marking=marking, notes=(*layer.notes, *notes))
     body = legend_html(legend)
     anchor = f"<div class='hs-method'>{esc(layer.method)}</div>"
     if anchor not in body:
@@ -545,18 +545,18 @@ def model_map(layer: ModelLayer, *, base: BaseLayers, view: BaseGeometry,
     pane = folium.map.CustomPane(_MODEL_PANE, z_index=380, pointer_events=True)
     group = folium.FeatureGroup(name=esc(layer.name), overlay=True, control=True, show=True)
     GeoJsonLayer(layer.features, name=f"{esc(layer.name)} (polygons)", control=False,
-                      style=dict(layer.style or {}), feature_style=("fillColor", "className"),
-                      attribution=esc(ATTRIBUTION["police_uk"]),
-                      pane=_MODEL_PANE).add_to(group)
+                 style=dict(layer.style or {}), feature_style=("fillColor", "className"),
+                 attribution=esc(ATTRIBUTION["police_uk"]),
+                 pane=_MODEL_PANE).add_to(group)
     if layer.labels.get("features"):
         GeoJsonLayer(layer.labels, name=f"{esc(layer.name)} (numbers)", point="label",
-                          label_class="hs-rank hs-mrank", control=False,
-                          interactive=False).add_to(group)
+                     label_class="hs-rank hs-mrank", control=False,
+                     interactive=False).add_to(group)
     m = build_map(base=base, view=view, counts=counts, legend=None, settings=settings,
-                       show_services=show_services, title=title, overlays=[pane, group])
+                  show_services=show_services, title=title, overlays=[pane, group])
     m.get_root().header.add_child(Element(f"<style>{_CSS}</style>"), name="hs_model_css")
     LegendControl(model_legend_html(layer, counts=counts, marking=settings.marking,
-                                         notes=notes)).add_to(m)
+                                    notes=notes)).add_to(m)
     return m
 
 

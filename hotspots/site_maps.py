@@ -101,8 +101,8 @@ def _geojson(geoms: Sequence[BaseGeometry], props: Iterable[Mapping[str, Any]]) 
     """WGS84 FeatureCollection of BNG geometries (empty ones left out)."""
     wgs = wgs84_geoms(gpd.GeoSeries(list(geoms), crs=BNG))
     return collection(feature(g, p)
-                                   for g, p in zip(wgs, props, strict=True)
-                                   if g is not None and not g.is_empty)
+                      for g, p in zip(wgs, props, strict=True)
+                      if g is not None and not g.is_empty)
 
 
 def _names(frame: pd.DataFrame) -> list[str]:
@@ -208,8 +208,8 @@ def demand_layers(coverage: Coverage, names: Sequence[str], *, cell: float = DEM
                                      (~within, UNCOVERED_LAYER, UNCOVERED_COLOUR,
                                       "out-of-reach")):
         layers.append(count_layer(np.repeat(x[mask], reps[mask]),
-                                       np.repeat(y[mask], reps[mask]), name=name, cell=cell,
-                                       shape="circle", colour=colour, noun=noun))
+                                  np.repeat(y[mask], reps[mask]), name=name, cell=cell,
+                                  shape="circle", colour=colour, noun=noun))
     return layers[0], layers[1]
 
 
@@ -508,7 +508,7 @@ def _other_candidates(coverage: Coverage, placed: set[str], show_candidates: boo
 def _candidate_layer(others: pd.DataFrame, show: bool) -> GeoJsonLayer:
     """Grey circles of the candidate sites not chosen."""
     cand = _geojson([shapely.Point(x, y) for x, y in zip(others["x"], others["y"],
-                                                           strict=True)],
+                                                         strict=True)],
                     [{"tooltip": esc(f"Candidate site {n} ({k}), not chosen")}
                      for n, k in zip(others["name"], others["kind"], strict=True)])
     return GeoJsonLayer(

@@ -114,6 +114,54 @@ def crimes_label(groups: Sequence[str] | None = None, types: Sequence[str] | Non
     return joined + (" crime" if words[-1] not in ("anti-social behaviour",) else "")
 
 
+def period_statement(start: str, end: str, missing: Sequence[str] = ()) -> str:
+    """Say a period and its months without data: ``"Jan–Dec 2024 (no data for May 2024)"``."""
+    text = period_label(start, end)
+    if missing:
+        text += f" (no data for {missing_months_label(missing)})"
+    return text
+
+
+def month_label(label: str) -> str:
+    """``2025-10`` -> ``Oct 2025``; other step labels (dates) as they are."""
+    try:
+        return period_label(label, label)
+    except ParameterError:
+        return str(label)
+
+
+def capitalise(text: str) -> str:
+    """Upper-case the first letter only (``"new hot spot"`` -> ``"New hot spot"``)."""
+    return text[:1].upper() + text[1:]
+
+
+_GROUP_WORDS = {"acquisitive": "acquisitive", "soc": "SOC-linked (Drugs, Possession of weapons)",
+                "violence": "violence and sexual offences", "asb": "anti-social behaviour",
+                "other": "other (criminal damage, public order, other crime)"}
+
+
+def groups_label(groups: Sequence[str] | str | None) -> str:
+    """Describe a crime selection in words: crime groups by their names, types as given.
+
+    Parameters
+    ----------
+    groups : sequence of str or str, optional
+        Crime groups (``acquisitive``, ``soc``, ...) or police.uk crime types.
+
+    Returns
+    -------
+    str
+        e.g. ``"acquisitive"``, ``"Burglary, Vehicle crime"``; ``"all crime"`` when empty.
+    """
+    if groups is None:
+        return "all crime"
+    items = [groups] if isinstance(groups, str) else [str(g) for g in groups]
+    items = [g for g in items if g.strip()]
+    if not items:
+        return "all crime"
+    return ", ".join(_GROUP_WORDS.get(g, g) for g in items)
+
+
 # --------------------------------------------------------------------------------------------
 # Numbers
 # --------------------------------------------------------------------------------------------
@@ -167,6 +215,49 @@ def bandwidth_label(bandwidth: float | Sequence[float]) -> str:
         return f"KDE {float(bandwidth):g} m"  # type: ignore[arg-type]
     bws = [float(b) for b in bandwidth]
     return f"KDE multi-scale {min(bws):g}-{max(bws):g} m"
+
+
+def two_figures(value: float) -> float:
+    """Round to two significant figures (class breaks people can read)."""
+    if value <= 0 or not math.isfinite(value):
+        return 0.0
+    return round(value, 1 - int(math.floor(math.log10(value))))
+
+
+def format_break(value: float) -> str:
+    """Format a class break: ``"1,200"`` from 100 up, else two significant figures."""
+    return f"{value:,.0f}" if value >= 100 else f"{value:.2g}"
+
+
+def format_density(value: float) -> str:
+    """Format a density for the map's colour bar: ``"1,250"``, ``"42"``, ``"2.5"``, ``"2"``."""
+    if value >= 100:
+        return f"{value:,.0f}"
+    if value >= 10:
+        return f"{value:.0f}"
+    return f"{value:.1f}".rstrip("0").rstrip(".") if value else "0"
+
+
+def format_density_1dp(v: float) -> str:
+    """Format a density for the printed colour bar: as :func:`format_density`, but always one
+    decimal below 10 (``"2.0"``, ``"0.0"``)."""
+    if v >= 100:
+        return f"{v:,.0f}"
+    if v >= 10:
+        return f"{v:.0f}"
+    return f"{v:.1f}"
+
+
+def format_share_or_dash(value: Any) -> str:
+    """Format a share with one decimal (``"24.6%"``); ``"–"`` when it is missing."""
+    v = float(value) if value is not None else float("nan")
+    return f"{v:.1%}" if math.isfinite(v) else "–"
+
+
+def format_km(metres: float) -> str:
+    """Format a scale-bar length: ``"500 m"``, ``"2 km"``, ``"2.5 km"``."""
+    km = metres / 1000.0
+    return f"{km:g} km" if km >= 1 else f"{metres:g} m"
 
 
 # --------------------------------------------------------------------------------------------
@@ -256,27 +347,6 @@ def network_statement(*, bandwidth: float, lixel: float, band: float, start: str
             f"{band:,.0f} m of the SRN, {period}, {crimes}; incidents per km of road")
 
 
-def two_figures(value: float) -> float:
-    """Round to two significant figures (class breaks people can read)."""
-    if value <= 0 or not math.isfinite(value):
-        return 0.0
-    return round(value, 1 - int(math.floor(math.log10(value))))
-
-
-def format_break(value: float) -> str:
-    """Format a class break: ``"1,200"`` from 100 up, else two significant figures."""
-    return f"{value:,.0f}" if value >= 100 else f"{value:.2g}"
-
-
-def format_density(value: float) -> str:
-    """Format a density for the map's colour bar: ``"1,250"``, ``"42"``, ``"2.5"``, ``"2"``."""
-    if value >= 100:
-        return f"{value:,.0f}"
-    if value >= 10:
-        return f"{value:.0f}"
-    return f"{value:.1f}".rstrip("0").rstrip(".") if value else "0"
-
-
 GISTAR_LABELS: dict[int, str] = {
     3: "Hot spot, 99% confidence", 2: "Hot spot, 95% confidence",
     1: "Hot spot, 90% confidence", -1: "Cold spot, 90% confidence",
@@ -290,19 +360,6 @@ CORRECTION_SHORT: dict[str, str] = {"fdr_bh": "Benjamini-Hochberg FDR",
 
 
 _STEP_WORDS = {"month": "monthly", "week": "weekly", "28D": "28-day"}
-
-
-def capitalise(text: str) -> str:
-    """Upper-case the first letter only (``"new hot spot"`` -> ``"New hot spot"``)."""
-    return text[:1].upper() + text[1:]
-
-
-def period_statement(start: str, end: str, missing: Sequence[str] = ()) -> str:
-    """Say a period and its months without data: ``"Jan–Dec 2024 (no data for May 2024)"``."""
-    text = period_label(start, end)
-    if missing:
-        text += f" (no data for {missing_months_label(missing)})"
-    return text
 
 
 def neighbourhood_cells(cell: float, distance: float | None) -> int:
@@ -369,14 +426,6 @@ def gistar_statement(params: Mapping[str, Any], *, start: str, end: str, crimes:
             f"{neighbourhood_cells(cell, d)}-cell neighbourhood (distance "
             f"{format_metres(d)}), {corr}{inference}, {_levels(params)}, "
             f"{period_statement(start, end, missing)}, {crimes}")
-
-
-def month_label(label: str) -> str:
-    """``2025-10`` -> ``Oct 2025``; other step labels (dates) as they are."""
-    try:
-        return period_label(label, label)
-    except ParameterError:
-        return str(label)
 
 
 def emerging_statement(params: Mapping[str, Any], *, crimes: str) -> str:
@@ -555,50 +604,3 @@ def catchment_statement(params: Mapping[str, Any], buffer_m: float, close_m: flo
     return text + (f", gaps under {format_metres(close_m)} filled" if close_m > 0 else "")
 
 
-def format_share_or_dash(value: Any) -> str:
-    """Format a share with one decimal (``"24.6%"``); ``"–"`` when it is missing."""
-    v = float(value) if value is not None else float("nan")
-    return f"{v:.1%}" if math.isfinite(v) else "–"
-
-
-_GROUP_WORDS = {"acquisitive": "acquisitive", "soc": "SOC-linked (Drugs, Possession of weapons)",
-                "violence": "violence and sexual offences", "asb": "anti-social behaviour",
-                "other": "other (criminal damage, public order, other crime)"}
-
-
-def groups_label(groups: Sequence[str] | str | None) -> str:
-    """Describe a crime selection in words: crime groups by their names, types as given.
-
-    Parameters
-    ----------
-    groups : sequence of str or str, optional
-        Crime groups (``acquisitive``, ``soc``, ...) or police.uk crime types.
-
-    Returns
-    -------
-    str
-        e.g. ``"acquisitive"``, ``"Burglary, Vehicle crime"``; ``"all crime"`` when empty.
-    """
-    if groups is None:
-        return "all crime"
-    items = [groups] if isinstance(groups, str) else [str(g) for g in groups]
-    items = [g for g in items if g.strip()]
-    if not items:
-        return "all crime"
-    return ", ".join(_GROUP_WORDS.get(g, g) for g in items)
-
-
-def format_density_1dp(v: float) -> str:
-    """Format a density for the printed colour bar: as :func:`format_density`, but always one
-    decimal below 10 (``"2.0"``, ``"0.0"``)."""
-    if v >= 100:
-        return f"{v:,.0f}"
-    if v >= 10:
-        return f"{v:.0f}"
-    return f"{v:.1f}"
-
-
-def format_km(metres: float) -> str:
-    """Format a scale-bar length: ``"500 m"``, ``"2 km"``, ``"2.5 km"``."""
-    km = metres / 1000.0
-    return f"{km:g} km" if km >= 1 else f"{metres:g} m"

@@ -34,8 +34,8 @@ def test_network_classes_square_root_breaks_and_zero_class():
 
 def test_corridor_lines_merge_equal_classes_and_dash_approximate():
     lix = lixels([("M6", "surveyed", [0, 0, 0, 5, 5, 20, 20, 20, 5]),
-                   (XSS, "approximate", [0, 0, 5, 5]),
-                   ("M6", "surveyed", [5, 5])])
+                  (XSS, "approximate", [0, 0, 5, 5]),
+                  ("M6", "surveyed", [5, 5])])
     classes = corridor_lines.NetworkClasses(breaks=(10.0,),
                                             colours=("#d9d9d9", "#aaaaaa", "#222222"), peak=20.0)
     lines = corridor_lines.corridor_lines(lix, classes=classes, simplify_m=0.0)

@@ -85,8 +85,8 @@ def _page(base, centre, *, settings=None, counts=(), location=XSS, crimes="acqui
     legend = Legend(
         title=f"Acquisitive crime hotspots, {location}",
         method=wording.method_statement(kernel="quartic", bandwidth=500, bandwidth_rule="fixed",
-                                     cell=100, top=0.05, start="2025-01", end="2025-03",
-                                     crimes=crimes),
+                                        cell=100, top=0.05, start="2025-01", end="2025-03",
+                                        crimes=crimes),
         density=image, hotspots_line="Hotspot areas: 2", counts=tuple(counts),
         marking="OFFICIAL-SENSITIVE")
     m = maps.build_map(base=base, view=box(*grid.bounds), density=image,
@@ -145,7 +145,7 @@ def test_tile_server_only_when_configured(base, warwick):
     values, grid, _ = _surface(warwick)
     view = box(*grid.bounds)
     plain = leaflet.offline_html(maps.build_map(base=base, view=view,
-                                             settings=load_settings(env={})))
+                                                settings=load_settings(env={})))
     assert "L.tileLayer" not in plain
     tiles = load_settings(env={"HOTSPOTS_TILES_URL": "https://tiles.example/{z}/{x}/{y}.png",
                                "HOTSPOTS_TILES_ATTRIBUTION": "<b>Example</b> tiles"})
@@ -299,10 +299,10 @@ def test_feature_style_keys_must_be_option_names(base, warwick):
 
 def test_corridor_map_legend_dashes_and_escaping(base, warwick):
     lines = corridor_lines.corridor_lines(lixels([("M6", "surveyed", [0, 3, 3, 9]),
-                                         ("A46", "approximate", [1, 1, 0])]))
+                                                  ("A46", "approximate", [1, 1, 0])]))
     markers = corridor_map.junction_markers(junctions(), radius_m=2000, period="Oct–Dec 2025")
     legend = Legend(title=f"Along the SRN, {XSS}", method="m", roads=False,
-                         network=lines.classes, junction_key="SRN junction, sized")
+                    network=lines.classes, junction_key="SRN junction, sized")
     page = leaflet.offline_html(corridor_map.corridor_map(
         base=base, view=box(439000, 264000, 442000, 267000), lines=lines, junctions=markers,
         legend=legend, settings=load_settings(env={})))

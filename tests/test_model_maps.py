@@ -63,14 +63,14 @@ def gistar_frame() -> gpd.GeoDataFrame:
 def test_gistar_statement_states_method_cells_neighbourhood_and_correction(gistar_frame):
     params = gistar_frame.attrs["params"]
     text = wording.gistar_statement(params, start="2025-10", end="2025-12",
-                               crimes="acquisitive crime")
+                                    crimes="acquisitive crime")
     assert text == ("Getis-Ord Gi*, 100 m cells, 8-cell neighbourhood (distance 150 m), "
                     "Benjamini-Hochberg FDR, 90/95/99% bins, Oct–Dec 2025, acquisitive crime")
     x, y = _points()
     bonf = gi_star_grid(x, y, study_area=AREA, cell=200.0, distance=200.0,
                         correction="bonferroni").params()
     text = wording.gistar_statement(bonf, start="2024-03", end="2025-02", crimes="Burglary",
-                               missing=[f"2024-{m:02d}" for m in range(5, 13)])
+                                    missing=[f"2024-{m:02d}" for m in range(5, 13)])
     assert text.startswith("Getis-Ord Gi*, 200 m cells, 4-cell neighbourhood (distance 200 m), "
                            "Bonferroni correction, 90/95/99% bins, Mar 2024–Feb 2025 (no data "
                            "for May–Dec 2024), Burglary")
@@ -198,12 +198,12 @@ def clusters() -> gpd.GeoDataFrame:
 
 def test_cluster_statement_states_parameters_and_rules(clusters):
     text = wording.cluster_statement(clusters.attrs["params"], start="2025-01", end="2025-03",
-                                crimes="burglary")
+                                     crimes="burglary")
     assert text == ("DBSCAN, eps 250 m (default: fixed 250 m), min_samples 10 (given), "
                     "snapped duplicates weighted, convex hulls, Jan–Mar 2025, burglary")
     hdb = find_clusters(_incidents(), method="hdbscan")
     text = wording.cluster_statement(hdb.attrs["params"], start="2025-01", end="2025-03",
-                                crimes="burglary")
+                                     crimes="burglary")
     assert re.match(r"HDBSCAN, min_cluster_size \d+ \(default: 0\.5% of the [\d,]+ incidents, "
                     r"at least 5\), min_samples \d+ \(", text), text
 

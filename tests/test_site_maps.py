@@ -143,7 +143,7 @@ def test_drive_time_and_greedy_statement(case):
     greedy = type(plan)(sites=plan.sites, existing=plan.existing.iloc[:0], method="greedy",
                         gap=0.0123, summary={**plan.summary, "bound_source": "LP relaxation"})
     text = wording.disruption_statement(greedy, fake_cov, start="2025-10", end="2025-10",
-                                          crimes="burglary")
+                                        crimes="burglary")
     assert text == ("Maximal covering (MCLP), greedy, gap at most 1.2% against the LP "
                     "relaxation: 3 new sites from 4 candidates; reach within 10 minutes by "
                     "road (SRN at congestion-free class speeds, then straight line × 1.3 at "

@@ -272,7 +272,8 @@ def symbol_layers(params: Params, settings: Settings) -> tuple[count_symbols.Cou
                              groups=[group], area=params.area, forces=[settings.force],
                              mapped_only=True, settings=settings)
         out.append(count_symbols.count_layer(inc["x"].to_numpy(), inc["y"].to_numpy(), name=name,
-                                    cell=SYMBOL_CELL_M, shape=shape, colour=colour, noun=noun))
+                                             cell=SYMBOL_CELL_M, shape=shape, colour=colour,
+                                             noun=noun))
     return tuple(out)
 
 
@@ -295,12 +296,12 @@ def neighbour_layer(params: Params, settings: Settings) -> count_symbols.CountLa
     others = [f for f in store_forces(store) if f != settings.force]
     if not others:
         return count_symbols.CountLayer(name=NEIGHBOUR_LAYER, points=(), cell=SYMBOL_CELL_M,
-                               colour=NEIGHBOUR_COLOUR)
+                                        colour=NEIGHBOUR_COLOUR)
     inc = load_incidents(store, start=params.start, end=params.end, forces=others,
                          mapped_only=True, settings=settings, **params.selection())
     return count_symbols.count_layer(inc["x"].to_numpy(), inc["y"].to_numpy(), name=NEIGHBOUR_LAYER,
-                            cell=SYMBOL_CELL_M, shape="circle", colour=NEIGHBOUR_COLOUR,
-                            noun="neighbouring-force")
+                                     cell=SYMBOL_CELL_M, shape="circle", colour=NEIGHBOUR_COLOUR,
+                                     noun="neighbouring-force")
 
 
 def map_page(analysis: Analysis, settings: Settings, *,
@@ -737,8 +738,8 @@ def corridor_map_page(cp: CorridorParams, network: NetworkDensity, junctions: pd
                       f"{markers.largest:,}); number = rank in the table"),
         marking=settings.marking, notes=tuple(legend_notes))
     m = corridor_map.corridor_map(base=base_layers.load_base_layers(settings),
-                          view=area_geometry(cp.area, settings), lines=network.lines,
-                          junctions=markers, legend=legend, settings=settings,
-                          title=f"SRN corridors: {crimes}, {sel.area_label()}, "
-                                f"{wording.period_label(cp.start, cp.end)}")
+                                  view=area_geometry(cp.area, settings), lines=network.lines,
+                                  junctions=markers, legend=legend, settings=settings,
+                                  title=f"SRN corridors: {crimes}, {sel.area_label()}, "
+                                        f"{wording.period_label(cp.start, cp.end)}")
     return leaflet.offline_html(m)

@@ -147,7 +147,7 @@ def map_page(page: str, on: bool | None = None) -> str:
     Parameters
     ----------
     page : str
-        From :func:`hotspots.maps.offline_html`.
+        From :func:`hotspots.leaflet.offline_html`.
     on : bool, optional
         Meeting mode; default the page's current state.
 
