@@ -27,7 +27,7 @@ from hotspots import wording
 from hotspots.config import Settings, load_settings
 from hotspots.errors import HotspotsError, InputError, NoDataError, ParameterError
 from hotspots.jsonvalue import json_value
-from hotspots.months import check_month, is_month, month_range, previous_period
+from hotspots.months import check_month, is_month, missing_months, month_range, previous_period
 
 __all__ = [
     "DATA_CAVEATS",
@@ -1238,7 +1238,7 @@ def _back_test(incidents: pd.DataFrame, *, months_held: Sequence[str], end: str,
                         "pack's period is used)")
     spans_gap = [f["test"] for f in res.skipped
                  if str(f.get("reason", "")).startswith("training window spans a gap")]
-    gaps = [m for m in month_range(held[0], end) if m not in set(held)]
+    gaps = missing_months(held[0], end, held)
     if spans_gap and gaps:
         context.append(f"{wording.missing_months_label(spans_gap)} skipped as their training "
                        "windows reach "
