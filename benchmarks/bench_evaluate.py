@@ -44,13 +44,13 @@ from hotspots.models.evaluate import (  # noqa: E402
     FALLBACK_LABEL,
     evaluate_store,
 )
-from hotspots.models.prospective import month_number  # noqa: E402
 from hotspots.models.scoring import (  # noqa: E402
     Method,
     default_methods,
     score_kde,
     score_prospective,
 )
+from hotspots.months import month_index  # noqa: E402
 
 SELECTIONS = {
     "acquisitive (group)": {"groups": ["acquisitive"]},
@@ -153,7 +153,7 @@ def pick(hist: pd.DataFrame, rule: str, test: str, smooth: dict[str, float],
     score, tol = means, 0.0
     if rule.startswith("forgetting"):
         half_life = float(rule.split()[-2])
-        age = np.array([month_number(test) - month_number(t) for t in piv.index], float)
+        age = np.array([month_index(test) - month_index(t) for t in piv.index], float)
         w = 0.5 ** (age / half_life)
         score = piv.mul(w, axis=0).sum() / w.sum()
     elif rule.startswith("lower bound") and n >= 2:

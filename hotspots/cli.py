@@ -10,13 +10,13 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from hotspots import wording
 from hotspots.errors import NO_MAPPED, HotspotsError, NoDataError, ParameterError
+from hotspots.months import is_month
 
 
 def _months(value: str) -> str:
-    import re
-
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value or ""):
+    if not is_month(value or ""):
         raise argparse.ArgumentTypeError(f"{value!r} is not a month in the form YYYY-MM")
     return value
 
@@ -110,7 +110,6 @@ def _cmd_ingest(args) -> int:
 
 
 def _cmd_kde(args) -> int:
-    from hotspots import maps
     from hotspots.models.areas import hotspot_areas
     from hotspots.models.kde import kernel_density
     from hotspots.spatial.boundaries import area_geometry
@@ -167,7 +166,7 @@ def _cmd_kde(args) -> int:
         f"{payload['incidents']} mapped incidents, {payload['from']}..{payload['to']}, "
         f"{payload['area']}",
         f"KDE {surface.kernel}, bandwidth "
-        f"{maps.format_bandwidth(surface.bandwidths or surface.bandwidth)}"
+        f"{wording.format_bandwidth(surface.bandwidths or surface.bandwidth)}"
         f"{'' if surface.multiscale else f' ({surface.bandwidth_rule})'}, "
         f"cell {surface.grid.cell:.0f} m"
         + (f" ({auto['rule']}: {auto['label']}, learnt from {len(auto['folds'])} test "

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from hotspots.errors import InputError
-from hotspots.maps import offline_html
+from hotspots.leaflet import offline_html
 
 __all__ = ["write_html_map"]
 
@@ -28,7 +28,7 @@ def write_html_map(folium_map: Any, path: str | os.PathLike) -> Path:
     Raises
     ------
     ParameterError
-        The map needs a file from another machine (see :func:`hotspots.maps.offline_html`).
+        The map needs a file from another machine (see :func:`hotspots.leaflet.offline_html`).
     InputError
         The file cannot be written.
     """

@@ -9,7 +9,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from hotspots import model_maps
+from hotspots import model_maps, wording
 from hotspots.errors import NoDataError, ParameterError
 from hotspots.method_spec import MapMethod, MethodSpec, hull_cells
 from hotspots.models.areas import cluster_areas
@@ -39,7 +39,7 @@ def areas(hulls: gpd.GeoDataFrame, incidents: pd.DataFrame, *,
 def statement(params: dict, *, start: str, end: str, crimes: str,
               missing: Sequence[str] = ()) -> str:
     """The cluster legend's one line."""
-    return model_maps.cluster_statement(params, start=start, end=end, crimes=crimes,
+    return wording.cluster_statement(params, start=start, end=end, crimes=crimes,
                                         missing=list(missing))
 
 

@@ -9,7 +9,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from hotspots import model_maps
+from hotspots import model_maps, wording
 from hotspots.method_spec import MapMethod, MethodSpec, fine_from_coarse, mapped
 from hotspots.models.areas import emerging_areas
 from hotspots.models.emerging import emerging_hotspots
@@ -42,7 +42,7 @@ def areas(cells: gpd.GeoDataFrame, incidents: pd.DataFrame, *,
 def statement(params: dict, *, start: str, end: str, crimes: str,
               missing: Sequence[str] = ()) -> str:
     """The emerging map legend's one line (its time steps say the period)."""
-    return model_maps.emerging_statement(params, crimes=crimes)
+    return wording.emerging_statement(params, crimes=crimes)
 
 
 def layer(cells: gpd.GeoDataFrame, *, crimes: str, area: str, start: str, end: str,
@@ -97,7 +97,7 @@ def recipe(method: MapMethod, *, bandwidth: object = None, cell: float | None = 
 
 def recipe_words(method: MapMethod, label: str, *, top: float, cell: float | None = None) -> str:
     """``"emerging hot spots hot in the last month (FDR)"``."""
-    corr = model_maps.CORRECTION_SHORT.get(method.correction, method.correction)
+    corr = wording.CORRECTION_SHORT.get(method.correction, method.correction)
     return f"emerging hot spots hot in the last month ({corr})"
 
 

@@ -9,7 +9,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from hotspots import maps, model_maps
+from hotspots import model_maps, wording
 from hotspots.errors import ParameterError
 from hotspots.method_spec import MapMethod, MethodSpec, fine_from_coarse, mapped
 from hotspots.models.areas import gistar_areas
@@ -40,7 +40,7 @@ def areas(cells: gpd.GeoDataFrame, incidents: pd.DataFrame, *,
 def statement(params: dict, *, start: str, end: str, crimes: str,
               missing: Sequence[str] = ()) -> str:
     """The Gi* legend's one line."""
-    return model_maps.gistar_statement(params, start=start, end=end, crimes=crimes,
+    return wording.gistar_statement(params, start=start, end=end, crimes=crimes,
                                        missing=list(missing))
 
 
@@ -56,7 +56,7 @@ def metrics(cells: gpd.GeoDataFrame) -> list[tuple[str, str, str]]:
     p = cells.attrs.get("params", {})
     hot, cold = p.get("hot", {}), p.get("cold", {})
     of = (f"{int(p.get('n_cells') or len(cells)):,} cells of "
-          f"{maps.format_metres(float(p.get('cell_m', 0)))}")
+          f"{wording.format_metres(float(p.get('cell_m', 0)))}")
     return [
         ("Hot cells (90%+)", f"{int(hot.get('90', 0)):,}",
          f"Cells with significantly more incidents around them than the area's average, "
@@ -91,15 +91,15 @@ def recipe(method: MapMethod, *, bandwidth: object = None, cell: float | None = 
     """The back-test method making each month's Gi* map as the shown one was made."""
     if cell is None:
         raise ParameterError("the Gi* back-test needs the map's cell size")
-    return Method("gistar_map", f"Gi* hot cells ({maps.format_metres(cell)}, 90%+)",
+    return Method("gistar_map", f"Gi* hot cells ({wording.format_metres(cell)}, 90%+)",
                   score_gistar_hot, {"cell": float(cell), "distance": distance,
                                      "correction": method.correction})
 
 
 def recipe_words(method: MapMethod, label: str, *, top: float, cell: float | None = None) -> str:
     """``"Gi* hot cells at 90% or more (1,100 m cells, FDR)"``."""
-    corr = model_maps.CORRECTION_SHORT.get(method.correction, method.correction)
-    return f"Gi* hot cells at 90% or more ({maps.format_metres(cell or 0)} cells, {corr})"
+    corr = wording.CORRECTION_SHORT.get(method.correction, method.correction)
+    return f"Gi* hot cells at 90% or more ({wording.format_metres(cell or 0)} cells, {corr})"
 
 
 SPEC = MethodSpec(

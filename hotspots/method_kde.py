@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from hotspots import maps
+from hotspots import wording
 from hotspots.method_spec import MapMethod, MethodSpec
 from hotspots.models.areas import hotspot_areas
 from hotspots.models.kde import Surface, kernel_density
@@ -72,10 +72,10 @@ def recipe(method: MapMethod, *, bandwidth: float | str | tuple[float, ...] = 50
     """The back-test method making each month's KDE as the shown map was made."""
     if isinstance(bandwidth, tuple):
         bws = [float(b) for b in bandwidth]
-        return Method("kde_multiscale", maps.bandwidth_label(bandwidth), score_kde_multiscale,
+        return Method("kde_multiscale", wording.bandwidth_label(bandwidth), score_kde_multiscale,
                       {"bandwidths": bws, "kernel": KERNEL}, float(np.mean(bws)))
     if isinstance(bandwidth, str):
-        label = f"KDE ({maps.bandwidth_rule_label(bandwidth)})"
+        label = f"KDE ({wording.bandwidth_rule_label(bandwidth)})"
         return Method("kde", label, score_kde, {"bandwidth": bandwidth, "kernel": KERNEL})
     return Method("kde", f"KDE {float(bandwidth):g} m", score_kde,
                   {"bandwidth": float(bandwidth), "kernel": KERNEL}, float(bandwidth))
@@ -83,7 +83,7 @@ def recipe(method: MapMethod, *, bandwidth: float | str | tuple[float, ...] = 50
 
 def recipe_words(method: MapMethod, label: str, *, top: float, cell: float | None = None) -> str:
     """``"KDE 300 m, top 5% of the area"``."""
-    return f"{label}, top {maps.format_share(top)} of the area"
+    return f"{label}, top {wording.format_share(top)} of the area"
 
 
 def candidates() -> list[Method]:

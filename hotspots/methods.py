@@ -18,7 +18,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from hotspots import maps, method_kde, registry
+from hotspots import method_kde, registry, wording
 from hotspots.errors import HotspotsError, ParameterError
 from hotspots.method_spec import (
     CLUSTER_METHODS,
@@ -36,6 +36,7 @@ from hotspots.models.evaluate import (
     summarise,
 )
 from hotspots.models.scoring import Method
+from hotspots.months import missing_months
 
 if TYPE_CHECKING:
     from shapely.geometry.base import BaseGeometry
@@ -82,7 +83,7 @@ class AutoChoice:
 def auto_rule(coverage: float) -> str:
     """The legend's reason for an auto bandwidth, e.g. ``"auto: best back-tested PAI at 5% on
     earlier months"``."""
-    return f"auto: best back-tested PAI at {maps.format_share(coverage)} on earlier months"
+    return f"auto: best back-tested PAI at {wording.format_share(coverage)} on earlier months"
 
 
 def auto_choice(result: EvaluationResult, end: str) -> AutoChoice:
@@ -116,7 +117,7 @@ def auto_choice(result: EvaluationResult, end: str) -> AutoChoice:
     bandwidth = method_kde.candidate_bandwidth(next(m for m in candidates if m.label == label))
     folds = tuple(sorted(detail["test"].astype(str).unique()))
     rule = auto_rule(cov) if folds else \
-        f"auto: no back-test month up to {maps.period_label(end, end)}, fallback"
+        f"auto: no back-test month up to {wording.period_label(end, end)}, fallback"
     return AutoChoice(bandwidth=bandwidth, label=label, reason=reason, rule=rule, folds=folds,
                       overall=overall)
 
@@ -126,7 +127,7 @@ def auto_choice(result: EvaluationResult, end: str) -> AutoChoice:
 
 def months_label(months: Sequence[str]) -> str:
     """Month runs in words, e.g. ``"Apr 2024, Apr–Dec 2025"``."""
-    return maps.missing_months_label(list(months))
+    return wording.missing_months_label(list(months))
 
 
 def backtest_lines(result: EvaluationResult, *, how: str, train_months: int
@@ -170,12 +171,6 @@ def backtest_lines(result: EvaluationResult, *, how: str, train_months: int
 
 
 # ----------------------------------------------------------------------------- models
-
-
-def missing_months(months_held: Sequence[str], start: str, end: str) -> list[str]:
-    """The calendar months from ``start`` to ``end`` that ``months_held`` lacks."""
-    have = set(months_held)
-    return [m for m in maps.month_range(start, end) if m not in have]
 
 
 def spec_of(method: MapMethod | str) -> MethodSpec:
@@ -320,7 +315,7 @@ def model_areas(method: MapMethod, result: gpd.GeoDataFrame, incidents: pd.DataF
     """
     spec = _model_spec(method, "areas")
     statement = model_statement(method, result, start=start, end=end, crimes=crimes,
-                                missing=missing_months(months_held, start, end))
+                                missing=missing_months(start, end, months_held))
     areas = spec.areas(result, incidents, study_area=study_area)
     rule = str(areas.attrs.get("method", {}).get("method", ""))
     if rule:

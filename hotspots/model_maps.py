@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -15,33 +14,41 @@ import numpy as np
 from branca.element import Element
 from shapely.geometry.base import BaseGeometry
 
-from hotspots import maps
+from hotspots.base_layers import BaseLayers
 from hotspots.config import Settings
+from hotspots.count_symbols import CountLayer
 from hotspots.errors import ParameterError
+from hotspots.geojson import collection, feature, wgs84_geoms
+from hotspots.leaflet import ATTRIBUTION, GeoJsonLayer, LegendControl, esc, offline_html
+from hotspots.legend import Legend, legend_html
+from hotspots.maps import build_map
 from hotspots.models.emerging import PATTERNS
+from hotspots.wording import (
+    GISTAR_LABELS,
+    capitalise,
+    cluster_statement,
+    emerging_statement,
+    format_share_1dp,
+    gistar_statement,
+    month_label,
+)
 
 __all__ = [
     "CLUSTER_COLOUR",
-    "CORRECTION_SHORT",
     "GISTAR_COLOURS",
-    "GISTAR_LABELS",
     "NO_PATTERN",
     "PATTERN_COLOURS",
     "KeyItem",
     "ModelLayer",
     "cluster_layer",
     "cluster_popup_html",
-    "cluster_statement",
     "emerging_layer",
     "emerging_popup_html",
-    "emerging_statement",
     "gistar_layer",
     "gistar_popup_html",
-    "gistar_statement",
     "model_legend_html",
     "model_map",
     "model_map_page",
-    "neighbourhood_cells",
 ]
 
 #: Gi* confidence bins in ColorBrewer's RdBu (diverging, safe for the common colour-vision
@@ -49,10 +56,6 @@ __all__ = [
 #: significant at 90 %) is not drawn.
 GISTAR_COLOURS: dict[int, str] = {3: "#B2182B", 2: "#D6604D", 1: "#F4A582",
                                   -1: "#92C5DE", -2: "#4393C3", -3: "#2166AC"}
-GISTAR_LABELS: dict[int, str] = {
-    3: "Hot spot, 99% confidence", 2: "Hot spot, 95% confidence",
-    1: "Hot spot, 90% confidence", -1: "Cold spot, 90% confidence",
-    -2: "Cold spot, 95% confidence", -3: "Cold spot, 99% confidence"}
 
 NO_PATTERN = "no pattern detected"
 
@@ -82,11 +85,6 @@ PATTERN_COLOURS: dict[str, str] = {
 CLUSTER_COLOUR = "#009E73"
 CLUSTER_EDGE = "#00573F"
 
-#: Short names of the multiple-testing corrections, as the legend states them.
-CORRECTION_SHORT: dict[str, str] = {"fdr_bh": "Benjamini-Hochberg FDR",
-                                    "bonferroni": "Bonferroni correction",
-                                    "none": "no multiple-testing correction"}
-_STEP_WORDS = {"month": "monthly", "week": "weekly", "28D": "28-day"}
 _MODEL_PANE = "hsModel"
 _CSS = """
 .hs-sw-cell { flex: none; width: 15px; height: 12px; border: 1px solid rgba(0,0,0,0.45); }
@@ -96,21 +94,6 @@ _CSS = """
 .hs-mrank span { transform: translate(4px, calc(-100% - 4px)); }
 .hs-keys .hs-key { margin-top: 2px; }
 """
-
-
-def _esc(value: Any) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _cap(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
-def _period(start: str, end: str, missing: Sequence[str] = ()) -> str:
-    text = maps.period_label(start, end)
-    if missing:
-        text += f" (no data for {maps.missing_months_label(missing)})"
-    return text
 
 
 def _num(value: Any) -> float:
@@ -180,82 +163,16 @@ class ModelLayer:
 
 def _polygons(geoms: gpd.GeoSeries, props: Sequence[Mapping[str, Any]], simplify_m: float = 0.0
               ) -> dict:
-    wgs = maps.wgs84_geoms(geoms, simplify_m)
-    return maps.geojson_collection(maps.geojson_feature(g, p) for g, p in
-                                   zip(wgs, props, strict=True) if g is not None and not g.is_empty)
+    wgs = wgs84_geoms(geoms, simplify_m)
+    return collection(feature(g, p) for g, p in
+                      zip(wgs, props, strict=True) if g is not None and not g.is_empty)
 
 
 def _table(rows: Sequence[tuple[str, str]]) -> str:
-    return "".join(f"<tr><th>{_esc(k)}</th><td>{_esc(v)}</td></tr>" for k, v in rows)
+    return "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
 
 
 # ------------------------------------------------------------------------------ Gi*
-
-
-def neighbourhood_cells(cell: float, distance: float | None) -> int:
-    """Return how many other cells lie within ``distance`` (centre to centre) of a grid cell.
-
-    ``distance = 1.5 x cell`` gives 8 (the queen neighbourhood), ``1 x cell`` gives 4.
-
-    Parameters
-    ----------
-    cell : float
-        Cell size, metres.
-    distance : float or None
-        Distance band, metres; ``None`` means the default 1.5 cells.
-
-    Returns
-    -------
-    int
-    """
-    if not cell or not cell > 0:
-        raise ParameterError(f"cell size {cell!r} must be greater than zero")
-    d = 1.5 * cell if distance is None else float(distance)
-    reach = int(math.floor(d / cell + 1e-9))
-    i, j = np.meshgrid(np.arange(-reach, reach + 1), np.arange(-reach, reach + 1))
-    inside = np.hypot(i, j) * cell <= d * (1 + 1e-9)
-    return int(inside.sum()) - 1
-
-
-def _levels(params: Mapping[str, Any]) -> str:
-    levels = sorted(int(v) for v in params.get("confidence_levels", (99, 95, 90)))
-    return "/".join(str(v) for v in levels) + "% bins"
-
-
-def gistar_statement(params: Mapping[str, Any], *, start: str, end: str, crimes: str,
-                     missing: Sequence[str] = ()) -> str:
-    """Return the Gi* map's one-line statement of method and parameters.
-
-    Example: ``"Getis-Ord Gi*, 1,100 m cells, 8-cell neighbourhood (distance 1,650 m),
-    Benjamini-Hochberg FDR, 90/95/99% bins, Oct–Dec 2025, acquisitive crime"``.
-
-    Parameters
-    ----------
-    params : mapping
-        :meth:`hotspots.models.gistar.GiStar.params` of a grid result.
-    start, end : str
-        Period, ``YYYY-MM``.
-    crimes : str
-        The crime selection in words.
-    missing : sequence of str
-        Months of the period without published data (stated when present).
-
-    Returns
-    -------
-    str
-        Plain text.
-    """
-    cell = float(params["cell_m"])
-    distance = params.get("distance_m")
-    d = 1.5 * cell if distance is None else float(distance)
-    corr = CORRECTION_SHORT.get(str(params.get("correction")), str(params.get("correction")))
-    inference = ""
-    if params.get("inference") == "permutation":
-        inference = f", pseudo p from {int(params.get('permutations', 0)):,} permutations"
-    return (f"Getis-Ord Gi*, {maps.format_metres(cell)} cells, "
-            f"{neighbourhood_cells(cell, d)}-cell neighbourhood (distance "
-            f"{maps.format_metres(d)}), {corr}{inference}, {_levels(params)}, "
-            f"{_period(start, end, missing)}, {crimes}")
 
 
 def gistar_popup_html(row: Mapping[str, Any]) -> str:
@@ -274,7 +191,7 @@ def gistar_popup_html(row: Mapping[str, Any]) -> str:
             ("p corrected", f"{_num(row['p_corrected']):.2g}"),
             ("Confidence bin", f"{b:+d}" if b else "0"),
             ("Cells in the neighbourhood", f"{int(row['n_neighbours']):,} (itself included)")]
-    return f"<div class='hs-pop'><b>{_esc(head)}</b><table>{_table(rows)}</table></div>"
+    return f"<div class='hs-pop'><b>{esc(head)}</b><table>{_table(rows)}</table></div>"
 
 
 def gistar_layer(cells: gpd.GeoDataFrame, *, crimes: str, area: str, start: str, end: str,
@@ -311,7 +228,7 @@ def gistar_layer(cells: gpd.GeoDataFrame, *, crimes: str, area: str, start: str,
         b = int(row["bin"])
         tip = (f"{GISTAR_LABELS[b]}: {int(row['count']):,} incident"
                f"{'' if int(row['count']) == 1 else 's'} in the cell, z {_num(row['z']):+.1f}")
-        props.append({"popup": gistar_popup_html(row), "tooltip": _esc(tip),
+        props.append({"popup": gistar_popup_html(row), "tooltip": esc(tip),
                       "style": {"fillColor": GISTAR_COLOURS[b],
                                 "className": f"hs-gistar hs-gistar-{'hot' if b > 0 else 'cold'}"}})
     counts = sig["bin"].astype(int).value_counts()
@@ -333,7 +250,7 @@ def gistar_layer(cells: gpd.GeoDataFrame, *, crimes: str, area: str, start: str,
         notes.append(f"{int(unmapped):,} incidents have no location and are not mapped.")
     return ModelLayer(
         name="Gi* hot and cold spots", features=_polygons(sig.geometry, props), labels=
-        maps.geojson_collection([]), title=f"{_cap(crimes)}: Gi* hot and cold spots, {area}",
+        collection([]), title=f"{capitalise(crimes)}: Gi* hot and cold spots, {area}",
         method=gistar_statement(params, start=start, end=end, crimes=crimes, missing=missing),
         key_heading="Cells by confidence (not significant at 90%: not drawn)", key=key,
         notes=tuple(notes),
@@ -342,65 +259,6 @@ def gistar_layer(cells: gpd.GeoDataFrame, *, crimes: str, area: str, start: str,
 
 
 # ------------------------------------------------------------------------------ emerging
-
-
-def _month_text(label: str) -> str:
-    """``2025-10`` -> ``Oct 2025``; other step labels (dates) as they are."""
-    try:
-        return maps.period_label(label, label)
-    except ParameterError:
-        return str(label)
-
-
-def emerging_statement(params: Mapping[str, Any], *, crimes: str) -> str:
-    """Return the emerging hot spot map's one-line statement of method and parameters.
-
-    Example: ``"Emerging hot spot analysis (space-time Gi* + Mann-Kendall trend), 1,100 m
-    cells, 8-cell neighbourhood (distance 1,650 m) and 1 step before, Benjamini-Hochberg FDR
-    over all 4,872 bins, 90% confidence, trend α 0.05, 3 monthly steps (Oct–Dec 2025),
-    acquisitive crime"``.
-
-    Parameters
-    ----------
-    params : mapping
-        ``attrs["params"]`` of :func:`hotspots.models.emerging.emerging_hotspots`.
-    crimes : str
-        The crime selection in words.
-
-    Returns
-    -------
-    str
-        Plain text.
-    """
-    cell = float(params["cell_m"])
-    d = float(params.get("distance_m") or 1.5 * cell)
-    corr = CORRECTION_SHORT.get(str(params.get("correction")), str(params.get("correction")))
-    periods = list(params.get("periods") or [])
-    steps = int(params.get("n_periods", len(periods)))
-    word = _STEP_WORDS.get(str(params.get("period")), str(params.get("period")))
-    span = ""
-    if periods:
-        first, last = str(periods[0]), str(periods[-1])
-        try:
-            span = maps.period_label(first, last)
-        except ParameterError:
-            span = f"{first} to {last}"
-    gaps = list(params.get("gaps") or [])
-    if gaps:
-        try:
-            span += f", {maps.missing_months_label(gaps)} dropped (no data)"
-        except ParameterError:
-            span += f", {len(gaps)} steps dropped (no data)"
-    window = int(params.get("time_window", 1))
-    before = (f" and {window} step{'' if window == 1 else 's'} before" if window
-              else ", no time neighbours")
-    conf = round((1 - float(params.get("alpha", 0.10))) * 100)
-    return (f"Emerging hot spot analysis (space-time Gi* + Mann-Kendall trend), "
-            f"{maps.format_metres(cell)} cells, {neighbourhood_cells(cell, d)}-cell "
-            f"neighbourhood (distance {maps.format_metres(d)}){before}, {corr} over all "
-            f"{int(params.get('n_bins', 0)):,} bins, {conf}% confidence, trend α "
-            f"{float(params.get('trend_alpha', 0.05)):g}, {steps} {word} steps ({span}), "
-            f"{crimes}")
 
 
 def emerging_popup_html(row: Mapping[str, Any], periods: Sequence[str]) -> str:
@@ -424,11 +282,11 @@ def emerging_popup_html(row: Mapping[str, Any], periods: Sequence[str]) -> str:
     listing = ""
     if bins and len(bins) == steps:
         listing = ("<div class='hs-sub'>Confidence bin per step</div><table>"
-                   + "".join(f"<tr><th class='hs-ind'>{_esc(_month_text(p))}</th>"
-                             f"<td>{_esc(b)}</td></tr>" for p, b in zip(periods, bins,
-                                                                        strict=True))
+                   + "".join(f"<tr><th class='hs-ind'>{esc(month_label(p))}</th>"
+                             f"<td>{esc(b)}</td></tr>" for p, b in zip(periods, bins,
+                                                                       strict=True))
                    + "</table>")
-    return (f"<div class='hs-pop'><b>{_esc(_cap(str(row['pattern'])))}</b>"
+    return (f"<div class='hs-pop'><b>{esc(capitalise(str(row['pattern'])))}</b>"
             f"<table>{_table(rows)}</table>{listing}</div>")
 
 
@@ -467,19 +325,19 @@ def emerging_layer(cells: gpd.GeoDataFrame, *, crimes: str, area: str,
     for row in drawn.to_dict("records"):
         name = str(row["pattern"])
         side = "hot" if name.endswith("hot spot") else "cold"
-        tip = (f"{_cap(name)}: {int(row['count']):,} incidents, hot in {int(row['n_hot'])} "
+        tip = (f"{capitalise(name)}: {int(row['count']):,} incidents, hot in {int(row['n_hot'])} "
                f"of {len(periods)} steps")
-        props.append({"popup": emerging_popup_html(row, periods), "tooltip": _esc(tip),
+        props.append({"popup": emerging_popup_html(row, periods), "tooltip": esc(tip),
                       "style": {"fillColor": PATTERN_COLOURS[name],
                                 "className": f"hs-emerging hs-emerging-{side}"}})
     counts = drawn["pattern"].astype(str).value_counts()
-    key = tuple(KeyItem(PATTERN_COLOURS[name], f"{_cap(name)} ({int(counts[name]):,} "
+    key = tuple(KeyItem(PATTERN_COLOURS[name], f"{capitalise(name)} ({int(counts[name]):,} "
                                                f"cell{'' if counts[name] == 1 else 's'})")
                 for name in PATTERNS if name in counts.index)
     notes = [f"{int((pattern == NO_PATTERN).sum()):,} of {len(cells):,} cells: no pattern "
              "detected (not drawn). Classes absent from this map are not listed; definitions "
              "in docs/gistar.md."]
-    notes += [f"{_cap(str(w))}." for w in params.get("warnings") or []]
+    notes += [f"{capitalise(str(w))}." for w in params.get("warnings") or []]
     if params.get("n_outside_study"):
         notes.append(f"{int(params['n_outside_study']):,} mapped incidents fall outside the "
                      "study cells and are not counted.")
@@ -487,8 +345,8 @@ def emerging_layer(cells: gpd.GeoDataFrame, *, crimes: str, area: str,
         notes.append(f"{int(unmapped):,} incidents have no location and are not mapped.")
     return ModelLayer(
         name="Emerging hot spot patterns", features=_polygons(drawn.geometry, props),
-        labels=maps.geojson_collection([]),
-        title=f"{_cap(crimes)}: emerging hot spots, {area}",
+        labels=collection([]),
+        title=f"{capitalise(crimes)}: emerging hot spots, {area}",
         method=emerging_statement(params, crimes=crimes),
         key_heading="Cells by pattern (ArcGIS Pro's definitions)", key=key, notes=tuple(notes),
         style={"color": "#ffffff", "weight": 0.6, "opacity": 0.9, "fill": True,
@@ -496,46 +354,6 @@ def emerging_layer(cells: gpd.GeoDataFrame, *, crimes: str, area: str,
 
 
 # ------------------------------------------------------------------------------ clusters
-
-
-def cluster_statement(params: Mapping[str, Any], *, start: str, end: str, crimes: str,
-                      missing: Sequence[str] = ()) -> str:
-    """Return the cluster map's one-line statement of method and parameters.
-
-    Example: ``"DBSCAN, eps 250 m (default: fixed 250 m), min_samples 17 (default: 0.5% of the
-    3,356 incidents, at least 5), snapped duplicates weighted, convex hulls, Oct–Dec 2025,
-    acquisitive crime"``.
-
-    Parameters
-    ----------
-    params : mapping
-        ``attrs["params"]`` of :func:`hotspots.models.clusters.find_clusters`.
-    start, end : str
-        Period, ``YYYY-MM``.
-    crimes : str
-        The crime selection in words.
-    missing : sequence of str
-        Months of the period without published data.
-
-    Returns
-    -------
-    str
-        Plain text.
-    """
-    method = str(params.get("method", ""))
-    dup = ("snapped duplicates weighted" if params.get("duplicates") == "weight"
-           else "each map point counted once")
-    if method == "dbscan":
-        core = (f"DBSCAN, eps {maps.format_metres(float(params['eps_m']))} "
-                f"({params.get('eps_rule', '')}), min_samples {int(params['min_samples']):,} "
-                f"({params.get('min_samples_rule', '')})")
-    elif method == "hdbscan":
-        core = (f"HDBSCAN, min_cluster_size {int(params['min_cluster_size']):,} "
-                f"({params.get('min_cluster_size_rule', '')}), min_samples "
-                f"{int(params['min_samples']):,} ({params.get('min_samples_rule', '')})")
-    else:
-        raise ParameterError(f"unknown cluster method {method!r}")
-    return f"{core}, {dup}, convex hulls, {_period(start, end, missing)}, {crimes}"
 
 
 def _mix(value: Any, limit: int = 6) -> list[tuple[str, int]]:
@@ -558,27 +376,27 @@ def cluster_popup_html(row: Mapping[str, Any], *, total: int, mapped: int) -> st
         Mapped incidents clustered over (for the share).
     """
     n = int(row["incidents"])
-    share = f" ({maps.format_share_1dp(n / mapped)} of mapped)" if mapped else ""
+    share = f" ({format_share_1dp(n / mapped)} of mapped)" if mapped else ""
     rows = [("Incidents", f"{n:,}{share}"),
             ("Map points", f"{int(row['locations']):,}"),
-            ("First month", _month_text(str(row["first_month"]))),
-            ("Last month", _month_text(str(row["last_month"]))),
+            ("First month", month_label(str(row["first_month"]))),
+            ("Last month", month_label(str(row["last_month"]))),
             ("Months with incidents", f"{int(row['months_active']):,}"),
             ("Hull area", f"{_num(row['area_km2']):.2f} km²")]
     mix = _mix(row.get("by_type")) or _mix(row.get("by_group"))
     listing = ""
     if mix:
         listing += ("<div class='hs-sub'>Crime mix</div><table>"
-                    + "".join(f"<tr><th class='hs-ind'>{_esc(t)}</th><td>{v:,}</td></tr>"
+                    + "".join(f"<tr><th class='hs-ind'>{esc(t)}</th><td>{v:,}</td></tr>"
                               for t, v in mix) + "</table>")
     places = [p.strip() for p in str(row.get("top_locations") or "").split(";") if p.strip()]
     if not places and row.get("top_location"):
         places = [str(row["top_location"])]
     if places:
         listing += ("<div class='hs-sub'>Top locations</div><ol>"
-                    + "".join(f"<li>{_esc(p)}</li>" for p in places[:5]) + "</ol>")
+                    + "".join(f"<li>{esc(p)}</li>" for p in places[:5]) + "</ol>")
     head = f"Cluster {int(row['cluster'])} of {int(total)}"
-    return f"<div class='hs-pop'><b>{_esc(head)}</b><table>{_table(rows)}</table>{listing}</div>"
+    return f"<div class='hs-pop'><b>{esc(head)}</b><table>{_table(rows)}</table>{listing}</div>"
 
 
 def cluster_layer(clusters: gpd.GeoDataFrame, *, crimes: str, area: str, start: str, end: str,
@@ -615,14 +433,14 @@ def cluster_layer(clusters: gpd.GeoDataFrame, *, crimes: str, area: str, start: 
         tip = (f"Cluster {int(row['cluster'])}: {int(row['incidents']):,} incidents, "
                f"{row.get('top_location') or 'no location name'}")
         props.append({"popup": cluster_popup_html(row, total=total, mapped=mapped),
-                      "tooltip": _esc(tip), "style": {"className": "hs-cluster"}})
+                      "tooltip": esc(tip), "style": {"className": "hs-cluster"}})
     # Largest first in the data, so smaller hulls inside bigger ones are drawn on top.
     features = _polygons(clusters.geometry, props)
     top = clusters[clusters["cluster"].astype(int) <= label_top]
-    pts = maps.wgs84_geoms(gpd.GeoSeries(top.geometry.representative_point(),
-                                         crs=clusters.crs))
-    labels = maps.geojson_collection(
-        maps.geojson_feature(p, {"label": _esc(int(c)), "rank": int(c)})
+    pts = wgs84_geoms(gpd.GeoSeries(top.geometry.representative_point(),
+                                    crs=clusters.crs))
+    labels = collection(
+        feature(p, {"label": esc(int(c)), "rank": int(c)})
         for p, c in zip(pts, top["cluster"], strict=True))
     clustered = int(params.get("clustered_incidents", int(clusters["incidents"].sum())))
     share = f" ({clustered / mapped:.0%})" if mapped else ""
@@ -633,7 +451,7 @@ def cluster_layer(clusters: gpd.GeoDataFrame, *, crimes: str, area: str, start: 
     if params.get("noise_incidents") is not None:
         notes.append(f"{int(params['noise_incidents']):,} mapped incidents are in no cluster "
                      "(noise).")
-    notes += [f"{_cap(str(n))}." if not str(n).endswith(".") else _cap(str(n))
+    notes += [f"{capitalise(str(n))}." if not str(n).endswith(".") else capitalise(str(n))
               for n in params.get("notes") or []]
     if params.get("unmapped"):
         notes.append(f"{int(params['unmapped']):,} incidents have no location and are not "
@@ -642,7 +460,7 @@ def cluster_layer(clusters: gpd.GeoDataFrame, *, crimes: str, area: str, start: 
         notes.insert(0, "No cluster found with these parameters.")
     return ModelLayer(
         name="Clusters", features=features, labels=labels,
-        title=f"{_cap(crimes)}: density clusters, {area}",
+        title=f"{capitalise(crimes)}: density clusters, {area}",
         method=cluster_statement(params, start=start, end=end, crimes=crimes, missing=missing),
         key_heading="Clusters (click a hull for its details)", key=key, notes=tuple(notes),
         style={"color": CLUSTER_EDGE, "weight": 2.0, "opacity": 0.95, "fill": True,
@@ -659,14 +477,14 @@ def _key_html(layer: ModelLayer) -> str:
             raise ParameterError(f"key colour {item.colour!r} must be a #RRGGBB colour")
         swatch = ("<span class='hs-sw-hull'></span>" if item.shape == "hull" else
                   f"<span class='hs-sw-cell' style='background:{item.colour}'></span>")
-        rows.append(f"<div class='hs-key'>{swatch}<span>{_esc(item.text)}</span></div>")
-    return (f"<div class='hs-sub'>{_esc(layer.key_heading)}</div><div class='hs-keys'>"
+        rows.append(f"<div class='hs-key'>{swatch}<span>{esc(item.text)}</span></div>")
+    return (f"<div class='hs-sub'>{esc(layer.key_heading)}</div><div class='hs-keys'>"
             + "".join(rows) + "</div>")
 
 
-def model_legend_html(layer: ModelLayer, *, counts: Sequence[maps.CountLayer] = (),
+def model_legend_html(layer: ModelLayer, *, counts: Sequence[CountLayer] = (),
                       marking: str = "", notes: Sequence[str] = ()) -> str:
-    """Return the legend of a model map: :func:`hotspots.maps.legend_html` plus the class key.
+    """Return the legend of a model map: :func:`hotspots.legend.legend_html` plus the class key.
 
     Parameters
     ----------
@@ -683,17 +501,17 @@ def model_legend_html(layer: ModelLayer, *, counts: Sequence[maps.CountLayer] = 
     str
         HTML, every text escaped; the key follows the method statement.
     """
-    legend = maps.Legend(title=layer.title, method=layer.method, counts=tuple(counts),
-                         marking=marking, notes=(*layer.notes, *notes))
-    body = maps.legend_html(legend)
-    anchor = f"<div class='hs-method'>{_esc(layer.method)}</div>"
+    legend = Legend(title=layer.title, method=layer.method, counts=tuple(counts),
+                    marking=marking, notes=(*layer.notes, *notes))
+    body = legend_html(legend)
+    anchor = f"<div class='hs-method'>{esc(layer.method)}</div>"
     if anchor not in body:
-        raise ParameterError("unexpected legend layout from hotspots.maps.legend_html")
+        raise ParameterError("unexpected legend layout from hotspots.legend.legend_html")
     return body.replace(anchor, anchor + _key_html(layer), 1)
 
 
-def model_map(layer: ModelLayer, *, base: maps.BaseLayers, view: BaseGeometry,
-              settings: Settings, counts: Sequence[maps.CountLayer] = (),
+def model_map(layer: ModelLayer, *, base: BaseLayers, view: BaseGeometry,
+              settings: Settings, counts: Sequence[CountLayer] = (),
               show_services: bool = False, notes: Sequence[str] = (),
               title: str = "Hotspot map") -> folium.Map:
     """Build a model map on the hotspot map's base: the layer's polygons, ranks and legend.
@@ -706,7 +524,7 @@ def model_map(layer: ModelLayer, *, base: maps.BaseLayers, view: BaseGeometry,
     ----------
     layer : ModelLayer
     base : BaseLayers
-        From :func:`hotspots.maps.load_base_layers`.
+        From :func:`hotspots.base_layers.load_base_layers`.
     view : shapely geometry
         Study area (EPSG:27700); the map opens fitted to it.
     settings : Settings
@@ -722,23 +540,23 @@ def model_map(layer: ModelLayer, *, base: maps.BaseLayers, view: BaseGeometry,
     Returns
     -------
     folium.Map
-        Pass it to :func:`hotspots.maps.offline_html`.
+        Pass it to :func:`hotspots.leaflet.offline_html`.
     """
     pane = folium.map.CustomPane(_MODEL_PANE, z_index=380, pointer_events=True)
-    group = folium.FeatureGroup(name=_esc(layer.name), overlay=True, control=True, show=True)
-    maps.GeoJsonLayer(layer.features, name=f"{_esc(layer.name)} (polygons)", control=False,
-                      style=dict(layer.style or {}), feature_style=("fillColor", "className"),
-                      attribution=_esc(maps.ATTRIBUTION["police_uk"]),
-                      pane=_MODEL_PANE).add_to(group)
+    group = folium.FeatureGroup(name=esc(layer.name), overlay=True, control=True, show=True)
+    GeoJsonLayer(layer.features, name=f"{esc(layer.name)} (polygons)", control=False,
+                 style=dict(layer.style or {}), feature_style=("fillColor", "className"),
+                 attribution=esc(ATTRIBUTION["police_uk"]),
+                 pane=_MODEL_PANE).add_to(group)
     if layer.labels.get("features"):
-        maps.GeoJsonLayer(layer.labels, name=f"{_esc(layer.name)} (numbers)", point="label",
-                          label_class="hs-rank hs-mrank", control=False,
-                          interactive=False).add_to(group)
-    m = maps.build_map(base=base, view=view, counts=counts, legend=None, settings=settings,
-                       show_services=show_services, title=title, overlays=[pane, group])
+        GeoJsonLayer(layer.labels, name=f"{esc(layer.name)} (numbers)", point="label",
+                     label_class="hs-rank hs-mrank", control=False,
+                     interactive=False).add_to(group)
+    m = build_map(base=base, view=view, counts=counts, legend=None, settings=settings,
+                  show_services=show_services, title=title, overlays=[pane, group])
     m.get_root().header.add_child(Element(f"<style>{_CSS}</style>"), name="hs_model_css")
-    maps.LegendControl(model_legend_html(layer, counts=counts, marking=settings.marking,
-                                         notes=notes)).add_to(m)
+    LegendControl(model_legend_html(layer, counts=counts, marking=settings.marking,
+                                    notes=notes)).add_to(m)
     return m
 
 
@@ -755,5 +573,5 @@ def model_map_page(layer: ModelLayer, **kwargs: Any) -> str:
     -------
     str
     """
-    return maps.offline_html(model_map(layer, **kwargs))
+    return offline_html(model_map(layer, **kwargs))
 

@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hotspots import wording
 from hotspots.config import Settings, load_settings
 from hotspots.errors import InputError, ParameterError
 from hotspots.jsonvalue import json_value
-from hotspots.pack_months import MONTH_NAMES, runs_words
 from hotspots.pdf import (
     PackPDF,
     draw_table,
@@ -69,10 +69,10 @@ def _month_grid(monthly: pd.DataFrame) -> pd.DataFrame:
     values = pd.to_numeric(monthly["incidents"], errors="coerce")
     rows: dict[str, dict[str, Any]] = {}
     for m, v in zip(monthly["month"].astype(str), values, strict=True):
-        rows.setdefault(m[:4], {"year": m[:4]})[MONTH_NAMES[int(m[5:7]) - 1]] = \
+        rows.setdefault(m[:4], {"year": m[:4]})[wording.MONTH_NAMES[int(m[5:7]) - 1]] = \
             None if pd.isna(v) else int(v)
     frame = pd.DataFrame(list(rows.values()))
-    for name in MONTH_NAMES:
+    for name in wording.MONTH_NAMES:
         if name not in frame.columns:
             frame[name] = None
     return frame.astype(object).where(frame.notna(), None)
@@ -469,12 +469,13 @@ def _trend_page(pdf: PackPDF, monthly: pd.DataFrame, *, title: str,
     gaps = monthly.loc[~np.isfinite(pd.to_numeric(monthly["incidents"], errors="coerce")
                                     .to_numpy(dtype=float)), "month"].astype(str).tolist()
     if gaps:
-        write_paragraph(pdf, f"No data published for {runs_words(gaps)}: shown as a gap, "
+        runs = wording.missing_months_label(gaps)
+        write_paragraph(pdf, f"No data published for {runs}: shown as a gap, "
                              "never as zero, and no line is drawn across it.", 9, "I",
                         (90, 90, 90))
     pdf.ln(3)
     draw_table(pdf, _month_grid(monthly), [("year", "Year", 8, "", "LEFT")]
-               + [(m, m, 7, "int", "RIGHT") for m in MONTH_NAMES], 8)
+               + [(m, m, 7, "int", "RIGHT") for m in wording.MONTH_NAMES], 8)
 
 
 def _accuracy_page(pdf: PackPDF, accuracy: str | Mapping[str, Any]) -> None:

@@ -12,15 +12,15 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from hotspots import wording
 from hotspots.config import Settings
 from hotspots.errors import ParameterError
-from hotspots.model_maps import emerging_statement
 from hotspots.models.areas import COLUMNS
 from hotspots.models.emerging import PATTERNS, emerging_hotspots
-from hotspots.pack_months import period_words, runs_words
 from hotspots.spatial.boundaries import load_boundary
 from hotspots.spatial.crs import to_wgs84
 from hotspots.spatial.grid import Grid
+from hotspots.wording import emerging_statement
 
 __all__ = ["TABLE_COLUMNS", "add_changes", "add_districts", "add_no_changes", "change_note",
            "check_shown_areas", "class_note", "hotspot_classes", "hotspot_table",
@@ -67,11 +67,11 @@ def change_note(cur: list[str], prev: list[str], have: set[str]) -> str:
     gaps_cur = [m for m in cur if m not in have]
     gaps_prev = [m for m in prev if m not in have]
     if gaps_cur:
-        return f"period has no data for {runs_words(gaps_cur)}"
+        return f"period has no data for {wording.missing_months_label(gaps_cur)}"
     if len(gaps_prev) == len(prev):
-        return f"no data for previous period {period_words(prev[0], prev[-1])}"
+        return f"no data for previous period {wording.period_label(prev[0], prev[-1])}"
     if gaps_prev:
-        return f"previous period lacks data for {runs_words(gaps_prev)}"
+        return f"previous period lacks data for {wording.missing_months_label(gaps_prev)}"
     return ""
 
 
@@ -157,7 +157,7 @@ def class_note(class_params: dict[str, Any], *, crimes: str, end: str) -> str:
     :func:`hotspot_classes`), with the analysis' warnings."""
     note = (
         f"Class: {emerging_statement(class_params, crimes=crimes)}, on every "
-        f"month the store holds up to {period_words(end, end)} (nothing later). "
+        f"month the store holds up to {wording.period_label(end, end)} (nothing later). "
         "Each hotspot area takes the pattern of the emerging-analysis cells it "
         "overlaps, weighted by the cells' incidents over those steps: the most "
         "common pattern other than \"no pattern detected\", else \"no pattern "

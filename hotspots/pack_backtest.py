@@ -13,11 +13,11 @@ from typing import Any
 import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
-from hotspots import maps
+from hotspots import wording
 from hotspots.jsonvalue import json_value
 from hotspots.methods import MAP_COVERAGE
 from hotspots.models import evaluate
-from hotspots.pack_months import month_span, period_words, runs_words
+from hotspots.months import month_range
 
 __all__ = ["accuracy_note", "accuracy_summary", "back_test", "evaluate_pack_methods"]
 
@@ -66,17 +66,18 @@ def back_test(incidents: pd.DataFrame, *, months_held: Sequence[str], end: str,
     window = evaluate.DEFAULT_TRAIN_MONTHS
     folds, _ = evaluate.plan_folds(held, window) if held else ([], [])
     if not folds:
-        return None, (f"no back-test fold is available up to {period_words(end, end)}: each "
+        upto = wording.period_label(end, end)
+        return None, (f"no back-test fold is available up to {upto}: each "
                       f"test month needs the {window} calendar months before it in the store, "
                       f"and up to then the store holds only "
-                      f"{runs_words(held) if held else 'no month'}"), {}
+                      f"{wording.missing_months_label(held) if held else 'no month'}"), {}
     data = _upto(incidents, end)
     if res is None:
         res = evaluate_pack_methods(incidents, months_held=months_held, end=end,
                                study_area=study_area, cell=cell, top=top, groups=groups,
                                types=types)
     labels = set(res.summary["label"])
-    own = "" if surface is None else maps.bandwidth_label(surface.bandwidths
+    own = "" if surface is None else wording.bandwidth_label(surface.bandwidths
                                                            or surface.bandwidth)
     if shown_recipe is not None:
         recipe, how = shown_recipe
@@ -110,16 +111,16 @@ def back_test(incidents: pd.DataFrame, *, months_held: Sequence[str], end: str,
     tested = list(res.default["periods"])
     context = ["rolling origin", f"{window} training months", "next-month test",
                f"{len(tested)} test month{'s' if len(tested) != 1 else ''} "
-               f"{runs_words(tested)}"]
+               f"{wording.missing_months_label(tested)}"]
     if max(months_held) > end:
-        context[-1] += (f" (none after {period_words(end, end)}, so no data later than the "
+        context[-1] += (f" (none after {wording.period_label(end, end)}, so no data later than the "
                         "pack's period is used)")
     spans_gap = [f["test"] for f in res.skipped
                  if str(f.get("reason", "")).startswith("training window spans a gap")]
-    gaps = [m for m in month_span(held[0], end) if m not in set(held)]
+    gaps = [m for m in month_range(held[0], end) if m not in set(held)]
     if spans_gap and gaps:
-        context.append(f"{runs_words(spans_gap)} skipped as their training windows reach "
-                       f"into the {runs_words(gaps)} gap")
+        context.append(f"{wording.missing_months_label(spans_gap)} skipped as their training "
+                       f"windows reach into the {wording.missing_months_label(gaps)} gap")
     statement = (f"Back-test ({', '.join(context[:3])}, {'; '.join(context[3:])}): {reading}. "
                  f"Auto choice: {pick} (PAI {pick_row['pai']:.1f}).")
     info = {"statement": statement, "method": label, "coverage": coverage,

@@ -19,14 +19,15 @@ import numpy as np
 import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
-from hotspots import maps, registry
 from hotspots import methods as mm
+from hotspots import registry, wording
 from hotspots.config import Settings, load_settings
 from hotspots.errors import HotspotsError, NoDataError, ParameterError
 from hotspots.jsonvalue import json_value
 from hotspots.method_spec import MapMethod
 from hotspots.models.areas import hotspot_areas
 from hotspots.models.kde import Surface, kernel_density
+from hotspots.months import check_month, month_index, month_name, month_range
 from hotspots.pack import DATA_CAVEATS, disruption_frame
 from hotspots.pack_areas import (
     add_changes,
@@ -43,14 +44,6 @@ from hotspots.pack_backtest import (
     accuracy_summary,
     back_test,
     evaluate_pack_methods,
-)
-from hotspots.pack_months import (
-    check_month,
-    month_index,
-    month_name,
-    month_span,
-    period_words,
-    runs_words,
 )
 from hotspots.query import available_months, load_incidents
 from hotspots.snapshot import render_map_png
@@ -401,13 +394,14 @@ def _load_selection(store: Path, start: str, end: str, *, area: str | None,
     mapped = period_inc[period_inc["has_location"].fillna(False).to_numpy(bool)]
     area_words = "Warwickshire (force area)" if area is None or area.strip().lower() in (
         "force", "all", settings.force) else area.strip()
-    crimes = maps.crimes_label(selection["groups"], selection["types"])
-    period = period_words(start, end)
-    cur_months = month_span(start, end)
+    crimes = wording.crimes_label(selection["groups"], selection["types"])
+    period = wording.period_label(start, end)
+    cur_months = month_range(start, end)
     missing_now = [m for m in cur_months if m not in set(have)]
     if mapped.empty:
         raise NoDataError(f"no mapped {crimes} incidents in {area_words} for {period}"
-                          + (f" (the store has no data for {runs_words(missing_now)})"
+                          + (" (the store has no data for "
+                             f"{wording.missing_months_label(missing_now)})"
                              if missing_now else "") + "; widen the period, area or crimes")
     return _Selection(store=store, start=start, end=end, have=have, groups=selection["groups"],
                       types=selection["types"], everything=everything, months=months,
@@ -575,7 +569,7 @@ def _title_and_method(sel: _Selection, density: _Density, shown: _Areas, *, top:
                       ) -> tuple[str, str]:
     """The pack's title and the map's statement of method and parameters."""
     surface = density.surface
-    method_text = maps.method_statement(
+    method_text = wording.method_statement(
         kernel=surface.kernel, bandwidth=surface.bandwidths or surface.bandwidth,
         bandwidth_rule=density.bandwidth_rule or surface.bandwidth_rule, cell=surface.grid.cell,
         top=top, start=sel.start, end=sel.end, crimes=sel.crimes, missing=sel.missing_now)
@@ -692,7 +686,7 @@ def _method_notes(sel: _Selection, shown: _Areas, figures: _Figures, change: _Ch
         "incidents / share of the study area: it says how concentrated the period's crime "
         "is, not how well it forecasts.",
         f"Change: the same polygons counted in the previous period of equal length "
-        f"({period_words(prev[0], prev[-1])}). Months without published data "
+        f"({wording.period_label(prev[0], prev[-1])}). Months without published data "
         "are never read as zero: " + (f"not computed here ({change.note})." if change.note
                                       else "every month of both periods has data."),
         f"Junctions: incidents within {radius:,.0f} m straight-line of each SRN junction node "
@@ -724,14 +718,15 @@ def _summary(sel: _Selection, areas: gpd.GeoDataFrame, figures: _Figures,
                                  f"{radius:,.0f} m") if len(junctions) else "none near",
     }
     if sel.missing_now:
-        summary["Missing months"] = f"the store has no data for {runs_words(sel.missing_now)}"
+        summary["Missing months"] = ("the store has no data for "
+                                     f"{wording.missing_months_label(sel.missing_now)}")
     if back_test:
         summary["Back-test"] = back_test
     return summary
 
 
 def _store_span(sel: _Selection) -> list[str]:
-    return month_span(min(sel.have), max(sel.have))
+    return month_range(min(sel.have), max(sel.have))
 
 
 def _monthly_counts(sel: _Selection) -> pd.DataFrame:
@@ -741,7 +736,7 @@ def _monthly_counts(sel: _Selection) -> pd.DataFrame:
     held = set(sel.have)
     return pd.DataFrame({
         "month": span_all,
-        "label": [period_words(m, m) for m in span_all],
+        "label": [wording.period_label(m, m) for m in span_all],
         "incidents": [float(counts.get(m, 0)) if m in held else np.nan for m in span_all],
         "has_data": [m in held for m in span_all],
         "selected": [sel.start <= m <= sel.end for m in span_all],
@@ -753,8 +748,8 @@ def _caveats(sel: _Selection) -> list[str]:
     gaps_all = [m for m in _store_span(sel) if m not in set(sel.have)]
     caveats = list(DATA_CAVEATS)
     if gaps_all:
-        caveats.insert(2, f"The store has no data for {runs_words(gaps_all)}: trends show the "
-                          "gap and no comparison bridges it.")
+        caveats.insert(2, f"The store has no data for {wording.missing_months_label(gaps_all)}: "
+                          "trends show the gap and no comparison bridges it.")
     return caveats
 
 

@@ -19,8 +19,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
+from hotspots import wording
 from hotspots.errors import InputError, NoDataError, ParameterError
-from hotspots.pack_months import MONTH_NAMES, MONTH_PATTERN, month_span
+from hotspots.months import is_month, month_range
 
 __all__ = ["PackPDF", "draw_table", "draw_table_with_changes", "format_cell", "monthly_chart_png",
            "pack_document", "png_size", "write_bullets", "write_heading", "write_paragraph"]
@@ -51,10 +52,10 @@ def monthly_chart_png(monthly: pd.DataFrame, *, title: str = "Incidents per mont
         raise NoDataError("no months to chart")
     given = dict(zip(monthly["month"].astype(str),
                      pd.to_numeric(monthly["incidents"], errors="coerce"), strict=True))
-    bad = [m for m in given if not MONTH_PATTERN.fullmatch(m)]
+    bad = [m for m in given if not is_month(m)]
     if bad:
         raise ParameterError(f"months must be YYYY-MM, got {bad[:3]}")
-    months = month_span(min(given), max(given))
+    months = month_range(min(given), max(given))
     values = np.array([given.get(m, np.nan) for m in months], dtype=float)
     x = np.arange(len(months))
 
@@ -78,7 +79,7 @@ def monthly_chart_png(monthly: pd.DataFrame, *, title: str = "Incidents per mont
     ax.set_xlim(-0.5, len(months) - 0.5)
     step = max(1, math.ceil(len(months) / 18))
     ax.set_xticks(x[::step])
-    names = MONTH_NAMES
+    names = wording.MONTH_NAMES
     ax.set_xticklabels([f"{names[int(m[5:7]) - 1]}\n{m[:4]}" if (k == 0 or m[5:7] == "01")
                         else names[int(m[5:7]) - 1]
                         for k, m in enumerate(months[::step])], fontsize=8)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -12,10 +11,10 @@ import shapely
 
 from hotspots.config import Settings, load_settings
 from hotspots.errors import ParameterError
+from hotspots.months import check_month
 from hotspots.schema import CRIME_GROUPS
 from hotspots.store import read_store, store_fingerprint, store_forces, store_months
 
-_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 _TYPES_CACHE: dict[tuple[str, str], list[str]] = {}
 
 
@@ -44,14 +43,6 @@ def crime_types(store_dir: str | os.PathLike | None = None, *,
         _TYPES_CACHE.clear()  # one store at a time is the common case; keep memory flat
         _TYPES_CACHE[key] = sorted(types.dropna().unique().tolist())
     return list(_TYPES_CACHE[key])
-
-
-def _check_month(value: str | None, what: str) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or not _MONTH.fullmatch(value):
-        raise ParameterError(f"{what} {value!r} is not a month in the form YYYY-MM")
-    return value
 
 
 def _as_list(value, what: str) -> list[str] | None:
@@ -113,8 +104,8 @@ def load_incidents(store_dir: str | os.PathLike | None = None, *, start: str | N
     """
     settings = settings or load_settings()
     store = _store(store_dir, settings)
-    start = _check_month(start, "start")
-    end = _check_month(end, "end")
+    start = None if start is None else check_month(start, "start")
+    end = None if end is None else check_month(end, "end")
     if start and end and end < start:
         raise ParameterError(f"end {end} is before start {start}")
     groups = _as_list(groups, "groups")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import html
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -16,9 +14,24 @@ import shapely
 from branca.element import Element
 from shapely.geometry.base import BaseGeometry
 
-from hotspots import maps
+from hotspots.base_layers import BaseLayers
+from hotspots.corridor_lines import APPROXIMATE_DASH
+from hotspots.count_symbols import CountLayer, count_layer
 from hotspots.errors import ParameterError
+from hotspots.geojson import collection, feature, wgs84_geoms
+from hotspots.leaflet import (
+    ACQUISITIVE_COLOUR,
+    ATTRIBUTION,
+    GeoJsonLayer,
+    LegendControl,
+    esc,
+    offline_html,
+)
+from hotspots.legend import Legend
+from hotspots.legend import legend_html as legend_html_base
+from hotspots.maps import build_map
 from hotspots.spatial.crs import BNG
+from hotspots.wording import catchment_statement, format_share_or_dash, reach_text
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -33,13 +46,10 @@ __all__ = [
     "COVERED_COLOUR",
     "DEMAND_CELL_M",
     "UNCOVERED_COLOUR",
-    "catchment_statement",
     "demand_layers",
     "disruption_map",
     "disruption_map_page",
-    "disruption_statement",
     "legend_html",
-    "reach_text",
     "site_catchments",
     "site_popup_html",
     "srn_lines",
@@ -53,7 +63,7 @@ CATCHMENT_CLOSE_M = 1000.0
 DEMAND_CELL_M = 1000.0
 #: Okabe-Ito colours (safe for the common colour-vision deficiencies).
 CATCHMENT_COLOUR = "#009E73"  # bluish green
-COVERED_COLOUR = maps.ACQUISITIVE_COLOUR  # blue
+COVERED_COLOUR = ACQUISITIVE_COLOUR  # blue
 UNCOVERED_COLOUR = "#E69F00"  # orange
 ROAD_COLOUR = "#4a4a4a"
 #: Left padding when the map opens, pixels: the legend's width.
@@ -88,21 +98,12 @@ _CSS = """
 """
 
 
-def _esc(value: Any) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _share(value: Any) -> str:
-    v = float(value) if value is not None else float("nan")
-    return f"{v:.1%}" if math.isfinite(v) else "–"
-
-
 def _geojson(geoms: Sequence[BaseGeometry], props: Iterable[Mapping[str, Any]]) -> dict:
     """WGS84 FeatureCollection of BNG geometries (empty ones left out)."""
-    wgs = maps.wgs84_geoms(gpd.GeoSeries(list(geoms), crs=BNG))
-    return maps.geojson_collection(maps.geojson_feature(g, p)
-                                   for g, p in zip(wgs, props, strict=True)
-                                   if g is not None and not g.is_empty)
+    wgs = wgs84_geoms(gpd.GeoSeries(list(geoms), crs=BNG))
+    return collection(feature(g, p)
+                      for g, p in zip(wgs, props, strict=True)
+                      if g is not None and not g.is_empty)
 
 
 def _names(frame: pd.DataFrame) -> list[str]:
@@ -180,7 +181,7 @@ def site_catchments(coverage: Coverage, names: Sequence[str], *,
 
 
 def demand_layers(coverage: Coverage, names: Sequence[str], *, cell: float = DEMAND_CELL_M
-                  ) -> tuple[maps.CountLayer, maps.CountLayer]:
+                  ) -> tuple[CountLayer, CountLayer]:
     """The mapped incidents per ``cell``-metre square, split by whether a site reaches them.
 
     Parameters
@@ -207,9 +208,9 @@ def demand_layers(coverage: Coverage, names: Sequence[str], *, cell: float = DEM
     for mask, name, colour, noun in ((within, COVERED_LAYER, COVERED_COLOUR, "within-reach"),
                                      (~within, UNCOVERED_LAYER, UNCOVERED_COLOUR,
                                       "out-of-reach")):
-        layers.append(maps.count_layer(np.repeat(x[mask], reps[mask]),
-                                       np.repeat(y[mask], reps[mask]), name=name, cell=cell,
-                                       shape="circle", colour=colour, noun=noun))
+        layers.append(count_layer(np.repeat(x[mask], reps[mask]),
+                                  np.repeat(y[mask], reps[mask]), name=name, cell=cell,
+                                  shape="circle", colour=colour, noun=noun))
     return layers[0], layers[1]
 
 
@@ -245,94 +246,14 @@ def srn_lines(graph: nx.MultiDiGraph, *, clip: BaseGeometry | None = None
         merged = shapely.line_merge(shapely.union_all(part.geometry.to_numpy()))
         lines.append(merged.simplify(15.0))
         kind = "trunk road" if (part["road_class"] == "trunk").all() else "SRN road"
-        line_props.append({"tooltip": _esc(f"{ref} ({kind}, approximate alignment)")})
+        line_props.append({"tooltip": esc(f"{ref} ({kind}, approximate alignment)")})
         pieces = sorted(getattr(merged, "geoms", [merged]), key=lambda g: -g.length)
         points.append(pieces[0].interpolate(0.5, normalized=True))
-        point_props.append({"label": _esc(ref)})
+        point_props.append({"label": esc(ref)})
     return _geojson(lines, line_props), _geojson(points, point_props)
 
 
 # ------------------------------------------------------------------------------------ text
-
-
-def disruption_statement(plan: SitePlan, coverage: Coverage, *, start: str, end: str,
-                         crimes: str, missing: Sequence[str] = ()) -> str:
-    """The legend's one-line statement of method and parameters.
-
-    Example: ``"Maximal covering (MCLP), exact (HiGHS, proven optimal): 5 new sites from 104
-    candidates; reach within 10 minutes by road (SRN at congestion-free class speeds, then
-    straight line x 1.3 at 40 km/h); demand harm-weighted, no SOC boost; Oct–Dec 2025,
-    acquisitive crime"``.
-
-    Parameters
-    ----------
-    plan : SitePlan
-        From :func:`hotspots.models.disruption.choose_sites`.
-    coverage : Coverage
-        The coverage the plan was chosen on.
-    start, end : str
-        Period, ``YYYY-MM``.
-    crimes : str
-        The crime selection in words.
-    missing : sequence of str
-        Months of the period without published data.
-
-    Returns
-    -------
-    str
-        Plain text (escape it before putting it into HTML).
-    """
-    p = coverage.params
-    s = plan.summary
-    solver = str(s.get("solver", "highs")).upper().replace("HIGHS", "HiGHS")
-    if plan.method == "mclp":
-        how = (f"exact ({solver}, proven optimal)" if s.get("proven_optimal")
-               else f"exact ({solver}, gap {plan.gap:.1%})")
-    else:
-        how = (f"greedy, gap at most {plan.gap:.1%} against the "
-               f"{s.get('bound_source', 'bound')}")
-    n = len(plan.sites)
-    existing = len(plan.existing)
-    sites = (f"{n} new site{'s' if n != 1 else ''} from {p['candidates']:,} candidates"
-             + (f", {existing} existing site{'s' if existing != 1 else ''} counted first"
-                if existing else ""))
-    if p["reach_mode"] == "drive_time":
-        reach = (f"{reach_text(p)} (SRN at congestion-free class speeds, then straight line "
-                 f"× {p['circuity']:g} at {p['local_speed_kph']:g} km/h)")
-    else:
-        reach = reach_text(p)
-    weight = "harm-weighted" if p["weight"] == "harm" else "incident counts"
-    boost = ("no SOC boost" if float(p["soc_boost"]) == 1.0
-             else f"SOC-linked × {float(p['soc_boost']):g}")
-    period = maps.period_label(start, end)
-    if missing:
-        period += f" (no data for {maps.missing_months_label(missing)})"
-    return (f"Maximal covering (MCLP), {how}: {sites}; reach {reach}; demand {weight}, "
-            f"{boost}; {period}, {crimes}")
-
-
-def reach_text(params: Mapping[str, Any]) -> str:
-    """The reach in words: ``"within 10 minutes by road"``, ``"within 5 km (straight line)"``.
-
-    Parameters
-    ----------
-    params : mapping
-        ``Coverage.params``.
-    """
-    if params["reach_mode"] == "drive_time":
-        m = float(params["minutes"])
-        return f"within {m:g} minute{'s' if m != 1 else ''} by road"
-    r = float(params["radius_m"])
-    return f"within {r / 1000:g} km (straight line)" if r >= 1000 else \
-        f"within {r:g} m (straight line)"
-
-
-def catchment_statement(params: Mapping[str, Any], buffer_m: float = CATCHMENT_BUFFER_M,
-                        close_m: float = CATCHMENT_CLOSE_M) -> str:
-    """Say what a drawn catchment is (see :func:`site_catchments`), for the legend."""
-    text = (f"Catchment: within {maps.format_metres(buffer_m)} of the incident locations a site "
-            f"reaches ({reach_text(params)})")
-    return text + (f", gaps under {maps.format_metres(close_m)} filled" if close_m > 0 else "")
 
 
 def site_popup_html(row: Mapping[str, Any], *, reach: str, weight: str,
@@ -364,27 +285,28 @@ def site_popup_html(row: Mapping[str, Any], *, reach: str, weight: str,
         items.append(("Rank", f"{rank}" + (f" of {total}" if total else "")))
     items += [("Kind", str(row.get("kind") or "")), ("Roads", roads_text or "–"),
               (f"Incidents {reach}", f"{int(row.get('covered') or 0):,}"),
-              (f"Share of the {of}", _share(row.get("covered_share")))]
+              (f"Share of the {of}", format_share_or_dash(row.get("covered_share")))]
     if rank:
         items += [("Not reached by a higher rank" if rank > 1 else "Added by this site",
                    f"{int(row.get('marginal') or 0):,}"),
-                  (f"Cumulative share, ranks 1–{rank}", _share(row.get("cumulative_share")))]
+                  (f"Cumulative share, ranks 1–{rank}",
+                   format_share_or_dash(row.get("cumulative_share")))]
     mix = row.get("crime_mix") or {}
-    table = "".join(f"<tr><th>{_esc(k)}</th><td>{_esc(v)}</td></tr>" for k, v in items)
+    table = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in items)
     listing = ""
     if isinstance(mix, Mapping) and mix:
         listing = ("<div class='hs-sub'>Crime mix within reach</div><table>"
-                   + "".join(f"<tr><th class='hs-ind'>{_esc(t)}</th><td>{int(n):,}</td></tr>"
+                   + "".join(f"<tr><th class='hs-ind'>{esc(t)}</th><td>{int(n):,}</td></tr>"
                              for t, n in list(mix.items())[:6]) + "</table>")
     head = (f"{rank}. {row.get('name', '')}" if rank else f"Existing site: {row.get('name', '')}")
-    note = f"<div class='hs-note'>{_esc(row.get('rationale') or '')}</div>"
-    return (f"<div class='hs-pop'><b>{_esc(head)}</b><table>{table}</table>{listing}{note}"
+    note = f"<div class='hs-note'>{esc(row.get('rationale') or '')}</div>"
+    return (f"<div class='hs-pop'><b>{esc(head)}</b><table>{table}</table>{listing}{note}"
             "</div>")
 
 
-def legend_html(legend: maps.Legend, *, sites: int, existing: int, catchment: str,
+def legend_html(legend: Legend, *, sites: int, existing: int, catchment: str,
                 candidates: int = 0, trunk: bool = True) -> str:
-    """The disruption map's legend: :func:`hotspots.maps.legend_html` plus the site keys.
+    """The disruption map's legend: :func:`hotspots.legend.legend_html` plus the site keys.
 
     Parameters
     ----------
@@ -404,27 +326,27 @@ def legend_html(legend: maps.Legend, *, sites: int, existing: int, catchment: st
     str
         HTML, every text escaped.
     """
-    body = maps.legend_html(replace(legend, notes=()))
+    body = legend_html_base(replace(legend, notes=()))
     end = "</details>"
     if not body.endswith(end):
-        raise ParameterError("unexpected legend layout from hotspots.maps.legend_html")
+        raise ParameterError("unexpected legend layout from hotspots.legend.legend_html")
     rows = []
     if trunk:
         rows.append("<div class='hs-key'><span class='hs-sw-trunk'></span>"
                     "<span>Trunk road (approximate alignment)</span></div>")
     rows.append("<div class='hs-key'><span class='hs-sw-site'>1</span><span>"
-                + _esc(f"Suggested site by rank, 1 adds the most ({sites} shown)")
+                + esc(f"Suggested site by rank, 1 adds the most ({sites} shown)")
                 + "</span></div>")
     if existing:
         rows.append("<div class='hs-key'><span class='hs-sw-exist'>E</span><span>"
-                    + _esc(f"Existing site, counted first ({existing})") + "</span></div>")
+                    + esc(f"Existing site, counted first ({existing})") + "</span></div>")
     rows.append("<div class='hs-key'><span class='hs-sw-catch'></span><span>"
-                + _esc(catchment) + "</span></div>")
+                + esc(catchment) + "</span></div>")
     if candidates:
         rows.append("<div class='hs-key'><span class='hs-sw-cand'></span><span>"
-                    + _esc(f"Other candidate sites, not chosen ({candidates:,})")
+                    + esc(f"Other candidate sites, not chosen ({candidates:,})")
                     + "</span></div>")
-    notes = [f"<div class='hs-note'>{_esc(n)}</div>" for n in legend.notes]
+    notes = [f"<div class='hs-note'>{esc(n)}</div>" for n in legend.notes]
     return body[:-len(end)] + "".join(rows + notes) + end
 
 
@@ -440,7 +362,7 @@ def _site_points(frame: pd.DataFrame, *, label: str | None, reach: str, weight: 
         rank = int(row.get("rank") or 0)
         tip = (f"{rank}. {row['name']}: {int(row['covered']):,} incidents {reach}" if rank
                else f"Existing site {row['name']}: {int(row['covered']):,} incidents {reach}")
-        props.append({"label": _esc(label if label is not None else rank), "tooltip": _esc(tip),
+        props.append({"label": esc(label if label is not None else rank), "tooltip": esc(tip),
                       "popup": site_popup_html(row, reach=reach, weight=weight, total=total),
                       "rank": rank})
     # Highest rank drawn last: on top where markers overlap.
@@ -448,8 +370,8 @@ def _site_points(frame: pd.DataFrame, *, label: str | None, reach: str, weight: 
     return _geojson([geoms[i] for i in order], [props[i] for i in order])
 
 
-def disruption_map(*, base: maps.BaseLayers, view: BaseGeometry, coverage: Coverage,
-                   plan: SitePlan, legend: maps.Legend, graph: nx.MultiDiGraph | None = None,
+def disruption_map(*, base: BaseLayers, view: BaseGeometry, coverage: Coverage,
+                   plan: SitePlan, legend: Legend, graph: nx.MultiDiGraph | None = None,
                    settings: Settings | None = None, title: str = "Suggested disruption sites",
                    catchment_buffer_m: float = CATCHMENT_BUFFER_M,
                    catchment_close_m: float = CATCHMENT_CLOSE_M,
@@ -465,7 +387,7 @@ def disruption_map(*, base: maps.BaseLayers, view: BaseGeometry, coverage: Cover
     Parameters
     ----------
     base : BaseLayers
-        From :func:`hotspots.maps.load_base_layers`.
+        From :func:`hotspots.base_layers.load_base_layers`.
     view : shapely geometry
         Study area (EPSG:27700); the map opens on it and every site.
     coverage : Coverage
@@ -486,7 +408,7 @@ def disruption_map(*, base: maps.BaseLayers, view: BaseGeometry, coverage: Cover
     Returns
     -------
     folium.Map
-        Pass it to :func:`hotspots.maps.offline_html`.
+        Pass it to :func:`hotspots.leaflet.offline_html`.
     """
     params = coverage.params
     reach = reach_text(params)
@@ -497,96 +419,120 @@ def disruption_map(*, base: maps.BaseLayers, view: BaseGeometry, coverage: Cover
     covered, uncovered = demand_layers(coverage, [*existing, *chosen])
 
     overlays: list[Element] = []
-    trunk = False
-    if graph is not None:
-        lines, labels = srn_lines(graph, clip=view.buffer(25_000))
-        if lines["features"]:
-            trunk = True
-            roads = folium.FeatureGroup(name="Trunk roads (approximate alignment)",
-                                        overlay=True, control=True, show=True)
-            maps.GeoJsonLayer(lines, name="Trunk roads", control=False,
-                              style={"color": ROAD_COLOUR, "weight": 3.5, "opacity": 0.9,
-                                     "dashArray": maps.APPROXIMATE_DASH, "lineCap": "butt",
-                                     "className": "hs-trunk"},
-                              attribution=_esc(maps.ATTRIBUTION["national_highways"])
-                              ).add_to(roads)
-            maps.GeoJsonLayer(labels, name="Trunk road names", point="label",
-                              label_class="hs-mlabel", control=False, interactive=False
-                              ).add_to(roads)
-            overlays.append(roads)
+    roads = _trunk_roads(graph, view) if graph is not None else None
+    if roads is not None:
+        overlays.append(roads)
+    overlays += _catchment_layers(catch, plan, reach)
+    others, show = _other_candidates(coverage, {*chosen, *existing}, show_candidates)
+    if len(others):
+        overlays.append(_candidate_layer(others, show))
+    overlays.append(_site_layers(plan, reach=reach, weight=weight))
 
+    points = [shapely.Point(float(x), float(y)) for frame in (plan.sites, plan.existing)
+              for x, y in zip(frame["x"], frame["y"], strict=True)]
+    extent = shapely.union_all([view, *points]).envelope if points else view
+    full = replace(legend, counts=(covered, uncovered), roads=True)
+    m = build_map(base=base, view=extent, counts=(covered, uncovered), legend=None,
+                  settings=settings, title=title, roads=True, overlays=overlays)
+    # Open with the study area and the sites clear of the legend (bottom left): this fit runs
+    # after build_map's own.
+    w, s, e, n = wgs84_geoms(gpd.GeoSeries([extent], crs=BNG)).total_bounds
+    m.fit_bounds([[s, w], [n, e]], padding_top_left=(LEGEND_CLEARANCE_PX, 12),
+                 padding_bottom_right=(12, 12))
+    m.get_root().header.add_child(Element(f"<style>{_CSS}</style>"), name="hs_site_css")
+    LegendControl(legend_html(full, sites=len(chosen), existing=len(existing),
+                              catchment=catchment_statement(params, catchment_buffer_m,
+                                                            catchment_close_m),
+                              candidates=len(others) if show else 0,
+                              trunk=roads is not None)).add_to(m)
+    return m
+
+
+def _trunk_roads(graph: nx.MultiDiGraph, view: BaseGeometry) -> folium.FeatureGroup | None:
+    """The dashed trunk roads and their names within 25 km of the view (None if there are none)."""
+    lines, labels = srn_lines(graph, clip=view.buffer(25_000))
+    if not lines["features"]:
+        return None
+    roads = folium.FeatureGroup(name="Trunk roads (approximate alignment)",
+                                overlay=True, control=True, show=True)
+    GeoJsonLayer(lines, name="Trunk roads", control=False,
+                 style={"color": ROAD_COLOUR, "weight": 3.5, "opacity": 0.9,
+                        "dashArray": APPROXIMATE_DASH, "lineCap": "butt",
+                        "className": "hs-trunk"},
+                 attribution=esc(ATTRIBUTION["national_highways"])).add_to(roads)
+    GeoJsonLayer(labels, name="Trunk road names", point="label",
+                 label_class="hs-mlabel", control=False, interactive=False).add_to(roads)
+    return roads
+
+
+def _catchment_layers(catch: gpd.GeoDataFrame, plan: SitePlan, reach: str) -> list[Element]:
+    """The outline pane and the catchments group: fills below the demand circles, outlines
+    above them (their own pane), so every catchment's boundary stays readable where the
+    circles are dense."""
     ranks = {str(n): int(r) for n, r in zip(plan.sites["name"], plan.sites["rank"],
                                             strict=True)}
     tips = []
     for row in catch.itertuples():
         who = (f"Site {ranks[row.name]}, {row.name}" if row.name in ranks
                else f"Existing site {row.name}")
-        tips.append({"tooltip": _esc(f"Catchment of {who}: {int(row.incidents):,} incidents "
-                                     f"{reach}"),
+        tips.append({"tooltip": esc(f"Catchment of {who}: {int(row.incidents):,} incidents "
+                                    f"{reach}"),
                      "rank": ranks.get(row.name, 0)})
     order = catch["area_km2"].to_numpy().argsort()[::-1]  # large first: small stay on top
     catch_data = _geojson([catch.geometry.iloc[i] for i in order], [tips[i] for i in order])
-    # Fills below the demand circles, outlines above them (their own pane): the boundary of
-    # every catchment stays readable where the circles are dense.
-    overlays.append(folium.map.CustomPane(_OUTLINE_PANE, z_index=460, pointer_events=False))
+    pane = folium.map.CustomPane(_OUTLINE_PANE, z_index=460, pointer_events=False)
     catchments = folium.FeatureGroup(name="Site catchments", overlay=True, control=True,
                                      show=True)
-    maps.GeoJsonLayer(catch_data, name="Catchments", control=False,
-                      style={"stroke": False, "fill": True, "fillColor": CATCHMENT_COLOUR,
-                             "fillOpacity": 0.14},
-                      attribution=_esc(maps.ATTRIBUTION["police_uk"])).add_to(catchments)
-    maps.GeoJsonLayer(catch_data, name="Catchment outlines", control=False, interactive=False,
-                      style={"color": CATCHMENT_COLOUR, "weight": 2.5, "opacity": 0.95,
-                             "fill": False, "className": "hs-catchment"},
-                      pane=_OUTLINE_PANE).add_to(catchments)
-    overlays.append(catchments)
+    GeoJsonLayer(catch_data, name="Catchments", control=False,
+                 style={"stroke": False, "fill": True, "fillColor": CATCHMENT_COLOUR,
+                        "fillOpacity": 0.14},
+                 attribution=esc(ATTRIBUTION["police_uk"])).add_to(catchments)
+    GeoJsonLayer(catch_data, name="Catchment outlines", control=False, interactive=False,
+                 style={"color": CATCHMENT_COLOUR, "weight": 2.5, "opacity": 0.95,
+                        "fill": False, "className": "hs-catchment"},
+                 pane=_OUTLINE_PANE).add_to(catchments)
+    return [pane, catchments]
 
-    placed = set(chosen) | set(existing)
+
+def _other_candidates(coverage: Coverage, placed: set[str], show_candidates: bool | None
+                      ) -> tuple[pd.DataFrame, bool]:
+    """The candidate sites not placed, and whether to show them on opening (by default when
+    user sites are among them)."""
     others = coverage.sites[~coverage.sites["name"].astype(str).isin(placed)
                             & ~coverage.sites["existing"].to_numpy(bool)]
-    show = False
-    if len(others):
-        user = ~others["kind"].astype(str).isin(_GRAPH_KINDS)
-        show = bool(user.any()) if show_candidates is None else bool(show_candidates)
-        cand = _geojson([shapely.Point(x, y) for x, y in zip(others["x"], others["y"],
-                                                               strict=True)],
-                        [{"tooltip": _esc(f"Candidate site {n} ({k}), not chosen")}
-                         for n, k in zip(others["name"], others["kind"], strict=True)])
-        overlays.append(maps.GeoJsonLayer(
-            cand, name=_esc(f"Other candidate sites ({len(others):,})"), show=show,
-            point_style={"radius": 4, "color": "#444444", "weight": 1.5,
-                         "fillColor": "#bdbdbd", "fillOpacity": 1.0,
-                         "className": "hs-candidate"}))
-    sites = folium.FeatureGroup(name="Suggested sites", overlay=True, control=True, show=True)
-    if existing:
-        maps.GeoJsonLayer(_site_points(plan.existing, label="E", reach=reach, weight=weight,
-                                       total=len(chosen)),
-                          name="Existing sites", point="label", label_class="hs-exist",
-                          control=False).add_to(sites)
-    maps.GeoJsonLayer(_site_points(plan.sites, label=None, reach=reach, weight=weight,
-                                   total=len(chosen)),
-                      name="Site ranks", point="label", label_class="hs-site",
-                      control=False).add_to(sites)
-    overlays.append(sites)
+    if not len(others):
+        return others, False
+    user = ~others["kind"].astype(str).isin(_GRAPH_KINDS)
+    return others, bool(user.any()) if show_candidates is None else bool(show_candidates)
 
-    points = [shapely.Point(float(x), float(y)) for frame in (plan.sites, plan.existing)
-              for x, y in zip(frame["x"], frame["y"], strict=True)]
-    extent = shapely.union_all([view, *points]).envelope if points else view
-    full = replace(legend, counts=(covered, uncovered), roads=True)
-    m = maps.build_map(base=base, view=extent, counts=(covered, uncovered), legend=None,
-                       settings=settings, title=title, roads=True, overlays=overlays)
-    # Open with the study area and the sites clear of the legend (bottom left): this fit runs
-    # after build_map's own.
-    w, s, e, n = maps.wgs84_geoms(gpd.GeoSeries([extent], crs=BNG)).total_bounds
-    m.fit_bounds([[s, w], [n, e]], padding_top_left=(LEGEND_CLEARANCE_PX, 12),
-                 padding_bottom_right=(12, 12))
-    m.get_root().header.add_child(Element(f"<style>{_CSS}</style>"), name="hs_site_css")
-    maps.LegendControl(legend_html(full, sites=len(chosen), existing=len(existing),
-                                   catchment=catchment_statement(params, catchment_buffer_m,
-                                                                 catchment_close_m),
-                                   candidates=len(others) if show else 0,
-                                   trunk=trunk)).add_to(m)
-    return m
+
+def _candidate_layer(others: pd.DataFrame, show: bool) -> GeoJsonLayer:
+    """Grey circles of the candidate sites not chosen."""
+    cand = _geojson([shapely.Point(x, y) for x, y in zip(others["x"], others["y"],
+                                                         strict=True)],
+                    [{"tooltip": esc(f"Candidate site {n} ({k}), not chosen")}
+                     for n, k in zip(others["name"], others["kind"], strict=True)])
+    return GeoJsonLayer(
+        cand, name=esc(f"Other candidate sites ({len(others):,})"), show=show,
+        point_style={"radius": 4, "color": "#444444", "weight": 1.5,
+                     "fillColor": "#bdbdbd", "fillOpacity": 1.0,
+                     "className": "hs-candidate"})
+
+
+def _site_layers(plan: SitePlan, *, reach: str, weight: str) -> folium.FeatureGroup:
+    """Existing sites (squares marked E) and the new sites numbered by rank, as one group."""
+    total = len(plan.sites)
+    sites = folium.FeatureGroup(name="Suggested sites", overlay=True, control=True, show=True)
+    if len(plan.existing):
+        GeoJsonLayer(_site_points(plan.existing, label="E", reach=reach, weight=weight,
+                                  total=total),
+                     name="Existing sites", point="label", label_class="hs-exist",
+                     control=False).add_to(sites)
+    GeoJsonLayer(_site_points(plan.sites, label=None, reach=reach, weight=weight,
+                              total=total),
+                 name="Site ranks", point="label", label_class="hs-site",
+                 control=False).add_to(sites)
+    return sites
 
 
 def disruption_map_page(**kwargs: Any) -> str:
@@ -602,4 +548,4 @@ def disruption_map_page(**kwargs: Any) -> str:
     str
         The page (Leaflet inlined, no remote reference).
     """
-    return maps.offline_html(disruption_map(**kwargs))
+    return offline_html(disruption_map(**kwargs))

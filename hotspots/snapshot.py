@@ -29,6 +29,7 @@ from hotspots.config import Settings, load_settings
 from hotspots.errors import InputError, ParameterError
 from hotspots.models.kde import Surface
 from hotspots.spatial.boundaries import load_boundary
+from hotspots.wording import format_density_1dp, format_km, groups_label
 
 __all__ = [
     "ATTRIBUTION",
@@ -37,7 +38,6 @@ __all__ = [
     "SIZES",
     "attribution_lines",
     "density_colours",
-    "groups_label",
     "render_map_png",
     "scale_bar_length",
 ]
@@ -89,36 +89,10 @@ _SERVICES = "#333333"
 _TEXT = "#1a1a1a"
 _MUTED = "#555555"
 
-_GROUP_WORDS = {"acquisitive": "acquisitive", "soc": "SOC-linked (Drugs, Possession of weapons)",
-                "violence": "violence and sexual offences", "asb": "anti-social behaviour",
-                "other": "other (criminal damage, public order, other crime)"}
-
 
 # --------------------------------------------------------------------------------------------
 # Small helpers (public where other exports use them)
 # --------------------------------------------------------------------------------------------
-
-
-def groups_label(groups: Sequence[str] | str | None) -> str:
-    """Describe a crime selection in words: crime groups by their names, types as given.
-
-    Parameters
-    ----------
-    groups : sequence of str or str, optional
-        Crime groups (``acquisitive``, ``soc``, ...) or police.uk crime types.
-
-    Returns
-    -------
-    str
-        e.g. ``"acquisitive"``, ``"Burglary, Vehicle crime"``; ``"all crime"`` when empty.
-    """
-    if groups is None:
-        return "all crime"
-    items = [groups] if isinstance(groups, str) else [str(g) for g in groups]
-    items = [g for g in items if g.strip()]
-    if not items:
-        return "all crime"
-    return ", ".join(_GROUP_WORDS.get(g, g) for g in items)
 
 
 def attribution_lines(*, roads: bool = True, junctions: bool = False,
@@ -183,19 +157,6 @@ def _clip_vmax(values: np.ndarray) -> tuple[float, float]:
     positive = finite[finite > 0]
     vmax = float(np.percentile(positive, CLIP_PERCENTILE)) if positive.size else 0.0
     return vmax, peak
-
-
-def _fmt_density(v: float) -> str:
-    if v >= 100:
-        return f"{v:,.0f}"
-    if v >= 10:
-        return f"{v:.0f}"
-    return f"{v:.1f}"
-
-
-def _fmt_km(metres: float) -> str:
-    km = metres / 1000.0
-    return f"{km:g} km" if km >= 1 else f"{metres:g} m"
 
 
 # --------------------------------------------------------------------------------------------
@@ -370,7 +331,7 @@ def render_map_png(surface: Surface | None = None, hotspots: gpd.GeoDataFrame | 
     groups : sequence of str or str, optional
         Crime groups or types shown.
     method_text : str
-        Method and parameters (e.g. :func:`hotspots.maps.method_statement`); printed in full.
+        Method and parameters (e.g. :func:`hotspots.wording.method_statement`); printed in full.
     marking : str, optional
         Protective marking printed top and bottom. Default ``settings.marking``
         (``"OFFICIAL-SENSITIVE"`` unless configured).
@@ -413,20 +374,9 @@ def render_map_png(surface: Surface | None = None, hotspots: gpd.GeoDataFrame | 
     InputError
         A shipped boundary or road file is missing.
     """
-    if size not in SIZES:
-        raise ParameterError(f"unknown map size {size!r}; choose 'a4' (3508 x 2480 px, 300 dpi) "
-                             "or 'hd' (1920 x 1080 px)")
-    if not isinstance(area_geometry, BaseGeometry) or area_geometry.is_empty:
-        raise ParameterError("area_geometry must be a non-empty shapely polygon in EPSG:27700")
-    if surface is not None and not isinstance(surface, Surface):
-        raise ParameterError(f"surface must be a kde Surface, got {type(surface).__name__}")
-    if hotspots is not None and not isinstance(hotspots, gpd.GeoDataFrame):
-        raise ParameterError("hotspots must be a GeoDataFrame of hotspot polygons")
+    _check_inputs(surface, hotspots, area_geometry=area_geometry, size=size)
     settings = settings or load_settings()
-    marking = settings.marking if marking is None else marking
-    marking = " ".join(str(marking).split())
-    if not marking:
-        raise ParameterError("the protective marking is empty; give one, e.g. OFFICIAL")
+    marking = _marking(settings.marking if marking is None else marking)
     if not str(title).strip():
         raise ParameterError("the map needs a title")
     created = created or datetime.now(UTC)
@@ -463,6 +413,27 @@ def render_map_png(surface: Surface | None = None, hotspots: gpd.GeoDataFrame | 
                                "Description": f"{marking}. {method_text}".strip(),
                                "Creation Time": created.astimezone(UTC).isoformat()})
     return buf.getvalue()
+
+
+def _check_inputs(surface: Any, hotspots: Any, *, area_geometry: Any, size: str) -> None:
+    """Refuse an unknown size, an empty area and layers of the wrong type."""
+    if size not in SIZES:
+        raise ParameterError(f"unknown map size {size!r}; choose 'a4' (3508 x 2480 px, 300 dpi) "
+                             "or 'hd' (1920 x 1080 px)")
+    if not isinstance(area_geometry, BaseGeometry) or area_geometry.is_empty:
+        raise ParameterError("area_geometry must be a non-empty shapely polygon in EPSG:27700")
+    if surface is not None and not isinstance(surface, Surface):
+        raise ParameterError(f"surface must be a kde Surface, got {type(surface).__name__}")
+    if hotspots is not None and not isinstance(hotspots, gpd.GeoDataFrame):
+        raise ParameterError("hotspots must be a GeoDataFrame of hotspot polygons")
+
+
+def _marking(marking: Any) -> str:
+    """The protective marking on one line; an empty one is refused."""
+    marking = " ".join(str(marking).split())
+    if not marking:
+        raise ParameterError("the protective marking is empty; give one, e.g. OFFICIAL")
+    return marking
 
 
 def _draw_header(page: _Page, marking: str, title: str, area: str, period: str, groups,
@@ -718,7 +689,7 @@ def _draw_panel(page: _Page, surface: Surface | None, scale: tuple[float, float]
         cax.imshow(density_colours(np.linspace(0, 1, 512))[None, :, :], aspect="auto",
                    extent=(0, 1, 0, 1))
         positions = (0.0, 0.25, 0.5, 0.75, 1.0)
-        labels = [_fmt_density(vmax * p ** (1 / GAMMA)) for p in positions]
+        labels = [format_density_1dp(vmax * p ** (1 / GAMMA)) for p in positions]
         clipped = peak > vmax * (1 + 1e-9)
         if clipped:
             labels[-1] += "+"
@@ -731,7 +702,7 @@ def _draw_panel(page: _Page, surface: Surface | None, scale: tuple[float, float]
         note = "Square-root colour scale."
         if clipped:
             note += (f" Top colour: the {CLIP_PERCENTILE:g}th percentile of cells and above "
-                     f"(peak {_fmt_density(peak)}).")
+                     f"(peak {format_density_1dp(peak)}).")
         y = lines(note, y, 7.2, _MUTED) - 0.08
 
     handles = []
@@ -835,7 +806,7 @@ def _scale_bar(ax, xmin: float, xmax: float, ymin: float, ymax: float) -> None:
                                fc=_TEXT if i % 2 == 0 else "white", ec=_TEXT, lw=0.6,
                                zorder=21))
     for pos in (0.0, length / 2, length):
-        ax.text(x0 + pos, y0 + bar_h + 0.006 * h, "0" if pos == 0 else _fmt_km(pos),
+        ax.text(x0 + pos, y0 + bar_h + 0.006 * h, "0" if pos == 0 else format_km(pos),
                 fontsize=7, ha="center", va="bottom", color=_TEXT, zorder=22)
 
 

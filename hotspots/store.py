@@ -22,6 +22,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from hotspots.errors import ParameterError, StoreError
+from hotspots.months import is_month
 from hotspots.schema import INCIDENT_COLUMNS, conform, located_xy
 
 #: Partition keys, in directory order: ``force=<slug>/month=YYYY-MM/part-*.parquet``.
@@ -46,7 +47,6 @@ _PARTITIONING = ds.partitioning(
     pa.schema([pa.field(k, pa.string()) for k in PARTITION_KEYS]), flavor="hive")
 _DATASET_SCHEMA = pa.schema(list(FILE_SCHEMA) + [pa.field(k, pa.string()) for k in PARTITION_KEYS])
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
-_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 _PART_GLOB = "force=*/month=*/part-*.parquet"
 # A temp dir older than this belongs to a writer that died; a live writer finishes far sooner.
 _STALE_TMP_S = 3600.0
@@ -220,7 +220,7 @@ def append_new(frame: pd.DataFrame, store_dir: str | os.PathLike) -> np.ndarray:
             if not _SLUG.fullmatch(str(key)):
                 raise ParameterError(f"{store}: force {key!r} is not a slug like 'warwickshire'")
         for key in rows["month"].unique():
-            if not _MONTH.fullmatch(str(key)):
+            if not is_month(str(key)):
                 raise ParameterError(f"{store}: month {key!r} is not in the form YYYY-MM")
         tmp = store / f".tmp-{uuid.uuid4().hex}"
         try:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
+
+from hotspots.months import is_month
 
 __all__ = [
     "BANDWIDTH",
@@ -40,7 +41,6 @@ RESERVED = frozenset({"embed", "embed_options"})
 #: Longest piece of a bad value quoted back in a note (the URL is untrusted input).
 QUOTE_CHARS = 40
 
-_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
 _KNOWN = ("view", "area", "from", "to", "group", "type", "method", "bandwidth", "top", "layer",
@@ -309,7 +309,7 @@ def _period(r: _Reader, choices: Choices) -> tuple[str, str]:
         got[key] = None
         if raw is None:
             continue
-        if not _MONTH.fullmatch(raw):
+        if not is_month(raw):
             r.note(f"{word} {_quote(raw)} is not a month written YYYY-MM: the default period "
                    "is used.")
         elif raw not in held:

@@ -88,8 +88,9 @@ def test_map_popup_shows_markup_as_text(browser):
     import numpy as np
     from shapely.geometry import box
 
-    from hotspots import maps
+    from hotspots import base_layers, density_image, leaflet, maps
     from hotspots.config import load_settings
+    from hotspots.legend import Legend
     from hotspots.spatial.grid import Grid
 
     xss = "<img src=x onerror=alert(1)>"
@@ -102,10 +103,10 @@ def test_map_popup_shows_markup_as_text(browser):
         "peak_density": [50.0], "top_locations": [f"{xss} (5)"], "harm": [np.nan]},
         geometry=[box(x - 1500, y - 1500, x + 1500, y + 1500)], crs="EPSG:27700")
     settings = load_settings(env={})
-    page_html = maps.offline_html(maps.build_map(
-        base=maps.load_base_layers(settings), view=box(*grid.bounds),
-        density=maps.density_image(values, grid), hotspots=areas,
-        legend=maps.Legend(title=xss, method="m"), settings=settings))
+    page_html = leaflet.offline_html(maps.build_map(
+        base=base_layers.load_base_layers(settings), view=box(*grid.bounds),
+        density=density_image.density_image(values, grid), hotspots=areas,
+        legend=Legend(title=xss, method="m"), settings=settings))
 
     page, requests, dialogs, errors = watched_page(browser, 900, 700)
     try:

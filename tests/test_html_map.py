@@ -17,7 +17,7 @@ CREATED = datetime(2025, 7, 1, 9, 30, tzinfo=UTC)
 
 
 def test_html_map_is_written_self_contained(tmp_path):
-    from hotspots.maps import remote_references
+    from hotspots.leaflet import remote_references
 
     m = folium.Map(location=[52.3, -1.5], zoom_start=9, tiles=None)
     folium.GeoJson({"type": "Feature", "properties": {},

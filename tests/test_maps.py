@@ -12,15 +12,27 @@ import warnings
 import folium
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import pytest
+from corridor_frames import junctions, lixels
 from folium.plugins import MarkerCluster
 from PIL import Image
 from shapely.geometry import box
 
-from hotspots import maps
+from hotspots import (
+    base_layers,
+    corridor_lines,
+    corridor_map,
+    count_symbols,
+    density_image,
+    geojson,
+    leaflet,
+    maps,
+    wording,
+)
 from hotspots.config import load_settings
 from hotspots.errors import ParameterError
+from hotspots.legend import Legend
+from hotspots.months import month_range
 from hotspots.spatial.boundaries import area_geometry
 from hotspots.spatial.crs import to_bng, to_wgs84
 from hotspots.spatial.grid import Grid
@@ -35,8 +47,8 @@ CDN_HOSTS = ("cdn.jsdelivr.net", "code.jquery.com", "cdnjs.cloudflare.com", "unp
 
 
 @pytest.fixture(scope="module")
-def base() -> maps.BaseLayers:
-    return maps.load_base_layers(load_settings(env={}))
+def base() -> base_layers.BaseLayers:
+    return base_layers.load_base_layers(load_settings(env={}))
 
 
 @pytest.fixture(scope="module")
@@ -69,18 +81,18 @@ def _hotspots(centre: tuple[float, float], location: str = XSS) -> gpd.GeoDataFr
 
 def _page(base, centre, *, settings=None, counts=(), location=XSS, crimes="acquisitive crime"):
     values, grid, _ = _surface(centre)
-    image = maps.density_image(values, grid)
-    legend = maps.Legend(
+    image = density_image.density_image(values, grid)
+    legend = Legend(
         title=f"Acquisitive crime hotspots, {location}",
-        method=maps.method_statement(kernel="quartic", bandwidth=500, bandwidth_rule="fixed",
-                                     cell=100, top=0.05, start="2025-01", end="2025-03",
-                                     crimes=crimes),
+        method=wording.method_statement(kernel="quartic", bandwidth=500, bandwidth_rule="fixed",
+                                        cell=100, top=0.05, start="2025-01", end="2025-03",
+                                        crimes=crimes),
         density=image, hotspots_line="Hotspot areas: 2", counts=tuple(counts),
         marking="OFFICIAL-SENSITIVE")
     m = maps.build_map(base=base, view=box(*grid.bounds), density=image,
                        hotspots=_hotspots(centre, location), counts=counts, legend=legend,
                        settings=settings or load_settings(env={}))
-    return maps.offline_html(m)
+    return leaflet.offline_html(m)
 
 
 def _legend_text(page: str) -> str:
@@ -93,21 +105,21 @@ def _legend_text(page: str) -> str:
 
 
 def test_rendered_page_has_no_remote_url(base, warwick):
-    counts = [maps.count_layer(np.array([warwick[0]]), np.array([warwick[1]]), name="A")]
+    counts = [count_symbols.count_layer(np.array([warwick[0]]), np.array([warwick[1]]), name="A")]
     page = _page(base, warwick, counts=counts)
-    assert maps.remote_references(page) == []
+    assert leaflet.remote_references(page) == []
     urls = set(re.findall(r"https?://[^\s\"'<>()\\]+", page))
     remote = {u for u in urls if not re.match(r"https?://(localhost|127\.0\.0\.1)[:/]", u)}
     assert remote <= NOT_FETCHED, remote - NOT_FETCHED
     for host in CDN_HOSTS:
         assert host not in page
     assert "<script src" not in page.lower() and "<link" not in page.lower()
-    assert "$(" not in page.replace(maps.leaflet_assets().js, "")  # no jQuery calls
+    assert "$(" not in page.replace(leaflet.leaflet_assets().js, "")  # no jQuery calls
 
 
 def test_leaflet_is_inlined_with_its_licence(base, warwick):
     page = _page(base, warwick)
-    assets = maps.leaflet_assets()
+    assets = leaflet.leaflet_assets()
     assert assets.js.strip()[-200:] in page
     assert "Redistribution and use in source and binary forms" in page
     assert "sourceMappingURL" not in page
@@ -126,29 +138,18 @@ def test_offline_html_refuses_elements_that_need_cdn_files(base, warwick):
     m = maps.build_map(base=base, view=box(*grid.bounds), settings=load_settings(env={}))
     MarkerCluster().add_to(m)
     with pytest.raises(ParameterError, match="MarkerCluster"):
-        maps.offline_html(m)
-
-
-@pytest.mark.parametrize("snippet, host", [
-    ('<script src="https://cdn.example.org/x.js"></script>', "cdn.example.org"),
-    ("<link rel='stylesheet' href='//cdn.example.org/x.css'>", "cdn.example.org"),
-    ("<style>.a{background:url(https://img.example.org/a.png)}</style>", "img.example.org"),
-    ('<style>@import "https://fonts.example.org/f.css";</style>', "fonts.example.org"),
-    ('<img src="http://127.0.0.1:8501/a.png"><a href="https://example.org">x</a>', None),
-])
-def test_remote_references(snippet, host):
-    assert maps.remote_references(snippet) == ([host] if host else [])
+        leaflet.offline_html(m)
 
 
 def test_tile_server_only_when_configured(base, warwick):
     values, grid, _ = _surface(warwick)
     view = box(*grid.bounds)
-    plain = maps.offline_html(maps.build_map(base=base, view=view,
-                                             settings=load_settings(env={})))
+    plain = leaflet.offline_html(maps.build_map(base=base, view=view,
+                                                settings=load_settings(env={})))
     assert "L.tileLayer" not in plain
     tiles = load_settings(env={"HOTSPOTS_TILES_URL": "https://tiles.example/{z}/{x}/{y}.png",
                                "HOTSPOTS_TILES_ATTRIBUTION": "<b>Example</b> tiles"})
-    page = maps.offline_html(maps.build_map(base=base, view=view, settings=tiles))
+    page = leaflet.offline_html(maps.build_map(base=base, view=view, settings=tiles))
     assert "L.tileLayer" in page and "tiles.example" in page
     assert "<b>Example</b>" not in page and "\\u0026lt;b\\u0026gt;Example" in page
     no_attr = load_settings(env={"HOTSPOTS_TILES_URL": "https://tiles.example/{z}/{x}/{y}.png"})
@@ -182,29 +183,7 @@ def test_script_closing_tag_in_data_cannot_break_out(base, warwick):
     assert page.lower().count("</script>") == page.lower().count("<script")
 
 
-def test_junction_names_read_from_every_stored_form():
-    assert maps._names("['M6 J2' 'M42 J7']") == ["M6 J2", "M42 J7"]
-    assert maps._names("M42 J7; M6 J4") == ["M42 J7", "M6 J4"]
-    assert maps._names(np.array(["M6 J3"])) == ["M6 J3"]
-    assert maps._names(None) == []
-
-
 # ------------------------------------------------------------------------------ legend
-
-
-def test_method_statement_states_method_and_parameters():
-    text = maps.method_statement(kernel="quartic", bandwidth=500, bandwidth_rule="fixed",
-                                 cell=100, top=0.05, start="2025-01", end="2025-03",
-                                 crimes="acquisitive crime")
-    assert text == ("Kernel density, quartic kernel, bandwidth 500 m (fixed), 100 m cells, "
-                    "top 5% of area, Jan–Mar 2025, acquisitive crime; incidents per km²")
-    rule = maps.method_statement(kernel="quartic", bandwidth=3241.6, bandwidth_rule="arcgis",
-                                 cell=100, top=0.025, start="2024-03", end="2025-02",
-                                 crimes="Burglary", missing=maps.month_range("2024-05",
-                                                                             "2024-12"))
-    assert "bandwidth 3,242 m (ArcGIS Pro rule)" in rule
-    assert "top 2.5% of area" in rule
-    assert "Mar 2024–Feb 2025 (no data for May–Dec 2024)" in rule
 
 
 def test_legend_in_page_states_method_scale_and_marking(base, warwick):
@@ -216,25 +195,8 @@ def test_legend_in_page_states_method_scale_and_marking(base, warwick):
     # Top of the colour scale: the 99th percentile of the positive densities, marked "+"
     # because the peak cell (200 + 20) is denser.
     values, _, _ = _surface(warwick)
-    top = np.percentile(values[values > 0], maps.CLIP_PERCENTILE)
+    top = np.percentile(values[values > 0], density_image.CLIP_PERCENTILE)
     assert f">{top:.0f}+<" in legend and "densest 1% of non-zero cells share the top" in legend
-
-
-@pytest.mark.parametrize("start, end, label", [
-    ("2025-03", "2025-03", "Mar 2025"), ("2025-01", "2025-03", "Jan–Mar 2025"),
-    ("2024-11", "2025-02", "Nov 2024–Feb 2025")])
-def test_period_label(start, end, label):
-    assert maps.period_label(start, end) == label
-
-
-def test_crimes_label_and_missing_months():
-    assert maps.crimes_label(["acquisitive"]) == "acquisitive crime"
-    assert maps.crimes_label(["acquisitive", "soc"]) == "acquisitive and SOC-linked crime"
-    assert maps.crimes_label(["acquisitive"], ["Burglary", "Robbery"]) == "Burglary and Robbery"
-    assert maps.missing_months_label(["2024-05", "2024-06", "2025-07"]) == \
-        "May–Jun 2024, Jul 2025"
-    with pytest.raises(ParameterError):
-        maps.period_label("2025-13", "2025-14")
 
 
 # ------------------------------------------------------------------------------ layers
@@ -242,7 +204,7 @@ def test_crimes_label_and_missing_months():
 
 def test_density_image_lines_up_with_the_national_grid(warwick):
     values, grid, (row, col) = _surface(warwick)
-    image = maps.density_image(values, grid)
+    image = density_image.density_image(values, grid)
     rgba = np.array(Image.open(io.BytesIO(base64.b64decode(image.url.split(",", 1)[1]))))
     assert rgba.shape[:2] == image.shape and rgba.shape[2] == 4
     # The hottest pixel is the darkest (viridis_r): find it and map it back to BNG.
@@ -250,12 +212,12 @@ def test_density_image_lines_up_with_the_national_grid(warwick):
     lum[rgba[..., 3] == 0] = np.inf
     i, j = np.unravel_index(np.argmin(lum), lum.shape)
     (s, w), (n, e) = image.bounds
-    merc = maps._transformer("EPSG:4326", "EPSG:3857")
+    merc = density_image.transformer("EPSG:4326", "EPSG:3857")
     x0, y0 = merc.transform(w, s)
     x1, y1 = merc.transform(e, n)
     mx = x0 + (j + 0.5) * (x1 - x0) / rgba.shape[1]
     my = y1 - (i + 0.5) * (y1 - y0) / rgba.shape[0]
-    bx, by = maps._transformer("EPSG:3857", "EPSG:27700").transform(mx, my)
+    bx, by = density_image.transformer("EPSG:3857", "EPSG:27700").transform(mx, my)
     cx, cy = grid.x0 + (col + 0.5) * grid.cell, grid.y0 + (row + 0.5) * grid.cell
     assert abs(bx - cx) <= grid.cell and abs(by - cy) <= grid.cell
     assert rgba[..., 3].max() > 200  # dense cells are strongly coloured
@@ -266,25 +228,12 @@ def test_density_image_mask_and_shape_check(warwick):
     values, grid, _ = _surface(warwick)
     values = values + 1.0  # dense everywhere
     half = box(grid.x0, grid.y0, grid.x0 + grid.nx * grid.cell / 2, grid.y0 + grid.ny * 100)
-    image = maps.density_image(values, grid, mask=half)
+    image = density_image.density_image(values, grid, mask=half)
     rgba = np.array(Image.open(io.BytesIO(base64.b64decode(image.url.split(",", 1)[1]))))
     h, w = rgba.shape[:2]
     assert rgba[h // 2, w // 4, 3] > 0 and rgba[h // 2, 3 * w // 4, 3] == 0
     with pytest.raises(ParameterError, match="does not match"):
-        maps.density_image(values[:-1], grid)
-
-
-def test_count_layer_aggregates_per_square():
-    x = np.array([440010.0, 440020.0, 440990.0, 441500.0, np.nan])
-    y = np.array([265010.0, 265020.0, 265990.0, 265500.0, np.nan])
-    layer = maps.count_layer(x, y, name="Acquisitive", cell=1000.0)
-    assert layer.total == 4 and layer.max_count == 3 and len(layer.points) == 2
-    assert sorted(p[2] for p in layer.points) == [1, 3]
-    lon, lat = to_wgs84(np.array([440500.0]), np.array([265500.0]))
-    big = next(p for p in layer.points if p[2] == 3)
-    assert big[0] == pytest.approx(lat[0], abs=1e-5) and big[1] == pytest.approx(lon[0], abs=1e-5)
-    with pytest.raises(ParameterError):
-        maps.count_layer(x, y, name="bad", shape="star")
+        density_image.density_image(values[:-1], grid)
 
 
 def test_hotspot_features_have_popups_and_top_ranks_labelled(warwick):
@@ -328,8 +277,8 @@ def test_html_under_3_mb_on_the_full_data(full_store):
                             show_services=True)
     assert len(analysis.areas) > 500  # many polygons: this is the heavy case
     assert len(page.encode("utf-8")) < 3_000_000
-    assert maps.remote_references(page) == []
-    assert analysis.missing_months == maps.month_range("2024-05", "2024-12")
+    assert leaflet.remote_references(page) == []
+    assert analysis.missing_months == month_range("2024-05", "2024-12")
     assert "(no data for May–Dec 2024)" in _legend_text(page)
 
 
@@ -343,137 +292,18 @@ def test_area_geometry_fits_the_view(base):
 # ------------------------------------------------------------------------------ corridors
 
 
-def _lixels(pieces: list[tuple[str, str, list[float]]], y0: float = 265000.0
-            ) -> gpd.GeoDataFrame:
-    """Lixels as network_kde returns them: 100 m pieces along east-west roads, one per row.
-
-    ``pieces``: (ref, geometry_source, densities of its consecutive lixels); each piece is a
-    separate road 1 km north of the previous one.
-    """
-    from shapely.geometry import LineString
-
-    rows = []
-    for i, (ref, source, densities) in enumerate(pieces):
-        y = y0 + 1000.0 * i
-        for j, d in enumerate(densities):
-            x = 440000.0 + 100.0 * j
-            rows.append({"ref": ref, "geometry_source": source, "density": d,
-                         "length_m": 100.0, "geometry": LineString([(x, y), (x + 50, y + 1),
-                                                                    (x + 100, y)])})
-    return gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:27700")
-
-
-def _junctions(name: str = XSS) -> pd.DataFrame:
-    lon, lat = to_wgs84(np.array([440300.0, 441000.0]), np.array([265000.0, 266000.0]))
-    return pd.DataFrame({
-        "rank": [1, 2], "name": [name, "M6 J3"], "alias": ["", f"{XSS} alias"],
-        "lon": lon, "lat": lat, "incidents": [12, 0],
-        "by_group": [{"acquisitive": 9, XSS: 3}, {}], "by_force": [{"warwickshire": 12}, {}],
-        "previous": [8, None], "change": [4, None], "change_pct": [50.0, float("nan")],
-        "change_note": ["", f"no data for previous period {XSS}"]})
-
-
-def test_network_statement_states_method_and_parameters():
-    text = maps.network_statement(bandwidth=1000, lixel=100, band=500, start="2025-10",
-                                  end="2025-12", crimes="acquisitive crime")
-    assert text == ("Network kernel density (Xie & Yan 2008 simple method), quartic, bandwidth "
-                    "1,000 m along the network, 100 m lixels, incidents within 500 m of the SRN, "
-                    "Oct–Dec 2025, acquisitive crime; incidents per km of road")
-    gap = maps.network_statement(bandwidth=1500, lixel=100, band=500, start="2024-03",
-                                 end="2025-02", crimes="Burglary",
-                                 missing=maps.month_range("2024-05", "2024-12"))
-    assert "bandwidth 1,500 m along the network" in gap
-    assert "Mar 2024–Feb 2025 (no data for May–Dec 2024), Burglary" in gap
-
-
-def test_network_classes_square_root_breaks_and_zero_class():
-    density = np.r_[np.zeros(50), np.linspace(0.1, 25.0, 100)]
-    classes = maps.network_classes(density)
-    top = np.percentile(density[density > 0], maps.CLIP_PERCENTILE)
-    expected = [top * (k / 5) ** 2 for k in range(1, 5)]
-    assert len(classes.breaks) == 4
-    assert np.allclose(classes.breaks, expected, rtol=0.05)  # two significant figures
-    assert len(classes.colours) == 6 and classes.colours[0] == maps.NETWORK_ZERO_COLOUR
-    assert len(set(classes.colours)) == 6
-    cls = classes.classify(np.array([0.0, np.nan, 1e-6, classes.breaks[0], 1e9]))
-    assert cls.tolist() == [0, 0, 1, 1, 5]
-    labels = classes.labels()
-    assert labels[0].startswith("0 (no incident") and labels[-1].startswith("over ")
-    with pytest.raises(ParameterError, match="colours"):
-        maps.NetworkClasses(breaks=(1.0, 2.0), colours=("#d9d9d9", "#aaaaaa"))
-    assert maps.network_classes(np.zeros(4)).colours == (maps.NETWORK_ZERO_COLOUR,)
-
-
-def test_corridor_lines_merge_equal_classes_and_dash_approximate():
-    lix = _lixels([("M6", "surveyed", [0, 0, 0, 5, 5, 20, 20, 20, 5]),
-                   (XSS, "approximate", [0, 0, 5, 5]),
-                   ("M6", "surveyed", [5, 5])])
-    classes = maps.NetworkClasses(breaks=(10.0,), colours=("#d9d9d9", "#aaaaaa", "#222222"),
-                                  peak=20.0)
-    lines = maps.corridor_lines(lix, classes=classes, simplify_m=0.0)
-    feats = lines.data["features"]
-    # M6: runs 0,0,0 | 5,5 | 20,20,20 | 5 and, on a second piece, 5,5: one feature per class;
-    # the approximate road: 0,0 | 5,5
-    assert len(feats) == 5
-    assert [f["properties"]["cls"] for f in feats] == sorted(f["properties"]["cls"]
-                                                             for f in feats)
-    dashed = [f for f in feats if f["properties"]["approximate"]]
-    assert len(dashed) == 2
-    assert all(f["properties"]["style"]["dashArray"] == maps.APPROXIMATE_DASH for f in dashed)
-    assert all("dashArray" not in f["properties"]["style"] for f in feats if f not in dashed)
-    top = next(f for f in feats if f["properties"]["cls"] == 2)
-    assert top["geometry"]["type"] == "LineString"
-    assert len(top["geometry"]["coordinates"]) == 7  # three lixels joined, shared ends once
-    assert top["properties"]["style"]["color"] == "#222222"
-    assert "peak 20.0" in top["properties"]["tooltip"]
-    low = next(f for f in feats if f["properties"]["cls"] == 1 and f not in dashed)
-    assert low["geometry"]["type"] == "MultiLineString"
-    assert sorted(len(part) for part in low["geometry"]["coordinates"]) == [3, 5, 5]
-    assert all(XSS not in f["properties"]["tooltip"] for f in feats)
-    assert any("&lt;img" in f["properties"]["tooltip"] for f in dashed)
-    assert lines.surveyed_km == pytest.approx(1.1, rel=1e-3)
-    assert lines.approximate_km == pytest.approx(0.4, rel=1e-3)
-    far = box(0, 0, 1000, 1000)
-    assert maps.corridor_lines(lix, clip=far).data["features"] == []
-
-
-def test_junction_popup_escapes_every_data_string():
-    row = _junctions().iloc[0].to_dict()
-    popup = maps.junction_popup_html(row, radius_m=2000, period="Oct–Dec 2025",
-                                     previous_period="Jul–Sep 2025", rank=1, total=2,
-                                     group_labels={"acquisitive": "Acquisitive"})
-    assert XSS not in popup and "&lt;img src=x onerror=alert(1)&gt;" in popup
-    assert "Within 2,000 m of the junction, Oct–Dec 2025" in popup
-    assert "Previous period (Jul–Sep 2025)" in popup and "+4 (+50%)" in popup
-    assert "Acquisitive" in popup and "1 of 2" in popup
-    quiet = maps.junction_popup_html(_junctions().iloc[1].to_dict(), radius_m=2000,
-                                     period="Oct–Dec 2025")
-    assert "Previous period" not in quiet and "no data for previous period" in quiet
-    assert XSS not in quiet
-
-
-def test_junction_markers_sized_by_count_and_ranked():
-    markers = maps.junction_markers(_junctions(), radius_m=2000, period="Oct–Dec 2025")
-    circles = markers.circles["features"]
-    assert markers.largest == 12 and len(circles) == 2
-    radii = {f["properties"]["rank"]: f["properties"]["style"]["radius"] for f in circles}
-    assert radii[1] == maps.JUNCTION_RADIUS_PX[1] and radii[2] < maps.JUNCTION_RADIUS_PX[0]
-    assert [f["properties"]["label"] for f in markers.labels["features"]] == ["1"]
-    assert all(XSS not in f["properties"]["tooltip"] for f in circles)
-
-
 def test_feature_style_keys_must_be_option_names(base, warwick):
     with pytest.raises(ParameterError, match="not a Leaflet option"):
-        maps._GeoJsonLayer(maps._collection([]), name="x", feature_style=("color);alert(1",))
+        leaflet.GeoJsonLayer(geojson.collection([]), name="x", feature_style=("color);alert(1",))
 
 
 def test_corridor_map_legend_dashes_and_escaping(base, warwick):
-    lines = maps.corridor_lines(_lixels([("M6", "surveyed", [0, 3, 3, 9]),
-                                         ("A46", "approximate", [1, 1, 0])]))
-    markers = maps.junction_markers(_junctions(), radius_m=2000, period="Oct–Dec 2025")
-    legend = maps.Legend(title=f"Along the SRN, {XSS}", method="m", roads=False,
-                         network=lines.classes, junction_key="SRN junction, sized")
-    page = maps.offline_html(maps.corridor_map(
+    lines = corridor_lines.corridor_lines(lixels([("M6", "surveyed", [0, 3, 3, 9]),
+                                                  ("A46", "approximate", [1, 1, 0])]))
+    markers = corridor_map.junction_markers(junctions(), radius_m=2000, period="Oct–Dec 2025")
+    legend = Legend(title=f"Along the SRN, {XSS}", method="m", roads=False,
+                    network=lines.classes, junction_key="SRN junction, sized")
+    page = leaflet.offline_html(corridor_map.corridor_map(
         base=base, view=box(439000, 264000, 442000, 267000), lines=lines, junctions=markers,
         legend=legend, settings=load_settings(env={})))
     text = _legend_text(page)
@@ -481,9 +311,9 @@ def test_corridor_map_legend_dashes_and_escaping(base, warwick):
     assert "Network density, incidents per km of road" in text
     assert "Motorway" not in text  # the plain road key is replaced by the network key
     assert "hs-mway" not in page  # the base motorway layer is not drawn under the network
-    assert f'"dashArray": "{maps.APPROXIMATE_DASH}"' in page
+    assert f'"dashArray": "{corridor_lines.APPROXIMATE_DASH}"' in page
     assert XSS not in page and "onerror=alert(1)>" not in page
-    assert maps.remote_references(page) == []
+    assert leaflet.remote_references(page) == []
 
 
 def _layer_data(page: str) -> list[dict]:
@@ -513,7 +343,7 @@ def test_corridor_map_under_3_mb_on_the_full_data(full_store):
     page = corridor_compute.corridor_map_page(
         cp, network, junctions, corridor_compute.corridor_counts(inc, sel), full_store, months)
     assert len(page.encode("utf-8")) < 3_000_000
-    assert maps.remote_references(page) == []
+    assert leaflet.remote_references(page) == []
     legend = html.unescape(_legend_text(page))
     assert ("Network kernel density (Xie & Yan 2008 simple method), quartic, bandwidth 200 m "
             "along the network, 100 m lixels, incidents within 500 m of the SRN, "
@@ -525,7 +355,7 @@ def test_corridor_map_under_3_mb_on_the_full_data(full_store):
     dashed = [f for f in roads["features"] if f["properties"]["approximate"]]
     solid = [f for f in roads["features"] if not f["properties"]["approximate"]]
     assert dashed and solid
-    assert all(f["properties"]["style"].get("dashArray") == maps.APPROXIMATE_DASH
+    assert all(f["properties"]["style"].get("dashArray") == corridor_lines.APPROXIMATE_DASH
                for f in dashed)
     assert not any("dashArray" in f["properties"]["style"] for f in solid)
     drawn_lixels = (network.lines.surveyed_km + network.lines.approximate_km) * 10  # 100 m

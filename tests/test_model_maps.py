@@ -12,7 +12,7 @@ import pytest
 import shapely
 from shapely.geometry import box
 
-from hotspots import maps
+from hotspots import base_layers, leaflet, wording
 from hotspots import model_maps as mm
 from hotspots.config import load_settings
 from hotspots.errors import ParameterError
@@ -60,27 +60,17 @@ def gistar_frame() -> gpd.GeoDataFrame:
 # ------------------------------------------------------------------------------ Gi*
 
 
-def test_neighbourhood_cells_counts_the_band():
-    assert mm.neighbourhood_cells(100, 150) == 8  # queen: the default 1.5 cells
-    assert mm.neighbourhood_cells(100, 100) == 4  # rook
-    assert mm.neighbourhood_cells(1100, 1650) == 8
-    assert mm.neighbourhood_cells(100, 200) == 12
-    assert mm.neighbourhood_cells(100, None) == 8
-    with pytest.raises(ParameterError):
-        mm.neighbourhood_cells(0, 150)
-
-
 def test_gistar_statement_states_method_cells_neighbourhood_and_correction(gistar_frame):
     params = gistar_frame.attrs["params"]
-    text = mm.gistar_statement(params, start="2025-10", end="2025-12",
-                               crimes="acquisitive crime")
+    text = wording.gistar_statement(params, start="2025-10", end="2025-12",
+                                    crimes="acquisitive crime")
     assert text == ("Getis-Ord Gi*, 100 m cells, 8-cell neighbourhood (distance 150 m), "
                     "Benjamini-Hochberg FDR, 90/95/99% bins, Oct–Dec 2025, acquisitive crime")
     x, y = _points()
     bonf = gi_star_grid(x, y, study_area=AREA, cell=200.0, distance=200.0,
                         correction="bonferroni").params()
-    text = mm.gistar_statement(bonf, start="2024-03", end="2025-02", crimes="Burglary",
-                               missing=[f"2024-{m:02d}" for m in range(5, 13)])
+    text = wording.gistar_statement(bonf, start="2024-03", end="2025-02", crimes="Burglary",
+                                    missing=[f"2024-{m:02d}" for m in range(5, 13)])
     assert text.startswith("Getis-Ord Gi*, 200 m cells, 4-cell neighbourhood (distance 200 m), "
                            "Bonferroni correction, 90/95/99% bins, Mar 2024–Feb 2025 (no data "
                            "for May–Dec 2024), Burglary")
@@ -185,7 +175,7 @@ def test_emerging_statement_states_steps_neighbourhood_and_correction():
     res = emerging_hotspots(_incidents(("2024-03", "2024-04", "2025-01", "2025-02")),
                             study_area=AREA, cell=200.0,
                             months_held=["2024-03", "2024-04", "2025-01", "2025-02"])
-    text = mm.emerging_statement(res.attrs["params"], crimes="burglary")
+    text = wording.emerging_statement(res.attrs["params"], crimes="burglary")
     assert text.startswith("Emerging hot spot analysis (space-time Gi* + Mann-Kendall "
                            "trend), 200 m cells, 8-cell neighbourhood (distance 300 m) and 1 "
                            "step before, Benjamini-Hochberg FDR over all ")
@@ -207,13 +197,13 @@ def clusters() -> gpd.GeoDataFrame:
 
 
 def test_cluster_statement_states_parameters_and_rules(clusters):
-    text = mm.cluster_statement(clusters.attrs["params"], start="2025-01", end="2025-03",
-                                crimes="burglary")
+    text = wording.cluster_statement(clusters.attrs["params"], start="2025-01", end="2025-03",
+                                     crimes="burglary")
     assert text == ("DBSCAN, eps 250 m (default: fixed 250 m), min_samples 10 (given), "
                     "snapped duplicates weighted, convex hulls, Jan–Mar 2025, burglary")
     hdb = find_clusters(_incidents(), method="hdbscan")
-    text = mm.cluster_statement(hdb.attrs["params"], start="2025-01", end="2025-03",
-                                crimes="burglary")
+    text = wording.cluster_statement(hdb.attrs["params"], start="2025-01", end="2025-03",
+                                     crimes="burglary")
     assert re.match(r"HDBSCAN, min_cluster_size \d+ \(default: 0\.5% of the [\d,]+ incidents, "
                     r"at least 5\), min_samples \d+ \(", text), text
 
@@ -267,9 +257,9 @@ def test_model_map_page_is_offline_small_and_escaped(clusters):
     settings = load_settings(env={})
     layer = mm.cluster_layer(clusters, crimes="burglary", area="Warwick", start="2025-01",
                              end="2025-03")
-    page = mm.model_map_page(layer, base=maps.load_base_layers(settings), view=AREA,
+    page = mm.model_map_page(layer, base=base_layers.load_base_layers(settings), view=AREA,
                              settings=settings, title=f"Clusters {XSS}")
-    assert maps.remote_references(page) == []
+    assert leaflet.remote_references(page) == []
     assert XSS not in page and "<script>alert(2)" not in page
     assert "hs-cluster" in page and '"hsModel"' in page
     assert len(page.encode()) < 3_000_000
@@ -293,6 +283,6 @@ def test_county_gistar_map_stays_under_three_megabytes():
     layer = mm.gistar_layer(frame, crimes="all crime", area="Warwickshire",
                             start="2025-10", end="2025-12")
     assert len(layer.features["features"]) == len(frame) > 1000
-    page = mm.model_map_page(layer, base=maps.load_base_layers(settings), view=county,
+    page = mm.model_map_page(layer, base=base_layers.load_base_layers(settings), view=county,
                              settings=settings)
     assert len(page.encode()) < 3_000_000

@@ -12,8 +12,6 @@ from hotspots.errors import NoDataError, ParameterError
 from hotspots.models.prospective import (
     age_weights,
     incident_ages,
-    month_name,
-    month_number,
     prospective_density,
 )
 from hotspots.spatial.grid import Grid
@@ -42,12 +40,6 @@ def test_age_weights_are_reciprocal_of_one_plus_age():
 def test_negative_age_is_refused():
     with pytest.raises(ParameterError, match="age 0"):
         age_weights([0, -1])
-
-
-def test_month_numbers_count_calendar_months_across_years():
-    assert month_number("2025-01") - month_number("2024-12") == 1
-    assert month_number("2025-04") - month_number("2024-04") == 12
-    assert month_name(month_number("2024-11")) == "2024-11"
 
 
 def test_ages_in_months_count_back_from_as_of():

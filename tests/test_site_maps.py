@@ -11,9 +11,10 @@ import pytest
 import shapely
 from shapely.geometry import box
 
-from hotspots import maps, site_maps
+from hotspots import base_layers, leaflet, site_maps, wording
 from hotspots.config import load_settings
 from hotspots.errors import ParameterError
+from hotspots.legend import Legend
 from hotspots.models.coverage import build_coverage
 from hotspots.models.disruption import choose_sites
 
@@ -35,7 +36,7 @@ def settings():
 
 @pytest.fixture(scope="module")
 def base(settings):
-    return maps.load_base_layers(settings)
+    return base_layers.load_base_layers(settings)
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +73,7 @@ def _layers(m, label_class: str) -> list[dict]:
     """GeoJSON data of the map's label layers of one class."""
     out = []
     for el in _walk(m):
-        if isinstance(el, maps.GeoJsonLayer) and el.point == "label" and \
+        if isinstance(el, leaflet.GeoJsonLayer) and el.point == "label" and \
                 el.label_class == label_class:
             out.append(el.data)
     return out
@@ -86,7 +87,7 @@ def _walk(el):
 
 def _map(case, base, settings, **kw):
     cov, plan = case
-    legend = maps.Legend(title=f"Sites for {XSS}", method=site_maps.disruption_statement(
+    legend = Legend(title=f"Sites for {XSS}", method=wording.disruption_statement(
         plan, cov, start="2025-10", end="2025-12", crimes="acquisitive crime",
         missing=["2025-12"]), marking="OFFICIAL-SENSITIVE", notes=("A note.",))
     return site_maps.disruption_map(base=base, view=box(X0 - 3000, Y0 - 3000, X0 + 3000,
@@ -118,7 +119,7 @@ def test_sites_are_numbered_by_rank_and_existing_marked(case, base, settings):
 
 
 def test_legend_states_method_reach_demand_period_and_catchment(case, base, settings):
-    page = maps.offline_html(_map(case, base, settings))
+    page = leaflet.offline_html(_map(case, base, settings))
     legend = _legend(page)
     assert ("Maximal covering (MCLP), exact (HiGHS, proven optimal): 3 new sites from 4 "
             "candidates, 1 existing site counted first; reach within 2 km (straight line); "
@@ -142,8 +143,8 @@ def test_drive_time_and_greedy_statement(case):
                          reach=cov.reach, params=params)
     greedy = type(plan)(sites=plan.sites, existing=plan.existing.iloc[:0], method="greedy",
                         gap=0.0123, summary={**plan.summary, "bound_source": "LP relaxation"})
-    text = site_maps.disruption_statement(greedy, fake_cov, start="2025-10", end="2025-10",
-                                          crimes="burglary")
+    text = wording.disruption_statement(greedy, fake_cov, start="2025-10", end="2025-10",
+                                        crimes="burglary")
     assert text == ("Maximal covering (MCLP), greedy, gap at most 1.2% against the LP "
                     "relaxation: 3 new sites from 4 candidates; reach within 10 minutes by "
                     "road (SRN at congestion-free class speeds, then straight line × 1.3 at "
@@ -151,7 +152,7 @@ def test_drive_time_and_greedy_statement(case):
 
 
 def test_user_site_name_is_escaped_everywhere(case, base, settings):
-    page = maps.offline_html(_map(case, base, settings))
+    page = leaflet.offline_html(_map(case, base, settings))
     assert XSS not in page
     assert "onerror=alert(1)" in page  # present, as text only: always after an escaped "<"
     for hit in re.finditer(re.escape("img src=x onerror=alert(1)"), page):
@@ -160,13 +161,13 @@ def test_user_site_name_is_escaped_everywhere(case, base, settings):
     popup = site_maps.site_popup_html(case[1].sites.iloc[0].to_dict(), reach="within 2 km",
                                       weight="harm", total=3)
     assert "&lt;img src=x onerror=alert(1)&gt;" in popup and "<img" not in popup
-    assert maps.remote_references(page) == []
+    assert leaflet.remote_references(page) == []
 
 
 def test_page_size_and_offline(case, base, settings):
-    page = maps.offline_html(_map(case, base, settings))
+    page = leaflet.offline_html(_map(case, base, settings))
     assert len(page.encode("utf-8")) < 3_000_000
-    assert maps.remote_references(page) == []
+    assert leaflet.remote_references(page) == []
     assert "hs-catchment" in page and "hs-site" in page
 
 

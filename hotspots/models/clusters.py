@@ -12,8 +12,10 @@ import shapely
 from scipy.spatial import cKDTree
 
 from hotspots.errors import NoDataError, ParameterError
+from hotspots.months import missing_months
 from hotspots.schema import located_xy
 from hotspots.spatial.grid import CRS
+from hotspots.wording import month_runs_label
 
 METHODS = ("dbscan", "hdbscan")
 DUPLICATES = ("weight", "locations")
@@ -206,23 +208,12 @@ def _month_span_gaps(months: pd.Series | None) -> tuple[list[str], list[str]]:
     present = sorted(m for m in months.dropna().unique().tolist() if m)
     if not present:
         return [], []
-    span = pd.period_range(present[0], present[-1], freq="M").strftime("%Y-%m").tolist()
-    have = set(present)
-    return present, [m for m in span if m not in have]
+    return present, missing_months(present[0], present[-1], present)
 
 
 def _ranges(months: list[str]) -> str:
     """Compress ``["2024-05", ..., "2024-12"]`` into ``2024-05..2024-12``."""
-    if not months:
-        return ""
-    idx = [int(m[:4]) * 12 + int(m[5:7]) - 1 for m in months]
-    name = [f"{i // 12:04d}-{i % 12 + 1:02d}" for i in idx]
-    parts, start = [], 0
-    for i in range(1, len(idx) + 1):
-        if i == len(idx) or idx[i] != idx[i - 1] + 1:
-            parts.append(name[start] if start == i - 1 else f"{name[start]}..{name[i - 1]}")
-            start = i
-    return ", ".join(parts)
+    return month_runs_label(months)
 
 
 def _counts(labels: np.ndarray, values: pd.Series | None, k: int) -> list[dict[str, int]]:

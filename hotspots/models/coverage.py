@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,9 +25,11 @@ from hotspots.models.candidates import (
     candidate_sites,
 )
 from hotspots.models.kde import Surface
+from hotspots.months import is_month, missing_months
 from hotspots.schema import located_xy
 from hotspots.spatial.crs import BNG
 from hotspots.spatial.drivetime import DEFAULT_CIRCUITY, DEFAULT_LOCAL_SPEED_KPH, reach_points
+from hotspots.wording import month_runs_label
 
 __all__ = [
     "DEFAULT_MINUTES",
@@ -50,7 +51,6 @@ DECAYS = (None, "linear")
 _MAX_MINUTES = 120.0
 _MAX_RADIUS_M = 100_000.0
 
-_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 _GROUP_NOUNS = {
     "acquisitive": "acquisitive crimes",
@@ -268,15 +268,6 @@ def _demand_label(demand: pd.DataFrame, label: str | None) -> str:
     return "crimes"
 
 
-def _month_range(start: str, end: str) -> list[str]:
-    y, m = int(start[:4]), int(start[5:7])
-    out = []
-    while f"{y:04d}-{m:02d}" <= end:
-        out.append(f"{y:04d}-{m:02d}")
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-    return out
-
-
 def _check_reach(minutes: Any, radius: Any) -> tuple[str, float]:
     if minutes is not None and radius is not None:
         raise ParameterError("give a drive time (minutes) or a straight-line radius, not both")
@@ -382,19 +373,19 @@ def _missing_months(dem: pd.DataFrame, period: tuple[str, str] | None,
     missing: list[str] = []
     if period is not None:
         ok = isinstance(period, (tuple, list)) and len(period) == 2 and all(
-            isinstance(m, str) and _MONTH.fullmatch(m) for m in period)
+            is_month(m) for m in period)
         if not ok or period[1] < period[0]:
             raise ParameterError(f"period must be (first, last) months as YYYY-MM, in order, "
                                  f"got {period!r}")
     if period is not None and months is not None:
-        missing = [m for m in _month_range(*period) if m not in set(months)]
+        missing = missing_months(*period, months)
         if missing:
-            notes.append(f"no data for {_span_text(missing)}: coverage counts only the months "
-                         "with data")
+            notes.append(f"no data for {month_runs_label(missing)}: coverage counts only the "
+                         "months with data")
     elif present:
-        missing = [m for m in _month_range(present[0], present[-1]) if m not in set(present)]
+        missing = missing_months(present[0], present[-1], present)
         if missing:
-            notes.append(f"no incidents in {_span_text(missing)} (a gap in the data or none "
+            notes.append(f"no incidents in {month_runs_label(missing)} (a gap in the data or none "
                          "recorded): those months add nothing")
     return missing, notes
 
@@ -565,14 +556,3 @@ def build_coverage(demand: pd.DataFrame | Surface, graph: nx.MultiDiGraph | None
         params["surface"] = dem.attrs["surface"]
     return Coverage(sites=sites, demand=dem, credit=credit, reach=reach_m, hotspot_reach=hot,
                     hotspot_labels=hot_labels, params=params)
-
-
-def _span_text(months: list[str]) -> str:
-    """``2024-05..2024-12`` for consecutive runs, comma-joined."""
-    runs: list[list[str]] = []
-    for m in months:
-        if runs and _month_range(runs[-1][-1], m)[1:] == [m]:
-            runs[-1].append(m)
-        else:
-            runs.append([m])
-    return ", ".join(r[0] if len(r) == 1 else f"{r[0]}..{r[-1]}" for r in runs)

@@ -23,6 +23,7 @@ from hotspots.models.gistar import (
     study_grid,
 )
 from hotspots.models.significance import assign_bins, check_correction, correct_pvalues
+from hotspots.months import month_index_of, month_name
 from hotspots.schema import located_xy
 from hotspots.spatial.grid import CRS, Grid
 
@@ -228,11 +229,7 @@ def _as_timestamps(incidents: pd.DataFrame) -> pd.Series:
 
 
 def _month_keys(occ: pd.Series) -> np.ndarray:
-    return (occ.dt.year * 12 + occ.dt.month - 1).to_numpy(dtype=float, na_value=np.nan)
-
-
-def _label_month(k: int) -> str:
-    return f"{k // 12:04d}-{k % 12 + 1:02d}"
+    return month_index_of(occ.dt.year, occ.dt.month).to_numpy(dtype=float, na_value=np.nan)
 
 
 def _held_months(held: Sequence[str] | None, present: np.ndarray) -> set[int]:
@@ -286,9 +283,9 @@ def _time_steps(incidents: pd.DataFrame, period: str | None,
     if period == "month":
         cand = np.arange(first, last + 1)
         keep = np.array([k in held for k in cand], dtype=bool)
-        gaps = [_label_month(int(k)) for k in cand[~keep]]
+        gaps = [month_name(int(k)) for k in cand[~keep]]
         steps = cand[keep]
-        labels = [_label_month(int(k)) for k in steps]
+        labels = [month_name(int(k)) for k in steps]
         lookup = np.full(cand.size, -1, dtype=np.int64)
         lookup[steps - first] = np.arange(steps.size)
         known = np.isfinite(mkey)

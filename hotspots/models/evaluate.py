@@ -15,8 +15,8 @@ from shapely.geometry.base import BaseGeometry
 from hotspots.errors import NoDataError, ParameterError
 from hotspots.jsonvalue import json_value
 from hotspots.models.areas import TIE_TOLERANCE
-from hotspots.models.prospective import month_name, month_number
 from hotspots.models.scoring import Method, default_methods, kde_candidates
+from hotspots.months import month_index, month_name
 from hotspots.query import available_months, load_incidents
 from hotspots.schema import located_xy
 from hotspots.spatial.boundaries import area_geometry
@@ -301,7 +301,7 @@ def plan_folds(months: Sequence[str], train_months: int = DEFAULT_TRAIN_MONTHS
     if isinstance(train_months, bool) or not isinstance(train_months, int | np.integer) \
             or train_months < 1:
         raise ParameterError(f"train_months must be a whole number >= 1, got {train_months!r}")
-    have = sorted({month_number(m) for m in months})
+    have = sorted({month_index(m) for m in months})
     if not have:
         raise NoDataError("no months to back-test; load some incidents first")
     present = set(have)

@@ -11,6 +11,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from hotspots.errors import InputError, NoDataError, ParameterError
+from hotspots.months import missing_months
 from hotspots.schema import located_xy
 
 TIME_UNITS = ("days", "months")
@@ -430,8 +431,7 @@ def _monte_carlo(obs: np.ndarray, sims: np.ndarray
 def _months_and_gaps(occ: pd.Series) -> tuple[list[str], list[str]]:
     """Months with an incident, and the months between the first and last without one."""
     present = sorted(occ.dt.strftime("%Y-%m").unique().tolist())
-    span_m = pd.period_range(present[0], present[-1], freq="M").strftime("%Y-%m").tolist()
-    return present, [m for m in span_m if m not in set(present)]
+    return present, missing_months(present[0], present[-1], present)
 
 
 def _knox_notes(xy: np.ndarray, precision: str, time_unit: str, gaps: list[str]) -> list[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,6 +10,7 @@ import pandas as pd
 
 from hotspots.errors import NoDataError, ParameterError
 from hotspots.models.kde import Surface, kernel_density
+from hotspots.months import month_index, month_name
 from hotspots.schema import located_xy
 from hotspots.spatial.grid import Grid
 
@@ -19,24 +19,7 @@ AGE_UNITS = ("month", "week")
 #: Default look-back, in age units: the three months the back-test trains on.
 DEFAULT_WINDOW = 3
 
-_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 _WEIGHTING = "1 / (1 + age)"
-
-
-def month_number(month: str) -> int:
-    """Return a ``YYYY-MM`` month as a count of months (``12 * year + month - 1``).
-
-    Differences of month numbers are calendar-month differences, so ``2025-01`` minus
-    ``2024-12`` is 1 and gaps in a list of months show as differences above 1.
-    """
-    if not isinstance(month, str) or not _MONTH.fullmatch(month):
-        raise ParameterError(f"month {month!r} is not in the form YYYY-MM")
-    return int(month[:4]) * 12 + int(month[5:7]) - 1
-
-
-def month_name(number: int) -> str:
-    """Inverse of :func:`month_number`."""
-    return f"{number // 12:04d}-{number % 12 + 1:02d}"
 
 
 def age_weights(ages: Any) -> np.ndarray:
@@ -80,14 +63,14 @@ def incident_ages(incidents: pd.DataFrame, as_of: str, *, unit: str = "month") -
     """
     if unit not in AGE_UNITS:
         raise ParameterError(f"unknown age unit {unit!r}; choose one of {', '.join(AGE_UNITS)}")
-    ref = month_number(as_of)
+    ref = month_index(as_of)
     if unit == "month":
         months = incidents["month"].astype("string")
         codes, uniq = pd.factorize(months)
         if (codes < 0).any():
             raise ParameterError("some incidents have no month; fix the store before weighting "
                                  "by age")
-        nums = np.array([month_number(m) for m in uniq], dtype=np.int64)
+        nums = np.array([month_index(m) for m in uniq], dtype=np.int64)
         return ref - nums[codes]
     if "date_precision" in incidents.columns:
         coarse = incidents["date_precision"].astype("string").eq("month").fillna(False)
@@ -153,13 +136,13 @@ def prospective_density(incidents: pd.DataFrame, *, as_of: str, window: int = DE
         raise ParameterError("incidents must be an incident frame with x and y columns")
     if isinstance(window, bool) or not isinstance(window, int | np.integer) or window < 1:
         raise ParameterError(f"window must be a whole number of {unit}s >= 1, got {window!r}")
-    ref = month_number(as_of)
+    ref = month_index(as_of)
     if unit == "month":
         needed = [month_name(ref - a) for a in range(int(window))]
     else:
         first = pd.Timestamp(f"{as_of}-01") + pd.offsets.MonthEnd(0) - pd.Timedelta(
             days=7 * int(window) - 1)
-        needed = [month_name(n) for n in range(month_number(first.strftime("%Y-%m")), ref + 1)]
+        needed = [month_name(n) for n in range(month_index(first.strftime("%Y-%m")), ref + 1)]
     have = (set(incidents["month"].dropna().astype(str)) if months is None
             else {str(m) for m in months})
     missing = [m for m in needed if m not in have]

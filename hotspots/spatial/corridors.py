@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 
 import geopandas as gpd
@@ -16,11 +15,13 @@ from shapely.geometry import LineString
 from shapely.geometry.base import BaseGeometry
 
 from hotspots.errors import NoDataError, ParameterError
+from hotspots.months import is_month, month_index, month_name
 from hotspots.schema import located_xy
 from hotspots.spatial.crs import BNG
 from hotspots.spatial.drivetime import DEFAULT_CIRCUITY, DEFAULT_LOCAL_SPEED_KPH
 from hotspots.spatial.road_lines import edge_table
 from hotspots.spatial.road_names import junctions_frame
+from hotspots.wording import month_runs_label
 
 __all__ = [
     "DEFAULT_BANDS",
@@ -34,7 +35,6 @@ __all__ = [
 #: Corridor band edges in metres: 0-500 m, 500 m-1 km, 1-2 km, 2-5 km, over 5 km.
 DEFAULT_BANDS: tuple[float, ...] = (0.0, 500.0, 1000.0, 2000.0, 5000.0, math.inf)
 
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 # --------------------------------------------------------------------------------------------
 # Inputs
@@ -324,28 +324,9 @@ def corridor_bands(incidents: pd.DataFrame, graph: nx.MultiDiGraph, study_area, 
 # Junction statistics
 # --------------------------------------------------------------------------------------------
 
-def _month_index(m: str) -> int:
-    return int(m[:4]) * 12 + int(m[5:7]) - 1
-
-
-def _month_name(i: int) -> str:
-    return f"{i // 12:04d}-{i % 12 + 1:02d}"
-
-
 def _ranges(months: list[int]) -> str:
     """Compress month indices into ``2024-05..2024-12, 2025-03``."""
-    if not months:
-        return ""
-    parts, start, prev = [], months[0], months[0]
-    for m in months[1:] + [None]:
-        if m is not None and m == prev + 1:
-            prev = m
-            continue
-        parts.append(_month_name(start) if start == prev
-                     else f"{_month_name(start)}..{_month_name(prev)}")
-        if m is not None:
-            start = prev = m
-    return ", ".join(parts)
+    return month_runs_label([month_name(m) for m in months])
 
 
 def _parse_period(period, coverage: list[int]) -> tuple[int, int]:
@@ -361,9 +342,9 @@ def _parse_period(period, coverage: list[int]) -> tuple[int, int]:
         raise ParameterError("period must be ('YYYY-MM', 'YYYY-MM'), 'YYYY-MM..YYYY-MM' "
                              "or 'YYYY-MM'") from None
     for m in (start, end):
-        if not _MONTH.match(m):
+        if not is_month(m):
             raise ParameterError(f"period month {m!r} is not YYYY-MM")
-    a, b = _month_index(start), _month_index(end)
+    a, b = month_index(start), month_index(end)
     if b < a:
         raise ParameterError(f"period end {end} is before its start {start}")
     return a, b
@@ -408,14 +389,14 @@ def junction_stats(incidents: pd.DataFrame, graph: nx.MultiDiGraph, *, radius: f
         mcol = incidents["month"].astype("string")
         valid = mcol.str.match(r"^\d{4}-(0[1-9]|1[0-2])$").fillna(False).to_numpy(bool)
         midx = np.full(len(incidents), -1)
-        midx[valid] = [_month_index(m) for m in mcol[valid]]
+        midx[valid] = [month_index(m) for m in mcol[valid]]
     else:
         midx = np.full(len(incidents), -1)
     if months is not None:
-        bad = [m for m in months if not _MONTH.match(str(m))]
+        bad = [m for m in months if not is_month(str(m))]
         if bad:
             raise ParameterError(f"months must be YYYY-MM, got {bad[:3]}")
-        coverage = sorted({_month_index(str(m)) for m in months})
+        coverage = sorted({month_index(str(m)) for m in months})
     else:
         coverage = sorted(set(midx[midx >= 0].tolist()))
     has_months = bool(coverage)
@@ -461,7 +442,7 @@ def junction_stats(incidents: pd.DataFrame, graph: nx.MultiDiGraph, *, radius: f
         monthly = {}
         if has_months:
             cnt = pd.Series(midx[cur]).value_counts()
-            monthly = {_month_name(m): (int(cnt.get(m, 0)) if m not in gaps_cur else None)
+            monthly = {month_name(m): (int(cnt.get(m, 0)) if m not in gaps_cur else None)
                        for m in cur_months}
         n = int(len(cur))
         if note:
@@ -482,9 +463,9 @@ def junction_stats(incidents: pd.DataFrame, graph: nx.MultiDiGraph, *, radius: f
                                             kind="stable").reset_index(drop=True)
     out.attrs.update({
         "radius_m": float(radius),
-        "period": (_month_name(cur_months[0]), _month_name(cur_months[-1])) if cur_months
+        "period": (month_name(cur_months[0]), month_name(cur_months[-1])) if cur_months
         else None,
-        "previous_period": (_month_name(prev_months[0]), _month_name(prev_months[-1]))
+        "previous_period": (month_name(prev_months[0]), month_name(prev_months[-1]))
         if prev_months else None,
         "gaps": _ranges(sorted(set(gaps_cur) | set(gaps_prev))),
     })

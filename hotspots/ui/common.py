@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from hotspots import maps
+from hotspots import count_symbols, leaflet
 from hotspots.config import Settings
 from hotspots.models.evaluate import EvaluationResult, evaluate_store
 from hotspots.ui import compute, corridor_compute
@@ -44,11 +44,11 @@ KEEP = "page"
 
 #: The data sources line under every view: what, who, attribution.
 SOURCES = (
-    ("Crime", "police.uk street-level crime", maps.ATTRIBUTION["police_uk"]),
-    ("Boundaries", "Office for National Statistics", maps.ATTRIBUTION["ons"]),
-    ("Motorways", "OS OpenRoads", maps.ATTRIBUTION["os_roads"]),
-    ("SRN junctions", "National Highways", maps.ATTRIBUTION["national_highways"]),
-    ("Service areas (when shown)", "OpenStreetMap", maps.ATTRIBUTION["osm"]),
+    ("Crime", "police.uk street-level crime", leaflet.ATTRIBUTION["police_uk"]),
+    ("Boundaries", "Office for National Statistics", leaflet.ATTRIBUTION["ons"]),
+    ("Motorways", "OS OpenRoads", leaflet.ATTRIBUTION["os_roads"]),
+    ("SRN junctions", "National Highways", leaflet.ATTRIBUTION["national_highways"]),
+    ("Service areas (when shown)", "OpenStreetMap", leaflet.ATTRIBUTION["osm"]),
 )
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
@@ -117,7 +117,7 @@ def settings_cache_key(settings: Settings) -> str:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def load_symbol_layers(fingerprint: str, settings_key: str, area: str, start: str, end: str,
-                       _settings: Settings) -> tuple[maps.CountLayer, ...]:
+                       _settings: Settings) -> tuple[count_symbols.CountLayer, ...]:
     """Acquisitive and SOC-linked counts per 1 km square (:func:`compute.symbol_layers`)."""
     params = Params(area=area, start=start, end=end, groups=("acquisitive",))
     return compute.symbol_layers(params, _settings)
@@ -125,15 +125,15 @@ def load_symbol_layers(fingerprint: str, settings_key: str, area: str, start: st
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def load_neighbour_layer(fingerprint: str, settings_key: str, params: Params,
-                         _settings: Settings) -> maps.CountLayer:
+                         _settings: Settings) -> count_symbols.CountLayer:
     """Neighbouring forces' incidents per 1 km square (:func:`compute.neighbour_layer`)."""
     return compute.neighbour_layer(params, _settings)
 
 
 def load_count_layers(fingerprint: str, settings_key: str, params: Params, layers: Layers,
-                      settings: Settings) -> list[maps.CountLayer]:
+                      settings: Settings) -> list[count_symbols.CountLayer]:
     """The count layers a hotspot map draws for the sidebar's layer choices (cached)."""
-    counts: list[maps.CountLayer] = []
+    counts: list[count_symbols.CountLayer] = []
     if layers.counts:
         counts.extend(load_symbol_layers(fingerprint, settings_key, params.area, params.start,
                                          params.end, settings))

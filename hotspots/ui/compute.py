@@ -19,10 +19,18 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from hotspots import maps
+from hotspots import (
+    base_layers,
+    count_symbols,
+    density_image,
+    leaflet,
+    maps,
+    wording,
+)
 from hotspots.config import Settings
 from hotspots.errors import NoDataError, ParameterError
-from hotspots.methods import missing_months
+from hotspots.legend import Legend
+from hotspots.months import missing_months, month_range
 
 #: Crime groups as offered in the sidebar, with their labels.
 GROUP_LABELS: dict[str, str] = {
@@ -88,7 +96,7 @@ class Params:
         """The crime selection in words."""
         if not self.groups and not self.types:
             return "no crime chosen"
-        return maps.crimes_label(self.groups, self.types)
+        return wording.crimes_label(self.groups, self.types)
 
     def area_label(self) -> str:
         """The area in words."""
@@ -105,7 +113,7 @@ class Analysis:
     no_location: int
     in_study: int
     areas: gpd.GeoDataFrame
-    image: maps.DensityImage
+    image: density_image.DensityImage
     bandwidth: float | tuple[float, ...]
     bandwidth_rule: str
     kernel: str
@@ -137,7 +145,7 @@ class Analysis:
 
     def method(self) -> str:
         """The legend's one-line method statement."""
-        return maps.method_statement(
+        return wording.method_statement(
             kernel=self.kernel, bandwidth=self.bandwidth, bandwidth_rule=self.bandwidth_rule,
             cell=self.cell, top=self.params.top, start=self.params.start, end=self.params.end,
             crimes=self.params.crimes(), missing=self.missing_months)
@@ -183,7 +191,7 @@ def run_analysis(params: Params, settings: Settings, months_present: Sequence[st
     mapped = inc[has_loc]
     if mapped.empty:
         raise NoDataError(f"no mapped {params.crimes()} incidents in {params.area_label()} for "
-                          f"{maps.period_label(params.start, params.end)}; widen the period, "
+                          f"{wording.period_label(params.start, params.end)}; widen the period, "
                           "area or crime selection")
     geom = area_geometry(params.area, settings)
     grid = Grid.from_geometry(geom, CELL_M)
@@ -193,14 +201,14 @@ def run_analysis(params: Params, settings: Settings, months_present: Sequence[st
     method = areas.attrs.get("method", {})
     study_km2 = float(method.get("study_area_km2", geom.area / 1e6))
     in_study = int(method.get("incidents_in_study_area", len(mapped)))
-    image = maps.density_image(surface.values, surface.grid, mask=geom)
+    image = density_image.density_image(surface.values, surface.grid, mask=geom)
     return Analysis(
         params=params, incidents=int(len(inc)), mapped=int(len(mapped)),
         no_location=int((~has_loc).sum()), in_study=in_study, areas=areas, image=image,
         bandwidth=surface.bandwidths or float(surface.bandwidth),
         bandwidth_rule=params.bandwidth_rule or str(surface.bandwidth_rule),
         kernel=str(surface.kernel), cell=float(surface.grid.cell), study_km2=study_km2,
-        missing_months=missing_months(months_present, params.start, params.end))
+        missing_months=missing_months(params.start, params.end, months_present))
 
 
 def monthly_counts(params: Params, settings: Settings, months_present: Sequence[str]
@@ -231,19 +239,19 @@ def monthly_counts(params: Params, settings: Settings, months_present: Sequence[
     inc = load_incidents(_settings_store(settings), start=first, end=last, area=params.area,
                          forces=[settings.force], settings=settings, **params.selection())
     counts = inc.groupby(inc["month"].astype(str)).size()
-    months = maps.month_range(first, last)
+    months = month_range(first, last)
     have = set(months_present)
     values = [float(counts.get(m, 0)) if m in have else np.nan for m in months]
     return pd.DataFrame({
         "month": months,
-        "label": [maps.period_label(m, m) for m in months],
+        "label": [wording.period_label(m, m) for m in months],
         "incidents": values,
         "has_data": [m in have for m in months],
         "selected": [params.start <= m <= params.end for m in months],
     })
 
 
-def symbol_layers(params: Params, settings: Settings) -> tuple[maps.CountLayer, ...]:
+def symbol_layers(params: Params, settings: Settings) -> tuple[count_symbols.CountLayer, ...]:
     """Acquisitive (circles) and SOC-linked (diamonds) incidents per 1 km square.
 
     Uses the same area and period as ``params`` whatever its crime selection, so the two groups
@@ -252,15 +260,16 @@ def symbol_layers(params: Params, settings: Settings) -> tuple[maps.CountLayer, 
     from hotspots.query import load_incidents
 
     out = []
-    specs = (("acquisitive", "Acquisitive", "circle", maps.ACQUISITIVE_COLOUR, "acquisitive"),
-             ("soc", "SOC-linked (Drugs, Possession of weapons)", "diamond", maps.SOC_COLOUR,
+    specs = (("acquisitive", "Acquisitive", "circle", leaflet.ACQUISITIVE_COLOUR, "acquisitive"),
+             ("soc", "SOC-linked (Drugs, Possession of weapons)", "diamond", leaflet.SOC_COLOUR,
               "SOC-linked"))
     for group, name, shape, colour, noun in specs:
         inc = load_incidents(_settings_store(settings), start=params.start, end=params.end,
                              groups=[group], area=params.area, forces=[settings.force],
                              mapped_only=True, settings=settings)
-        out.append(maps.count_layer(inc["x"].to_numpy(), inc["y"].to_numpy(), name=name,
-                                    cell=SYMBOL_CELL_M, shape=shape, colour=colour, noun=noun))
+        out.append(count_symbols.count_layer(inc["x"].to_numpy(), inc["y"].to_numpy(), name=name,
+                                             cell=SYMBOL_CELL_M, shape=shape, colour=colour,
+                                             noun=noun))
     return tuple(out)
 
 
@@ -270,7 +279,7 @@ NEIGHBOUR_NOTE = ("Neighbouring forces' incidents are context only: they are not
                   "density surface, the hotspot areas or the summary.")
 
 
-def neighbour_layer(params: Params, settings: Settings) -> maps.CountLayer:
+def neighbour_layer(params: Params, settings: Settings) -> count_symbols.CountLayer:
     """The selected crimes recorded by neighbouring forces near the border, per 1 km square.
 
     The store holds neighbours' rows only near the force boundary (a buffer at ingest); they
@@ -282,25 +291,25 @@ def neighbour_layer(params: Params, settings: Settings) -> maps.CountLayer:
     store = _settings_store(settings)
     others = [f for f in store_forces(store) if f != settings.force]
     if not others:
-        return maps.CountLayer(name=NEIGHBOUR_LAYER, points=(), cell=SYMBOL_CELL_M,
-                               colour=NEIGHBOUR_COLOUR)
+        return count_symbols.CountLayer(name=NEIGHBOUR_LAYER, points=(), cell=SYMBOL_CELL_M,
+                                        colour=NEIGHBOUR_COLOUR)
     inc = load_incidents(store, start=params.start, end=params.end, forces=others,
                          mapped_only=True, settings=settings, **params.selection())
-    return maps.count_layer(inc["x"].to_numpy(), inc["y"].to_numpy(), name=NEIGHBOUR_LAYER,
-                            cell=SYMBOL_CELL_M, shape="circle", colour=NEIGHBOUR_COLOUR,
-                            noun="neighbouring-force")
+    return count_symbols.count_layer(inc["x"].to_numpy(), inc["y"].to_numpy(), name=NEIGHBOUR_LAYER,
+                                     cell=SYMBOL_CELL_M, shape="circle", colour=NEIGHBOUR_COLOUR,
+                                     noun="neighbouring-force")
 
 
 def map_page(analysis: Analysis, settings: Settings, *,
-             counts: Sequence[maps.CountLayer] = (), show_services: bool = False) -> str:
+             counts: Sequence[count_symbols.CountLayer] = (), show_services: bool = False) -> str:
     """Build the map for an analysis and render it to self-contained, offline HTML."""
     from hotspots.spatial.boundaries import area_geometry
 
     p = analysis.params
     n = len(analysis.areas)
-    hot_line = (f"Hotspot areas (top {maps.format_share(p.top)} of area): {n:,}, holding "
+    hot_line = (f"Hotspot areas (top {wording.format_share(p.top)} of area): {n:,}, holding "
                 f"{analysis.share:.0%} of mapped incidents (PAI {analysis.pai:.1f})"
-                if n else f"No hotspot areas (top {maps.format_share(p.top)} of area)")
+                if n else f"No hotspot areas (top {wording.format_share(p.top)} of area)")
     notes = []
     if any(c.shape == "diamond" for c in counts):
         notes.append(SOC_NOTE)
@@ -309,14 +318,14 @@ def map_page(analysis: Analysis, settings: Settings, *,
     if analysis.no_location:
         notes.append(f"{analysis.no_location:,} of {analysis.incidents:,} incidents have no "
                      "location and are not mapped.")
-    legend = maps.Legend(
+    legend = Legend(
         title=f"{p.crimes()[:1].upper()}{p.crimes()[1:]} hotspots, {p.area_label()}",
         method=analysis.method(), density=analysis.image, hotspots_line=hot_line,
         counts=tuple(counts), marking=settings.marking, notes=tuple(notes))
-    m = maps.build_map(base=maps.load_base_layers(settings),
+    m = maps.build_map(base=base_layers.load_base_layers(settings),
                        view=area_geometry(p.area, settings), density=analysis.image,
                        hotspots=analysis.areas, counts=counts, legend=legend, settings=settings,
                        show_services=show_services,
                        title=f"Hotspots: {p.crimes()}, {p.area_label()}, "
-                             f"{maps.period_label(p.start, p.end)}")
-    return maps.offline_html(m)
+                             f"{wording.period_label(p.start, p.end)}")
+    return leaflet.offline_html(m)

@@ -18,10 +18,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from hotspots import maps
+from hotspots import base_layers, corridor_lines, corridor_map, leaflet, wording
 from hotspots.config import Settings
 from hotspots.errors import NoDataError
-from hotspots.methods import missing_months
+from hotspots.legend import Legend
+from hotspots.months import missing_months, month_range, previous_period
 from hotspots.ui.compute import FORCE_AREA, Params
 
 if TYPE_CHECKING:
@@ -75,11 +76,6 @@ def corridor_graph(settings: Settings) -> nx.MultiDiGraph:
     from hotspots.spatial.srn_graph import build_srn_graph
 
     return build_srn_graph(settings, area=corridor_extent(settings))
-
-
-def force_label(slug: str) -> str:
-    """A force slug for people: ``"thames-valley"`` -> ``"Thames Valley"``."""
-    return str(slug).replace("-", " ").title()
 
 
 @dataclass(frozen=True)
@@ -137,21 +133,13 @@ class CorridorCounts:
 class NetworkDensity:
     """Network kernel density along the SRN, aggregated for the map, with its parameters."""
 
-    lines: maps.CorridorLines
+    lines: corridor_lines.CorridorLines
     points: int
     snapped: int
     bandwidth: float
     lixel: float
     band: float
     kernel: str
-
-
-def previous_period(start: str, end: str) -> tuple[str, str]:
-    """The equally long period just before ``start``..``end`` (as ``junction_stats`` uses)."""
-    months = maps.month_range(start, end)
-    first = int(start[:4]) * 12 + int(start[5:7]) - 1 - len(months)
-    last = first + len(months) - 1
-    return f"{first // 12:04d}-{first % 12 + 1:02d}", f"{last // 12:04d}-{last % 12 + 1:02d}"
 
 
 def corridor_incidents(sel: Params, neighbours: bool, settings: Settings) -> pd.DataFrame:
@@ -218,7 +206,7 @@ def corridor_counts(inc: pd.DataFrame, sel: Params) -> CorridorCounts:
     mapped = int(period["has_location"].sum())
     if not mapped:
         raise NoDataError(f"no mapped {sel.crimes()} incidents in {sel.area_label()} for "
-                          f"{maps.period_label(sel.start, sel.end)}; widen the period, area "
+                          f"{wording.period_label(sel.start, sel.end)}; widen the period, area "
                           "or crime selection")
     by_force = period["force"].astype(str).value_counts()
     return CorridorCounts(incidents=int(len(period)), mapped=mapped,
@@ -253,7 +241,7 @@ def network_density(inc: pd.DataFrame, graph: nx.MultiDiGraph, sel: Params, band
     lix = network_kde(graph, located["x"].to_numpy(float), located["y"].to_numpy(float),
                       lixel=NKDE_LIXEL_M, bandwidth=float(bandwidth), kernel=NKDE_KERNEL,
                       band=NKDE_BAND_M)
-    return NetworkDensity(lines=maps.corridor_lines(lix, clip=corridor_extent(settings)),
+    return NetworkDensity(lines=corridor_lines.corridor_lines(lix, clip=corridor_extent(settings)),
                           points=int(len(located)),
                           snapped=int(lix.attrs.get("n_snapped", 0)),
                           bandwidth=float(lix.attrs.get("bandwidth_m", bandwidth)),
@@ -367,7 +355,7 @@ def neighbour_gaps(months_by_force: dict[str, Sequence[str]], sel: Params,
     that neighbour; the sentence says so where it matters.
     """
     held = set(months_present)
-    wanted = [m for m in maps.month_range(previous_period(sel.start, sel.end)[0], sel.end)
+    wanted = [m for m in month_range(previous_period(sel.start, sel.end)[0], sel.end)
               if m in held]
     out = []
     for force, have in sorted(months_by_force.items()):
@@ -375,8 +363,8 @@ def neighbour_gaps(months_by_force: dict[str, Sequence[str]], sel: Params,
             continue
         lack = [m for m in wanted if m not in set(have)]
         if lack:
-            out.append(f"{force_label(force)} has no data for "
-                       f"{maps.missing_months_label(lack)}")
+            out.append(f"{wording.force_name(force)} has no data for "
+                       f"{wording.missing_months_label(lack)}")
     return out
 
 
@@ -405,12 +393,12 @@ def corridor_map_page(cp: CorridorParams, network: NetworkDensity, junctions: pd
 
     sel = cp.crimes_params()
     crimes = sel.crimes()
-    method = maps.network_statement(
+    method = wording.network_statement(
         bandwidth=network.bandwidth, lixel=network.lixel, band=network.band, start=cp.start,
         end=cp.end, crimes=crimes, kernel=network.kernel,
-        missing=missing_months(months_present, cp.start, cp.end))
-    own = force_label(settings.force)
-    others = sorted(force_label(f) for f in counts.by_force if f != settings.force)
+        missing=missing_months(cp.start, cp.end, months_present))
+    own = wording.force_name(settings.force)
+    others = sorted(wording.force_name(f) for f in counts.by_force if f != settings.force)
     if cp.neighbours:
         forces = (f"Incidents: {own} and, near the border, "
                   f"{', '.join(others) if others else 'no neighbouring force'}.")
@@ -426,19 +414,19 @@ def corridor_map_page(cp: CorridorParams, network: NetworkDensity, junctions: pd
         legend_notes.append(f"{counts.no_location:,} of {counts.incidents:,} incidents have no "
                             "location and are not mapped.")
     pp = junctions.attrs.get("previous_period")
-    markers = maps.junction_markers(
-        junctions, radius_m=cp.radius, period=maps.period_label(cp.start, cp.end),
-        previous_period=maps.period_label(*pp) if pp else "", group_labels=GROUP_SHORT,
-        force_labels={f: force_label(f) for f in counts.by_force})
-    legend = maps.Legend(
+    markers = corridor_map.junction_markers(
+        junctions, radius_m=cp.radius, period=wording.period_label(cp.start, cp.end),
+        previous_period=wording.period_label(*pp) if pp else "", group_labels=GROUP_SHORT,
+        force_labels={f: wording.force_name(f) for f in counts.by_force})
+    legend = Legend(
         title=f"{crimes[:1].upper()}{crimes[1:]} along the SRN, {sel.area_label()}",
         method=method, roads=False, network=network.lines.classes,
         junction_key=(f"SRN junction, sized by incidents within {cp.radius:,.0f} m (largest "
                       f"{markers.largest:,}); number = rank in the table"),
         marking=settings.marking, notes=tuple(legend_notes))
-    m = maps.corridor_map(base=maps.load_base_layers(settings),
+    m = corridor_map.corridor_map(base=base_layers.load_base_layers(settings),
                           view=area_geometry(cp.area, settings), lines=network.lines,
                           junctions=markers, legend=legend, settings=settings,
                           title=f"SRN corridors: {crimes}, {sel.area_label()}, "
-                                f"{maps.period_label(cp.start, cp.end)}")
-    return maps.offline_html(m)
+                                f"{wording.period_label(cp.start, cp.end)}")
+    return leaflet.offline_html(m)

@@ -15,7 +15,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from hotspots import maps
+from hotspots import wording
 from hotspots.config import Settings
 from hotspots.errors import HotspotsError
 from hotspots.ui import corridor_compute, downloads, meeting
@@ -37,7 +37,6 @@ from hotspots.ui.corridor_compute import (
     CorridorCounts,
     CorridorParams,
     NetworkDensity,
-    force_label,
     junction_table,
 )
 
@@ -121,11 +120,11 @@ class CorridorControls:
 
 def neighbours_caption(forces: Sequence[str], own: str) -> str:
     """Say next to the neighbours toggle which forces' rows it adds and which are missing."""
-    others = [force_label(f) for f in forces if f != own]
+    others = [wording.force_name(f) for f in forces if f != own]
     names = (", ".join(others[:-1]) + " and " + others[-1]) if len(others) > 1 else \
         (others[0] if others else "no neighbouring force")
     text = f"police.uk rows of {names} within 10 km of the county."
-    missing = [force_label(f) for f in EXPECTED_NEIGHBOURS if f not in forces]
+    missing = [wording.force_name(f) for f in EXPECTED_NEIGHBOURS if f not in forces]
     if "West Midlands" in missing:
         text += (" West Midlands Police is missing from the shipped data: the Birmingham, "
                  "Solihull and Coventry side of the border has no incidents.")
@@ -168,7 +167,7 @@ def _corridor_summary(cp: CorridorParams, counts: CorridorCounts,
     cols[0].metric("Incidents", f"{counts.incidents:,}",
                    help="All incidents matching the selection in the period"
                         + (", including neighbouring forces' near-border incidents."
-                           if cp.neighbours else f" ({force_label(own_force)} only)."))
+                           if cp.neighbours else f" ({wording.force_name(own_force)} only)."))
     if network is not None:
         share = network.snapped / network.points if network.points else 0.0
         cols[1].metric(f"Within {network.band:,.0f} m of the SRN",
@@ -203,7 +202,7 @@ def _junction_panel(junctions: pd.DataFrame, cp: CorridorParams) -> None:
             "Rank": st.column_config.NumberColumn(width="small"),
             "Junction": st.column_config.TextColumn(width="medium"),
             "Incidents": st.column_config.NumberColumn(
-                help=f"Within {cp.radius:,.0f} m, {maps.period_label(cp.start, cp.end)}",
+                help=f"Within {cp.radius:,.0f} m, {wording.period_label(cp.start, cp.end)}",
                 format="localized"),
             "By group": st.column_config.TextColumn(width="medium"),
             "Previous": st.column_config.NumberColumn(
@@ -213,7 +212,7 @@ def _junction_panel(junctions: pd.DataFrame, cp: CorridorParams) -> None:
             "Note": st.column_config.TextColumn(width="medium"),
         })
     pp = junctions.attrs.get("previous_period")
-    previous = f" ({md_escape(maps.period_label(*pp))})" if pp else ""
+    previous = f" ({md_escape(wording.period_label(*pp))})" if pp else ""
     st.caption(f"{len(table):,} junctions whose {cp.radius:,.0f} m radius reaches "
                f"{md_escape(junctions.attrs.get('area', ''))}, ranked by incidents within the "
                f"radius (straight line). Change: against the previous period of equal "
@@ -309,10 +308,10 @@ def corridors_view(settings: Settings, key: str, fingerprint: str, months: tuple
     cp = CorridorParams.from_params(params, neighbours=ctl.neighbours, radius=ctl.radius,
                                     bandwidth=ctl.bandwidth)
     sel = cp.crimes_params()
-    forces = (f"{force_label(settings.force)} and neighbouring forces' incidents"
-              if cp.neighbours else f"{force_label(settings.force)} incidents only")
+    forces = (f"{wording.force_name(settings.force)} and neighbouring forces' incidents"
+              if cp.neighbours else f"{wording.force_name(settings.force)} incidents only")
     show_header("SRN corridors", sel.crimes(), sel.area_label(),
-                maps.period_label(cp.start, cp.end), forces, marking=settings.marking)
+                wording.period_label(cp.start, cp.end), forces, marking=settings.marking)
 
     counts = network = junctions = bands = None
     try:

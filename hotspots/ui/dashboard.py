@@ -21,10 +21,10 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from hotspots import maps
+from hotspots import wording
 from hotspots.config import Settings, load_settings
 from hotspots.errors import HotspotsError, NoDataError
-from hotspots.methods import missing_months
+from hotspots.months import missing_months
 from hotspots.store import store_fingerprint
 from hotspots.ui import corridors, disruption, evaluation, hotspot_view, meeting
 from hotspots.ui.common import (
@@ -84,7 +84,7 @@ def _forces(fingerprint: str, settings_key: str, _settings: Settings) -> tuple[s
 
 
 def _month_label(month: str) -> str:
-    return maps.period_label(month, month)
+    return wording.period_label(month, month)
 
 
 def _sidebar(months: Sequence[str], types: Sequence[str], districts: Sequence[str],
@@ -111,10 +111,10 @@ def _sidebar(months: Sequence[str], types: Sequence[str], districts: Sequence[st
         else:
             start = end = months[0]
             st.caption(f"Months: {md_escape(_month_label(months[0]))} (the only month held)")
-        gap = missing_months(months, months[0], months[-1])
+        gap = missing_months(months[0], months[-1], months)
         if gap:
             st.caption("No police.uk data is held for "
-                       f"{md_escape(maps.missing_months_label(gap))}: the slider skips it "
+                       f"{md_escape(wording.missing_months_label(gap))}: the slider skips it "
                        "and the monthly chart shows the gap.")
         groups = st.multiselect("Crime groups", list(GROUP_LABELS), default=["acquisitive"],
                                 format_func=lambda g: GROUP_LABELS.get(g, g), key="groups")

@@ -15,10 +15,11 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from hotspots import maps, site_maps
+from hotspots import base_layers, site_maps, wording
 from hotspots.config import Settings
 from hotspots.errors import HotspotsError, InputError, NoDataError
-from hotspots.methods import missing_months
+from hotspots.legend import Legend
+from hotspots.months import missing_months
 from hotspots.ui import meeting
 from hotspots.ui.common import (
     KEEP,
@@ -177,7 +178,7 @@ def load_selection(sel: Params, settings: Settings) -> pd.DataFrame:
                          forces=[settings.force], settings=settings, **sel.selection())
     if not inc["has_location"].fillna(False).astype(bool).any():
         raise NoDataError(f"no mapped {sel.crimes()} incidents in {sel.area_label()} for "
-                          f"{maps.period_label(sel.start, sel.end)}; widen the period, area "
+                          f"{wording.period_label(sel.start, sel.end)}; widen the period, area "
                           "or crime selection")
     return inc
 
@@ -270,17 +271,17 @@ def map_page(cov: Coverage, plan: SitePlan, graph: nx.MultiDiGraph, dp: Disrupti
              *cov.params.get("notes", []), *uploads]
     if dp.soc_boost != 1.0:
         notes.append(SOC_NOTE)
-    legend = maps.Legend(
+    legend = Legend(
         title=f"Suggested disruption points: {sel.crimes()}, {sel.area_label()}",
-        method=site_maps.disruption_statement(
+        method=wording.disruption_statement(
             plan, cov, start=dp.start, end=dp.end, crimes=sel.crimes(),
-            missing=missing_months(months, dp.start, dp.end)),
+            missing=missing_months(dp.start, dp.end, months)),
         marking=settings.marking, notes=tuple(notes))
     return site_maps.disruption_map_page(
-        base=maps.load_base_layers(settings), view=area_geometry(dp.area, settings),
+        base=base_layers.load_base_layers(settings), view=area_geometry(dp.area, settings),
         coverage=cov, plan=plan, legend=legend, graph=graph, settings=settings,
         title=f"Disruption points: {sel.crimes()}, {sel.area_label()}, "
-              f"{maps.period_label(dp.start, dp.end)}")
+              f"{wording.period_label(dp.start, dp.end)}")
 
 
 # ------------------------------------------------------------------------------------ caching
@@ -549,8 +550,8 @@ def _about() -> None:
             "reaches several sets cover the same share and either may be shown. Existing "
             "sites are always in the solution and counted first.\n"
             "- **Catchments** on the map: the area within "
-            f"{maps.format_metres(site_maps.CATCHMENT_BUFFER_M)} of the incident locations a "
-            f"site reaches, gaps under {maps.format_metres(site_maps.CATCHMENT_CLOSE_M)} "
+            f"{wording.format_metres(site_maps.CATCHMENT_BUFFER_M)} of the incident locations a "
+            f"site reaches, gaps under {wording.format_metres(site_maps.CATCHMENT_CLOSE_M)} "
             "filled. Demand is drawn as one circle per 1 km square: blue within reach of a "
             "site, orange out of reach of every site.\n"
             "- **Coverage means within reach, not intercepted.** Speeds are congestion-free "
@@ -584,7 +585,7 @@ def disruption_view(settings: Settings, key: str, fingerprint: str, months: tupl
     reach = (f"within {dp.minutes:g} minutes by road" if dp.minutes is not None
              else f"within {dp.radius_m / 1000:g} km (straight line)")
     show_header("Suggested disruption points", sel.crimes(), sel.area_label(),
-                maps.period_label(dp.start, dp.end), f"{k} site{'s' if k != 1 else ''} {reach}",
+                wording.period_label(dp.start, dp.end), f"{k} site{'s' if k != 1 else ''} {reach}",
                 marking=settings.marking)
 
     cand, cand_digest = _read_upload(ctl.candidates, "candidate sites")

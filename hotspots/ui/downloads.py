@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from hotspots import maps, registry
+from hotspots import registry, wording
 from hotspots.config import Settings
 from hotspots.errors import HotspotsError
 from hotspots.ui import compute, corridor_compute, meeting
@@ -283,7 +283,7 @@ def map_png(analysis: compute.Analysis, settings: Settings, size: str, *,
         surf, areas, text, label = None, shown.areas, shown.statement, shown.legend
     return render_map_png(
         surf, areas, area_geometry=area_geometry(p.area, settings), title=_title(p, shown),
-        period=maps.period_label(p.start, p.end),
+        period=wording.period_label(p.start, p.end),
         groups=list(p.types) or list(p.groups), method_text=text,
         marking=settings.marking, size=size, area=p.area_label(), services=services,
         hotspots_label=label, settings=settings)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from hotspots import maps
+from hotspots import wording
 from hotspots.config import Settings
 from hotspots.errors import HotspotsError, NoDataError
 from hotspots.methods import auto_choice, months_label
@@ -76,7 +76,7 @@ def measures_table(result: EvaluationResult, coverage: float) -> pd.DataFrame:
     """
     s = result.summary[np.isclose(result.summary["coverage"].astype(float), coverage)]
     if s.empty:
-        raise NoDataError(f"no back-test result at {maps.format_share(coverage)} of the area")
+        raise NoDataError(f"no back-test result at {wording.format_share(coverage)} of the area")
     s = pd.concat([s[s["label"] == "auto"], s[s["label"] != "auto"]])
     label = s["label"].map(lambda v: "auto (chosen month by month)" if v == "auto" else v)
     return pd.DataFrame({
@@ -240,7 +240,7 @@ def knox_notes(result: KnoxResult) -> list[str]:
     """What the Knox table rests on and how to read it with police.uk months (plain text)."""
     p = result.params
     out = [f"{int(p.get('used', 0)):,} incidents, {int(p.get('pairs_within_max_distance', 0)):,}"
-           f" pairs within {maps.format_metres(float(p.get('max_distance_m', 0)))}; ratio = "
+           f" pairs within {wording.format_metres(float(p.get('max_distance_m', 0)))}; ratio = "
            f"observed pairs / mean of {int(p.get('permutations', 0)):,} permutations of the "
            f"times (seed {p.get('seed')}); shaded: more pairs than chance, one-sided "
            f"p < {KNOX_ALPHA:g} (with thousands of pairs a ratio close to 1 can be "
@@ -297,7 +297,8 @@ def hindsight_line(result: EvaluationResult) -> str:
                f"beat it by {diff:.2f}" if diff > 0 else f"fell short by {-diff:.2f}")
     return (f"Against hindsight: over the {n} test month{'' if n == 1 else 's'} auto chose from "
             f"earlier months, its maps scored a mean PAI of {span['auto']:.2f} at "
-            f"{maps.format_share(cmp['coverage'])} of the area; the best single bandwidth picked "
+            f"{wording.format_share(cmp['coverage'])} of the area; the best single bandwidth "
+            "picked "
             f"after seeing those months, {span['best_kde']}, scored "
             f"{span['best_kde_value']:.2f}: auto {verdict}.")
 
@@ -309,7 +310,7 @@ def _auto_panel(result: EvaluationResult, params: Params) -> None:
     with st.container(border=True):
         st.markdown(f"**Auto's choice for next month's map: {md_escape(d['label'])}.** "
                     + md_escape(f"{d['reason'][:1].upper()}{d['reason'][1:]}, at "
-                                f"{maps.format_share(cov)} of the area, {w}-month training "
+                                f"{wording.format_share(cov)} of the area, {w}-month training "
                                 "windows."))
         line = result.describe().replace("this map would", "auto's maps would", 1)
         st.markdown(md_escape(f"{line[:1].upper()}{line[1:]} (auto as it runs: each month's "
@@ -317,8 +318,8 @@ def _auto_panel(result: EvaluationResult, params: Params) -> None:
                               "months below)."))
         choice = auto_choice(result, params.end)
         text = (f"The Hotspots map's Auto (back-tested) bandwidth for a period ending "
-                f"{maps.period_label(params.end, params.end)}: "
-                f"{maps.format_bandwidth(choice.bandwidth)} ({choice.label}, chosen from "
+                f"{wording.period_label(params.end, params.end)}: "
+                f"{wording.format_bandwidth(choice.bandwidth)} ({choice.label}, chosen from "
                 f"{len(choice.folds)} test month{'' if len(choice.folds) == 1 else 's'} up to "
                 "then).")
         if choice.overall != choice.label:
@@ -329,7 +330,7 @@ def _auto_panel(result: EvaluationResult, params: Params) -> None:
             st.caption(md_escape(versus))
     with st.expander("Auto's choice month by month"):
         st.dataframe(pd.DataFrame({
-            "Test month": [maps.period_label(a["test"], a["test"]) for a in result.auto],
+            "Test month": [wording.period_label(a["test"], a["test"]) for a in result.auto],
             "Chosen": [a["chosen"] for a in result.auto],
             "Learnt from": [months_label(a["learnt_from"]) or "no earlier month"
                             for a in result.auto],
@@ -343,7 +344,7 @@ def _measures_panel(result: EvaluationResult) -> None:
     sel = float(result.params["select_coverage"])
     cov = st.radio("Share of the area flagged as hotspot", covs, horizontal=True,
                    index=covs.index(sel) if sel in covs else 0, key="ev_coverage",
-                   persist_state=KEEP, format_func=maps.format_share,
+                   persist_state=KEEP, format_func=wording.format_share,
                    help="Each method flags its hottest cells up to this share of the study "
                         "area (ties included) and is scored on the next month's incidents.")
     table = measures_table(result, float(cov if cov is not None else sel))
@@ -376,7 +377,7 @@ def _measures_panel(result: EvaluationResult) -> None:
     p = result.params
     st.caption(md_escape(
         f"Means over the test months. {p['study_cells']:,} cells of "
-        f"{maps.format_metres(float(p['grid']['cell']))} "
+        f"{wording.format_metres(float(p['grid']['cell']))} "
         f"({p['study_area_km2']:,.0f} km²); each method fitted on {p['train_months']} months "
         f"and scored on the next. {p['incidents_mapped']:,} mapped incidents "
         f"({p['incidents_without_location']:,} without location are not used). Undefined "
@@ -426,8 +427,8 @@ def _capture_panel(settings: Settings, key: str, fingerprint: str, params: Param
     folds = int(curves["folds"].max())
     st.caption(md_escape(
         f"Mean over {folds} test months; dotted grey: chance (area share = capture share); "
-        f"dashed: {maps.format_share(cov)} of the area, where auto chooses. Curves up to "
-        f"{maps.format_share(CURVE_MAX)} of the area."))
+        f"dashed: {wording.format_share(cov)} of the area, where auto chooses. Curves up to "
+        f"{wording.format_share(CURVE_MAX)} of the area."))
 
 
 def _folds_panel(result: EvaluationResult) -> None:
@@ -442,7 +443,7 @@ def _folds_panel(result: EvaluationResult) -> None:
 def _knox_panel(settings: Settings, key: str, fingerprint: str, params: Params) -> None:
     st.subheader("Near repeats: burglary and vehicle crime (Knox test)", anchor=False)
     st.caption(md_escape(
-        f"{params.area_label()}, {maps.period_label(params.start, params.end)} (the sidebar's "
+        f"{params.area_label()}, {wording.period_label(params.start, params.end)} (the sidebar's "
         "area and period; whatever the crime selection). Are crimes close in space also close "
         "in time, more often than chance?"))
     cols = st.columns(len(KNOX_TYPES))
@@ -502,7 +503,7 @@ def evaluation_view(settings: Settings, key: str, fingerprint: str, months: tupl
                     params: Params) -> None:
     """The Evaluation view: auto's choice, measures table, capture curves, folds, Knox tables."""
     show_header("Back-testing the hotspot methods", params.crimes(), params.area_label(),
-                f"every month held ({maps.period_label(months[0], months[-1])})",
+                f"every month held ({wording.period_label(months[0], months[-1])})",
                 marking=settings.marking)
     result = None
     try:

@@ -12,7 +12,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from hotspots import maps, registry
+from hotspots import registry, wording
 from hotspots.config import Settings
 from hotspots.errors import HotspotsError, NoDataError
 from hotspots.method_spec import MapAreas
@@ -126,7 +126,7 @@ def _summary(analysis: compute.Analysis) -> None:
                                      "placed in a district." if p.area != FORCE_AREA else ""))
     cols[2].metric("Hotspot areas", f"{len(analysis.areas):,}",
                    help=f"Contiguous groups of the densest cells covering the top "
-                        f"{maps.format_share(p.top)} of the study area.")
+                        f"{wording.format_share(p.top)} of the study area.")
     share = "–" if analysis.share != analysis.share else f"{analysis.share:.0%}"
     cols[3].metric("Share in hotspots", share,
                    help="Share of the mapped incidents in the study area that fall inside the "
@@ -145,7 +145,7 @@ def _share_note(analysis: compute.Analysis) -> str:
     # then reads 100%, which looks like an error unless the page says why.
     return (f"{analysis.share:.1%} of mapped incidents lie inside the hotspot areas: at this "
             "bandwidth each incident's own cell is among the densest "
-            f"{maps.format_share(analysis.params.top)}. In-sample share and PAI flatter small "
+            f"{wording.format_share(analysis.params.top)}. In-sample share and PAI flatter small "
             "bandwidths; the back-test line under the map says how well the map would have "
             "predicted the next month.")
 
@@ -172,7 +172,7 @@ def _monthly_chart(df: pd.DataFrame) -> None:
                     tooltip=[alt.Tooltip("label:N", title="Month"),
                              alt.Tooltip("incidents:Q", title="Incidents", format=",.0f")]))
     layers = [gaps, bars]
-    runs = maps.missing_months_label(df.loc[~df["has_data"], "month"].tolist())
+    runs = wording.missing_months_label(df.loc[~df["has_data"], "month"].tolist())
     if runs:
         missing = df.loc[~df["has_data"]].reset_index(drop=True)
         mid = missing.iloc[[len(missing) // 2]].assign(text="no data published", y=top * 0.55)
@@ -211,7 +211,7 @@ def area_table(areas: pd.DataFrame, rows: int = 10) -> pd.DataFrame:
     table = pd.DataFrame({
         "Rank": top["rank"].astype(int).astype(str),
         "Incidents": top["incidents"].map(lambda v: f"{int(v):,}"),
-        "Share": top["share"].map(maps.format_share_1dp),
+        "Share": top["share"].map(wording.format_share_1dp),
         "km²": top["area_km2"].map(lambda v: f"{float(v):.2f}"),
         "PAI": top["pai"].map(lambda v: "–" if v != v else f"{float(v):.1f}"),
     })
@@ -219,7 +219,7 @@ def area_table(areas: pd.DataFrame, rows: int = 10) -> pd.DataFrame:
         if col in top.columns:
             table[heading] = top[col].map(fmt).map(md_escape)
     if {"first_month", "last_month"} <= set(top.columns):
-        table["Months"] = [md_escape(maps.period_label(a, b)) for a, b in
+        table["Months"] = [md_escape(wording.period_label(a, b)) for a, b in
                            zip(top["first_month"], top["last_month"], strict=True)]
     # st.table renders Markdown in cells: escape data so a location cannot become a link or
     # an image fetched from elsewhere.
@@ -270,7 +270,7 @@ def hotspots_view(settings: Settings, key: str, fingerprint: str, months: tuple[
                   params: Params, layers: Layers) -> None:
     """The Hotspots view: summary, density map, monthly trend and hotspot table."""
     show_header("Crime hotspots", params.crimes(), params.area_label(),
-                maps.period_label(params.start, params.end), marking=settings.marking)
+                wording.period_label(params.start, params.end), marking=settings.marking)
     params = methods.resolve_bandwidth(settings, key, fingerprint, params)  # "auto" -> metres
     analysis = None
     shown: MapAreas | None = None

@@ -8,7 +8,7 @@ from typing import Any
 
 import streamlit as st
 
-from hotspots import maps, registry, viewstate
+from hotspots import registry, viewstate, wording
 from hotspots.method_spec import CLUSTER_METHODS, CORRECTIONS
 from hotspots.ui.common import DEFAULT_MONTHS, VIEWS, md_escape
 from hotspots.ui.compute import FORCE_AREA, Params
@@ -109,7 +109,7 @@ def title_line(params: Params) -> str:
     crimes = params.crimes()
     area = "Warwickshire" if params.area == FORCE_AREA else params.area
     return (f"{crimes[:1].upper()}{crimes[1:]} · {area} · "
-            f"{maps.period_label(params.start, params.end)}")
+            f"{wording.period_label(params.start, params.end)}")
 
 
 def title_html(params: Params, *, view: str = "hotspots", marking: str = "") -> str:
@@ -144,7 +144,7 @@ def map_page(page: str, on: bool | None = None) -> str:
     Parameters
     ----------
     page : str
-        From :func:`hotspots.maps.offline_html`.
+        From :func:`hotspots.leaflet.offline_html`.
     on : bool, optional
         Meeting mode; default the page's current state.
 

@@ -16,7 +16,7 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from hotspots import maps, methods, model_maps, registry
+from hotspots import base_layers, methods, model_maps, registry, wording
 from hotspots.config import Settings
 from hotspots.errors import HotspotsError, NoDataError, ParameterError
 from hotspots.method_spec import (
@@ -34,11 +34,11 @@ from hotspots.methods import (
     auto_choice,
     backtest_lines,
     fallback_choice,
-    missing_months,
     recipe,
     recipe_words,
 )
 from hotspots.models.evaluate import EvaluationResult, plan_folds
+from hotspots.months import missing_months, month_range
 from hotspots.ui import compute
 from hotspots.ui.common import (
     KEEP,
@@ -73,7 +73,7 @@ def load_selection(params: Params, settings: Settings, *, mapped_only: bool = Tr
                          settings=settings, **params.selection())
     if inc.empty:
         raise NoDataError(f"no mapped {params.crimes()} incidents in {params.area_label()} for "
-                          f"{maps.period_label(params.start, params.end)}; widen the period, "
+                          f"{wording.period_label(params.start, params.end)}; widen the period, "
                           "area or crime selection")
     return inc
 
@@ -110,7 +110,7 @@ def model_layer(method: MapMethod, result: gpd.GeoDataFrame, params: Params,
         raise ParameterError(f"the {spec.label} map is the density surface: no model layer")
     return spec.layer(result, crimes=params.crimes(), area=params.area_label(),
                       start=params.start, end=params.end,
-                      missing=missing_months(months_held, params.start, params.end),
+                      missing=missing_months(params.start, params.end, months_held),
                       unmapped=unmapped)
 
 
@@ -174,10 +174,11 @@ def _model_html(fingerprint: str, settings_key: str, sel: Params, method: MapMet
     if any(c.name == compute.NEIGHBOUR_LAYER for c in counts):
         notes.append(compute.NEIGHBOUR_NOTE)
     return model_maps.model_map_page(
-        layer, base=maps.load_base_layers(_settings), view=area_geometry(sel.area, _settings),
+        layer, base=base_layers.load_base_layers(_settings),
+        view=area_geometry(sel.area, _settings),
         settings=_settings, counts=counts, show_services=layers.services, notes=notes,
         title=f"Hotspots ({methods.spec_of(method).label}): {sel.crimes()}, {sel.area_label()}, "
-              f"{maps.period_label(sel.start, sel.end)}")
+              f"{wording.period_label(sel.start, sel.end)}")
 
 
 # ----------------------------------------------------------------------------- Streamlit
@@ -282,7 +283,7 @@ def backtest_caption(method: MapMethod, settings: Settings, key: str, fingerprin
         p = result.attrs.get("params", {})
         cell = p.get("cell_m")
         distance = p.get("distance_m")
-    n = len(maps.month_range(params.start, params.end))
+    n = len(month_range(params.start, params.end))
     if not plan_folds(months, n)[0]:
         st.caption(md_escape(f"No back-test for this map: no month has {n} complete months of "
                              "data before it. A shorter period back-tests maps made from "

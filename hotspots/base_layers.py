@@ -1,0 +1,143 @@
+"""The shipped boundaries and roads, read once and simplified, as the maps' context layers."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from hotspots.config import Settings, load_settings
+from hotspots.errors import InputError
+from hotspots.geojson import collection, feature, wgs84_geoms
+from hotspots.leaflet import esc
+from hotspots.spatial.boundaries import load_boundary
+from hotspots.spatial.crs import BNG
+
+__all__ = ["BaseLayers", "load_base_layers", "names_of"]
+
+
+def names_of(value: Any) -> list[str]:
+    """Read a list of names stored as a list, an array, ``"a; b"`` or ``"['a' 'b']"``."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return []
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [str(v) for v in value if str(v)]
+    text = str(value).strip()
+    if text.startswith("[") and text.endswith("]"):
+        quoted = re.findall(r"'([^']*)'|\"([^\"]*)\"", text)
+        if quoted:
+            return [a or b for a, b in quoted if a or b]
+        text = text[1:-1]
+    return [p.strip() for p in re.split(r"[;,]", text) if p.strip()]
+
+
+@dataclass(frozen=True)
+class BaseLayers:
+    """The shipped context layers as WGS84 GeoJSON dicts (label strings already escaped)."""
+
+    county: dict
+    districts: dict
+    district_labels: dict
+    context: dict
+    context_labels: dict
+    motorways: dict
+    motorway_labels: dict
+    junctions: dict
+    services: dict
+
+
+def _road_file(settings: Settings, name: str) -> gpd.GeoDataFrame:
+    path = Path(settings.data_dir) / "roads" / name
+    if not path.is_file():
+        raise InputError(f"{path}: road layer not found (is the data/ folder complete?)")
+    return gpd.read_parquet(path)
+
+
+_BASE_CACHE: dict[str, BaseLayers] = {}
+
+
+def load_base_layers(settings: Settings | None = None) -> BaseLayers:
+    """Read and simplify the shipped boundaries and roads for the map (cached per data folder).
+
+    Parameters
+    ----------
+    settings : Settings, optional
+
+    Returns
+    -------
+    BaseLayers
+    """
+    settings = settings or load_settings()
+    key = str(Path(settings.data_dir).resolve())
+    if key not in _BASE_CACHE:
+        _BASE_CACHE[key] = _read_base_layers(settings)
+    return _BASE_CACHE[key]
+
+
+def _read_base_layers(settings: Settings) -> BaseLayers:
+    county = load_boundary("county", settings)
+    districts = load_boundary("districts", settings)
+    context = load_boundary("context", settings)
+    if "in_warwickshire" in context.columns:
+        context = context[~context["in_warwickshire"].astype(bool)]
+    # Neighbours are orientation only: keep 25 km around the force area, coarsely.
+    near = county.to_crs(BNG).geometry.union_all().buffer(25_000)
+    context = context.to_crs(BNG)
+    context = context[context.intersects(near)].copy()
+    context["geometry"] = context.geometry.intersection(near)
+
+    def polygons(gdf: gpd.GeoDataFrame, tolerance: float, label: str | None,
+                 ndigits: int = 5) -> dict:
+        geoms = wgs84_geoms(gdf.geometry, tolerance, min_hole_m2=100_000.0)
+        return collection(
+            feature(g, {"tooltip": esc(n)} if label else {}, ndigits)
+            for g, n in zip(geoms, gdf[label] if label else [None] * len(gdf), strict=True))
+
+    def labels(gdf: gpd.GeoDataFrame, column: str) -> dict:
+        pts = gpd.GeoSeries(gdf.geometry.representative_point(), crs=gdf.crs)
+        return collection(feature(p, {"label": esc(n)}) for p, n in
+                          zip(wgs84_geoms(pts), gdf[column], strict=True))
+
+    mways = _road_file(settings, "motorways.parquet")
+    merged, mlabels = [], []
+    for ref, part in mways.groupby("ref", sort=True):
+        line = shapely.line_merge(shapely.union_all(part.geometry.to_numpy()))
+        merged.append((str(ref), line))
+        pieces = sorted(getattr(line, "geoms", [line]), key=lambda g: -g.length)
+        for piece in pieces[:2]:
+            if piece.length >= 6000 or piece is pieces[0]:
+                mlabels.append((str(ref), piece.interpolate(0.5, normalized=True)))
+    mgeo = wgs84_geoms(gpd.GeoSeries([g for _, g in merged], crs=mways.crs), 15.0)
+    mlab = wgs84_geoms(gpd.GeoSeries([p for _, p in mlabels], crs=mways.crs))
+
+    junc = _road_file(settings, "srn_junctions.parquet")
+    jgeo = wgs84_geoms(junc.geometry)
+    jnames = junc["junction_names"] if "junction_names" in junc.columns else [None] * len(junc)
+    svc = _road_file(settings, "osm_services.parquet")
+    if "name_is_placeholder" in svc.columns:
+        svc = svc[~svc["name_is_placeholder"].astype(bool)]
+    sgeo = wgs84_geoms(svc.geometry)
+
+    return BaseLayers(
+        county=polygons(county, 20.0, None),
+        districts=polygons(districts, 20.0, "name"),
+        district_labels=labels(districts, "name"),
+        context=polygons(context, 120.0, "name", ndigits=4),
+        context_labels=labels(context, "name"),
+        motorways=collection(feature(g, {"tooltip": esc(r)})
+                             for (r, _), g in zip(merged, mgeo, strict=True)),
+        motorway_labels=collection(feature(p, {"label": esc(r)})
+                                   for (r, _), p in zip(mlabels, mlab, strict=True)),
+        junctions=collection(
+            feature(g, {"tooltip": esc("; ".join(names_of(n)) or "SRN junction")})
+            for g, n in zip(jgeo, jnames, strict=True)),
+        services=collection(
+            feature(g, {"tooltip": esc(n), "label": "S"})
+            for g, n in zip(sgeo, svc["name"], strict=True)),
+    )
