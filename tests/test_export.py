@@ -33,7 +33,6 @@ from hotspots.export import (
     write_report,
     write_tasking_pack,
 )
-from hotspots.ingest import build_default_store
 from hotspots.models.areas import hotspot_areas
 from hotspots.models.kde import kernel_density
 from hotspots.query import load_incidents
@@ -520,13 +519,8 @@ def test_pack_refuses_disruption_points_without_a_rationale(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def store_settings(tmp_path_factory):
-    from hotspots.config import load_settings
-
-    root = tmp_path_factory.mktemp("export")
-    settings = load_settings(env={}).with_(store_dir=root / "store")
-    build_default_store(settings)
-    return settings
+def store_settings(shipped_settings):
+    return shipped_settings
 
 
 def test_previous_period_without_data_gives_no_change_not_a_fall(store_settings):

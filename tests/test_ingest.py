@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from conftest import PLACES, REPO
+from support import PLACES, REPO
 
 from hotspots import cli
 from hotspots.errors import InputError, ParameterError

@@ -303,12 +303,8 @@ def test_hotspot_features_have_popups_and_top_ranks_labelled(warwick):
 
 
 @pytest.fixture(scope="module")
-def full_store(tmp_path_factory):
-    from hotspots.ingest import build_default_store
-
-    settings = load_settings(env={}).with_(store_dir=tmp_path_factory.mktemp("maps") / "store")
-    build_default_store(settings)
-    return settings
+def full_store(shipped_settings):
+    return shipped_settings
 
 
 def test_html_under_3_mb_on_the_full_data(full_store):

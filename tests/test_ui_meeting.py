@@ -298,8 +298,8 @@ def test_downloads_are_off_when_the_audit_log_cannot_be_written(env, monkeypatch
 
 
 @pytest.fixture(scope="module")
-def rugby(store_dir):
-    settings = load_settings(env={}).with_(store_dir=store_dir)
+def rugby(shipped_settings):
+    settings = shipped_settings
     from hotspots.query import available_months
 
     months = tuple(available_months(settings=settings))
