@@ -82,7 +82,7 @@ def test_dashboard_offline_render_and_filter(first_run_server, browser, artifact
         page.close()
 
 
-def test_map_popup_shows_markup_as_text(browser):
+def test_map_popup_shows_markup_as_text(browser, data_dir):
     """A Location of ``<img src=x onerror=alert(1)>`` shows as text and runs nothing."""
     import geopandas as gpd
     import numpy as np
@@ -101,7 +101,7 @@ def test_map_popup_shows_markup_as_text(browser):
         "rank": [1], "incidents": [7], "share": [0.7], "area_km2": [1.0], "pai": [9.0],
         "peak_density": [50.0], "top_locations": [f"{xss} (5)"], "harm": [np.nan]},
         geometry=[box(x - 1500, y - 1500, x + 1500, y + 1500)], crs="EPSG:27700")
-    settings = load_settings(env={})
+    settings = load_settings(env={}).with_(data_dir=data_dir)
     page_html = maps.offline_html(maps.build_map(
         base=maps.load_base_layers(settings), view=box(*grid.bounds),
         density=maps.density_image(values, grid), hotspots=areas,

@@ -67,10 +67,10 @@ def point_in_north_of(geom, share: float = 0.15) -> tuple[float, float]:
 
 
 @pytest.fixture(scope="module")
-def rugby():
+def rugby(data_dir):
     from hotspots.config import load_settings
 
-    settings = load_settings(env={})
+    settings = load_settings(env={}).with_(data_dir=data_dir)
     return area_geometry("Rugby", settings), settings
 
 

@@ -35,8 +35,8 @@ CDN_HOSTS = ("cdn.jsdelivr.net", "code.jquery.com", "cdnjs.cloudflare.com", "unp
 
 
 @pytest.fixture(scope="module")
-def base() -> maps.BaseLayers:
-    return maps.load_base_layers(load_settings(env={}))
+def base(data_dir) -> maps.BaseLayers:
+    return maps.load_base_layers(load_settings(env={}).with_(data_dir=data_dir))
 
 
 @pytest.fixture(scope="module")

@@ -537,10 +537,10 @@ def test_junction_csv_and_file_names():
         "hotspots-force-2025-10-2025-12"
 
 
-def test_record_writes_one_line(tmp_path, monkeypatch):
+def test_record_writes_one_line(tmp_path, monkeypatch, data_dir):
     log = tmp_path / "log.jsonl"
     monkeypatch.setenv("HOTSPOTS_AUDIT_LOG", str(log))
-    settings = load_settings(env={})
+    settings = load_settings(env={}).with_(data_dir=data_dir)
     p = Params(area="Rugby", start="2025-10", end="2025-12", groups=(), types=("Burglary",))
     filters = downloads.selection_filters(p, settings, view="hotspots", size="a4")
     assert filters["groups"] is None and filters["types"] == ["Burglary"]
