@@ -1,42 +1,90 @@
-"""Shared fixtures: settings isolated from the environment, and hand-made police.uk files."""
+"""Shared fixtures: a run sandboxed away from the checkout, settings isolated from the
+environment, the shipped store built once per session, hand-made police.uk files, and the
+dashboard in headless Chromium. Helpers are in support.py.
+
+Nothing a test run writes lands in the checkout: the whole session runs with
+``HOTSPOTS_DATA_DIR`` (links to the shipped files), ``HOTSPOTS_STORE_DIR`` and
+``HOTSPOTS_AUDIT_LOG`` in a temporary folder, and :func:`checkout_stays_clean` fails the run if
+a file appeared in the checkout (or changed under ``data/``) all the same.
+"""
 
 from __future__ import annotations
 
 import csv
 import gzip
 import itertools
+import os
 from pathlib import Path
 
 import pytest
+from support import (
+    PLACES,
+    REPO,
+    checkout_changes,
+    checkout_files,
+    launch_browser,
+    link_shipped_data,
+    start_server,
+)
 
 from hotspots.config import Settings, load_settings
 from hotspots.schema import POLICE_UK_COLUMNS
-
-REPO = Path(__file__).resolve().parent.parent
-
-#: WGS84 points (lon, lat) checked against the shipped boundaries.
-PLACES = {
-    "warwick": (-1.5847, 52.2823),  # Warwick district
-    "leamington": (-1.5350, 52.2920),  # Warwick district
-    "rugby": (-1.2650, 52.3708),  # Rugby district
-    "nuneaton": (-1.4694, 52.5230),  # Nuneaton and Bedworth district
-    "stratford": (-1.7082, 52.1917),  # Stratford-on-Avon district
-    "atherstone": (-1.5466, 52.5786),  # North Warwickshire district
-    "near_border": (-1.520446, 52.387997),  # 1.0 km outside the force area (Coventry side)
-    "coventry": (-1.5106, 52.4081),  # 3.3 km outside the force area
-    "redditch": (-1.9408, 52.3066),  # West Mercia, 3.3 km outside the force area
-    "london": (-0.1276, 51.5072),  # 108 km outside
-}
 
 _KEYS = dict(zip(("crime_id", "month", "reported_by", "falls_within", "lon", "lat", "location",
                   "lsoa_code", "lsoa_name", "crime_type", "outcome", "context"),
                  POLICE_UK_COLUMNS, strict=True))
 
 
+# ------------------------------------------------------------------------ the sandbox
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory) -> Path:
+    """The session's temporary folder for everything the library writes by default."""
+    return tmp_path_factory.mktemp("sandbox")
+
+
+@pytest.fixture(scope="session")
+def data_dir(sandbox: Path) -> Path:
+    """A data folder reading the shipped files (links) whose caches and logs stay in the
+    sandbox: use it as ``data_dir`` of any settings (``load_settings(env={})`` alone points at
+    the checkout's ``data/``)."""
+    return link_shipped_data(sandbox / "data")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def checkout_stays_clean(sandbox: Path, data_dir: Path):
+    """Run every test with the library's default paths in the sandbox, and fail the run if a
+    file appeared in the checkout (or one under ``data/`` changed) during it.
+
+    Opt-in writes are allowed where asked for: ``HOTSPOTS_TEST_ARTIFACTS`` inside the checkout,
+    and ``docs/images/`` with ``UPDATE_DOCS_IMAGES=1``.
+    """
+    allowed = []
+    artifacts = os.environ.get("HOTSPOTS_TEST_ARTIFACTS")
+    if artifacts and Path(artifacts).resolve().is_relative_to(REPO):
+        allowed.append(Path(artifacts).resolve().relative_to(REPO).as_posix() + "/")
+    if os.environ.get("UPDATE_DOCS_IMAGES") == "1":
+        allowed.append("docs/images/")
+    before = checkout_files()
+    with pytest.MonkeyPatch.context() as mp:
+        for var in [v for v in os.environ if v.startswith("HOTSPOTS_")]:
+            if var != "HOTSPOTS_TEST_ARTIFACTS":
+                mp.delenv(var)
+        mp.setenv("HOTSPOTS_DATA_DIR", str(data_dir))
+        mp.setenv("HOTSPOTS_STORE_DIR", str(sandbox / "shipped" / "store"))
+        mp.setenv("HOTSPOTS_AUDIT_LOG", str(sandbox / "logs" / "exports.jsonl"))
+        yield
+    changes = checkout_changes(before, checkout_files(), tuple(allowed))
+    if changes:
+        pytest.fail("the test run wrote into the checkout (use tmp_path and settings pointing "
+                    "there):\n  " + "\n  ".join(changes[:50]), pytrace=False)
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    """Package defaults only (no hotspots.toml, no HOTSPOTS_* variables), store in tmp_path."""
-    return load_settings(env={}).with_(store_dir=tmp_path / "store")
+def settings(tmp_path: Path, data_dir: Path) -> Settings:
+    """Package defaults only (no hotspots.toml, no HOTSPOTS_* variables), store in tmp_path,
+    the shipped data read through :func:`data_dir`."""
+    return load_settings(env={}).with_(store_dir=tmp_path / "store", data_dir=data_dir)
 
 
 @pytest.fixture
@@ -94,31 +142,25 @@ def write_police_csv():
     return write
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """The dashboard running under ``streamlit run`` on a free local port, with a fresh store."""
-    from browser_support import server as start
+# ------------------------------------------------------------------------ the shipped store
 
-    yield from start(tmp_path_factory)
+@pytest.fixture(scope="session")
+def shipped_settings(sandbox: Path, data_dir: Path) -> Settings:
+    """Package defaults reading the session's shipped store: the shipped data ingested once per
+    session into a temporary store. Tests only read it (a test that changes a store builds its
+    own small one in ``tmp_path``)."""
+    from hotspots.ingest import build_default_store
 
-
-@pytest.fixture(scope="module")
-def browser():
-    """Headless Debian Chromium driven by Playwright, with outside connections disabled."""
-    from browser_support import browser as launch
-
-    yield from launch()
+    settings = load_settings(env={}).with_(store_dir=sandbox / "shipped" / "store",
+                                           data_dir=data_dir)
+    build_default_store(settings)
+    return settings
 
 
 @pytest.fixture(scope="session")
-def store(tmp_path_factory) -> Path:
-    """The shipped data ingested once per session into a temporary store; tests only read it."""
-    from hotspots.config import load_settings
-    from hotspots.ingest import build_default_store
-
-    path = tmp_path_factory.mktemp("shipped") / "store"
-    build_default_store(load_settings(env={}).with_(store_dir=path))
-    return path
+def store(shipped_settings: Settings) -> Path:
+    """The session's shipped store (see :func:`shipped_settings`)."""
+    return Path(shipped_settings.store_dir)
 
 
 @pytest.fixture(scope="session")
@@ -128,10 +170,49 @@ def store_dir(store: Path) -> Path:
 
 
 @pytest.fixture
-def app_env(store_dir: Path, monkeypatch) -> Path:
-    """Environment for running the dashboard in-process: the shipped store, no user settings."""
-    for var in ("HOTSPOTS_CONFIG", "HOTSPOTS_DATA_DIR", "HOTSPOTS_TILES_URL"):
+def app_env(store_dir: Path, data_dir: Path, tmp_path: Path, monkeypatch) -> Path:
+    """Environment for running the dashboard in-process: the shipped store, no user settings,
+    downloads audited to ``tmp_path / "audit.jsonl"``."""
+    for var in ("HOTSPOTS_CONFIG", "HOTSPOTS_TILES_URL"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HOTSPOTS_STORE_DIR", str(store_dir))
+    monkeypatch.setenv("HOTSPOTS_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("HOTSPOTS_AUDIT_LOG", str(tmp_path / "audit.jsonl"))
     monkeypatch.chdir(REPO)
     return store_dir
+
+
+# ------------------------------------------------------------------------ headless Chromium
+
+@pytest.fixture(scope="session")
+def artifacts(tmp_path_factory) -> Path:
+    """Where browser tests leave screenshots and server logs: ``$HOTSPOTS_TEST_ARTIFACTS``
+    when set (CI keeps them), else a session temporary folder."""
+    named = os.environ.get("HOTSPOTS_TEST_ARTIFACTS")
+    path = Path(named) if named else tmp_path_factory.mktemp("artifacts")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="module")
+def server(store: Path, data_dir: Path, artifacts: Path, tmp_path_factory):
+    """The dashboard under ``streamlit run`` on a free local port, on the session's store."""
+    yield from start_server(store=store, data_dir=data_dir,
+                            audit_log=tmp_path_factory.mktemp("audit") / "exports.jsonl",
+                            log=artifacts / "streamlit-browser-test.log")
+
+
+@pytest.fixture(scope="module")
+def first_run_server(data_dir: Path, artifacts: Path, tmp_path_factory):
+    """The dashboard under ``streamlit run`` with no store yet: its start-up includes the
+    first-run store build from the shipped data."""
+    root = tmp_path_factory.mktemp("first-run")
+    yield from start_server(store=root / "store", data_dir=data_dir,
+                            audit_log=root / "logs" / "exports.jsonl",
+                            log=artifacts / "streamlit-first-run.log")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian Chromium driven by Playwright, with outside connections disabled."""
+    yield from launch_browser()

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
-
-APP = Path(__file__).resolve().parent.parent / "app.py"
-TIMEOUT = 120
+from support import APP, TIMEOUT
+from support import app_errors as _errors
+from support import map_legend as _legend
+from support import map_page as _map_page
 
 
 @pytest.fixture
@@ -20,11 +19,6 @@ def app(app_env) -> AppTest:
     return at
 
 
-def _errors(at: AppTest) -> list[str]:
-    """Error messages as shown (the app escapes Markdown in them)."""
-    return [re.sub(r"\\(.)", r"\1", e.value) for e in at.error]
-
-
 def _metric(at: AppTest, label: str) -> str:
     for m in at.metric:
         if m.label == label:
@@ -32,19 +26,10 @@ def _metric(at: AppTest, label: str) -> str:
     raise AssertionError(f"no metric {label!r}: {[m.label for m in at.metric]}")
 
 
-def _map_page(at: AppTest) -> str:
-    frames = at.get("iframe")
-    assert len(frames) == 1, "the map iframe is missing"
-    return frames[0].proto.srcdoc
+def test_defaults_render_without_exception(app, store_dir, shipped_settings):
+    from hotspots.methods import auto_choice
+    from hotspots.models.evaluate import evaluate_store
 
-
-def _legend(page: str) -> str:
-    m = re.search(r"div\.innerHTML = (\".*?\");\n", page)
-    assert m, "no legend in the map"
-    return json.loads(m.group(1))
-
-
-def test_defaults_render_without_exception(app):
     assert not app.exception, app.exception
     assert not app.error, [e.value for e in app.error]
     assert int(_metric(app, "Incidents").replace(",", "")) > 1000
@@ -53,9 +38,14 @@ def test_defaults_render_without_exception(app):
     page = _map_page(app)
     assert "L.imageOverlay(" in page and "hs-hotspot" in page
     legend = _legend(page)
-    assert "Kernel density, quartic kernel, bandwidth 300 m (auto: best back-tested PAI at 5% " \
-           "on earlier months), 100 m cells, top 5% of area, Oct–Dec 2025, acquisitive crime; " \
-           "incidents per km²" in legend  # the default bandwidth is auto's (docs/evaluation.md)
+    # The default bandwidth is auto's (docs/evaluation.md): the back-test's pick for a map
+    # ending in the last month held, computed here by the library's own back-test.
+    auto = auto_choice(evaluate_store(store_dir, groups=["acquisitive"],
+                                      settings=shipped_settings), "2025-12")
+    assert auto.folds and not isinstance(auto.bandwidth, tuple)
+    assert f"Kernel density, quartic kernel, bandwidth {auto.bandwidth:,.0f} m (auto: best " \
+           "back-tested PAI at 5% on earlier months), 100 m cells, top 5% of area, Oct–Dec " \
+           "2025, acquisitive crime; incidents per km²" in legend
     # The sidebar says what SOC-linked means, and that the months have a gap.
     captions = " ".join(c.value for c in app.sidebar.caption)
     assert "Drugs and Possession of weapons" in captions
@@ -269,7 +259,7 @@ def test_previous_period_neighbour_gaps_and_toggle_caption():
 
 
 def test_near_total_in_sample_share_is_explained(app):
-    # Auto's 300 m surface of three months' acquisitive crime holds 99.9% of incidents in its
+    # Auto's surface of three months' acquisitive crime holds 99.9% of incidents in its
     # top 5%: the page says why, instead of leaving "100%" to look like an error.
     captions = " ".join(c.value for c in app.main.caption)
     assert "lie inside the hotspot areas: at this bandwidth" in captions

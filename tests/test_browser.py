@@ -1,9 +1,9 @@
 """The dashboard in headless Debian Chromium: renders offline, reacts to filters, runs no data.
 
-Starts ``streamlit run app.py`` on a free port with a fresh store (so the timing includes the
-first-run store build), drives ``/usr/bin/chromium`` through Playwright and records every
-request the page makes: any that leaves the machine fails the test. Without Chromium the tests
-skip, or fail when ``CI`` is set.
+Starts ``streamlit run app.py`` on a free port with no store yet (``first_run_server``: the
+timing includes the first-run store build), drives ``/usr/bin/chromium`` through Playwright and
+records every request the page makes: any that leaves the machine fails the test. Without
+Chromium the tests skip, or fail when ``CI`` is set.
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ import hashlib
 import time
 
 import pytest
-from browser_support import (
-    ARTIFACTS,
+from support import (
     CORRIDOR_MAP,
     MAP,
     RERENDER_LIMIT_S,
@@ -35,7 +34,8 @@ def _choose(page, label: str, option: str) -> None:
     page.get_by_role("option", name=option, exact=True).click()
 
 
-def test_dashboard_offline_render_and_filter(server, browser):
+def test_dashboard_offline_render_and_filter(first_run_server, browser, artifacts):
+    server = first_run_server  # its start-up includes the first-run store build
     from playwright.sync_api import expect
 
     page, requests, dialogs, _ = watched_page(browser, 1600, 1500)
@@ -52,7 +52,7 @@ def test_dashboard_offline_render_and_filter(server, browser):
         page.get_by_test_id("stTable").wait_for()
         page.get_by_test_id("stVegaLiteChart").locator("canvas, svg").first.wait_for()
         page.wait_for_timeout(500)  # let the image decode before the screenshot
-        page.screenshot(path=str(ARTIFACTS / "dashboard.png"))
+        page.screenshot(path=str(artifacts / "dashboard.png"))
         force_polygons = polygons.count()
         force_overlay = _overlay_digest(frame)
         assert force_polygons > 10
@@ -68,7 +68,7 @@ def test_dashboard_offline_render_and_filter(server, browser):
         assert rugby_polygons != force_polygons
         assert _overlay_digest(frame) != force_overlay
         page.wait_for_timeout(500)
-        page.screenshot(path=str(ARTIFACTS / "dashboard-rugby.png"))
+        page.screenshot(path=str(artifacts / "dashboard-rugby.png"))
 
         print(f"\nstart-up to first map {startup:.1f} s; filter re-render {rerender:.2f} s; "
               f"hotspot polygons force {force_polygons}, Rugby {rugby_polygons}; "
@@ -82,7 +82,7 @@ def test_dashboard_offline_render_and_filter(server, browser):
         page.close()
 
 
-def test_map_popup_shows_markup_as_text(browser):
+def test_map_popup_shows_markup_as_text(browser, data_dir):
     """A Location of ``<img src=x onerror=alert(1)>`` shows as text and runs nothing."""
     import geopandas as gpd
     import numpy as np
@@ -102,7 +102,7 @@ def test_map_popup_shows_markup_as_text(browser):
         "rank": [1], "incidents": [7], "share": [0.7], "area_km2": [1.0], "pai": [9.0],
         "peak_density": [50.0], "top_locations": [f"{xss} (5)"], "harm": [np.nan]},
         geometry=[box(x - 1500, y - 1500, x + 1500, y + 1500)], crs="EPSG:27700")
-    settings = load_settings(env={})
+    settings = load_settings(env={}).with_(data_dir=data_dir)
     page_html = leaflet.offline_html(maps.build_map(
         base=base_layers.load_base_layers(settings), view=box(*grid.bounds),
         density=density_image.density_image(values, grid), hotspots=areas,
@@ -125,7 +125,8 @@ def test_map_popup_shows_markup_as_text(browser):
         page.close()
 
 
-def test_corridors_view_draws_the_srn(server, browser):
+def test_corridors_view_draws_the_srn(first_run_server, browser, artifacts):
+    server = first_run_server
     """Switch to Corridors: the SRN lines, dashed approximate alignments and junction circles
     are drawn in the Leaflet map, the table and charts render, a toggle re-renders quickly."""
     from playwright.sync_api import expect
@@ -164,7 +165,7 @@ def test_corridors_view_draws_the_srn(server, browser):
         rerender = time.perf_counter() - t0
         assert frame.locator(".hs-legend").inner_text() != before
         page.wait_for_timeout(600)
-        page.screenshot(path=str(ARTIFACTS / "corridors.png"))
+        page.screenshot(path=str(artifacts / "corridors.png"))
 
         t0 = time.perf_counter()
         _choose(page, "Area", "Rugby")  # a shared filter, in the Corridors view

@@ -6,7 +6,7 @@ import re
 import time
 
 import pytest
-from browser_support import ARTIFACTS, MAP, RERENDER_LIMIT_S, watched_page
+from support import MAP, RERENDER_LIMIT_S, watched_page
 
 pytestmark = pytest.mark.browser
 
@@ -20,7 +20,7 @@ def _sites_drawn(frame) -> list[str]:
         " return b.width > 10 && b.height > 10; }).map(e => e.textContent)")
 
 
-def test_disruption_view_draws_numbered_sites(server, browser):
+def test_disruption_view_draws_numbered_sites(server, browser, artifacts):
     """Switch to Disruption: five numbered sites, their catchments, the legend's method, the
     ranked table and the coverage curve; a k change re-renders with one more site."""
     from playwright.sync_api import expect
@@ -63,7 +63,7 @@ def test_disruption_view_draws_numbered_sites(server, browser):
         page.get_by_test_id("stVegaLiteChart").locator("canvas, svg").first.wait_for()
         page.mouse.move(1, 1)  # no tooltip left open under the pointer
         page.wait_for_timeout(800)
-        page.screenshot(path=str(ARTIFACTS / "disruption.png"))
+        page.screenshot(path=str(artifacts / "disruption.png"))
 
         t0 = time.perf_counter()
         slider = page.get_by_test_id("stSidebar").get_by_test_id("stSlider").filter(
@@ -76,7 +76,7 @@ def test_disruption_view_draws_numbered_sites(server, browser):
         assert sorted(_sites_drawn(frame), key=int) == [str(i) for i in range(1, 7)]
         expect(table.locator("tbody tr")).to_have_count(6)
         page.wait_for_timeout(600)
-        page.screenshot(path=str(ARTIFACTS / "disruption-k6.png"))
+        page.screenshot(path=str(artifacts / "disruption-k6.png"))
 
         print(f"\ndisruption: switch to the view {switch:.2f} s, k 5 -> 6 re-render "
               f"{rerender:.2f} s; {len(requests.urls)} requests")
@@ -88,7 +88,7 @@ def test_disruption_view_draws_numbered_sites(server, browser):
         page.close()
 
 
-def test_disruption_upload_with_markup_and_bad_rows(server, browser):
+def test_disruption_upload_with_markup_and_bad_rows(server, browser, artifacts):
     """Upload candidate sites with a bad row and a name holding markup: the rejected row is
     listed with its reason, the name shows as text and runs nothing."""
     from playwright.sync_api import expect
@@ -119,7 +119,7 @@ def test_disruption_upload_with_markup_and_bad_rows(server, browser):
         rejected.wait_for()
         page.mouse.move(1, 1)
         page.wait_for_timeout(800)
-        page.screenshot(path=str(ARTIFACTS / "disruption-upload.png"))
+        page.screenshot(path=str(artifacts / "disruption-upload.png"))
         # Chosen (numbered) or not (a candidate dot), the site is on the map: open every
         # tooltip and popup; the name shows as text and no element is made from it.
         shown = frame.locator("body").evaluate("""() => {

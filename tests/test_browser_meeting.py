@@ -1,8 +1,9 @@
 """Tasking-meeting features in headless Chromium: a meeting-mode link, the URL, downloads.
 
-Screenshots go to ``test-artifacts/``. With ``UPDATE_DOCS_IMAGES=1`` the run also refreshes the
-README's images in ``docs/images/`` (dashboard, meeting mode and a map snapshot), shrunk to at
-most 1600 px wide and a 256-colour palette so each stays small enough to commit.
+Screenshots go to the ``artifacts`` folder (``$HOTSPOTS_TEST_ARTIFACTS``, else a temporary
+one). With ``UPDATE_DOCS_IMAGES=1`` the run also refreshes the README's images in
+``docs/images/`` (dashboard, meeting mode and a map snapshot), shrunk to at most 1600 px wide
+and a 256-colour palette so each stays small enough to commit.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from browser_support import ARTIFACTS, MAP, REPO, STARTUP_LIMIT_S, watched_page
+from support import MAP, REPO, STARTUP_LIMIT_S, watched_page
 
 pytestmark = pytest.mark.browser
 
@@ -42,20 +43,10 @@ def _publish(src: Path, name: str) -> None:
     assert out.stat().st_size < DOCS_MAX_BYTES, f"{out} is {out.stat().st_size:,} bytes"
 
 
-def _store_dir(server) -> Path:
-    """The fresh store the server was started with (its HOTSPOTS_STORE_DIR)."""
-    environ = Path(f"/proc/{server.proc.pid}/environ")
-    if not environ.exists():
-        pytest.skip("the server's environment cannot be read here (no /proc)")
-    pairs = dict(p.split("=", 1) for p in environ.read_text(errors="replace").split("\0")
-                 if "=" in p)
-    return Path(pairs["HOTSPOTS_STORE_DIR"])
-
-
 def _audit_lines(server) -> list[dict]:
     from hotspots.audit import read_exports
 
-    return read_exports(_store_dir(server).parent / "logs" / "exports.jsonl")
+    return read_exports(server.audit_log)
 
 
 def _audit_after(server, count: int, limit_s: float = 15.0) -> list[dict]:
@@ -76,7 +67,7 @@ def _wait_for_map(page) -> None:
     page.wait_for_timeout(800)  # let the density image decode before a screenshot
 
 
-def test_meeting_mode_link_fills_a_shared_screen(server, browser):
+def test_meeting_mode_link_fills_a_shared_screen(server, browser, artifacts):
     from playwright.sync_api import expect
 
     page, requests, _, _ = watched_page(browser, 1920, 1080)
@@ -102,7 +93,7 @@ def test_meeting_mode_link_fills_a_shared_screen(server, browser):
         legend = page.frame_locator(MAP).locator(".hs-legend")
         assert legend.evaluate("e => getComputedStyle(e).zoom") == "1.45"
         expect(legend).to_contain_text("Acquisitive crime hotspots, Rugby")
-        shot = ARTIFACTS / "meeting.png"
+        shot = artifacts / "meeting.png"
         page.screenshot(path=str(shot))
         _publish(shot, "meeting.png")
         # The URL keeps the view, meeting mode included.
@@ -114,7 +105,8 @@ def test_meeting_mode_link_fills_a_shared_screen(server, browser):
         page.close()
 
 
-def test_url_follows_the_selection_and_downloads_are_audited(server, browser, tmp_path):
+def test_url_follows_the_selection_and_downloads_are_audited(server, browser, tmp_path,
+                                                            artifacts):
     from PIL import Image
     from playwright.sync_api import expect
 
@@ -128,7 +120,7 @@ def test_url_follows_the_selection_and_downloads_are_audited(server, browser, tm
         page.goto(server.url + "?method=fixed&bandwidth=500")
         _wait_for_map(page)
         page.get_by_test_id("stTable").wait_for()
-        shot = ARTIFACTS / "dashboard-normal.png"
+        shot = artifacts / "dashboard-normal.png"
         page.screenshot(path=str(shot))
         _publish(shot, "dashboard.png")
 
@@ -181,23 +173,23 @@ def test_url_follows_the_selection_and_downloads_are_audited(server, browser, tm
         page.close()
 
 
-def test_map_snapshot_for_the_readme(server):
+def test_map_snapshot_for_the_readme(server, artifacts, shipped_settings):
     """docs/images/map-snapshot.png: render_map_png at "hd" on the shipped data (acquisitive
     crime, force area, Oct–Dec 2025), as the dashboard's "Screen map" download draws it."""
     from PIL import Image
 
-    from hotspots.config import load_settings
     from hotspots.query import available_months
     from hotspots.ui import compute, downloads
 
-    settings = load_settings(env={}).with_(store_dir=_store_dir(server))
+    settings = shipped_settings  # the store the server reads
+    assert server.store == settings.store_dir
     params = compute.Params(area="force", start="2025-10", end="2025-12",
                             groups=("acquisitive",))
     analysis = compute.run_analysis(params, settings, available_months(settings=settings))
     t0 = time.perf_counter()
     png = downloads.map_png(analysis, settings, "hd")
     print(f"\nHD snapshot, force area: {time.perf_counter() - t0:.1f} s, {len(png):,} bytes")
-    shot = ARTIFACTS / "map-snapshot.png"
+    shot = artifacts / "map-snapshot.png"
     shot.write_bytes(png)
     assert Image.open(shot).size == (1920, 1080)
     _publish(shot, "map-snapshot.png")

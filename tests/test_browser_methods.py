@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from browser_support import ARTIFACTS, MAP, RERENDER_LIMIT_S, watched_page
+from support import MAP, RERENDER_LIMIT_S, watched_page
 
 from hotspots.model_maps import GISTAR_COLOURS
 
@@ -25,7 +25,7 @@ def _visible(locator) -> int:
         ".length")
 
 
-def test_gistar_cells_and_evaluation_view(server, browser):
+def test_gistar_cells_and_evaluation_view(server, browser, artifacts):
     from playwright.sync_api import expect
 
     page, requests, dialogs, errors = watched_page(browser, 1600, 1250)
@@ -65,7 +65,7 @@ def test_gistar_cells_and_evaluation_view(server, browser):
         expect(table).to_contain_text("Confidence")  # and so does the hotspot table
         expect(table).to_contain_text("99%")
         page.wait_for_timeout(600)
-        page.screenshot(path=str(ARTIFACTS / "gistar.png"))
+        page.screenshot(path=str(artifacts / "gistar.png"))
 
         t0 = time.perf_counter()
         page.get_by_test_id("stSidebar").get_by_test_id("stRadio").first.get_by_text(
@@ -82,7 +82,7 @@ def test_gistar_cells_and_evaluation_view(server, browser):
         page.set_viewport_size({"width": 1600, "height": 3300})  # the whole view, unscrolled
         page.get_by_test_id("stVegaLiteChart").locator("canvas, svg").first.wait_for()
         page.wait_for_timeout(1200)
-        page.screenshot(path=str(ARTIFACTS / "evaluation.png"))
+        page.screenshot(path=str(artifacts / "evaluation.png"))
 
         print(f"\nGi* switch {switch:.2f} s, {drawn} cells drawn; Evaluation view "
               f"{evaluation:.2f} s; {len(requests.urls)} requests")

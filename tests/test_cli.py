@@ -119,10 +119,11 @@ def test_gistar_json_names_the_correction_and_counts_hot_cells(store, tmp_path, 
     assert "Benjamini-Hochberg" in d["areas_method"]
 
 
-def test_gistar_on_lsoas_uses_the_shipped_polygons(store, capsys):
+def test_gistar_on_lsoas_uses_the_shipped_polygons(store, shipped_settings, capsys):
     d = run_json(capsys, "gistar", "--store", str(store), "--types", "Burglary", "--from",
                  "2025-01", "--to", "2025-12", "--units", "lsoa", "--json")
-    assert d["units"] == "lsoa" and d["params"]["n_features"] == 339
+    shipped = gpd.read_parquet(Path(shipped_settings.data_dir) / "boundaries" / "lsoa2011.parquet")
+    assert d["units"] == "lsoa" and d["params"]["n_features"] == len(shipped) > 0
 
 
 def test_emerging_reports_patterns_and_the_month_gap(store, tmp_path, capsys):
@@ -197,19 +198,31 @@ def test_report_method_flag_builds_that_methods_pack(store, tmp_path, capsys, mo
     assert rec["filters"]["method"] == "clusters" and rec["filters"]["sites"] == 0
 
 
-def test_report_and_kde_default_to_or_accept_the_dashboards_auto(store, tmp_path, capsys,
-                                                                 monkeypatch):
+def test_report_and_kde_default_to_or_accept_the_dashboards_auto(store, shipped_settings,
+                                                                 tmp_path, capsys, monkeypatch):
+    from hotspots.methods import auto_choice
+    from hotspots.models.evaluate import evaluate_store
+
+    # The dashboard's auto for a map ending in Dec 2025: the back-test's pick from the folds
+    # up to then, computed here from the library's own back-test.
+    choice = auto_choice(evaluate_store(store, types=["Burglary"], settings=shipped_settings),
+                         "2025-12")
+    assert choice.folds and choice.label.startswith("KDE ")  # learnt, not the fallback
+    multi = isinstance(choice.bandwidth, tuple)
+    drawn = list(choice.bandwidth) if multi else float(choice.bandwidth)
     monkeypatch.setenv("HOTSPOTS_AUDIT_LOG", str(tmp_path / "audit.jsonl"))
     k = run_json(capsys, "kde", "--store", str(store), "--types", "Burglary", "--from",
                  "2025-10", "--to", "2025-12", "--bandwidth", "auto", "--json")
-    assert k["bandwidth_rule"] == "auto" and k["auto"]["label"] == "KDE 750 m"
-    assert k["bandwidth"] == k["auto"]["bandwidth"] == 750.0
+    assert k["bandwidth_rule"] == "auto" and k["auto"]["label"] == choice.label
+    assert k["auto"]["bandwidth"] == drawn and k["auto"]["folds"] == list(choice.folds)
+    assert (k["bandwidths"] if multi else k["bandwidth"]) == drawn
     r = run_json(capsys, "report", "--store", str(store), "--types", "Burglary", "--from",
                  "2025-10", "--to", "2025-12", "--out", str(tmp_path / "pack"), "--sites", "0",
                  "--json")
     p = r["parameters"]
-    assert p["auto"]["label"] == "KDE 750 m" and p["surface"]["bandwidth_m"] == 750.0
-    assert p["accuracy"]["method"] == "KDE 750 m"
+    assert p["auto"]["label"] == choice.label
+    assert p["surface"]["bandwidths_m" if multi else "bandwidth_m"] == drawn
+    assert p["accuracy"]["method"] == choice.label
 
 
 @pytest.mark.parametrize("extra, fragment", [

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from corridor_frames import lixels
 from shapely.geometry import box
+from support import lixels
 
 from hotspots import corridor_lines, density_image
 from hotspots.errors import ParameterError

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from corridor_frames import junctions
+from support import junctions
 
 from hotspots import corridor_map
 

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from roadgraphs import hand_graph
 from shapely.geometry import box
+from support import hand_graph
 
 from hotspots.config import load_settings
 from hotspots.errors import InputError, ParameterError

@@ -467,16 +467,11 @@ def test_geojson_sites_keep_points_and_reject_other_geometries(tmp_path):
 # --------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def shipped(tmp_path_factory):
-    from hotspots.config import load_settings
-    from hotspots.ingest import build_default_store
+def shipped(store, shipped_settings):
     from hotspots.query import available_months
     from hotspots.spatial.srn_graph import build_srn_graph
 
-    settings = load_settings()
-    store = tmp_path_factory.mktemp("disruption") / "store"
-    build_default_store(settings.with_(store_dir=store))
-    return store, build_srn_graph(settings), available_months(store)
+    return store, build_srn_graph(shipped_settings), available_months(store)
 
 
 def test_shipped_acquisitive_crime_gives_five_ranked_named_sites(shipped):

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from roadgraphs import hand_graph
+from support import hand_graph
 
 from hotspots.errors import ParameterError
 from hotspots.spatial.drivetime import drive_times

@@ -17,7 +17,7 @@ from hotspots.models.emerging import (
     gi_star_space_time,
     mann_kendall,
 )
-from hotspots.models.gistar import gi_star, grid_weights
+from hotspots.models.gistar import default_cell, gi_star, grid_weights
 
 T = 10
 
@@ -297,7 +297,8 @@ def test_shipped_acquisitive_2025_gives_hot_cells_and_a_pattern_table(store):
                             months_held=available_months(store))
     p = out.attrs["params"]
     assert p["period"] == "month" and p["n_periods"] == 12 and p["gaps"] == []
-    assert p["cell_m"] == 1100 and p["correction"] == "fdr_bh"
+    assert p["cell_m"] == default_cell(area_geometry(None).bounds)
+    assert p["correction"] == "fdr_bh"
     assert (out["n_hot"] > 0).any() and (out["final_bin"] > 0).any()
     table = out["pattern"].value_counts()
     assert table.sum() == p["n_locations"] and set(table.index) <= set(PATTERNS)

@@ -292,14 +292,8 @@ def test_input_frame_is_not_modified():
 
 # ---------------------------------------------------------------------------- shipped data
 @pytest.fixture(scope="module")
-def burglary(tmp_path_factory):
-    from hotspots.config import load_settings
-    from hotspots.ingest import build_default_store
-
-    settings = load_settings()
-    path = tmp_path_factory.mktemp("evaluate") / "store"
-    build_default_store(settings.with_(store_dir=path))
-    return path, evaluate_store(path, types=["Burglary"], settings=settings)
+def burglary(store, shipped_settings):
+    return store, evaluate_store(store, types=["Burglary"], settings=shipped_settings)
 
 
 def test_shipped_folds_are_the_months_with_three_whole_months_before_them(burglary):

@@ -19,7 +19,6 @@ from shapely.geometry import Point, Polygon
 
 from hotspots.audit import AuditError, read_exports
 from hotspots.errors import HotspotsError, NoDataError, ParameterError
-from hotspots.ingest import build_default_store
 from hotspots.models.areas import hotspot_areas
 from hotspots.models.kde import kernel_density
 from hotspots.pack import write_tasking_pack
@@ -57,10 +56,10 @@ def point_in_north_of(geom, share: float = 0.15) -> tuple[float, float]:
 
 
 @pytest.fixture(scope="module")
-def rugby():
+def rugby(data_dir):
     from hotspots.config import load_settings
 
-    settings = load_settings(env={})
+    settings = load_settings(env={}).with_(data_dir=data_dir)
     return area_geometry("Rugby", settings), settings
 
 
@@ -237,13 +236,8 @@ def pdf_text(path: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def store_settings(tmp_path_factory):
-    from hotspots.config import load_settings
-
-    root = tmp_path_factory.mktemp("export")
-    settings = load_settings(env={}).with_(store_dir=root / "store")
-    build_default_store(settings)
-    return settings
+def store_settings(shipped_settings):
+    return shipped_settings
 
 
 def test_previous_period_without_data_gives_no_change_not_a_fall(store_settings):

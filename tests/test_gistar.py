@@ -254,13 +254,15 @@ def test_points_on_a_shared_boundary_count_once():
     assert counts.tolist() == [2, 2] and outside == 1
 
 
-def test_lsoa_hot_spots_on_the_shipped_data(acquisitive_2025):
+def test_lsoa_hot_spots_on_the_shipped_data(acquisitive_2025, shipped_settings):
+    shipped = gpd.read_parquet(shipped_settings.data_dir / "boundaries" / "lsoa2011.parquet")
     before = acquisitive_2025.copy()
     out = gi_star_lsoa(acquisitive_2025)
     pd.testing.assert_frame_equal(acquisitive_2025, before)
     assert list(out.columns) == ["code", "name", "count", "n_neighbours", "z", "p",
                                  "p_corrected", "bin", "geometry"]
-    assert out.crs.to_epsg() == 27700 and len(out) == 339
+    assert out.crs.to_epsg() == 27700 and len(out) == len(shipped) > 0
+    assert sorted(out["code"]) == sorted(shipped["code"])
     params = out.attrs["params"]
     assert params["weights"] == "queen contiguity" and params["correction"] == "fdr_bh"
     mapped = int(acquisitive_2025["has_location"].sum())
@@ -283,8 +285,11 @@ def test_grid_hot_spots_on_the_shipped_acquisitive_2025_data(acquisitive_2025):
     from hotspots.spatial.boundaries import area_geometry
 
     mapped = acquisitive_2025[acquisitive_2025["has_location"]]
-    res = gi_star_grid(mapped["x"], mapped["y"], study_area=area_geometry(None))
+    county = area_geometry(None)
+    res = gi_star_grid(mapped["x"], mapped["y"], study_area=county)
     params = res.params()
-    assert params["cell_m"] == 1100 and params["distance_m"] == 1650
+    # The default cell is the rule's on the county's bounds, the distance 1.5 cells (8 cells).
+    assert params["cell_m"] == default_cell(county.bounds) >= 100
+    assert params["distance_m"] == pytest.approx(1.5 * params["cell_m"])
     assert params["hot"]["95"] >= 1 and hot_cells(res).sum() == params["hot"]["95"]
     assert isinstance(res.to_frame(), gpd.GeoDataFrame)

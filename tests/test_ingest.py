@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from conftest import PLACES, REPO
+from support import PLACES, REPO
 
 from hotspots import cli
 from hotspots.errors import InputError, ParameterError
@@ -22,10 +22,40 @@ from hotspots.store import read_store, store_fingerprint, store_forces, store_id
 from hotspots.validate import REASONS, ColumnMapping, force_slug
 
 SHIPPED = REPO / "data" / "crime" / "warwickshire"
+NEIGHBOURS = REPO / "data" / "crime" / "neighbours"
+COUNTY = REPO / "data" / "boundaries" / "county.parquet"
 
 
 def _balanced(report) -> bool:
     return report.rows_read == report.accepted + report.rejected + report.duplicates
+
+
+def _counted(folders, buffers_m) -> dict[str, int]:
+    """The shipped files counted independently of the ingest, with pandas and shapely.
+
+    Rows read, rows without coordinates, rows further than the folder's buffer outside the
+    county polygon, and repeated Crime IDs (the second and later copies; empty IDs are ASB
+    rows, never duplicates) over all the folders together.
+    """
+    county = gpd.read_parquet(COUNTY).geometry.union_all()
+    counts = {"rows": 0, "no_location": 0, "outside": 0}
+    ids = []
+    for folder, buffer_m in zip(folders, buffers_m, strict=True):
+        raw = pd.concat([pd.read_csv(f, dtype=str, keep_default_na=False)
+                         for f in sorted(folder.glob("*.csv.gz"))], ignore_index=True)
+        lon = pd.to_numeric(raw["Longitude"], errors="coerce").to_numpy()
+        lat = pd.to_numeric(raw["Latitude"], errors="coerce").to_numpy()
+        located = np.isfinite(lon) & np.isfinite(lat)
+        x, y = to_bng(lon[located], lat[located])
+        far = shapely.distance(county, shapely.points(x, y)) > buffer_m
+        counts["rows"] += len(raw)
+        counts["no_location"] += int((~located).sum())
+        counts["outside"] += int(far.sum())
+        kept = raw[located].loc[~far]
+        ids += list(kept.loc[kept["Crime ID"] != "", "Crime ID"]) + list(
+            raw.loc[~located & (raw["Crime ID"] != ""), "Crime ID"])
+    counts["duplicates"] = int(pd.Series(ids).duplicated().sum())
+    return counts
 
 
 # --- the shipped data ----------------------------------------------------------------------
@@ -34,17 +64,20 @@ def _balanced(report) -> bool:
 def test_shipped_warwickshire_data_accounts_for_every_row(settings):
     res = read_incidents(SHIPPED, boundary="force", buffer_m=2000.0, settings=settings)
     r = res.report
-    # Counted independently with pandas: 67,036 rows in 16 files, 359 without coordinates,
-    # 466 further than 2 km outside the county and one Crime ID published twice (2024-03).
+    # Counted independently with pandas and shapely (data/README.md: 67,036 rows in 16 files,
+    # 359 without coordinates): rows, rows more than 2 km outside the county, repeated IDs.
+    want = _counted([SHIPPED], [2000.0])
+    accepted = want["rows"] - want["outside"] - want["duplicates"]
     assert (r.rows_read, r.accepted, r.rejected, r.duplicates, r.no_location) == \
-        (67036, 66569, 466, 1, 359)
+        (want["rows"], accepted, want["outside"], want["duplicates"], want["no_location"])
+    assert want["outside"] > 0 and want["no_location"] > 0 and want["duplicates"] > 0
     assert _balanced(r)
-    assert r.by_reason == {"coordinates outside force area": 466}
-    assert len(res.rejects) == 466 and len(res.incidents) == 66569
+    assert r.by_reason == {"coordinates outside force area": want["outside"]}
+    assert len(res.rejects) == want["outside"] and len(res.incidents) == accepted
     assert r.months == [f"2024-{m:02d}" for m in range(1, 5)] + \
         [f"2025-{m:02d}" for m in range(1, 13)]
     assert r.forces == ["warwickshire"]
-    assert len(r.files) == 16
+    assert len(r.files) == len(list(SHIPPED.glob("*.csv.gz")))
     assert res.incidents["incident_id"].is_unique
     # ASB rows have no Crime ID; they are kept under content-hash ids.
     asb = res.incidents[res.incidents["crime_type"] == "Anti-social behaviour"]
@@ -568,12 +601,16 @@ def test_ingest_cli_boundary_none_accepts_rows_anywhere_in_britain(tmp_path, cap
 
 
 def test_build_default_store_builds_once_from_the_shipped_data(tmp_path, settings):
+    from hotspots.ingest import NEIGHBOUR_BUFFER_M
+
     report = build_default_store(settings)
     assert report is not None and _balanced(report)
-    assert report.rows_read == 67036 + 48097  # Warwickshire + neighbours within 10 km
-    # The neighbour rows all lie within 10 km of the county, so the 12 km check keeps them;
-    # 32 neighbour Crime IDs are published twice.
-    assert report.rejected == 466 and report.duplicates == 1 + 32
+    # Warwickshire (2 km check) + neighbours within 10 km (12 km check), counted independently.
+    want = _counted([SHIPPED, NEIGHBOURS], [settings.boundary_buffer_m, NEIGHBOUR_BUFFER_M])
+    assert report.rows_read == want["rows"]
+    assert report.rejected == want["outside"] and report.duplicates == want["duplicates"]
+    # The neighbour rows all lie within 10 km of the county, so the 12 km check keeps them.
+    assert want["outside"] == _counted([SHIPPED], [settings.boundary_buffer_m])["outside"]
     assert store_forces(settings.store_dir) == ["leicestershire", "northamptonshire",
                                                 "thames-valley", "warwickshire", "west-mercia"]
     assert build_default_store(settings) is None

@@ -13,10 +13,10 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pytest
-from corridor_frames import junctions, lixels
 from folium.plugins import MarkerCluster
 from PIL import Image
 from shapely.geometry import box
+from support import junctions, lixels
 
 from hotspots import (
     base_layers,
@@ -47,8 +47,8 @@ CDN_HOSTS = ("cdn.jsdelivr.net", "code.jquery.com", "cdnjs.cloudflare.com", "unp
 
 
 @pytest.fixture(scope="module")
-def base() -> base_layers.BaseLayers:
-    return base_layers.load_base_layers(load_settings(env={}))
+def base(data_dir) -> base_layers.BaseLayers:
+    return base_layers.load_base_layers(load_settings(env={}).with_(data_dir=data_dir))
 
 
 @pytest.fixture(scope="module")
@@ -252,12 +252,8 @@ def test_hotspot_features_have_popups_and_top_ranks_labelled(warwick):
 
 
 @pytest.fixture(scope="module")
-def full_store(tmp_path_factory):
-    from hotspots.ingest import build_default_store
-
-    settings = load_settings(env={}).with_(store_dir=tmp_path_factory.mktemp("maps") / "store")
-    build_default_store(settings)
-    return settings
+def full_store(shipped_settings):
+    return shipped_settings
 
 
 def test_html_under_3_mb_on_the_full_data(full_store):

@@ -6,7 +6,6 @@ import pytest
 
 from hotspots import methods as mm
 from hotspots import registry
-from hotspots.config import load_settings
 from hotspots.errors import ParameterError
 from hotspots.models.evaluate import evaluate_store
 from hotspots.query import available_months, load_incidents
@@ -14,8 +13,8 @@ from hotspots.spatial.boundaries import area_geometry
 
 
 @pytest.fixture(scope="module")
-def shipped(store):
-    settings = load_settings(env={}).with_(store_dir=store)
+def shipped(store, shipped_settings):
+    settings = shipped_settings
     inc = load_incidents(store, start="2025-10", end="2025-12", area="Rugby",
                          groups=["acquisitive"], settings=settings)
     return settings, inc, area_geometry("Rugby", settings), available_months(store)
@@ -52,7 +51,8 @@ def test_area_recipe_makes_each_month_as_the_shown_map_was_made(shipped, method)
     if method.name == "gistar":
         assert recipe.params == {"cell": model["cell_m"], "distance": model["distance_m"],
                                  "correction": "bonferroni"}
-        assert how == "Gi* hot cells at 90% or more (400 m cells, Bonferroni correction)"
+        assert how == (f"Gi* hot cells at 90% or more ({model['cell_m']:,.0f} m cells, "
+                       "Bonferroni correction)")
     elif method.name == "emerging":
         assert recipe.params == {"cell": model["cell_m"], "correction": "none"}
     else:
@@ -62,26 +62,29 @@ def test_area_recipe_makes_each_month_as_the_shown_map_was_made(shipped, method)
         method, result, start="2025-10", end="2025-12", crimes="acquisitive crime").rstrip("."))
 
 
-def test_resolve_auto_is_the_dashboards_auto_for_the_period(store):
-    settings = load_settings(env={}).with_(store_dir=store)
+def test_resolve_auto_is_the_dashboards_auto_for_the_period(store, shipped_settings):
+    settings = shipped_settings
     res = evaluate_store(store, types=["Vehicle crime"], settings=settings)
     for end in ("2025-06", "2025-12"):
         choice = mm.resolve_auto(store, end=end, types=["Vehicle crime"], settings=settings)
         assert choice == mm.auto_choice(res, end)
         assert max(choice.folds) <= end
-    # On the shipped data the CLI's auto (every method) picks a KDE surface: the same one.
-    assert choice.label == res.default["label"] == "KDE multi-scale 300-1000 m"
-    assert choice.bandwidth == (300.0, 500.0, 750.0, 1000.0)
+    # On the shipped data the CLI's auto (every method) picks a KDE surface: the same one,
+    # drawn with the bandwidth(s) the back-tested method was scored with.
+    assert res.default["method"] in {"kde", "kde_multiscale"}, res.default
+    assert choice.label == res.default["label"]
+    params = res.default["params"]
+    scored = (tuple(float(b) for b in params["bandwidths"]) if "bandwidths" in params
+              else float(params["bandwidth"]))
+    assert choice.bandwidth == scored
     described = mm.describe_auto(choice)
-    assert described["bandwidth"] == [300.0, 500.0, 750.0, 1000.0]
+    assert described["bandwidth"] == (list(scored) if isinstance(scored, tuple) else scored)
     assert described["folds"] == list(choice.folds)
 
 
-def test_resolve_auto_falls_back_to_500_m_saying_why_when_it_cannot_back_test(tmp_path):
-    from hotspots.ingest import build_default_store
-
-    settings = load_settings(env={}).with_(store_dir=tmp_path / "store")
-    build_default_store(settings)
+def test_resolve_auto_falls_back_to_500_m_saying_why_when_it_cannot_back_test(
+        shipped_settings):
+    settings = shipped_settings
     # A month before any fold: no earlier test month to learn from.
     choice = mm.resolve_auto(settings.store_dir, end="2024-03", groups=["acquisitive"],
                              settings=settings)

@@ -253,8 +253,8 @@ def test_legend_states_method_keys_and_escapes_text(gistar_frame):
         mm.model_legend_html(bad)
 
 
-def test_model_map_page_is_offline_small_and_escaped(clusters):
-    settings = load_settings(env={})
+def test_model_map_page_is_offline_small_and_escaped(clusters, data_dir):
+    settings = load_settings(env={}).with_(data_dir=data_dir)
     layer = mm.cluster_layer(clusters, crimes="burglary", area="Warwick", start="2025-01",
                              end="2025-03")
     page = mm.model_map_page(layer, base=base_layers.load_base_layers(settings), view=AREA,
@@ -267,11 +267,11 @@ def test_model_map_page_is_offline_small_and_escaped(clusters):
     assert m and "DBSCAN, eps 250 m" in json.loads(m.group(1))
 
 
-def test_county_gistar_map_stays_under_three_megabytes():
+def test_county_gistar_map_stays_under_three_megabytes(data_dir):
     """The largest Gi* map the dashboard draws: every study cell of the county significant."""
     from hotspots.spatial.boundaries import area_geometry
 
-    settings = load_settings(env={})
+    settings = load_settings(env={}).with_(data_dir=data_dir)
     county = area_geometry("force", settings)
     rng = np.random.default_rng(0)
     xmin, ymin, xmax, ymax = county.bounds

@@ -158,13 +158,12 @@ def test_missing_store_is_a_store_error(tmp_path, settings):
         load_incidents(tmp_path / "nothing", settings=settings)
 
 
-def test_area_none_keeps_neighbour_rows_outside_the_force_area():
-    from hotspots.ingest import build_default_store
+def test_area_none_keeps_neighbour_rows_outside_the_force_area(shipped_settings):
     from hotspots.query import load_incidents
 
-    build_default_store()
-    clipped = load_incidents(forces="all", start="2025-01", end="2025-01")
-    unclipped = load_incidents(forces="all", start="2025-01", end="2025-01", area="none")
+    kw = dict(forces="all", start="2025-01", end="2025-01", settings=shipped_settings)
+    clipped = load_incidents(**kw)
+    unclipped = load_incidents(**kw, area="none")
     assert len(unclipped) > len(clipped)
     outside = set(unclipped["force"]) - {"warwickshire"}
     assert outside, "neighbouring forces' near-border rows are returned"

@@ -30,8 +30,8 @@ def _incidents(xy, ctype="Burglary", harm=1.0) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def settings():
-    return load_settings(env={})
+def settings(data_dir):
+    return load_settings(env={}).with_(data_dir=data_dir)
 
 
 @pytest.fixture(scope="module")

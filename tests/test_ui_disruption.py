@@ -9,7 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
-from test_app import APP, TIMEOUT, _errors, _legend, _map_page
+from support import APP, TIMEOUT
+from support import app_errors as _errors
+from support import map_legend as _legend
+from support import map_page as _map_page
 
 from hotspots.errors import InputError
 from hotspots.ui import common, disruption

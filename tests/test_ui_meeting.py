@@ -298,8 +298,8 @@ def test_downloads_are_off_when_the_audit_log_cannot_be_written(env, monkeypatch
 
 
 @pytest.fixture(scope="module")
-def rugby(store_dir):
-    settings = load_settings(env={}).with_(store_dir=store_dir)
+def rugby(shipped_settings):
+    settings = shipped_settings
     from hotspots.query import available_months
 
     months = tuple(available_months(settings=settings))
@@ -537,10 +537,10 @@ def test_junction_csv_and_file_names():
         "hotspots-force-2025-10-2025-12"
 
 
-def test_record_writes_one_line(tmp_path, monkeypatch):
+def test_record_writes_one_line(tmp_path, monkeypatch, data_dir):
     log = tmp_path / "log.jsonl"
     monkeypatch.setenv("HOTSPOTS_AUDIT_LOG", str(log))
-    settings = load_settings(env={})
+    settings = load_settings(env={}).with_(data_dir=data_dir)
     p = Params(area="Rugby", start="2025-10", end="2025-12", groups=(), types=("Burglary",))
     filters = downloads.selection_filters(p, settings, view="hotspots", size="a4")
     assert filters["groups"] is None and filters["types"] == ["Burglary"]

@@ -1,7 +1,7 @@
 """The map method switcher, the auto bandwidth, the back-test line and the Evaluation view.
 
 Pure functions on hand-made frames first; then the dashboard under streamlit.testing on the
-shipped data (its own store, built once for this module).
+shipped data (the session's store, built once).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from streamlit.testing.v1 import AppTest
 
 from hotspots import method_clusters, method_emerging, method_gistar, method_spec
 from hotspots import methods as mt
-from hotspots.config import load_settings
 from hotspots.models.evaluate import EvaluationResult, evaluate
 from hotspots.models.gistar import gi_star_grid
 from hotspots.models.scoring import default_methods
@@ -283,13 +282,14 @@ def _metrics(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
 
-def test_default_bandwidth_is_auto_and_the_map_states_its_back_test(app, store_dir):
+def test_default_bandwidth_is_auto_and_the_map_states_its_back_test(app, store_dir,
+                                                                     shipped_settings):
     from hotspots.models.evaluate import evaluate_store
 
     legend = _legend(_page(app))
     m = re.search(r"bandwidth ([\d,]+) m " + re.escape(AUTO_TEXT), legend)
     assert m, legend[:400]
-    settings = load_settings(env={}).with_(store_dir=store_dir)
+    settings = shipped_settings
     expected = mt.auto_choice(evaluate_store(store_dir, groups=["acquisitive"],
                                              settings=settings), "2025-12")
     assert float(m.group(1).replace(",", "")) == expected.bandwidth
@@ -298,21 +298,31 @@ def test_default_bandwidth_is_auto_and_the_map_states_its_back_test(app, store_d
                             r"acquisitive crimes in 5% of the area \(PAI [\d.]+\)\.\*\*", line)
                for line in lines), lines
     captions = " ".join(_unescape(c.value) for c in app.caption)
+    # The line under the map back-tests the drawn surface over auto's own folds.
+    folds = expected.folds
+    assert folds and max(folds) <= "2025-12"
     assert (f"Back-test: KDE {expected.bandwidth:g} m, top 5% of the area, made from the 3 "
-            "months before each test month; mean over 10 test months (Apr 2024, Apr–Dec "
-            "2025).") in captions
+            f"months before each test month; mean over {len(folds)} test months "
+            f"({mt.months_label(folds)}).") in captions
     assert app.radio(key="hs_method").value == "kde"
 
 
 @pytest.mark.parametrize(("method", "statement", "metric"), [
-    ("gistar", "Getis-Ord Gi*, 1,100 m cells, 8-cell neighbourhood (distance 1,650 m), "
-               "Benjamini-Hochberg FDR, 90/95/99% bins, Oct–Dec 2025, acquisitive crime",
-     "Hot cells (90%+)"),
-    ("emerging", "Emerging hot spot analysis (space-time Gi* + Mann-Kendall trend), 1,100 m "
+    ("gistar", "Getis-Ord Gi*, {cell:,.0f} m cells, 8-cell neighbourhood (distance "
+               "{distance:,.0f} m), Benjamini-Hochberg FDR, 90/95/99% bins, Oct–Dec 2025, "
+               "acquisitive crime", "Hot cells (90%+)"),
+    ("emerging", "Emerging hot spot analysis (space-time Gi* + Mann-Kendall trend), {cell:,.0f} m "
                  "cells", "Cells with a hot pattern"),
     ("clusters", "DBSCAN, eps 250 m (default: fixed 250 m), min_samples", "Clusters"),
 ])
-def test_switching_method_changes_map_legend_and_metrics(app, method, statement, metric):
+def test_switching_method_changes_map_legend_and_metrics(app, shipped_settings, method,
+                                                         statement, metric):
+    from hotspots.models.gistar import default_cell
+    from hotspots.spatial.boundaries import area_geometry
+
+    # The default cell is the Gi* rule on the force area's bounds; 8 neighbours at 1.5 cells.
+    cell = default_cell(area_geometry(None, shipped_settings).bounds)
+    statement = statement.format(cell=cell, distance=1.5 * cell)
     kde_page = _page(app)
     app.radio(key="hs_method").set_value(method).run()
     _ok(app)
@@ -328,21 +338,24 @@ def test_switching_method_changes_map_legend_and_metrics(app, method, statement,
     assert "Kernel density" in _legend(_page(app))
 
 
-def test_auto_draws_the_multiscale_kde_for_vehicle_crime_as_the_cli_auto_picks(app, store_dir):
+def test_auto_draws_the_multiscale_kde_for_vehicle_crime_as_the_cli_auto_picks(app, store_dir,
+                                                                               shipped_settings):
     from hotspots.models.evaluate import evaluate_store
 
     app.multiselect(key="types").set_value(["Vehicle crime"]).run()
     _ok(app)
-    settings = load_settings(env={}).with_(store_dir=store_dir)
-    res = evaluate_store(store_dir, types=["Vehicle crime"], settings=settings)
-    # On the shipped data the CLI's auto picks the multi-scale KDE for next month.
-    assert res.default["label"] == "KDE multi-scale 300-1000 m"
-    assert mt.auto_choice(res, "2025-12").label == res.default["label"]
+    res = evaluate_store(store_dir, types=["Vehicle crime"], settings=shipped_settings)
+    choice = mt.auto_choice(res, "2025-12")
+    # The selection is chosen because the CLI's auto picks the multi-scale KDE for it.
+    assert res.default["method"] == "kde_multiscale", "pick a selection auto draws multi-scale"
+    assert choice.label == res.default["label"]
+    *most, last = (f"{b:,.0f}" for b in res.default["params"]["bandwidths"])
+    assert choice.bandwidth == tuple(res.default["params"]["bandwidths"])
     legend = _legend(_page(app))
-    assert ("multi-scale: mean of the bandwidths 300, 500, 750 and 1,000 m, each surface "
+    assert (f"multi-scale: mean of the bandwidths {', '.join(most)} and {last} m, each surface "
             f"scaled to the same total {AUTO_TEXT}") in legend, legend[:500]
     captions = " ".join(_unescape(c.value) for c in app.caption)
-    assert "Back-test: KDE multi-scale 300-1000 m, top 5% of the area" in captions
+    assert f"Back-test: {choice.label}, top 5% of the area" in captions
     assert "cannot draw" not in captions
 
 
@@ -381,14 +394,20 @@ def _measures(at: AppTest) -> pd.DataFrame:
     return tables[0]
 
 
-def test_evaluation_view_renders_the_table_chart_folds_and_knox(app):
+def test_evaluation_view_renders_the_table_chart_folds_and_knox(app, store_dir,
+                                                                shipped_settings):
+    from hotspots.models.evaluate import evaluate_store
+
+    # The view shows the back-test of the selection (acquisitive crime, force area).
+    res = evaluate_store(store_dir, groups=["acquisitive"], settings=shipped_settings)
     app.radio(key="view").set_value("Evaluation").run()
     _ok(app)
     table = _measures(app)
     assert list(table.columns) == list(ev.TABLE_COLUMNS)
     assert len(table) == len(default_methods()) + 1  # every method, and auto first
     assert table["Method"].iloc[0] == "auto (chosen month by month)"
-    assert (table["Test months"] == 10).all()
+    assert (table["Test months"] == len(res.default["periods"])).all()
+    assert len(res.default["periods"]) > 1
     assert table["Area flagged"].iloc[0] == pytest.approx(5.0, abs=0.2)
     app.radio(key="ev_coverage").set_value(0.01).run()
     _ok(app)
@@ -396,7 +415,7 @@ def test_evaluation_view_renders_the_table_chart_folds_and_knox(app):
     assert narrow["Area flagged"].iloc[0] == pytest.approx(1.0, abs=0.1)
     assert narrow["Hit rate"].iloc[0] < table["Hit rate"].iloc[0]
     text = " ".join(_unescape(x.value) for x in app.markdown)
-    assert "Auto's choice for next month's map: KDE 300 m." in text
+    assert f"Auto's choice for next month's map: {res.default['label']}." in text
     assert "Not tested: May–Dec 2024: no police.uk data is held" in text
     assert "Not tested: Jan–Mar 2025: their 3-month training window" in text
     assert len(app.get("vega_lite_chart")) == 1
