@@ -1,8 +1,13 @@
-"""The ``hotspots`` command line: the library's functions, scriptable, with JSON out."""
+"""The ``hotspots`` command line: the library's functions, scriptable, with JSON out.
+
+Each command imports the analysis it runs when it runs, so ``hotspots --help`` starts in a
+fraction of a second and ``hotspots kde`` never pays for the PDF pack or the road graph.
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -11,8 +16,30 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hotspots import wording
+from hotspots.config import Settings, load_settings
 from hotspots.errors import NO_MAPPED, HotspotsError, NoDataError, ParameterError
+from hotspots.jsonvalue import json_value
+from hotspots.models.clusters import CLUSTER_METHODS
+from hotspots.models.significance import CORRECTIONS
 from hotspots.months import is_month
+from hotspots.query import available_months, load_incidents, select
+from hotspots.selection import Selection
+
+
+class _MapMethods:
+    """``--method`` choices read from the map-method registry when argparse asks, so a method
+    registered after start-up is offered and parsing other commands never loads the models."""
+
+    def _names(self) -> list[str]:
+        from hotspots import registry
+
+        return registry.names()
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names()
+
+    def __iter__(self):
+        return iter(self._names())
 
 
 def _months(value: str) -> str:
@@ -55,18 +82,32 @@ def _emit(payload: dict, as_json: bool, lines: Sequence[str]) -> None:
         print("\n".join(lines))
 
 
-def _selection(args) -> dict:
+def _crimes(args) -> dict:
+    """``--group`` / ``--types`` as Selection keyword arguments (one of the two is needed)."""
     if args.group is None and args.types is None:
         raise ParameterError("choose crimes with --group NAME or --types \"A,B\"")
     return {"groups": [args.group] if args.group else None, "types": args.types}
+
+
+def _selection(args) -> Selection:
+    """The command's Selection, validated once: crimes, period and area."""
+    return Selection.build(args.settings, start=getattr(args, "from"), end=args.to,
+                           area=getattr(args, "area", None), **_crimes(args))
+
+
+def _history(args) -> Selection:
+    """A Selection over every month the store holds (for the back-test)."""
+    held = available_months(settings=args.settings)
+    if not held:
+        raise NoDataError(f"{args.settings.store_dir}: the incident store holds no months")
+    return Selection.build(args.settings, start=held[0], end=held[-1],
+                           area=getattr(args, "area", None), **_crimes(args))
 
 
 def _mapping(pairs: list[str] | None):
     """Build a ColumnMapping from ``--map field=column`` pairs (None when no pairs)."""
     if not pairs:
         return None
-    import dataclasses
-
     from hotspots.validate import ColumnMapping
 
     fields = {f.name for f in dataclasses.fields(ColumnMapping)}
@@ -96,7 +137,7 @@ def _cmd_ingest(args) -> int:
     else:
         boundary = read_boundary_file(args.boundary)
     report = ingest(args.paths, args.store, boundary=boundary, buffer_m=args.buffer,
-                    mapping=_mapping(args.map))
+                    mapping=_mapping(args.map), settings=args.settings)
     d = report.to_dict()
     _emit(d, args.json, [
         f"rows read {d['rows_read']}: accepted {d['accepted']}, rejected {d['rejected']}, "
@@ -110,36 +151,30 @@ def _cmd_ingest(args) -> int:
 
 
 def _cmd_kde(args) -> int:
-    from hotspots.models.areas import hotspot_areas
-    from hotspots.models.kde import kernel_density
-    from hotspots.spatial.boundaries import area_geometry
-    from hotspots.spatial.grid import Grid
+    from hotspots.method_kde import density_areas
+    from hotspots.methods import AUTO, describe_auto, resolve_auto
+    from hotspots.spatial.raster import write_geotiff
 
     t0 = time.perf_counter()
-    inc = _load_period(args, mapped_only=False)
+    sel = _selection(args)
+    inc = _load_period(sel, mapped_only=False)
     mapped = inc[inc["has_location"]]
     if mapped.empty:
         raise NoDataError(NO_MAPPED)
-    geom = area_geometry(args.area)
-    grid = Grid.from_geometry(geom, args.cell)
+    geom = sel.geometry
     bandwidth = _bandwidth_arg(args.bandwidth)
     auto = None
-    if isinstance(bandwidth, str) and bandwidth.strip().lower() == "auto":
-        from hotspots.methods import describe_auto, resolve_auto
-
-        choice = resolve_auto(args.store, end=args.to, area=args.area, **_selection(args))
+    if isinstance(bandwidth, str) and bandwidth.strip().lower() == AUTO:
+        choice = resolve_auto(sel)
         bandwidth, auto = choice.bandwidth, describe_auto(choice)
-    surface = kernel_density(mapped["x"].to_numpy(), mapped["y"].to_numpy(), cell=args.cell,
-                             bandwidth=bandwidth, kernel=args.kernel, grid=grid)
-    areas = hotspot_areas(surface, mapped, top=args.top, study_area=geom)
+    surface, areas = density_areas(mapped, geom, bandwidth=bandwidth, top=args.top,
+                                   cell=args.cell, kernel=args.kernel)
     written = []
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         areas.to_crs("EPSG:4326").to_file(args.out, driver="GeoJSON")
         written.append(args.out)
     if args.surface:
-        from hotspots.spatial.raster import write_geotiff
-
         Path(args.surface).parent.mkdir(parents=True, exist_ok=True)
         write_geotiff(surface, args.surface, mask=geom)
         written.append(args.surface)
@@ -180,37 +215,33 @@ def _cmd_kde(args) -> int:
 
 def _records(frame, columns: list[str]) -> list[dict]:
     """JSON-ready rows: numpy scalars to Python, NaN to None."""
-    from hotspots.jsonvalue import json_value
-
     return json_value(frame[columns].to_dict("records"))
 
 
 def _cmd_corridors(args) -> int:
-    from hotspots.query import available_months, load_incidents
-    from hotspots.spatial.boundaries import area_geometry
     from hotspots.spatial.corridors import corridor_bands, junction_stats
     from hotspots.spatial.srn_graph import build_srn_graph
 
     t0 = time.perf_counter()
-    sel = _selection(args)
-    start, end = getattr(args, "from"), args.to
+    sel, settings = _selection(args), args.settings
+    start, end = sel.start, sel.end
     forces = "all" if args.neighbours else None
     # junction_stats compares with the previous period of equal length, so it gets the whole
     # span of data and is told which months the store covers (gaps are never read as zeros).
-    everything = load_incidents(args.store, area="none" if args.neighbours else None,
-                                forces=forces, **sel)
+    everything = load_incidents(settings.store_dir, area="none" if args.neighbours else None,
+                                forces=forces, settings=settings, **sel.crime_filter)
     period = everything[(everything["month"] >= start) & (everything["month"] <= end)]
     located = period[period["has_location"]]
     if located.empty:
         raise NoDataError(NO_MAPPED)
-    graph = build_srn_graph()
+    graph = build_srn_graph(settings)
     junctions = junction_stats(everything, graph, radius=args.radius, period=(start, end),
-                               months=available_months(args.store))
-    bands = corridor_bands(period, graph, area_geometry(None))
+                               months=available_months(settings=settings))
+    bands = corridor_bands(period, graph, sel.geometry)
     payload = {
         "from": start,
         "to": end,
-        "selection": sel,
+        "selection": _crimes(args),
         "forces": sorted(period["force"].dropna().unique().tolist()),
         "incidents": int(len(period)),
         "incidents_without_location": int((~period["has_location"]).sum()),
@@ -239,13 +270,9 @@ def _cmd_corridors(args) -> int:
     return 0
 
 
-def _load_period(args, *, mapped_only: bool = True):
-    """Incidents of the chosen crimes, period and area, with a clear error when none are left."""
-    from hotspots.query import load_incidents
-
-    inc = load_incidents(args.store, start=getattr(args, "from"), end=args.to,
-                         area=getattr(args, "area", None), mapped_only=mapped_only,
-                         **_selection(args))
+def _load_period(sel: Selection, *, mapped_only: bool = True):
+    """Incidents of the selection, with a clear error when none are left."""
+    inc = select(sel, mapped_only=mapped_only)
     if inc.empty:
         raise NoDataError(NO_MAPPED)
     return inc
@@ -273,18 +300,19 @@ def _area_records(areas) -> list[dict]:
 
 
 def _cmd_gistar(args) -> int:
+    from hotspots.models.areas import gistar_areas
     from hotspots.models.gistar import gi_star_grid, gi_star_lsoa
-    from hotspots.spatial.boundaries import area_geometry
 
     t0 = time.perf_counter()
-    inc = _load_period(args)
+    sel = _selection(args)
+    inc = _load_period(sel)
     if args.units == "lsoa":
         frame = gi_star_lsoa(inc, correction=args.correction, permutations=args.permutations,
                              seed=args.seed)
         params = frame.attrs["params"]
     else:
         res = gi_star_grid(inc["x"].to_numpy(), inc["y"].to_numpy(),
-                           study_area=area_geometry(args.area), cell=args.cell,
+                           study_area=sel.geometry, cell=args.cell,
                            distance=args.distance, correction=args.correction,
                            permutations=args.permutations, seed=args.seed)
         frame = res.to_frame()
@@ -299,8 +327,6 @@ def _cmd_gistar(args) -> int:
     lines = [f"Gi* on {args.units} ({params.get('correction_name', args.correction)}): "
              f"{payload['hot']} hot and {payload['cold']} cold features at 90% or more"]
     if args.units != "lsoa":
-        from hotspots.models.areas import gistar_areas
-
         areas = gistar_areas(frame, inc)
         payload["areas"] = _area_records(areas)
         payload["areas_method"] = areas.attrs["method"]["method"]
@@ -312,22 +338,20 @@ def _cmd_gistar(args) -> int:
 
 
 def _cmd_emerging(args) -> int:
+    from hotspots.models.areas import emerging_areas
     from hotspots.models.emerging import emerging_hotspots
-    from hotspots.query import available_months
-    from hotspots.spatial.boundaries import area_geometry
 
     t0 = time.perf_counter()
-    inc = _load_period(args)
-    res = emerging_hotspots(inc, study_area=area_geometry(args.area), cell=args.cell,
+    sel = _selection(args)
+    inc = _load_period(sel)
+    res = emerging_hotspots(inc, study_area=sel.geometry, cell=args.cell,
                             correction=args.correction,
-                            months_held=available_months(args.store))
+                            months_held=available_months(settings=args.settings))
     params = res.attrs["params"]
     classes = res["pattern"].value_counts().to_dict()
     written: list[str] = []
     with_pattern = res[res["pattern"] != "no pattern detected"]
     _write_geojson(with_pattern.drop(columns=["bins"], errors="ignore"), args.out, written)
-    from hotspots.models.areas import emerging_areas
-
     areas = emerging_areas(res, inc)
     payload = {"incidents": int(len(inc)), "from": getattr(args, "from"), "to": args.to,
                "area": args.area or "force", "params": params,
@@ -342,38 +366,29 @@ def _cmd_emerging(args) -> int:
     return 0
 
 
-def _kde_hotspots(incidents, study_area):
-    """The period's KDE hotspot areas at the default parameters, for "hotspots within reach"."""
-    from hotspots.models.areas import hotspot_areas
-    from hotspots.models.kde import kernel_density
-    from hotspots.spatial.grid import Grid
-
-    surface = kernel_density(incidents["x"].to_numpy(), incidents["y"].to_numpy(),
-                             grid=Grid.from_geometry(study_area, 100.0))
-    return hotspot_areas(surface, incidents, study_area=study_area)
-
-
 def _cmd_disrupt(args) -> int:
+    from hotspots.method_kde import density_areas
+    from hotspots.methods import FALLBACK_BANDWIDTH
     from hotspots.models.candidates import read_sites
     from hotspots.models.coverage import build_coverage
     from hotspots.models.disruption import choose_sites
-    from hotspots.query import available_months
-    from hotspots.spatial.boundaries import area_geometry
     from hotspots.spatial.srn_graph import build_srn_graph
 
     t0 = time.perf_counter()
     if args.radius is not None and args.minutes is not None:
         raise ParameterError("give --radius (metres) or --minutes (drive time), not both")
-    inc = _load_period(args)
+    sel = _selection(args)
+    inc = _load_period(sel)
     extra = read_sites(args.candidates) if args.candidates else None
     existing = read_sites(args.existing) if args.existing else None
-    geom = area_geometry(args.area)
-    cov = build_coverage(inc, build_srn_graph(), minutes=args.minutes, radius=args.radius,
-                         extra=extra, existing=existing, soc_boost=args.soc_boost,
-                         weight="count" if args.unweighted else "harm",
-                         hotspots=_kde_hotspots(inc, geom), study_area=geom,
-                         period=(getattr(args, "from"), args.to),
-                         months=available_months(args.store))
+    # "Hotspots within reach" in the rationale: the period's KDE areas at the fallback bandwidth.
+    _, hotspots = density_areas(inc, sel.geometry, bandwidth=FALLBACK_BANDWIDTH, top=0.05)
+    cov = build_coverage(inc, build_srn_graph(args.settings), minutes=args.minutes,
+                         radius=args.radius, extra=extra, existing=existing,
+                         soc_boost=args.soc_boost, weight="count" if args.unweighted else "harm",
+                         hotspots=hotspots, study_area=sel.geometry,
+                         period=(sel.start, sel.end),
+                         months=available_months(settings=args.settings))
     plan = choose_sites(cov, args.k, time_limit=args.time_limit)
     payload = plan.to_dict()
     payload["seconds"] = round(time.perf_counter() - t0, 3)
@@ -399,14 +414,13 @@ def _bandwidth_arg(text: str) -> float | str | tuple[float, ...]:
 
 
 def _cmd_report(args) -> int:
+    from hotspots import registry
     from hotspots.report import write_report
 
-    sel = _selection(args)
-    result = write_report(args.out, store_dir=args.store, area=args.area, start=getattr(args,
-                          "from"), end=args.to, marking=args.marking, method=args.method,
-                          bandwidth=_bandwidth_arg(args.bandwidth), top=args.top,
-                          correction=args.correction, cluster_method=args.cluster_method,
-                          sites=args.sites, **sel)
+    result = write_report(args.out, _selection(args), marking=args.marking,
+                          method=args.method, bandwidth=_bandwidth_arg(args.bandwidth),
+                          top=args.top, correction=args.correction,
+                          cluster_method=args.cluster_method, sites=args.sites)
     p = result["parameters"]
     acc = p.get("accuracy") or {}
     _emit(result, args.json, [
@@ -414,7 +428,7 @@ def _cmd_report(args) -> int:
         f"(pack: {result.get('pages')} pages; sites.csv holds {result.get('sites_csv')})",
         f"map: {p.get('map_method')}, {p.get('hotspots')} areas"
         + (f" ({p['auto']['label']}, {p['auto']['rule']})"
-           if p.get("auto") and args.method == "kde" else ""),
+           if p.get("auto") and registry.get(args.method).density else ""),
         *([f"back-test: {acc['statement']}"] if acc.get("statement") else []),
         *(f"  {f['name']}: {f['bytes']:,} bytes" for f in result["files"])])
     return 0
@@ -422,12 +436,15 @@ def _cmd_report(args) -> int:
 
 def _cmd_evaluate(args) -> int:
     from hotspots.models.evaluate import evaluate_store
+    from hotspots.registry import backtest_methods
 
     t0 = time.perf_counter()
+    sel = _history(args)
     coverages = tuple(sorted({0.01, 0.02, 0.05, 0.10, args.coverage}))
-    res = evaluate_store(args.store, area=args.area, train_months=args.train_months,
+    res = evaluate_store(args.settings.store_dir, area=sel.area, settings=args.settings,
+                         methods=backtest_methods(), train_months=args.train_months,
                          coverages=coverages, select_coverage=args.coverage,
-                         **_selection(args))
+                         **sel.crime_filter)
     payload = res.to_dict()
     # The headline table is at the requested coverage; every level stays in "summary".
     payload["results"] = [r for r in payload["results"]
@@ -459,7 +476,7 @@ def _cmd_clusters(args) -> int:
     from hotspots.models.clusters import find_clusters
 
     t0 = time.perf_counter()
-    inc = _load_period(args)
+    inc = _load_period(_selection(args))
     eps = args.eps if args.eps in (None, "elbow") else float(args.eps)
     clusters = find_clusters(inc, method=args.method, eps=eps, min_samples=args.min_samples,
                              min_cluster_size=args.min_cluster_size)
@@ -483,7 +500,7 @@ def _cmd_nearrepeat(args) -> int:
     from hotspots.models.nearrepeat import knox_test
 
     t0 = time.perf_counter()
-    inc = _load_period(args)
+    inc = _load_period(_selection(args))
     res = knox_test(inc, permutations=args.permutations, seed=args.seed)
     payload = res.to_dict()
     payload["seconds"] = round(time.perf_counter() - t0, 3)
@@ -516,11 +533,17 @@ def _analysis_command(sub, name: str, help_text: str, func, store: str, *,
     return p
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the argument parser for the ``hotspots`` command."""
-    from hotspots.config import load_settings
+def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
+    """Return the argument parser for the ``hotspots`` command.
 
-    default_store = str(load_settings().store_dir)
+    Parameters
+    ----------
+    settings : Settings, optional
+        Where the default store is (default: :func:`hotspots.config.load_settings`). The map
+        methods offered are those of the registry when the parser is built.
+    """
+    settings = settings or load_settings()
+    default_store = str(settings.store_dir)
     p = _Parser(prog="hotspots", description="Crime hotspot and SRN corridor analysis.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -561,7 +584,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="cell size, metres (default: shorter side of the area / 50)")
     gi.add_argument("--distance", type=_positive(float), default=None,
                     help="neighbourhood distance, metres (default 1.5 x cell)")
-    gi.add_argument("--correction", choices=["fdr_bh", "bonferroni", "none"], default="fdr_bh")
+    gi.add_argument("--correction", choices=list(CORRECTIONS), default="fdr_bh")
     gi.add_argument("--permutations", type=int, default=0,
                     help="conditional permutations for pseudo p-values (default 0: analytical)")
     gi.add_argument("--seed", type=int, default=0)
@@ -570,12 +593,12 @@ def build_parser() -> argparse.ArgumentParser:
     em = _analysis_command(sub, "emerging", "emerging hot spot patterns over time",
                             _cmd_emerging, default_store)
     em.add_argument("--cell", type=_positive(float), default=None)
-    em.add_argument("--correction", choices=["fdr_bh", "bonferroni", "none"], default="fdr_bh")
+    em.add_argument("--correction", choices=list(CORRECTIONS), default="fdr_bh")
     em.add_argument("--out", help="locations with a pattern, GeoJSON (WGS84)")
 
     cl = _analysis_command(sub, "clusters", "DBSCAN / HDBSCAN clusters in metres",
                             _cmd_clusters, default_store)
-    cl.add_argument("--method", choices=["dbscan", "hdbscan"], default="dbscan")
+    cl.add_argument("--method", choices=list(CLUSTER_METHODS), default="dbscan")
     cl.add_argument("--eps", default=None,
                     help="DBSCAN radius in metres, or 'elbow' (default 250)")
     cl.add_argument("--min-samples", type=int, default=None)
@@ -618,16 +641,16 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", required=True, help="folder to write the files into")
     rep.add_argument("--marking", default=None,
                      help="protective marking (default from settings: OFFICIAL-SENSITIVE)")
-    rep.add_argument("--method", default="kde", choices=["kde", "gistar", "emerging", "clusters"],
+    rep.add_argument("--method", default="kde", choices=_MapMethods(), metavar="METHOD",
                      help="map method, as the dashboard's switcher (default kde)")
     rep.add_argument("--bandwidth", default="auto",
                      help="KDE bandwidth: auto (default, as the dashboard), metres, a rule name "
                           "or several metres separated by commas (multi-scale)")
     rep.add_argument("--top", type=_positive(float), default=0.05,
                      help="share of the area marked as hotspot by the KDE (default 0.05)")
-    rep.add_argument("--correction", default="fdr_bh", choices=["fdr_bh", "bonferroni", "none"],
+    rep.add_argument("--correction", default="fdr_bh", choices=list(CORRECTIONS),
                      help="multiple-testing correction of gistar and emerging (default fdr_bh)")
-    rep.add_argument("--cluster-method", default="dbscan", choices=["dbscan", "hdbscan"],
+    rep.add_argument("--cluster-method", default="dbscan", choices=list(CLUSTER_METHODS),
                      help="clustering of --method clusters (default dbscan)")
     rep.add_argument("--sites", type=int, default=5,
                      help="disruption sites to choose (default 5; 0 for none)")
@@ -641,15 +664,13 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _ensure_default_store(args) -> None:
+def _ensure_default_store(args, settings: Settings) -> None:
     """On a fresh checkout the default store does not exist yet: build it from the shipped data
     (as the dashboard does) rather than fail; any other store must exist already."""
-    if args.command == "ingest":
-        return
-    from hotspots.config import load_settings
     from hotspots.ingest import build_default_store
 
-    settings = load_settings()
+    if args.command == "ingest":
+        return
     if Path(args.store).resolve() == Path(settings.store_dir).resolve():
         report = build_default_store(settings)
         if report is not None:
@@ -660,7 +681,9 @@ def _ensure_default_store(args) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``hotspots`` command; return its exit code (0 ok, 2 for any handled error)."""
     try:
-        parser = build_parser()
+        # The one settings object of the run: every command gets it, with --store applied.
+        settings = load_settings()
+        parser = build_parser(settings)
         try:
             args = parser.parse_args(argv)
         except SystemExit as exc:  # usage errors and --help: argparse already printed
@@ -670,7 +693,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ParameterError(f"--from {getattr(args, 'from')} is after --to {args.to}")
         if getattr(args, "top", None) is not None and not 0 < args.top < 1:
             raise ParameterError(f"--top {args.top} must be a share between 0 and 1, e.g. 0.05")
-        _ensure_default_store(args)
+        _ensure_default_store(args, settings)
+        args.settings = settings.with_(store_dir=Path(args.store))
         return args.func(args)
     except HotspotsError as exc:
         print(f"hotspots: error: {exc}", file=sys.stderr)

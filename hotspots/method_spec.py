@@ -27,12 +27,10 @@ if TYPE_CHECKING:
 
     from hotspots.models.scoring import Method
 
-#: Multiple-testing corrections of Gi* and emerging hot spots, and their labels.
-CORRECTIONS = ("fdr_bh", "bonferroni", "none")
+#: Labels of the multiple-testing corrections of Gi* and emerging hot spots.
 CORRECTION_LABELS = {"fdr_bh": "Benjamini-Hochberg FDR", "bonferroni": "Bonferroni",
                      "none": "None"}
-#: Clustering algorithms of the cluster map, and their labels.
-CLUSTER_METHODS = ("dbscan", "hdbscan")
+#: Labels of the cluster map's algorithms.
 CLUSTER_LABELS = {"dbscan": "DBSCAN (250 m)", "hdbscan": "HDBSCAN"}
 #: Coverage that flags every cell a map marks (cells scoring above zero), for maps whose area
 #: is set by the method (Gi*, emerging, clusters) rather than by a share of the area.

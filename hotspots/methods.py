@@ -21,13 +21,12 @@ import pandas as pd
 from hotspots import method_kde, registry, wording
 from hotspots.errors import HotspotsError, ParameterError
 from hotspots.method_spec import (
-    CLUSTER_METHODS,
-    CORRECTIONS,
     MAP_COVERAGE,
     MapAreas,
     MapMethod,
     MethodSpec,
 )
+from hotspots.models.clusters import CLUSTER_METHODS
 from hotspots.models.evaluate import (
     FALLBACK_LABEL,
     EvaluationResult,
@@ -36,6 +35,7 @@ from hotspots.models.evaluate import (
     summarise,
 )
 from hotspots.models.scoring import Method
+from hotspots.models.significance import CORRECTIONS
 from hotspots.months import missing_months
 
 if TYPE_CHECKING:

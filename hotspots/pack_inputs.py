@@ -21,13 +21,13 @@ from shapely.geometry.base import BaseGeometry
 
 from hotspots import methods as mm
 from hotspots import registry, wording
-from hotspots.config import Settings, load_settings
+from hotspots.config import Settings
 from hotspots.errors import HotspotsError, NoDataError, ParameterError
 from hotspots.jsonvalue import json_value
-from hotspots.method_spec import MapMethod
+from hotspots.method_spec import MapAreas, MapMethod
 from hotspots.models.areas import hotspot_areas
 from hotspots.models.kde import Surface, kernel_density
-from hotspots.months import check_month, month_index, month_name, month_range
+from hotspots.months import month_index, month_name, month_range
 from hotspots.pack import DATA_CAVEATS, disruption_frame
 from hotspots.pack_areas import (
     add_changes,
@@ -46,8 +46,8 @@ from hotspots.pack_backtest import (
     evaluate_pack_methods,
 )
 from hotspots.query import available_months, load_incidents
+from hotspots.selection import Selection
 from hotspots.snapshot import render_map_png
-from hotspots.spatial.boundaries import area_geometry
 from hotspots.spatial.corridors import corridor_bands, junction_stats
 from hotspots.spatial.grid import Grid
 from hotspots.spatial.srn_graph import build_srn_graph
@@ -138,19 +138,15 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str, end: str,
-                      area: str | None = None, groups: Sequence[str] | None = None,
-                      types: Sequence[str] | None = None, cell: float = 100.0,
-                      bandwidth: float | str | Sequence[float] = 500.0, kernel: str = "quartic",
-                      top: float = 0.05, bandwidth_rule: str = "", method: Any = None,
-                      radius: float = 2000.0,
-                      marking: str | None = None, created: datetime | None = None,
-                      disruption: pd.DataFrame | None = None, disruption_sites: int = 0,
+def build_pack_inputs(selection: Selection, store_dir: str | os.PathLike | None = None, *,
+                      cell: float = 100.0, bandwidth: float | str | Sequence[float] = 500.0,
+                      kernel: str = "quartic", top: float = 0.05, bandwidth_rule: str = "",
+                      method: Any = None, radius: float = 2000.0, marking: str | None = None,
+                      created: datetime | None = None, disruption: pd.DataFrame | None = None,
+                      disruption_sites: int = 0,
                       accuracy: str | Mapping[str, Any] | bool | None = None,
                       classes: Mapping[int, str] | bool | None = None,
-                      areas: gpd.GeoDataFrame | None = None, areas_statement: str = "",
-                      areas_name: str = "", areas_legend: str = "Hotspot area",
-                      settings: Settings | None = None) -> PackInputs:
+                      shown: MapAreas | None = None) -> PackInputs:
     """Compute what a tasking pack holds from the incident store.
 
     Kernel density and hotspot areas for the period, each area's count in the previous period
@@ -161,14 +157,10 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
 
     Parameters
     ----------
+    selection : Selection
+        Force, area, period and crimes (its settings give the marking and the data).
     store_dir : path-like, optional
-        Default ``settings.store_dir``.
-    start, end : str
-        First and last month, ``YYYY-MM``.
-    area : str, optional
-        None/"force" for the force area, or a district name.
-    groups, types : sequence of str, optional
-        Crime groups or police.uk crime types (one of the two).
+        Default ``selection.settings.store_dir``.
     cell, bandwidth, kernel, top : optional
         Surface and hotspot parameters (defaults: 100 m cells, fixed 500 m quartic, top 5%);
         several bandwidths give the multi-scale KDE; ``"auto"`` the surface the dashboard's
@@ -206,17 +198,11 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
         class column out (``omitted["classes"]`` says so). Default: each area's emerging hot
         spot pattern (:func:`hotspots.pack_areas.hotspot_classes`, every month the store
         holds up to ``end``).
-    areas : geopandas.GeoDataFrame, optional
-        The map's own Gi*, emerging hot spot or cluster areas (:mod:`hotspots.models.areas`),
-        EPSG:27700, with the hotspot-area columns and ``attrs["method"]``: they replace the
-        density hotspot areas on the map, in the table, the change (not for clusters), the
-        classes and the disruption demand; the back-test is the KDE methods' (``auto``),
-        saying so, unless ``method`` made them.
-    areas_statement, areas_name, areas_legend : str
-        With ``areas``: the statement of method and parameters (first in the method notes and
-        on the map); what they are, for the title (e.g. "Gi* hot spot areas (90%+
-        confidence)"); one area's name in the map legend (default "Hotspot area").
-    settings : Settings, optional
+    shown : MapAreas, optional
+        The map's own areas (another method's, e.g. Gi*), with their statement, name and
+        legend: they replace the density hotspot areas on the map, in the table, the change
+        (not for clusters), the classes and the disruption demand; the back-test is the KDE
+        methods' (``auto``), saying so, unless ``method`` made them.
 
     An error inside the back-test or the classes (e.g. too few months) does not stop the
     pack: the part is left out and ``omitted`` holds the one-line reason.
@@ -232,15 +218,18 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
     NoDataError
         No mapped incident matches the selection.
     """
-    settings = settings or load_settings()
-    marking, created = _check_request(start, end, groups=groups, types=types, marking=marking,
-                                      created=created, settings=settings)
-    sel = _load_selection(settings.store_dir if store_dir is None else Path(store_dir), start,
-                          end, area=area, groups=groups, types=types, settings=settings)
+    settings = selection.settings
+    start, end = selection.start, selection.end
+    marking, created = _check_request(selection, marking=marking, created=created)
+    sel = _load_selection(settings.store_dir if store_dir is None else Path(store_dir),
+                          selection)
     density, shown, change, areas, found = _hotspots(
         sel, method, cell=cell, bandwidth=bandwidth, kernel=kernel, top=top,
-        bandwidth_rule=bandwidth_rule, areas=areas, statement=areas_statement, name=areas_name,
-        legend=areas_legend, classes=classes, settings=settings)
+        bandwidth_rule=bandwidth_rule, areas=None if shown is None else shown.areas,
+        statement="" if shown is None else shown.statement,
+        name="" if shown is None else shown.name,
+        legend="Hotspot area" if shown is None else shown.legend, classes=classes,
+        settings=settings)
     graph = build_srn_graph(settings)
     junctions, corridors = _junctions_and_corridors(sel, graph, radius=radius)
     title, method_text = _title_and_method(sel, density, shown, top=top)
@@ -276,7 +265,7 @@ def build_pack_inputs(store_dir: str | os.PathLike | None = None, *, start: str,
 
 
 @dataclass(frozen=True)
-class _Selection:
+class _Loaded:
     """The selection's incidents, loaded once, and the words for it."""
 
     store: Path
@@ -354,16 +343,12 @@ class _Figures:
     pai: float
 
 
-def _check_request(start: str, end: str, *, groups: Sequence[str] | None,
-                   types: Sequence[str] | None, marking: str | None, created: datetime | None,
-                   settings: Settings) -> tuple[str, datetime]:
-    """Check the months and crimes; the marking on one line and the creation time (UTC)."""
-    start, end = check_month(start, "start"), check_month(end, "end")
-    if end < start:
-        raise ParameterError(f"end {end} is before start {start}")
-    if not groups and not types:
+def _check_request(selection: Selection, *, marking: str | None, created: datetime | None
+                   ) -> tuple[str, datetime]:
+    """Check the crimes; the marking on one line and the creation time (UTC)."""
+    if not selection.groups and not selection.types:
         raise ParameterError("choose crimes with groups=[...] or types=[...]")
-    marking = " ".join(str(settings.marking if marking is None else marking).split())
+    marking = " ".join(str(selection.settings.marking if marking is None else marking).split())
     if not marking:
         raise ParameterError("the protective marking is empty; give one, e.g. OFFICIAL")
     created = created or datetime.now(UTC)
@@ -372,9 +357,7 @@ def _check_request(start: str, end: str, *, groups: Sequence[str] | None,
     return marking, created
 
 
-def _load_selection(store: Path, start: str, end: str, *, area: str | None,
-                    groups: Sequence[str] | None, types: Sequence[str] | None,
-                    settings: Settings) -> _Selection:
+def _load_selection(store: Path, selection: Selection) -> _Loaded:
     """Every month of the selection's incidents, the period's and the mapped ones.
 
     Raises
@@ -382,36 +365,34 @@ def _load_selection(store: Path, start: str, end: str, *, area: str | None,
     NoDataError
         The store is empty, or no mapped incident matches in the period.
     """
+    settings, start, end = selection.settings, selection.start, selection.end
     have = available_months(store, settings=settings)
     if not have:
         raise NoDataError(f"{store}: the incident store holds no months")
-    selection = {"groups": list(groups) if groups and not types else None,
-                 "types": list(types) if types else None}
+    crime_filter = selection.crime_filter
     # The whole span, once: the trend and the junctions' previous period need it.
-    everything = load_incidents(store, area=area, settings=settings, **selection)
+    everything = load_incidents(store, area=selection.area, forces=[selection.force],
+                                settings=settings, geometry=selection.geometry, **crime_filter)
     months = everything["month"].astype(str)
     period_inc = everything[((months >= start) & (months <= end)).to_numpy(bool)]
     mapped = period_inc[period_inc["has_location"].fillna(False).to_numpy(bool)]
-    area_words = "Warwickshire (force area)" if area is None or area.strip().lower() in (
-        "force", "all", settings.force) else area.strip()
-    crimes = wording.crimes_label(selection["groups"], selection["types"])
-    period = wording.period_label(start, end)
     cur_months = month_range(start, end)
     missing_now = [m for m in cur_months if m not in set(have)]
     if mapped.empty:
-        raise NoDataError(f"no mapped {crimes} incidents in {area_words} for {period}"
+        raise NoDataError(f"no mapped {selection.crimes} incidents in {selection.area_label} "
+                          f"for {selection.period_label}"
                           + (" (the store has no data for "
                              f"{wording.missing_months_label(missing_now)})"
                              if missing_now else "") + "; widen the period, area or crimes")
-    return _Selection(store=store, start=start, end=end, have=have, groups=selection["groups"],
-                      types=selection["types"], everything=everything, months=months,
-                      period_inc=period_inc, mapped=mapped,
-                      geometry=area_geometry(area, settings), area_words=area_words,
-                      crimes=crimes, period=period, cur_months=cur_months,
-                      missing_now=missing_now)
+    return _Loaded(store=store, start=start, end=end, have=have,
+                   groups=crime_filter["groups"], types=crime_filter["types"],
+                   everything=everything, months=months, period_inc=period_inc, mapped=mapped,
+                   geometry=selection.geometry, area_words=selection.area_label,
+                   crimes=selection.crimes, period=selection.period_label,
+                   cur_months=cur_months, missing_now=missing_now)
 
 
-def _hotspots(sel: _Selection, method: MapMethod | str | None, *, cell: float,
+def _hotspots(sel: _Loaded, method: MapMethod | str | None, *, cell: float,
               bandwidth: float | str | Sequence[float], kernel: str, top: float,
               bandwidth_rule: str, areas: gpd.GeoDataFrame | None, statement: str, name: str,
               legend: str, classes: Mapping[int, str] | bool | None, settings: Settings
@@ -430,7 +411,7 @@ def _hotspots(sel: _Selection, method: MapMethod | str | None, *, cell: float,
     return density, shown, change, annotated, found
 
 
-def _density_surface(sel: _Selection, *, cell: float, bandwidth: float | str | Sequence[float],
+def _density_surface(sel: _Loaded, *, cell: float, bandwidth: float | str | Sequence[float],
                      kernel: str, top: float, bandwidth_rule: str) -> _Density:
     """The period's kernel density; ``"auto"`` resolved as the dashboard does."""
     grid = Grid.from_geometry(sel.geometry, cell)
@@ -455,7 +436,7 @@ def _density_surface(sel: _Selection, *, cell: float, bandwidth: float | str | S
                     auto_info=auto_info, evaluation=evaluation)
 
 
-def _map_areas(map_kind: MapMethod, sel: _Selection, surface: Surface, *, top: float,
+def _map_areas(map_kind: MapMethod, sel: _Loaded, surface: Surface, *, top: float,
                areas: gpd.GeoDataFrame | None, statement: str, name: str, legend: str
                ) -> _Areas:
     """The areas the map shows: those given, the map method's, or the density hotspot areas.
@@ -488,7 +469,7 @@ def _map_areas(map_kind: MapMethod, sel: _Selection, surface: Surface, *, top: f
                   clusters=shown and "cluster" in areas.columns)
 
 
-def _previous_period(sel: _Selection, *, clusters: bool) -> _Change:
+def _previous_period(sel: _Loaded, *, clusters: bool) -> _Change:
     """The previous period of equal length, and why it is not compared ("" when it is): it
     is compared only when the store holds every month of both periods."""
     span = len(sel.cur_months)
@@ -500,14 +481,14 @@ def _previous_period(sel: _Selection, *, clusters: bool) -> _Change:
     return _Change(prev_months=prev_months, note=note)
 
 
-def _previous_mapped(sel: _Selection, change: _Change) -> pd.DataFrame:
+def _previous_mapped(sel: _Loaded, change: _Change) -> pd.DataFrame:
     """The previous period's mapped incidents."""
     prev = sel.everything[(sel.months >= change.prev_months[0]).to_numpy(bool)
                           & (sel.months <= change.prev_months[-1]).to_numpy(bool)]
     return prev[prev["has_location"].fillna(False).to_numpy(bool)]
 
 
-def _annotate_areas(shown: _Areas, sel: _Selection, grid: Grid, change: _Change, *,
+def _annotate_areas(shown: _Areas, sel: _Loaded, grid: Grid, change: _Change, *,
                     classes: Mapping[int, str] | bool | None, settings: Settings
                     ) -> tuple[gpd.GeoDataFrame, _Classes]:
     """A copy of the shown areas with the change, district and class columns."""
@@ -529,7 +510,7 @@ def _annotate_areas(shown: _Areas, sel: _Selection, grid: Grid, change: _Change,
 
 
 def _classes(areas: gpd.GeoDataFrame, classes: Mapping[int, str] | bool | None,
-             sel: _Selection) -> _Classes:
+             sel: _Loaded) -> _Classes:
     """The class of each area: as supplied by rank, none (``classes=False``), or the emerging
     hot spot pattern of the cells it overlaps (:func:`hotspots.pack_areas.hotspot_classes`
     over every month the store holds up to ``end``, gaps dropped), weighted by the cells'
@@ -555,7 +536,7 @@ def _classes(areas: gpd.GeoDataFrame, classes: Mapping[int, str] | bool | None,
                     note=class_note(class_params, crimes=sel.crimes, end=sel.end))
 
 
-def _junctions_and_corridors(sel: _Selection, graph: nx.MultiDiGraph, *, radius: float
+def _junctions_and_corridors(sel: _Loaded, graph: nx.MultiDiGraph, *, radius: float
                              ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """SRN junctions with incidents within ``radius`` (with their previous period), and the
     period's corridor bands."""
@@ -565,7 +546,7 @@ def _junctions_and_corridors(sel: _Selection, graph: nx.MultiDiGraph, *, radius:
     return junctions, corridor_bands(sel.period_inc, graph, sel.geometry)
 
 
-def _title_and_method(sel: _Selection, density: _Density, shown: _Areas, *, top: float
+def _title_and_method(sel: _Loaded, density: _Density, shown: _Areas, *, top: float
                       ) -> tuple[str, str]:
     """The pack's title and the map's statement of method and parameters."""
     surface = density.surface
@@ -580,7 +561,7 @@ def _title_and_method(sel: _Selection, density: _Density, shown: _Areas, *, top:
     return title, method_text
 
 
-def _disruption_sites(disruption: pd.DataFrame | None, n_sites: int, sel: _Selection,
+def _disruption_sites(disruption: pd.DataFrame | None, n_sites: int, sel: _Loaded,
                       graph: nx.MultiDiGraph, areas: gpd.GeoDataFrame
                       ) -> tuple[pd.DataFrame | None, str]:
     """The disruption points given, or ``n_sites`` chosen; else None and why there are none."""
@@ -604,7 +585,7 @@ def _disruption_note(disruption: pd.DataFrame | None) -> str:
     return "" if disruption is None else str(disruption.attrs.get("method") or "")
 
 
-def _map_png(sel: _Selection, surface: Surface, shown: _Areas, areas: gpd.GeoDataFrame, *,
+def _map_png(sel: _Loaded, surface: Surface, shown: _Areas, areas: gpd.GeoDataFrame, *,
              title: str, marking: str, method_text: str, junctions: pd.DataFrame,
              disruption: pd.DataFrame | None, created: datetime, settings: Settings) -> bytes:
     """The A4 map: the surface (none under another method's areas), areas, sites, junctions."""
@@ -620,7 +601,7 @@ def _map_png(sel: _Selection, surface: Surface, shown: _Areas, areas: gpd.GeoDat
                           else "Hotspot area", settings=settings)
 
 
-def _figures(sel: _Selection, areas: gpd.GeoDataFrame, method: Mapping[str, Any]) -> _Figures:
+def _figures(sel: _Loaded, areas: gpd.GeoDataFrame, method: Mapping[str, Any]) -> _Figures:
     """Counts, and the hotspot areas' share of incidents and PAI (in-sample)."""
     n_inc, n_mapped = int(len(sel.period_inc)), int(len(sel.mapped))
     n_in_study = int(method.get("incidents_in_study_area", n_mapped))
@@ -633,7 +614,7 @@ def _figures(sel: _Selection, areas: gpd.GeoDataFrame, method: Mapping[str, Any]
                     share=share, pai=pai)
 
 
-def _accuracy(accuracy: str | Mapping[str, Any] | bool | None, sel: _Selection, *,
+def _accuracy(accuracy: str | Mapping[str, Any] | bool | None, sel: _Loaded, *,
               cell: float, top: float, density: _Density, shown: _Areas) -> _Accuracy:
     """The accuracy section: as supplied, left out, or computed.
 
@@ -664,7 +645,7 @@ def _accuracy(accuracy: str | Mapping[str, Any] | bool | None, sel: _Selection, 
                      summary=accuracy_summary(info))
 
 
-def _method_notes(sel: _Selection, shown: _Areas, figures: _Figures, change: _Change, *,
+def _method_notes(sel: _Loaded, shown: _Areas, figures: _Figures, change: _Change, *,
                   method_text: str, top: float, cell: float, radius: float,
                   extra: Sequence[str]) -> list[str]:
     """Method and parameter statements; ``extra`` (disruption, classes, accuracy) after
@@ -700,7 +681,7 @@ def _method_notes(sel: _Selection, shown: _Areas, figures: _Figures, change: _Ch
     ]
 
 
-def _summary(sel: _Selection, areas: gpd.GeoDataFrame, figures: _Figures,
+def _summary(sel: _Loaded, areas: gpd.GeoDataFrame, figures: _Figures,
              junctions: pd.DataFrame, *, radius: float, back_test: str) -> dict[str, str]:
     """The cover's key figures, label -> text."""
     n_inc, n_mapped = figures.incidents, figures.mapped
@@ -725,11 +706,11 @@ def _summary(sel: _Selection, areas: gpd.GeoDataFrame, figures: _Figures,
     return summary
 
 
-def _store_span(sel: _Selection) -> list[str]:
+def _store_span(sel: _Loaded) -> list[str]:
     return month_range(min(sel.have), max(sel.have))
 
 
-def _monthly_counts(sel: _Selection) -> pd.DataFrame:
+def _monthly_counts(sel: _Loaded) -> pd.DataFrame:
     """Monthly counts over everything the store holds; months it lacks are NaN, not zero."""
     counts = sel.months.value_counts()
     span_all = _store_span(sel)
@@ -743,7 +724,7 @@ def _monthly_counts(sel: _Selection) -> pd.DataFrame:
     })
 
 
-def _caveats(sel: _Selection) -> list[str]:
+def _caveats(sel: _Loaded) -> list[str]:
     """:data:`hotspots.pack.DATA_CAVEATS`, with the store's gaps third when it has any."""
     gaps_all = [m for m in _store_span(sel) if m not in set(sel.have)]
     caveats = list(DATA_CAVEATS)
@@ -753,7 +734,7 @@ def _caveats(sel: _Selection) -> list[str]:
     return caveats
 
 
-def _params(sel: _Selection, density: _Density, shown: _Areas, figures: _Figures,
+def _params(sel: _Loaded, density: _Density, shown: _Areas, figures: _Figures,
             change: _Change, *, areas: gpd.GeoDataFrame, top: float,
             radius: float, accuracy_info: dict[str, Any] | None,
             class_info: dict[str, Any] | None, marking: str, created: datetime

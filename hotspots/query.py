@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -13,7 +14,13 @@ from hotspots.config import Settings, load_settings
 from hotspots.errors import ParameterError
 from hotspots.months import check_month
 from hotspots.schema import CRIME_GROUPS
+from hotspots.spatial.boundaries import area_geometry
 from hotspots.store import read_store, store_fingerprint, store_forces, store_months
+
+if TYPE_CHECKING:
+    from shapely.geometry.base import BaseGeometry
+
+    from hotspots.selection import Selection
 
 _TYPES_CACHE: dict[tuple[str, str], list[str]] = {}
 
@@ -58,7 +65,8 @@ def load_incidents(store_dir: str | os.PathLike | None = None, *, start: str | N
                    end: str | None = None, groups: Sequence[str] | None = None,
                    types: Sequence[str] | None = None, area: str | None = None,
                    forces: Sequence[str] | str | None = None, mapped_only: bool = False,
-                   settings: Settings | None = None) -> pd.DataFrame:
+                   settings: Settings | None = None, geometry: BaseGeometry | None = None
+                   ) -> pd.DataFrame:
     """Return incidents from the store that match every filter given, as a canonical frame.
 
     Parameters
@@ -87,6 +95,9 @@ def load_incidents(store_dir: str | os.PathLike | None = None, *, start: str | N
     mapped_only : bool
         Drop rows without a location.
     settings : Settings, optional
+    geometry : shapely geometry, optional
+        The area's polygon when the caller has it already (a :class:`Selection` resolves it
+        once); default: looked up from ``area``.
 
     Returns
     -------
@@ -148,10 +159,8 @@ def load_incidents(store_dir: str | os.PathLike | None = None, *, start: str | N
         keep &= located
     if area is not None and area.strip().lower() == "none":
         return frame[keep].reset_index(drop=True)
-    from hotspots.spatial.boundaries import area_geometry
-
     whole_force = area is None or area.strip().lower() in ("force", "all", settings.force)
-    geom = area_geometry(area, settings)
+    geom = area_geometry(area, settings) if geometry is None else geometry
     idx = np.flatnonzero(keep & located)
     inside = np.zeros(len(frame), dtype=bool)
     if idx.size:
@@ -164,3 +173,37 @@ def load_incidents(store_dir: str | os.PathLike | None = None, *, start: str | N
     if keep.all():
         return frame
     return frame[keep].reset_index(drop=True)
+
+
+def select(selection: Selection, store_dir: str | os.PathLike | None = None, *,
+           mapped_only: bool = False, forces: Sequence[str] | str | None = None,
+           start: str | None = None) -> pd.DataFrame:
+    """Return the incidents of a :class:`~hotspots.selection.Selection` from the store.
+
+    The selection's force (or ``forces``), period, crimes and area, with its geometry resolved
+    once; ``start`` reads from an earlier month (e.g. the previous period's first) while the
+    selection's last month still ends the read.
+
+    Parameters
+    ----------
+    selection : Selection
+    store_dir : path-like, optional
+        Default ``selection.settings.store_dir``.
+    mapped_only : bool
+        Drop rows without a location.
+    forces : sequence of str or "all", optional
+        Default ``[selection.force]``.
+    start : str, optional
+        Default ``selection.start``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Canonical frame (possibly empty).
+    """
+    settings = selection.settings
+    return load_incidents(store_dir or settings.store_dir, start=start or selection.start,
+                          end=selection.end, area=selection.area,
+                          forces=forces or [selection.force], mapped_only=mapped_only,
+                          settings=settings, geometry=selection.geometry,
+                          **selection.crime_filter)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from hotspots import method_clusters, method_emerging, method_gistar, method_kde
 from hotspots.errors import ParameterError
-from hotspots.method_spec import CLUSTER_METHODS, CORRECTIONS, MapMethod, MethodSpec
+from hotspots.method_spec import MapMethod, MethodSpec
+from hotspots.models.clusters import CLUSTER_METHODS
 from hotspots.models.scoring import Method, counts_candidate
+from hotspots.models.significance import CORRECTIONS
 
 _REGISTRY: dict[str, MethodSpec] = {}
 

@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 
 from hotspots.audit import check_log_writable, record_export
-from hotspots.config import Settings, load_settings
 from hotspots.errors import InputError, ParameterError
 from hotspots.gis import to_geojson, write_geopackage
 from hotspots.jsonvalue import json_value
@@ -20,18 +19,17 @@ from hotspots.methods import MapMethod
 from hotspots.pack import write_tasking_pack
 from hotspots.pack_inputs import PackInputs, build_pack_inputs
 from hotspots.safe_csv import write_csv
+from hotspots.selection import Selection
 
 __all__ = ["write_report"]
 
 
-def write_report(out_dir: str | os.PathLike, *, store_dir: str | os.PathLike | None = None,
-                 area: str | None = None, groups: Sequence[str] | None = None,
-                 types: Sequence[str] | None = None, start: str, end: str,
-                 marking: str | None = None, user: str | None = None,
-                 sites: int = 5, audit_path: str | os.PathLike | None = None,
-                 method: str = "kde", bandwidth: float | str | Sequence[float] = "auto",
-                 top: float = 0.05, correction: str = "fdr_bh", cluster_method: str = "dbscan",
-                 settings: Settings | None = None) -> dict[str, Any]:
+def write_report(out_dir: str | os.PathLike, selection: Selection, *,
+                 store_dir: str | os.PathLike | None = None, marking: str | None = None,
+                 user: str | None = None, sites: int = 5,
+                 audit_path: str | os.PathLike | None = None, method: str = "kde",
+                 bandwidth: float | str | Sequence[float] = "auto", top: float = 0.05,
+                 correction: str = "fdr_bh", cluster_method: str = "dbscan") -> dict[str, Any]:
     """Write every tasking export of one selection into a folder and audit it.
 
     The map method and surface default to the dashboard's: kernel density with the ``auto``
@@ -54,14 +52,10 @@ def write_report(out_dir: str | os.PathLike, *, store_dir: str | os.PathLike | N
     ----------
     out_dir : path-like
         Created if missing; files of the same names are replaced.
+    selection : Selection
+        Force, area, period and crimes; its settings give the marking and the audit log.
     store_dir : path-like, optional
-        Default ``settings.store_dir``.
-    area : str, optional
-        District name, or None/"force".
-    groups, types : sequence of str, optional
-        One of the two.
-    start, end : str
-        ``YYYY-MM``.
+        Default ``selection.settings.store_dir``.
     marking : str, optional
         Default ``settings.marking``.
     user : str, optional
@@ -70,8 +64,8 @@ def write_report(out_dir: str | os.PathLike, *, store_dir: str | os.PathLike | N
         Disruption sites to choose (default 5; 0 for none).
     audit_path : path-like, optional
         Audit log (default :func:`hotspots.audit.default_log_path`).
-    method : {"kde", "gistar", "emerging", "clusters"}
-        The map method (default "kde").
+    method : str
+        A registered map method (:func:`hotspots.registry.names`; default "kde").
     bandwidth : float, str or sequence of float
         KDE bandwidth: metres, a rule name, ``"auto"`` (default) or several metres for the
         multi-scale KDE.
@@ -81,7 +75,6 @@ def write_report(out_dir: str | os.PathLike, *, store_dir: str | os.PathLike | N
         Multiple-testing correction of Gi* and emerging hot spots (default "fdr_bh").
     cluster_method : {"dbscan", "hdbscan"}
         Clustering of the "clusters" method (default "dbscan").
-    settings : Settings, optional
 
     Returns
     -------
@@ -97,16 +90,17 @@ def write_report(out_dir: str | os.PathLike, *, store_dir: str | os.PathLike | N
     HotspotsError
         Bad parameters, no data, unwritable output folder.
     """
-    settings = settings or load_settings()
+    settings = selection.settings
+    start, end = selection.start, selection.end
     if isinstance(sites, bool) or not isinstance(sites, (int, np.integer)) or sites < 0:
         raise ParameterError(f"sites must be a whole number >= 0, got {sites!r}")
     out = Path(out_dir)
     log = check_log_writable(audit_path, settings=settings)
     kind = MapMethod(str(method).strip().lower(), correction=correction,
                      cluster_method=cluster_method)  # checked by build_pack_inputs
-    inputs = build_pack_inputs(store_dir, start=start, end=end, area=area, groups=groups,
-                               types=types, marking=marking, disruption_sites=int(sites),
-                               method=kind, bandwidth=bandwidth, top=top, settings=settings)
+    inputs = build_pack_inputs(selection, store_dir, marking=marking,
+                               disruption_sites=int(sites), method=kind, bandwidth=bandwidth,
+                               top=top)
     _write_file(out, "map.png", inputs.map_png)
     pack = write_tasking_pack(out / "pack.pdf", settings=settings, **inputs.pack_kwargs())
     gis_names, sites_what = _write_gis_files(out, inputs)

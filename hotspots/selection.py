@@ -101,7 +101,7 @@ class Selection:
             raise ParameterError(f"unknown crime group(s) {', '.join(map(repr, unknown))}; "
                                  f"choose from {', '.join(valid)}")
         if require_crimes and not group_items and not type_items:
-            raise ParameterError("choose crimes: at least one crime group or crime type")
+            raise ParameterError("choose crimes: give crime groups or crime types")
         force = force or settings.force
         return cls(start=first, end=last, groups=group_items, types=type_items,
                    area=_canonical_area(area, settings, force), force=force, settings=settings)

@@ -25,6 +25,7 @@ from hotspots.pack import write_tasking_pack
 from hotspots.pack_inputs import build_pack_inputs
 from hotspots.query import load_incidents
 from hotspots.report import write_report
+from hotspots.selection import Selection
 from hotspots.snapshot import (
     ATTRIBUTION,
     SIZES,
@@ -242,9 +243,9 @@ def store_settings(shipped_settings):
 
 def test_previous_period_without_data_gives_no_change_not_a_fall(store_settings):
     # Jan-Mar 2025 follows Oct-Dec 2024, which the shipped data lacks.
-    inputs = build_pack_inputs(start="2025-01", end="2025-03", area="Rugby",
-                               groups=["acquisitive"], created=CREATED,
-                               settings=store_settings)
+    inputs = build_pack_inputs(Selection.build(store_settings, start="2025-01", end="2025-03",
+                                               area="Rugby", groups=["acquisitive"]),
+                               created=CREATED)
     t = inputs.hotspot_table
     assert len(t) > 0
     assert t["previous"].isna().all() and t["change"].isna().all()
@@ -260,8 +261,9 @@ def test_previous_period_without_data_gives_no_change_not_a_fall(store_settings)
 
 
 def test_previous_counts_match_hotspot_areas_counting_the_earlier_months(store_settings):
-    inputs = build_pack_inputs(start="2025-04", end="2025-06", groups=["soc"],
-                               created=CREATED, settings=store_settings)
+    inputs = build_pack_inputs(Selection.build(store_settings, start="2025-04", end="2025-06",
+                                               groups=["soc"]),
+                               created=CREATED)
     prev = load_incidents(start="2025-01", end="2025-03", groups=["soc"], mapped_only=True,
                           settings=store_settings)
     check = hotspot_areas(inputs.surface, prev, top=0.05, study_area=inputs.geometry)
@@ -277,10 +279,10 @@ def test_previous_counts_match_hotspot_areas_counting_the_earlier_months(store_s
 
 def test_pack_inputs_refuse_a_selection_without_mapped_incidents(store_settings):
     with pytest.raises(NoDataError, match="no data for"):
-        build_pack_inputs(start="2024-06", end="2024-08", groups=["acquisitive"],
-                          settings=store_settings)
+        build_pack_inputs(Selection.build(store_settings, start="2024-06", end="2024-08",
+                                          groups=["acquisitive"]))
     with pytest.raises(ParameterError, match="groups"):
-        build_pack_inputs(start="2025-01", end="2025-02", settings=store_settings)
+        build_pack_inputs(Selection.build(store_settings, start="2025-01", end="2025-02"))
 
 
 @pytest.fixture(scope="module")
@@ -288,9 +290,12 @@ def report(store_settings, tmp_path_factory):
     root = tmp_path_factory.mktemp("report")
     out = root / "out"
     log = root / "logs" / "exports.jsonl"
-    result = write_report(out, area="Warwick", groups=["acquisitive"], start="2025-04",
-                          end="2025-06", marking="OFFICIAL-SENSITIVE TEST", user="PC 4021",
-                          audit_path=log, settings=store_settings)
+    result = write_report(out,
+                          Selection.build(store_settings, start="2025-04", end="2025-06",
+                                          area="Warwick", groups=["acquisitive"]),
+                          marking="OFFICIAL-SENSITIVE TEST",
+                          user="PC 4021",
+                          audit_path=log)
     return result, out, log
 
 
@@ -382,8 +387,10 @@ def test_report_refuses_to_export_when_the_audit_log_cannot_be_written(store_set
     blocker = tmp_path / "file"
     blocker.write_text("x")
     with pytest.raises(AuditError) as info:
-        write_report(tmp_path / "out", groups=["soc"], start="2025-01", end="2025-03",
-                     audit_path=blocker / "exports.jsonl", settings=store_settings)
+        write_report(tmp_path / "out",
+                     Selection.build(store_settings, start="2025-01", end="2025-03",
+                                     groups=["soc"]),
+                     audit_path=blocker / "exports.jsonl")
     assert isinstance(info.value, HotspotsError) and "\n" not in str(info.value)
     assert not (tmp_path / "out").exists()
 
@@ -393,9 +400,10 @@ def test_without_the_disruption_model_sites_csv_holds_the_hotspot_table(store_se
     import sys
 
     monkeypatch.setitem(sys.modules, "hotspots.models.disruption", None)  # import fails
-    result = write_report(tmp_path / "out", area="Rugby", groups=["soc"], start="2025-04",
-                          end="2025-06", audit_path=tmp_path / "a.jsonl",
-                          settings=store_settings)
+    result = write_report(tmp_path / "out",
+                          Selection.build(store_settings, start="2025-04", end="2025-06",
+                                          area="Rugby", groups=["soc"]),
+                          audit_path=tmp_path / "a.jsonl")
     assert result["sites_csv"].startswith("hotspot table, not disruption sites")
     assert "not installed" in result["omitted"]["disruption"]
     sites = pd.read_csv(tmp_path / "out" / "sites.csv", encoding="utf-8-sig")
@@ -407,8 +415,10 @@ def test_without_the_disruption_model_sites_csv_holds_the_hotspot_table(store_se
 
 def test_report_errors_are_one_line_hotspots_errors(store_settings, tmp_path):
     with pytest.raises(HotspotsError) as info:
-        write_report(tmp_path / "out", area="Atlantis", groups=["soc"], start="2025-01",
-                     end="2025-03", audit_path=tmp_path / "a.jsonl", settings=store_settings)
+        write_report(tmp_path / "out",
+                     Selection.build(store_settings, start="2025-01", end="2025-03",
+                                     area="Atlantis", groups=["soc"]),
+                     audit_path=tmp_path / "a.jsonl")
     assert "\n" not in str(info.value) and "Atlantis" in str(info.value)
     assert not (tmp_path / "out").exists()
 
@@ -425,8 +435,9 @@ HOT_PATTERNS = {"new hot spot", "consecutive hot spot", "intensifying hot spot",
 @pytest.fixture(scope="module")
 def autumn_pack(store_settings, tmp_path_factory):
     """Acquisitive crime, force area, Oct-Dec 2025: the pack as `hotspots report` builds it."""
-    inputs = build_pack_inputs(start="2025-10", end="2025-12", groups=["acquisitive"],
-                               created=CREATED, settings=store_settings)
+    inputs = build_pack_inputs(Selection.build(store_settings, start="2025-10", end="2025-12",
+                                               groups=["acquisitive"]),
+                               created=CREATED)
     path = tmp_path_factory.mktemp("autumn") / "pack.pdf"
     info = write_tasking_pack(path, settings=store_settings, **inputs.pack_kwargs())
     return inputs, info, pdf_text(path)
@@ -459,9 +470,10 @@ def test_pack_states_the_back_test_of_its_own_kde(autumn_pack, store_settings):
 
 def test_pack_of_a_multiscale_map_states_that_surface_and_its_own_back_test(store_settings):
     bws = (300.0, 500.0, 750.0, 1000.0)
-    inputs = build_pack_inputs(start="2025-10", end="2025-12", area="Rugby",
-                               types=["Vehicle crime"], bandwidth=bws, created=CREATED,
-                               settings=store_settings)
+    inputs = build_pack_inputs(Selection.build(store_settings, start="2025-10", end="2025-12",
+                                               area="Rugby", types=["Vehicle crime"]),
+                               bandwidth=bws,
+                               created=CREATED)
     acc = inputs.params["accuracy"]
     assert acc["method"] == "KDE multi-scale 300-1000 m"
     assert inputs.params["surface"]["bandwidths_m"] == list(bws)
@@ -473,9 +485,11 @@ def test_pack_with_the_auto_bandwidth_draws_and_states_the_dashboards_auto(store
     from hotspots.methods import auto_choice
     from hotspots.models.evaluate import evaluate_store
 
-    inputs = build_pack_inputs(start="2025-10", end="2025-12", area="Rugby",
-                               types=["Vehicle crime"], bandwidth="auto", created=CREATED,
-                               classes=False, settings=store_settings)
+    inputs = build_pack_inputs(Selection.build(store_settings, start="2025-10", end="2025-12",
+                                               area="Rugby", types=["Vehicle crime"]),
+                               bandwidth="auto",
+                               created=CREATED,
+                               classes=False)
     res = evaluate_store(store_settings.store_dir, area="Rugby", types=["Vehicle crime"],
                          settings=store_settings)
     choice = auto_choice(res, "2025-12")
@@ -497,9 +511,11 @@ def test_pack_of_another_method_back_tests_maps_made_the_same_way(store_settings
     from hotspots.methods import MAP_COVERAGE, area_recipe
     from hotspots.models.evaluate import evaluate_store
 
-    inputs = build_pack_inputs(start="2025-10", end="2025-12", area="Rugby",
-                               groups=["acquisitive"], method=method, created=CREATED,
-                               classes=False, settings=store_settings)
+    inputs = build_pack_inputs(Selection.build(store_settings, start="2025-10", end="2025-12",
+                                               area="Rugby", groups=["acquisitive"]),
+                               method=method,
+                               created=CREATED,
+                               classes=False)
     acc = inputs.params["accuracy"]
     assert acc["method"] == label and acc["scored_on"] == "the area the map marks"
     # The dashboard's line under the map scores the same recipe with evaluate_store; the store
@@ -523,8 +539,9 @@ def test_pack_of_another_method_back_tests_maps_made_the_same_way(store_settings
 
 def test_pack_with_an_unknown_method_is_a_one_line_error(store_settings):
     with pytest.raises(ParameterError, match="unknown map method 'voronoi'"):
-        build_pack_inputs(start="2025-10", end="2025-12", groups=["acquisitive"],
-                          method="voronoi", settings=store_settings)
+        build_pack_inputs(Selection.build(store_settings, start="2025-10", end="2025-12",
+                                          groups=["acquisitive"]),
+                          method="voronoi")
 
 
 def test_pack_hotspot_table_has_the_emerging_class_of_each_area(autumn_pack, store_settings):
@@ -565,9 +582,9 @@ def test_report_back_test_uses_only_folds_up_to_the_pack_end(report):
 
 
 def test_early_pack_says_no_back_test_fold_is_available(store_settings, tmp_path):
-    inputs = build_pack_inputs(start="2024-02", end="2024-03", area="Rugby",
-                               groups=["acquisitive"], created=CREATED,
-                               settings=store_settings)
+    inputs = build_pack_inputs(Selection.build(store_settings, start="2024-02", end="2024-03",
+                                               area="Rugby", groups=["acquisitive"]),
+                               created=CREATED)
     assert inputs.accuracy is None and inputs.params["accuracy"] is None
     reason = inputs.omitted["accuracy"]
     assert reason.startswith("no back-test fold is available up to Mar 2024")
@@ -584,9 +601,9 @@ def test_early_pack_says_no_back_test_fold_is_available(store_settings, tmp_path
 def test_a_tiny_selection_omits_accuracy_and_classes_but_keeps_the_pack(store_settings,
                                                                         tmp_path):
     # Jan-Feb 2024: no fold, and only two monthly steps for emerging hot spots.
-    inputs = build_pack_inputs(start="2024-02", end="2024-02", area="Rugby",
-                               groups=["acquisitive"], created=CREATED,
-                               settings=store_settings)
+    inputs = build_pack_inputs(Selection.build(store_settings, start="2024-02", end="2024-02",
+                                               area="Rugby", groups=["acquisitive"]),
+                               created=CREATED)
     assert "no back-test fold" in inputs.omitted["accuracy"]
     why = inputs.omitted["classes"]
     assert why.startswith("emerging hot spot classes not computed: only 2 time step")
@@ -605,20 +622,20 @@ def test_errors_in_the_back_test_do_not_stop_the_pack(store_settings, monkeypatc
         raise RuntimeError("boom\nsecond line")
 
     monkeypatch.setattr(evaluate_module, "evaluate", broken)
-    inputs = build_pack_inputs(start="2025-10", end="2025-12", area="Rugby",
-                               groups=["acquisitive"], created=CREATED,
-                               settings=store_settings)
+    inputs = build_pack_inputs(Selection.build(store_settings, start="2025-10", end="2025-12",
+                                               area="Rugby", groups=["acquisitive"]),
+                               created=CREATED)
     assert inputs.accuracy is None
     assert inputs.omitted["accuracy"] == "back-test not computed: RuntimeError: boom"
     assert "class" in inputs.hotspot_table.columns
 
 
 def test_explicit_accuracy_and_classes_override_the_computed_ones(store_settings, tmp_path):
-    inputs = build_pack_inputs(start="2025-10", end="2025-12", area="Rugby",
-                               groups=["acquisitive"], created=CREATED,
+    inputs = build_pack_inputs(Selection.build(store_settings, start="2025-10", end="2025-12",
+                                               area="Rugby", groups=["acquisitive"]),
+                               created=CREATED,
                                accuracy="Hit rate 61% in the force's own test (supplied).",
-                               classes={1: "persistent hot spot", 2: "new hot spot"},
-                               settings=store_settings)
+                               classes={1: "persistent hot spot", 2: "new hot spot"})
     assert inputs.accuracy == "Hit rate 61% in the force's own test (supplied)."
     assert inputs.params["accuracy"] == {"source": "supplied"}
     assert inputs.hotspot_table["class"].head(2).tolist() == ["persistent hot spot",
@@ -634,9 +651,11 @@ def test_explicit_accuracy_and_classes_override_the_computed_ones(store_settings
 
 
 def test_accuracy_and_classes_false_are_left_out_with_a_reason(store_settings, tmp_path):
-    inputs = build_pack_inputs(start="2025-10", end="2025-12", area="Rugby",
-                               groups=["acquisitive"], created=CREATED, accuracy=False,
-                               classes=False, settings=store_settings)
+    inputs = build_pack_inputs(Selection.build(store_settings, start="2025-10", end="2025-12",
+                                               area="Rugby", groups=["acquisitive"]),
+                               created=CREATED,
+                               accuracy=False,
+                               classes=False)
     assert inputs.accuracy is None and "class" not in inputs.hotspot_table.columns
     assert inputs.omitted["accuracy"] == "not asked for (accuracy=False)"
     assert inputs.omitted["classes"] == "not asked for (classes=False)"

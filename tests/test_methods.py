@@ -9,6 +9,7 @@ from hotspots import registry
 from hotspots.errors import ParameterError
 from hotspots.models.evaluate import evaluate_store
 from hotspots.query import available_months, load_incidents
+from hotspots.selection import Selection
 from hotspots.spatial.boundaries import area_geometry
 
 
@@ -66,7 +67,8 @@ def test_resolve_auto_is_the_dashboards_auto_for_the_period(store, shipped_setti
     settings = shipped_settings
     res = evaluate_store(store, types=["Vehicle crime"], settings=settings)
     for end in ("2025-06", "2025-12"):
-        choice = mm.resolve_auto(store, end=end, types=["Vehicle crime"], settings=settings)
+        choice = mm.resolve_auto(Selection.build(settings, start=end, end=end,
+                                                 types=["Vehicle crime"]), store)
         assert choice == mm.auto_choice(res, end)
         assert max(choice.folds) <= end
     # On the shipped data the CLI's auto (every method) picks a KDE surface: the same one,
@@ -86,13 +88,14 @@ def test_resolve_auto_falls_back_to_500_m_saying_why_when_it_cannot_back_test(
         shipped_settings):
     settings = shipped_settings
     # A month before any fold: no earlier test month to learn from.
-    choice = mm.resolve_auto(settings.store_dir, end="2024-03", groups=["acquisitive"],
-                             settings=settings)
+    choice = mm.resolve_auto(Selection.build(settings, start="2024-03", end="2024-03",
+                                             groups=["acquisitive"]))
     assert choice.bandwidth == mm.FALLBACK_BANDWIDTH and choice.folds == ()
     assert "fallback" in choice.rule
     # A crime type with no incidents at all cannot be back-tested: fallback with the reason.
-    none = mm.resolve_auto(settings.store_dir, end="2025-12", types=["No such crime"],
-                           settings=settings)
+    none = mm.resolve_auto(Selection.build(settings, start="2025-12", end="2025-12",
+                                           types=["No such crime"]))
     assert none.bandwidth == mm.FALLBACK_BANDWIDTH and none.reason
     with pytest.raises(ParameterError, match="choose crimes"):
-        mm.resolve_auto(settings.store_dir, end="2025-12", settings=settings)
+        mm.resolve_auto(Selection.build(settings, start="2025-12", end="2025-12",
+                                        require_crimes=False))

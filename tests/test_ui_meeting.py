@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from hotspots import viewstate
 from hotspots.config import load_settings
+from hotspots.method_spec import MapAreas
 from hotspots.ui import compute, downloads, meeting
 from hotspots.ui.compute import Params
 
@@ -425,10 +426,8 @@ def test_gistar_tasking_pack_is_built_on_the_hot_areas_shown(rugby_gistar, tmp_p
 
     settings, analysis, _, shown = rugby_gistar
     p = analysis.params
-    inputs = build_pack_inputs(settings.store_dir, start=p.start, end=p.end, area=p.area,
-                               groups=list(p.groups), areas=shown.areas,
-                               areas_statement=shown.statement, areas_name=shown.name,
-                               areas_legend=shown.legend, accuracy=False, settings=settings)
+    inputs = build_pack_inputs(p.to_selection(settings), settings.store_dir, shown=shown,
+                               accuracy=False)
     table = inputs.hotspot_table
     assert table["incidents"].tolist() == shown.areas["incidents"].tolist()
     assert table["rank"].tolist() == list(range(1, len(shown.areas) + 1))
@@ -462,11 +461,9 @@ def test_cluster_pack_counts_no_previous_period_for_clusters(rugby):
     months = tuple(available_months(settings=settings))
     shown = methods.model_areas(methods.MapMethod("clusters"), hulls, p, settings, months)
     assert len(shown.areas) >= 1
-    inputs = build_pack_inputs(settings.store_dir, start=p.start, end=p.end, area=p.area,
-                               groups=list(p.groups), areas=shown.areas,
-                               areas_statement=shown.statement, areas_name=shown.name,
-                               areas_legend=shown.legend, accuracy=False, classes=False,
-                               settings=settings)
+    inputs = build_pack_inputs(p.to_selection(settings), settings.store_dir, shown=shown,
+                               accuracy=False,
+                               classes=False)
     table = inputs.hotspot_table
     assert table["previous"].isna().all()
     assert set(table["change_note"]) == {"clusters are groups of this period's incidents, not "
@@ -485,9 +482,8 @@ def test_pack_refuses_areas_without_the_hotspot_columns_in_one_line(rugby):
     p = analysis.params
     bad = gpd.GeoDataFrame({"incidents": [3]}, geometry=[box(0, 0, 1, 1)], crs=27700)
     with pytest.raises(ParameterError, match="lack the hotspot-area columns") as err:
-        build_pack_inputs(settings.store_dir, start=p.start, end=p.end, area=p.area,
-                          groups=list(p.groups), areas=bad, areas_statement="x",
-                          areas_name="y", settings=settings)
+        build_pack_inputs(p.to_selection(settings), settings.store_dir,
+                          shown=MapAreas("gistar", "y", bad, "x"))
     assert "\n" not in str(err.value)
 
 

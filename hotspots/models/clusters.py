@@ -17,7 +17,8 @@ from hotspots.schema import located_xy
 from hotspots.spatial.grid import CRS
 from hotspots.wording import month_runs_label
 
-METHODS = ("dbscan", "hdbscan")
+#: The clustering algorithms, in the order the switcher and `--method` offer them.
+CLUSTER_METHODS = ("dbscan", "hdbscan")
 DUPLICATES = ("weight", "locations")
 
 #: Default DBSCAN neighbourhood radius, metres: a few street blocks, about the spacing of
@@ -389,7 +390,7 @@ def find_clusters(incidents: pd.DataFrame, *, method: str = "dbscan",
 def _check_options(method: str, duplicates: str, n_locations: int, eps: Any,
                    min_cluster_size: int | None) -> None:
     """Reject an unknown method or duplicates mode, and a parameter of the other method."""
-    if method not in METHODS:
+    if method not in CLUSTER_METHODS:
         raise ParameterError(f"unknown cluster method {method!r}; choose dbscan or hdbscan")
     if duplicates not in DUPLICATES:
         raise ParameterError(f"duplicates must be 'weight' or 'locations', got {duplicates!r}")

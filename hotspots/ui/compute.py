@@ -31,6 +31,7 @@ from hotspots.config import Settings
 from hotspots.errors import NoDataError, ParameterError
 from hotspots.legend import Legend
 from hotspots.months import missing_months, month_range
+from hotspots.selection import Selection
 
 #: Crime groups as offered in the sidebar, with their labels.
 GROUP_LABELS: dict[str, str] = {
@@ -91,6 +92,13 @@ class Params:
         if not self.groups:
             raise NoDataError("choose at least one crime group or crime type")
         return {"groups": list(self.groups), "types": None}
+
+    def to_selection(self, settings: Settings) -> Selection:
+        """The dashboard's choice as a validated :class:`~hotspots.selection.Selection` of the
+        settings' force, for the library calls behind every view."""
+        self.selection()  # no crime chosen: the dashboard's own message
+        return Selection.build(settings, start=self.start, end=self.end, area=self.area,
+                               groups=self.groups, types=self.types)
 
     def crimes(self) -> str:
         """The crime selection in words."""

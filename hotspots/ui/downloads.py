@@ -311,16 +311,11 @@ def tasking_pack(params: Params, settings: Settings, shown: MapAreas | None = No
     from hotspots.pack import write_tasking_pack
     from hotspots.pack_inputs import build_pack_inputs
 
-    extra: dict[str, Any] = {}
-    if not _is_density(shown):
-        extra = {"areas": shown.areas, "areas_statement": shown.statement,
-                 "areas_name": shown.name, "areas_legend": shown.legend,
-                 "method": shown.method}
-    inputs = build_pack_inputs(settings.store_dir, start=params.start, end=params.end,
-                               area=params.area, disruption_sites=PACK_SITES,
+    own = None if _is_density(shown) else shown
+    inputs = build_pack_inputs(params.to_selection(settings), disruption_sites=PACK_SITES,
                                bandwidth=params.bandwidth, top=params.top,
-                               bandwidth_rule=params.bandwidth_rule, settings=settings,
-                               **extra, **params.selection())
+                               bandwidth_rule=params.bandwidth_rule, shown=own,
+                               method=None if own is None else own.method)
     with tempfile.TemporaryDirectory(prefix="hotspots-pack-") as tmp:
         path = Path(tmp) / "pack.pdf"
         write_tasking_pack(path, settings=settings, **inputs.pack_kwargs())

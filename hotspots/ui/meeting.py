@@ -9,7 +9,8 @@ from typing import Any
 import streamlit as st
 
 from hotspots import registry, viewstate, wording
-from hotspots.method_spec import CLUSTER_METHODS, CORRECTIONS
+from hotspots.models.clusters import CLUSTER_METHODS
+from hotspots.models.significance import CORRECTIONS
 from hotspots.ui.common import DEFAULT_MONTHS, VIEWS, md_escape
 from hotspots.ui.compute import FORCE_AREA, Params
 from hotspots.viewstate import Choices, ViewState

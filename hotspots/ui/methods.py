@@ -21,9 +21,7 @@ from hotspots.config import Settings
 from hotspots.errors import HotspotsError, NoDataError, ParameterError
 from hotspots.method_spec import (
     CLUSTER_LABELS,
-    CLUSTER_METHODS,
     CORRECTION_LABELS,
-    CORRECTIONS,
     MAP_COVERAGE,
     MapAreas,
     MapMethod,
@@ -37,7 +35,9 @@ from hotspots.methods import (
     recipe,
     recipe_words,
 )
+from hotspots.models.clusters import CLUSTER_METHODS
 from hotspots.models.evaluate import EvaluationResult, plan_folds
+from hotspots.models.significance import CORRECTIONS
 from hotspots.months import missing_months, month_range
 from hotspots.ui import compute
 from hotspots.ui.common import (
