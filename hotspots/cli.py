@@ -533,20 +533,8 @@ def _analysis_command(sub, name: str, help_text: str, func, store: str, *,
     return p
 
 
-def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
-    """Return the argument parser for the ``hotspots`` command.
-
-    Parameters
-    ----------
-    settings : Settings, optional
-        Where the default store is (default: :func:`hotspots.config.load_settings`). The map
-        methods offered are those of the registry when the parser is built.
-    """
-    settings = settings or load_settings()
-    default_store = str(settings.store_dir)
-    p = _Parser(prog="hotspots", description="Crime hotspot and SRN corridor analysis.")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-
+def _add_ingest(sub, default_store: str) -> None:
+    """``hotspots ingest``: load files into the incident store."""
     ing = sub.add_parser("ingest", help="load police.uk or force files into the incident store")
     ing.add_argument("paths", nargs="+", help="CSV/ZIP/GeoJSON/GeoPackage/GeoParquet files or "
                                                "folders")
@@ -562,6 +550,9 @@ def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
     ing.add_argument("--json", action="store_true", help="print one JSON object")
     ing.set_defaults(func=_cmd_ingest)
 
+
+def _add_map_commands(sub, default_store: str) -> None:
+    """The hotspot map commands: kde, gistar, emerging, clusters, nearrepeat."""
     kde = _analysis_command(sub, "kde", "kernel density hotspots for a period and crime selection",
                              _cmd_kde, default_store)
     kde.add_argument("--cell", type=_positive(float), default=100.0, help="cell size, metres")
@@ -610,6 +601,9 @@ def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
     nr.add_argument("--permutations", type=int, default=999)
     nr.add_argument("--seed", type=int, default=0)
 
+
+def _add_road_commands(sub, default_store: str) -> None:
+    """The SRN commands: disrupt and corridors."""
     dis = _analysis_command(sub, "disrupt", "suggest SRN disruption points (maximal covering)",
                              _cmd_disrupt, default_store)
     dis.add_argument("--k", type=int, default=5, help="number of new sites (default 5)")
@@ -626,6 +620,16 @@ def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
     dis.add_argument("--time-limit", type=_positive(float), default=30.0,
                      help="seconds for the exact solver before falling back to greedy")
 
+    cor = _analysis_command(sub, "corridors", "crime around SRN junctions and corridor bands",
+                            _cmd_corridors, default_store, area=False)
+    cor.add_argument("--radius", type=_positive(float), default=2000.0,
+                     help="junction radius, metres (default 2000)")
+    cor.add_argument("--neighbours", action="store_true",
+                     help="include neighbouring forces' near-border incidents")
+
+
+def _add_evaluate(sub, default_store: str) -> None:
+    """``hotspots evaluate``: the rolling-origin back-test."""
     ev = _analysis_command(sub, "evaluate", "back-test hotspot methods on later months",
                            _cmd_evaluate, default_store, period=False)
     g = ev.add_mutually_exclusive_group()
@@ -636,13 +640,16 @@ def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
     ev.add_argument("--coverage", type=_positive(float), default=0.05,
                     help="share of the area flagged (default 0.05)")
 
+
+def _add_report(sub, default_store: str) -> None:
+    """``hotspots report``: the map, tasking pack and GIS files."""
     rep = _analysis_command(sub, "report", "map PNG, tasking pack PDF and GIS exports",
                              _cmd_report, default_store)
     rep.add_argument("--out", required=True, help="folder to write the files into")
     rep.add_argument("--marking", default=None,
                      help="protective marking (default from settings: OFFICIAL-SENSITIVE)")
     rep.add_argument("--method", default="kde", choices=_MapMethods(), metavar="METHOD",
-                     help="map method, as the dashboard's switcher (default kde)")
+                     help="map method, as the dashboard's switcher: %(choices)s (default kde)")
     rep.add_argument("--bandwidth", default="auto",
                      help="KDE bandwidth: auto (default, as the dashboard), metres, a rule name "
                           "or several metres separated by commas (multi-scale)")
@@ -655,12 +662,26 @@ def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
     rep.add_argument("--sites", type=int, default=5,
                      help="disruption sites to choose (default 5; 0 for none)")
 
-    cor = _analysis_command(sub, "corridors", "crime around SRN junctions and corridor bands",
-                            _cmd_corridors, default_store, area=False)
-    cor.add_argument("--radius", type=_positive(float), default=2000.0,
-                     help="junction radius, metres (default 2000)")
-    cor.add_argument("--neighbours", action="store_true",
-                     help="include neighbouring forces' near-border incidents")
+
+def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
+    """Return the argument parser for the ``hotspots`` command.
+
+    Parameters
+    ----------
+    settings : Settings, optional
+        Where the default store is (default: :func:`hotspots.config.load_settings`). The map
+        methods offered are those of the registry when the parser is built.
+    """
+    settings = settings or load_settings()
+    default_store = str(settings.store_dir)
+    p = _Parser(prog="hotspots", description="Crime hotspot and SRN corridor analysis.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    _add_ingest(sub, default_store)
+    _add_map_commands(sub, default_store)
+    _add_road_commands(sub, default_store)
+    _add_evaluate(sub, default_store)
+    _add_report(sub, default_store)
     return p
 
 

@@ -30,7 +30,9 @@ from hotspots import (
 from hotspots.config import Settings
 from hotspots.errors import NoDataError, ParameterError
 from hotspots.legend import Legend
+from hotspots.method_kde import CELL_M, KERNEL, density_areas
 from hotspots.months import missing_months, month_range
+from hotspots.query import select
 from hotspots.selection import Selection
 
 #: Crime groups as offered in the sidebar, with their labels.
@@ -46,8 +48,6 @@ GROUP_LABELS: dict[str, str] = {
 SOC_NOTE = ("police.uk has no serious-organised-crime marker: Drugs and Possession of weapons "
             "are the SOC-linked proxy.")
 
-CELL_M = 100.0
-KERNEL = "quartic"
 SYMBOL_CELL_M = 1000.0
 FORCE_AREA = "force"
 
@@ -182,30 +182,21 @@ def run_analysis(params: Params, settings: Settings, months_present: Sequence[st
     HotspotsError
         No incidents, an unknown area, bad parameters, a damaged store.
     """
-    from hotspots.models.areas import hotspot_areas
-    from hotspots.models.kde import kernel_density
-    from hotspots.query import load_incidents
-    from hotspots.spatial.boundaries import area_geometry
-    from hotspots.spatial.grid import Grid
-
     if params.start > params.end:
         raise ParameterError(f"the period starts ({params.start}) after it ends ({params.end})")
     if not 0 < params.top < 1:
         raise ParameterError(f"hotspot share {params.top!r} must be between 0 and 1")
-    inc = load_incidents(_settings_store(settings), start=params.start, end=params.end,
-                         area=params.area, forces=[settings.force], settings=settings,
-                         **params.selection())
+    sel = params.to_selection(settings)
+    inc = select(sel)
     has_loc = inc["has_location"].fillna(False).astype(bool)
     mapped = inc[has_loc]
     if mapped.empty:
         raise NoDataError(f"no mapped {params.crimes()} incidents in {params.area_label()} for "
                           f"{wording.period_label(params.start, params.end)}; widen the period, "
                           "area or crime selection")
-    geom = area_geometry(params.area, settings)
-    grid = Grid.from_geometry(geom, CELL_M)
-    surface = kernel_density(mapped["x"].to_numpy(), mapped["y"].to_numpy(), cell=CELL_M,
-                             bandwidth=params.bandwidth, kernel=KERNEL, grid=grid)
-    areas = hotspot_areas(surface, mapped, top=params.top, study_area=geom)
+    geom = sel.geometry
+    surface, areas = density_areas(mapped, geom, bandwidth=params.bandwidth, top=params.top,
+                                   cell=CELL_M, kernel=KERNEL)
     method = areas.attrs.get("method", {})
     study_km2 = float(method.get("study_area_km2", geom.area / 1e6))
     in_study = int(method.get("incidents_in_study_area", len(mapped)))
@@ -311,8 +302,6 @@ def neighbour_layer(params: Params, settings: Settings) -> count_symbols.CountLa
 def map_page(analysis: Analysis, settings: Settings, *,
              counts: Sequence[count_symbols.CountLayer] = (), show_services: bool = False) -> str:
     """Build the map for an analysis and render it to self-contained, offline HTML."""
-    from hotspots.spatial.boundaries import area_geometry
-
     p = analysis.params
     n = len(analysis.areas)
     hot_line = (f"Hotspot areas (top {wording.format_share(p.top)} of area): {n:,}, holding "
@@ -331,7 +320,7 @@ def map_page(analysis: Analysis, settings: Settings, *,
         method=analysis.method(), density=analysis.image, hotspots_line=hot_line,
         counts=tuple(counts), marking=settings.marking, notes=tuple(notes))
     m = maps.build_map(base=base_layers.load_base_layers(settings),
-                       view=area_geometry(p.area, settings), density=analysis.image,
+                       view=p.to_selection(settings).geometry, density=analysis.image,
                        hotspots=analysis.areas, counts=counts, legend=legend, settings=settings,
                        show_services=show_services,
                        title=f"Hotspots: {p.crimes()}, {p.area_label()}, "

@@ -274,12 +274,11 @@ def corridor_junctions(inc: pd.DataFrame, graph: nx.MultiDiGraph, sel: Params, r
         ``radius`` of the area, ranked, with ``rank`` first; ``attrs`` as junction_stats plus
         ``area``.
     """
-    from hotspots.spatial.boundaries import area_geometry
     from hotspots.spatial.corridors import junction_stats
 
     stats = junction_stats(inc, graph, radius=float(radius), period=(sel.start, sel.end),
                            months=list(months_present))
-    geom = area_geometry(sel.area, settings)
+    geom = sel.to_selection(settings).geometry
     near = shapely.dwithin(geom, shapely.points(stats["x"].to_numpy(), stats["y"].to_numpy()),
                            float(radius))
     out = stats[near].reset_index(drop=True)
@@ -297,11 +296,10 @@ def corridor_band_table(inc: pd.DataFrame, graph: nx.MultiDiGraph, sel: Params,
     pandas.DataFrame
         :func:`hotspots.spatial.corridors.corridor_bands` for the area.
     """
-    from hotspots.spatial.boundaries import area_geometry
     from hotspots.spatial.corridors import corridor_bands
 
     return corridor_bands(_in_period(inc, sel.start, sel.end), graph,
-                          area_geometry(sel.area, settings))
+                          sel.to_selection(settings).geometry)
 
 
 def _groups_text(value: object) -> str:

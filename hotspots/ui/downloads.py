@@ -237,13 +237,12 @@ def density_surface(params: Params, settings: Settings) -> Surface:
     """
     from hotspots.models.kde import kernel_density
     from hotspots.query import load_incidents
-    from hotspots.spatial.boundaries import area_geometry
     from hotspots.spatial.grid import Grid
 
     inc = load_incidents(settings.store_dir, start=params.start, end=params.end,
                          area=params.area, forces=[settings.force], mapped_only=True,
                          settings=settings, **params.selection())
-    grid = Grid.from_geometry(area_geometry(params.area, settings), compute.CELL_M)
+    grid = Grid.from_geometry(params.to_selection(settings).geometry, compute.CELL_M)
     return kernel_density(inc["x"].to_numpy(), inc["y"].to_numpy(), cell=compute.CELL_M,
                           bandwidth=params.bandwidth, kernel=compute.KERNEL, grid=grid)
 
@@ -273,8 +272,6 @@ def map_png(analysis: compute.Analysis, settings: Settings, size: str, *,
         PNG.
     """
     from hotspots.snapshot import render_map_png
-    from hotspots.spatial.boundaries import area_geometry
-
     p = analysis.params
     if _is_density(shown):
         surf = surface if surface is not None else density_surface(p, settings)
@@ -282,7 +279,7 @@ def map_png(analysis: compute.Analysis, settings: Settings, size: str, *,
     else:
         surf, areas, text, label = None, shown.areas, shown.statement, shown.legend
     return render_map_png(
-        surf, areas, area_geometry=area_geometry(p.area, settings), title=_title(p, shown),
+        surf, areas, area_geometry=p.to_selection(settings).geometry, title=_title(p, shown),
         period=wording.period_label(p.start, p.end),
         groups=list(p.types) or list(p.groups), method_text=text,
         marking=settings.marking, size=size, area=p.area_label(), services=services,

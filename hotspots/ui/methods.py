@@ -39,6 +39,7 @@ from hotspots.models.clusters import CLUSTER_METHODS
 from hotspots.models.evaluate import EvaluationResult, plan_folds
 from hotspots.models.significance import CORRECTIONS
 from hotspots.months import missing_months, month_range
+from hotspots.query import select
 from hotspots.ui import compute
 from hotspots.ui.common import (
     KEEP,
@@ -66,11 +67,7 @@ def switcher_label(name: str) -> str:
 def load_selection(params: Params, settings: Settings, *, mapped_only: bool = True
                    ) -> pd.DataFrame:
     """The selection's incidents of the period, as the CLI loads them (force's own rows)."""
-    from hotspots.query import load_incidents
-
-    inc = load_incidents(settings.store_dir, start=params.start, end=params.end,
-                         area=params.area, forces=[settings.force], mapped_only=mapped_only,
-                         settings=settings, **params.selection())
+    inc = select(params.to_selection(settings), mapped_only=mapped_only)
     if inc.empty:
         raise NoDataError(f"no mapped {params.crimes()} incidents in {params.area_label()} for "
                           f"{wording.period_label(params.start, params.end)}; widen the period, "
@@ -82,11 +79,9 @@ def model_run(method: MapMethod, params: Params, settings: Settings,
               months_held: Sequence[str] = ()) -> gpd.GeoDataFrame:
     """A model map's result for the selection, as its ``hotspots`` command makes it
     (:func:`hotspots.methods.model_result`); gaps in ``months_held`` are never zeros."""
-    from hotspots.spatial.boundaries import area_geometry
-
     spec = methods.spec_of(method)
     inc = load_selection(params, settings, mapped_only=spec.mapped_only)
-    return methods.model_result(method, inc, study_area=area_geometry(params.area, settings),
+    return methods.model_result(method, inc, study_area=params.to_selection(settings).geometry,
                                 months_held=months_held)
 
 
@@ -94,11 +89,9 @@ def model_areas(method: MapMethod, result: gpd.GeoDataFrame, params: Params,
                 settings: Settings, months_held: Sequence[str]) -> MapAreas:
     """A model map's result as ranked areas (:func:`hotspots.methods.model_areas` on the
     selection's period)."""
-    from hotspots.spatial.boundaries import area_geometry
-
     return methods.model_areas(method, result, load_selection(params, settings), start=params.start,
                                end=params.end, crimes=params.crimes(),
-                               study_area=area_geometry(params.area, settings),
+                               study_area=params.to_selection(settings).geometry,
                                months_held=months_held)
 
 
@@ -163,8 +156,6 @@ def _model_areas(fingerprint: str, settings_key: str, sel: Params, method: MapMe
 def _model_html(fingerprint: str, settings_key: str, sel: Params, method: MapMethod,
                 months: tuple[str, ...], layers: Layers, unmapped: int, _settings: Settings
                 ) -> str:
-    from hotspots.spatial.boundaries import area_geometry
-
     result = _model_result(fingerprint, settings_key, sel, method, months, _settings)
     layer = model_layer(method, result, sel, months, unmapped)
     counts = load_count_layers(fingerprint, settings_key, sel, layers, _settings)
@@ -175,7 +166,7 @@ def _model_html(fingerprint: str, settings_key: str, sel: Params, method: MapMet
         notes.append(compute.NEIGHBOUR_NOTE)
     return model_maps.model_map_page(
         layer, base=base_layers.load_base_layers(_settings),
-        view=area_geometry(sel.area, _settings),
+        view=sel.to_selection(_settings).geometry,
         settings=_settings, counts=counts, show_services=layers.services, notes=notes,
         title=f"Hotspots ({methods.spec_of(method).label}): {sel.crimes()}, {sel.area_label()}, "
               f"{wording.period_label(sel.start, sel.end)}")
