@@ -15,6 +15,7 @@ import shapely
 from shapely.geometry import mapping
 
 from hotspots.errors import InputError, ParameterError
+from hotspots.geojson import round_coords
 from hotspots.jsonvalue import json_value
 
 __all__ = ["to_geojson", "write_geopackage"]
@@ -27,14 +28,6 @@ def _check_gdf(gdf: Any, what: str) -> gpd.GeoDataFrame:
         raise ParameterError(f"{what} has no coordinate reference system; set one (e.g. "
                              "EPSG:27700) before exporting")
     return gdf
-
-
-def _round_coords(obj: Any, ndigits: int) -> Any:
-    if isinstance(obj, (list, tuple)):
-        if obj and isinstance(obj[0], (int, float)):
-            return [round(float(c), ndigits) for c in obj]
-        return [_round_coords(o, ndigits) for o in obj]
-    return obj
 
 
 
@@ -80,7 +73,7 @@ def to_geojson(gdf: gpd.GeoDataFrame, *, metadata: Mapping[str, Any] | None = No
         if g is not None and not g.is_empty:
             gm = mapping(g)
             geometry = {"type": gm["type"],
-                        "coordinates": _round_coords(gm["coordinates"], precision)}
+                        "coordinates": round_coords(gm["coordinates"], precision)}
         features.append({"type": "Feature", "properties": {str(k): json_value(v)
                                                              for k, v in rec.items()},
                          "geometry": geometry})

@@ -428,6 +428,18 @@ def _dbscan_eps(eps: float | str | None, xy: np.ndarray, w: np.ndarray, min_samp
     return eps_v, "given"
 
 
+def _size_or_default(name: str, value: int | None, minimum: int, units: int, duplicates: str,
+                     params: dict[str, Any]) -> int:
+    """A size parameter as given (checked), or its default share of the units; the rule is
+    recorded in ``params[name + "_rule"]``."""
+    if value is None:
+        params[f"{name}_rule"] = (f"default: {DEFAULT_SHARE:.1%} of the {units:,} "
+                                  f"{_unit_name(duplicates)}, at least {MIN_DEFAULT}")
+        return _default_size(units)
+    params[f"{name}_rule"] = "given"
+    return _whole(name, value, minimum)
+
+
 def _run_dbscan(xy: np.ndarray, w: np.ndarray, units: int, duplicates: str,
                 eps: float | str | None, min_samples: int | None, params: dict[str, Any]
                 ) -> np.ndarray:
@@ -435,13 +447,7 @@ def _run_dbscan(xy: np.ndarray, w: np.ndarray, units: int, duplicates: str,
     params["algorithm"] = ("scikit-learn DBSCAN on distinct locations, "
                            + ("sample_weight = incidents at each location"
                               if duplicates == "weight" else "each location once"))
-    if min_samples is None:
-        min_samples = _default_size(units)
-        params["min_samples_rule"] = (f"default: {DEFAULT_SHARE:.1%} of the {units:,} "
-                                      f"{_unit_name(duplicates)}, at least {MIN_DEFAULT}")
-    else:
-        min_samples = _whole("min_samples", min_samples, 1)
-        params["min_samples_rule"] = "given"
+    min_samples = _size_or_default("min_samples", min_samples, 1, units, duplicates, params)
     eps_v, params["eps_rule"] = _dbscan_eps(eps, xy, w, min_samples)
     params.update(eps_m=round(eps_v, 3), min_samples=min_samples, min_cluster_size=None)
     if int(w.sum()) < min_samples:
@@ -459,13 +465,8 @@ def _run_hdbscan(xy: np.ndarray, w: np.ndarray, units: int, duplicates: str,
            "of every incident, while a busy map point counts at most min_samples times "
            "towards min_cluster_size; a location's incidents all take the label most of "
            "its copies got" if duplicates == "weight" else "each location once"))
-    if min_cluster_size is None:
-        min_cluster_size = _default_size(units)
-        params["min_cluster_size_rule"] = (f"default: {DEFAULT_SHARE:.1%} of the {units:,} "
-                                           f"{_unit_name(duplicates)}, at least {MIN_DEFAULT}")
-    else:
-        min_cluster_size = _whole("min_cluster_size", min_cluster_size, 2)
-        params["min_cluster_size_rule"] = "given"
+    min_cluster_size = _size_or_default("min_cluster_size", min_cluster_size, 2, units,
+                                        duplicates, params)
     if min_samples is None:
         min_samples = min_cluster_size
         params["min_samples_rule"] = "default: min_cluster_size (scikit-learn's default)"

@@ -25,12 +25,12 @@ from hotspots.spatial.boundaries import area_geometry
 from hotspots.spatial.crs import BNG, to_bng
 from hotspots.spatial.road_lines import (
     SPEEDS_KPH,
-    _assemble,
-    _key,
-    _Line,
-    _line_tree,
-    _split_lines,
-    _to_graph,
+    RoadLine,
+    assemble_lines,
+    line_tree,
+    lines_to_graph,
+    node_key,
+    split_lines,
 )
 from hotspots.spatial.road_names import _ROAD_IN_TEXT, _norm_ref
 from hotspots.spatial.srn_graph import _SERVICES_SNAP_M, _area_geometry, _clip
@@ -205,7 +205,7 @@ def _finish_osm_graph(G: nx.MultiDiGraph, services: list[tuple[int, str, tuple[f
                 r = _norm_ref(ref.split(";")[0])
                 if r not in refs_at[n]:
                     refs_at[n].append(r)
-    lines: list[_Line] = []
+    lines: list[RoadLine] = []
     seen: dict[tuple, int] = {}
     for (u, v, _k), row in edges.iterrows():
         hw = str(_first(row.get("highway")) or "")
@@ -222,7 +222,7 @@ def _finish_osm_graph(G: nx.MultiDiGraph, services: list[tuple[int, str, tuple[f
                 other.bwd = True
                 continue
         seen[twin] = len(lines)
-        lines.append(_Line(coords, True, False, {
+        lines.append(RoadLine(coords, True, False, {
             "ref": ref, "name": str(_first(row.get("name")) or ref), "road_class": rc,
             "highway": hw, "geometry_source": "osm", "link": "",
             "osm_way": str(_first(row.get("osmid")) or "")}))
@@ -233,11 +233,11 @@ def _finish_osm_graph(G: nx.MultiDiGraph, services: list[tuple[int, str, tuple[f
     for ln in lines:
         if ln.attrs["road_class"] != "link" and ln.attrs["ref"]:
             for end in (ln.coords[0], ln.coords[-1]):
-                road_refs.setdefault(_key(*end), ln.attrs["ref"])
+                road_refs.setdefault(node_key(*end), ln.attrs["ref"])
     for ln in lines:
         if ln.attrs["road_class"] == "link" and not ln.attrs["ref"]:
-            ln.attrs["ref"] = road_refs.get(_key(*ln.coords[0])) or \
-                road_refs.get(_key(*ln.coords[-1])) or ""
+            ln.attrs["ref"] = road_refs.get(node_key(*ln.coords[0])) or \
+                road_refs.get(node_key(*ln.coords[-1])) or ""
 
     known: dict[tuple[float, float], dict] = {}
     for nid, row in nodes.iterrows():
@@ -250,12 +250,12 @@ def _finish_osm_graph(G: nx.MultiDiGraph, services: list[tuple[int, str, tuple[f
             roads = refs_at.get(nid) or [""]
             name = " / ".join(sorted(f"{r} J{jref.upper()}".strip() for r in roads)) if jref \
                 else (alias or f"{roads[0]} junction".strip())
-        known[_key(row["x"], row["y"])] = {"osmid": int(nid), "name": name, "kind": kind,
+        known[node_key(row["x"], row["y"])] = {"osmid": int(nid), "name": name, "kind": kind,
                                            "roads": "; ".join(refs_at.get(nid, [])),
                                            "alias": alias}
     # Both carriageways carry their own "M6 J2" node: same name on purpose, merged by
     # junctions_frame(); no compass suffix here.
-    tree, geoms = _line_tree(lines)
+    tree, geoms = line_tree(lines)
     refs = np.array([ln.attrs["ref"] for ln in lines])
     roadlike = np.array([ln.attrs["road_class"] != "link" for ln in lines])
     requests, svc = [], []
@@ -275,7 +275,7 @@ def _finish_osm_graph(G: nx.MultiDiGraph, services: list[tuple[int, str, tuple[f
         j = int(idx[int(np.argmin(dist))])
         svc.append((sid, sname, p, lines[j].attrs["ref"], len(requests)))
         requests.append((j, float(geoms[j].project(p))))
-    lines, where = _split_lines(lines, requests)
+    lines, where = split_lines(lines, requests)
     # OSM numbers nodes and ways separately: a services area's way id may equal a node id.
     taken = {int(n) for n in nodes.index}
     spare = max(taken | {int(s[0]) for s in services} | {0}) + 1
@@ -283,13 +283,13 @@ def _finish_osm_graph(G: nx.MultiDiGraph, services: list[tuple[int, str, tuple[f
         if int(sid) in taken:
             sid, spare = spare, spare + 1
         taken.add(int(sid))
-        known[_key(p.x, p.y)] = {"osmid": int(sid), "name": str(sname), "kind": "services",
+        known[node_key(p.x, p.y)] = {"osmid": int(sid), "name": str(sname), "kind": "services",
                                  "roads": ref, "alias": ""}
-        lines.append(_Line(np.vstack([[p.x, p.y], where[r]]), True, True, {
+        lines.append(RoadLine(np.vstack([[p.x, p.y], where[r]]), True, True, {
             "ref": ref, "name": f"{sname} access", "road_class": "link", "highway": "services",
             "geometry_source": "connector", "link": "", "osm_way": ""}))
-    n_gdf, e_gdf = _assemble(lines, known, first_id=spare)
-    return _to_graph(n_gdf, e_gdf, {
+    n_gdf, e_gdf = assemble_lines(lines, known, first_id=spare)
+    return lines_to_graph(n_gdf, e_gdf, {
         "source": source,
         "attribution": "© OpenStreetMap contributors, ODbL",
         "speeds_kph": dict(SPEEDS_KPH),

@@ -36,14 +36,14 @@ _KEY_DECIMALS = 1
 
 
 @dataclass
-class _Line:
+class RoadLine:
     coords: np.ndarray  # (n, 2) BNG metres, n >= 2
     fwd: bool  # traversable first -> last vertex
     bwd: bool  # traversable last -> first vertex
     attrs: dict
 
 
-def _key(x: float, y: float) -> tuple[float, float]:
+def node_key(x: float, y: float) -> tuple[float, float]:
     return (round(float(x), _KEY_DECIMALS), round(float(y), _KEY_DECIMALS))
 
 
@@ -70,8 +70,8 @@ def _cut(coords: np.ndarray, positions: Sequence[float]) -> tuple[list[np.ndarra
     return pieces, np.c_[px[1:-1], py[1:-1]]
 
 
-def _split_lines(lines: list[_Line], requests: list[tuple[int, float]]
-                 ) -> tuple[list[_Line], list[tuple[float, float]]]:
+def split_lines(lines: list[RoadLine], requests: list[tuple[int, float]]
+                 ) -> tuple[list[RoadLine], list[tuple[float, float]]]:
     """Cut ``lines`` at (line index, distance along) requests.
 
     Returns the new line list and, per request, the coordinate of the vertex it became (a cut
@@ -81,7 +81,7 @@ def _split_lines(lines: list[_Line], requests: list[tuple[int, float]]
     for r, (i, d) in enumerate(requests):
         by_line[i].append((r, d))
     where: list[tuple[float, float]] = [(math.nan, math.nan)] * len(requests)
-    out: list[_Line] = []
+    out: list[RoadLine] = []
     for i, line in enumerate(lines):
         if i not in by_line:
             out.append(line)
@@ -103,16 +103,16 @@ def _split_lines(lines: list[_Line], requests: list[tuple[int, float]]
         for r, a in assign.items():
             p = line.coords[0] if a == "start" else line.coords[-1] if a == "end" else points[a]
             where[r] = (float(p[0]), float(p[1]))
-        out.extend(_Line(p, line.fwd, line.bwd, dict(line.attrs)) for p in pieces if len(p) > 1)
+        out.extend(RoadLine(p, line.fwd, line.bwd, dict(line.attrs)) for p in pieces if len(p) > 1)
     return out, where
 
 
-def _line_tree(lines: list[_Line]) -> tuple[shapely.STRtree, np.ndarray]:
+def line_tree(lines: list[RoadLine]) -> tuple[shapely.STRtree, np.ndarray]:
     geoms = np.array([LineString(ln.coords) for ln in lines], dtype=object)
     return shapely.STRtree(geoms), geoms
 
 
-def _assemble(lines: list[_Line], known: dict[tuple[float, float], dict], *,
+def assemble_lines(lines: list[RoadLine], known: dict[tuple[float, float], dict], *,
               first_id: int) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Turn line records into osmnx node and edge GeoDataFrames.
 
@@ -126,7 +126,7 @@ def _assemble(lines: list[_Line], known: dict[tuple[float, float], dict], *,
 
     def node_at(x: float, y: float) -> int:
         nonlocal next_id
-        k = _key(x, y)
+        k = node_key(x, y)
         if k in ids:
             return ids[k]
         if k in known:
@@ -187,7 +187,7 @@ def _assemble(lines: list[_Line], known: dict[tuple[float, float], dict], *,
     return nodes, edges
 
 
-def _to_graph(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, graph_attrs: dict
+def lines_to_graph(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, graph_attrs: dict
               ) -> nx.MultiDiGraph:
     import osmnx as ox  # imported late: osmnx is slow to import and only the build needs it
 

@@ -25,13 +25,13 @@ from hotspots.spatial.boundaries import area_geometry
 from hotspots.spatial.crs import BNG
 from hotspots.spatial.road_lines import (
     SPEEDS_KPH,
-    _assemble,
-    _key,
-    _Line,
-    _line_tree,
-    _split_lines,
-    _to_graph,
+    RoadLine,
+    assemble_lines,
     edge_table,
+    line_tree,
+    lines_to_graph,
+    node_key,
+    split_lines,
 )
 from hotspots.spatial.road_names import (
     _ALIASES,
@@ -246,24 +246,24 @@ def _junction_pairs(links: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, set[st
     return pd.DataFrame(pair_rows), refs_at
 
 
-def _surveyed_lines(motorways: gpd.GeoDataFrame) -> list[_Line]:
+def _surveyed_lines(motorways: gpd.GeoDataFrame) -> list[RoadLine]:
     """OS OpenRoads motorway lines, both directions (OpenRoads carries no direction)."""
-    lines: list[_Line] = []
+    lines: list[RoadLine] = []
     for row in motorways.itertuples():
         ref = _norm_ref(row.ref)
-        lines.append(_Line(np.asarray(row.geometry.coords)[:, :2], True, True,
+        lines.append(RoadLine(np.asarray(row.geometry.coords)[:, :2], True, True,
                            {"ref": ref, "name": ref, "road_class": "motorway",
                             "highway": "motorway", "geometry_source": "surveyed", "link": ""}))
     return lines
 
 
-def _join_junctions(lines: list[_Line], cxy: dict[int, np.ndarray],
+def _join_junctions(lines: list[RoadLine], cxy: dict[int, np.ndarray],
                     refs_at: dict[int, set[str]], labels: dict[int, str]
-                    ) -> tuple[list[_Line], list[_Line]]:
+                    ) -> tuple[list[RoadLine], list[RoadLine]]:
     """Cut the motorway lines where each junction joins them; return the lines and the
     connector lines from each junction to its motorways."""
     line_refs = np.array([ln.attrs["ref"] for ln in lines])
-    _, geoms = _line_tree(lines)
+    _, geoms = line_tree(lines)
     requests: list[tuple[int, float]] = []
     connectors: list[tuple[int, str, int]] = []  # (cluster, ref, request index)
     for cid in sorted(refs_at):
@@ -278,38 +278,35 @@ def _join_junctions(lines: list[_Line], cxy: dict[int, np.ndarray],
                 continue
             connectors.append((cid, ref, len(requests)))
             requests.append((int(j), float(geoms[j].project(p))))
-    lines, where = _split_lines(lines, requests)
+    lines, where = split_lines(lines, requests)
     conn_lines = []
     for cid, ref, r in connectors:
         end = np.array(where[r])
         if np.hypot(*(end - cxy[cid])) < 0.05:
             continue
-        conn_lines.append(_Line(np.vstack([cxy[cid], end]), True, True,
+        conn_lines.append(RoadLine(np.vstack([cxy[cid], end]), True, True,
                                 {"ref": ref, "name": f"{labels[cid]} ({ref})",
                                  "road_class": "link", "highway": "motorway_link",
                                  "geometry_source": "connector", "link": ""}))
     return lines, conn_lines
 
 
-def _carried_links(lines: list[_Line], pairs_all: pd.DataFrame, cxy: dict[int, np.ndarray]
+def _carried_links(lines: list[RoadLine], pairs_all: pd.DataFrame, cxy: dict[int, np.ndarray]
                    ) -> set[tuple[int, int, str]]:
     """Motorway junction pairs the surveyed lines carry along their own road, no detour."""
     covered: set[tuple[int, int, str]] = set()
     mpairs = pairs_all[[_road_class_of(r) == "motorway" for r in pairs_all["ref"]]] \
         if len(pairs_all) else pairs_all
     ref_graph = _ref_graphs(
-        [(_key(*ln.coords[0]), _key(*ln.coords[-1]),
+        [(node_key(*ln.coords[0]), node_key(*ln.coords[-1]),
           float(np.hypot(*np.diff(ln.coords, axis=0).T).sum()), ln.attrs, None)
          for ln in lines])
     for (a, b, ref), _grp in mpairs.groupby(["a", "b", "ref"]):
-        g = ref_graph.get(ref)
-        ka, kb = _key(*cxy[a]), _key(*cxy[b])
-        if g is None or ka not in g or kb not in g:
+        path = _path_along(ref_graph, ref, node_key(*cxy[a]), node_key(*cxy[b]))
+        if path is None:
             continue
-        try:
-            length = nx.dijkstra_path_length(g, ka, kb, weight="w")
-        except nx.NetworkXNoPath:
-            continue
+        g = ref_graph[ref]
+        length = sum(g[p][q]["w"] for p, q in zip(path[:-1], path[1:], strict=True))
         straight = float(np.hypot(*(cxy[a] - cxy[b])))
         if length <= max(_DETOUR_RATIO * straight, straight + _DETOUR_EXTRA_M):
             covered.add((a, b, ref))
@@ -318,7 +315,7 @@ def _carried_links(lines: list[_Line], pairs_all: pd.DataFrame, cxy: dict[int, n
 
 def _derived_lines(pairs_all: pd.DataFrame, covered: set[tuple[int, int, str]],
                    cxy: dict[int, np.ndarray], sites: gpd.GeoDataFrame
-                   ) -> tuple[list[_Line], int]:
+                   ) -> tuple[list[RoadLine], int]:
     """Approximate alignments of the links no surveyed line carries (trunk roads, motorways
     off the extract): junction -> WebTRIS sites -> junction, in HATRIS's directions.
 
@@ -329,7 +326,7 @@ def _derived_lines(pairs_all: pd.DataFrame, covered: set[tuple[int, int, str]],
     approx = pairs_all[[(a, b, r) not in covered for a, b, r in zip(
         pairs_all["a"], pairs_all["b"], pairs_all["ref"], strict=True)]] \
         if len(pairs_all) else pairs_all
-    derived: list[_Line] = []
+    derived: list[RoadLine] = []
     n_sites_used = 0
     if not len(approx):
         return derived, n_sites_used
@@ -340,15 +337,15 @@ def _derived_lines(pairs_all: pd.DataFrame, covered: set[tuple[int, int, str]],
         n_sites_used += n
         dirs = set(grp["dir"])
         rc = _road_class_of(ref)
-        derived.append(_Line(coords, (a, b) in dirs, (b, a) in dirs, {
+        derived.append(RoadLine(coords, (a, b) in dirs, (b, a) in dirs, {
             "ref": ref, "name": ref, "road_class": rc, "highway": rc,
             "geometry_source": "approximate",
             "link": "; ".join(sorted(grp["link_ref"]))}))
     return derived, n_sites_used
 
 
-def _join_services(lines: list[_Line], services: gpd.GeoDataFrame
-                   ) -> tuple[list[_Line], dict[tuple[float, float], dict], list[str]]:
+def _join_services(lines: list[RoadLine], services: gpd.GeoDataFrame
+                   ) -> tuple[list[RoadLine], dict[tuple[float, float], dict], list[str]]:
     """Join each named services area to the nearest carriageway of the road its name gives
     (else the nearest SRN road) within the snap distance.
 
@@ -356,7 +353,7 @@ def _join_services(lines: list[_Line], services: gpd.GeoDataFrame
     keep by position, and the names of the services left out as off the SRN.
     """
     named = services[~services["name_is_placeholder"].astype(bool)]
-    tree, geoms = _line_tree(lines)
+    tree, geoms = line_tree(lines)
     refs = np.array([ln.attrs["ref"] for ln in lines])
     requests, svc = [], []
     skipped = []
@@ -376,14 +373,15 @@ def _join_services(lines: list[_Line], services: gpd.GeoDataFrame
             continue
         svc.append((row, lines[j].attrs["ref"], len(requests)))
         requests.append((j, float(geoms[j].project(p))))
-    lines, where = _split_lines(lines, requests)
+    lines, where = split_lines(lines, requests)
     known: dict[tuple[float, float], dict] = {}
     for row, ref, r in svc:
         sx, sy = row.geometry.x, row.geometry.y
         end = np.array(where[r])
-        known[_key(sx, sy)] = {"osmid": int(row.osm_id), "name": str(row.name), "kind": "services",
-                               "roads": ref, "alias": "", "operator": str(row.operator)}
-        lines.append(_Line(np.vstack([[sx, sy], end]), True, True, {
+        known[node_key(sx, sy)] = {"osmid": int(row.osm_id), "name": str(row.name),
+                                   "kind": "services", "roads": ref, "alias": "",
+                                   "operator": str(row.operator)}
+        lines.append(RoadLine(np.vstack([[sx, sy], end]), True, True, {
             "ref": ref, "name": f"{row.name} access", "road_class": "link",
             "highway": "motorway_link" if _road_class_of(ref) == "motorway" else "trunk_link",
             "geometry_source": "connector", "link": ""}))
@@ -409,14 +407,14 @@ def _build_from_layers(layers: dict[str, gpd.GeoDataFrame]) -> nx.MultiDiGraph:
 
     for cid, p in cxy.items():
         roads = sorted(set(croads[cid]), key=_road_sort_key)
-        known[_key(*p)] = {"osmid": cid, "name": labels[cid],
+        known[node_key(*p)] = {"osmid": cid, "name": labels[cid],
                            "kind": "end" if border[cid] else "junction",
                            "roads": "; ".join(roads), "alias": alias.get(cid, ""),
                            "in_area_file": cid in in_file}
-    nodes, edges = _assemble(lines, known, first_id=10_000_000)
+    nodes, edges = assemble_lines(lines, known, first_id=10_000_000)
     nodes["alias"] = nodes["alias"].fillna("") if "alias" in nodes else ""
     nodes["in_area_file"] = nodes["in_area_file"].fillna(False).astype(bool)
-    G = _to_graph(nodes, edges, {
+    G = lines_to_graph(nodes, edges, {
         "source": "shipped",
         "layers": "OS OpenRoads motorways (surveyed); National Highways HATRIS links and "
                   "WebTRIS sites (trunk alignments derived: approximate); OSM services",
@@ -454,6 +452,18 @@ def _ref_graphs(pieces: list[tuple]) -> dict[str, nx.Graph]:
     return out
 
 
+def _path_along(graphs: dict[str, nx.Graph], ref: str, a: object, b: object
+                ) -> list | None:
+    """The shortest path from ``a`` to ``b`` on road ``ref``'s own graph, or None."""
+    g = graphs.get(ref)
+    if g is None or a not in g or b not in g:
+        return None
+    try:
+        return nx.dijkstra_path(g, a, b, weight="w")
+    except nx.NetworkXNoPath:
+        return None
+
+
 def _hatris_link_paths(G: nx.MultiDiGraph, pairs: pd.DataFrame) -> list[dict]:
     """Route each HATRIS junction pair through the built graph along its own road."""
     if not len(pairs):
@@ -462,13 +472,10 @@ def _hatris_link_paths(G: nx.MultiDiGraph, pairs: pd.DataFrame) -> list[dict]:
                           for u, v, k, d in G.edges(keys=True, data=True)])
     out = []
     for (a, b, ref), grp in pairs.groupby(["a", "b", "ref"]):
-        g = by_ref.get(ref)
-        if g is None or a not in g or b not in g:
+        path = _path_along(by_ref, ref, a, b)
+        if path is None:
             continue
-        try:
-            path = nx.dijkstra_path(g, a, b, weight="w")
-        except nx.NetworkXNoPath:
-            continue
+        g = by_ref[ref]
         edges = [g[p][q]["edge"] for p, q in zip(path[:-1], path[1:], strict=True)]
         out.append({"a": int(a), "b": int(b), "ref": ref,
                     "link_refs": "; ".join(sorted(grp["link_ref"])),
