@@ -23,14 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from browser_support import MAP, browser, server  # noqa: E402
-
-
-class _Factory:
-    """The bit of pytest's tmp_path_factory that the server start-up uses."""
-
-    def mktemp(self, name: str) -> Path:
-        return Path(tempfile.mkdtemp(prefix=f"{name}-"))
+from support import MAP, launch_browser, link_shipped_data, start_server  # noqa: E402
 
 
 def _choose(page, label: str, option: str) -> None:
@@ -41,7 +34,12 @@ def _choose(page, label: str, option: str) -> None:
 def one_run(chromium) -> dict:
     from playwright.sync_api import expect
 
-    gen = server(_Factory())
+    # A fresh store each run, in a temporary folder: start-up includes the first-run build.
+    root = Path(tempfile.mkdtemp(prefix="bench-dashboard-"))
+    data_dir = root / "data"
+    link_shipped_data(data_dir)
+    gen = start_server(store=root / "store", data_dir=data_dir, audit_log=root / "audit.jsonl",
+                       log=root / "streamlit.log")
     srv = next(gen)
     try:
         page = chromium.new_page(viewport={"width": 1600, "height": 1200})
@@ -65,7 +63,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
-    launch = browser()
+    launch = launch_browser()
     chromium = next(launch)
     try:
         runs = [one_run(chromium) for _ in range(args.runs)]
