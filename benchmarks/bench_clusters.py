@@ -54,11 +54,13 @@ REFERENCE = {"dbscan": "scikit-learn DBSCAN", "hdbscan": "scikit-learn HDBSCAN"}
 # ------------------------------------------------------------------------------ data
 def shipped_locations() -> tuple[np.ndarray, np.ndarray]:
     """BNG coordinates of every mapped incident in the shipped store (built if missing)."""
+    from hotspots.config import load_settings
     from hotspots.ingest import build_default_store
     from hotspots.query import load_incidents
 
-    build_default_store()
-    inc = load_incidents(mapped_only=True)
+    settings = load_settings()
+    build_default_store(settings)
+    inc = load_incidents(mapped_only=True, settings=settings)
     return inc["x"].to_numpy(), inc["y"].to_numpy()
 
 
@@ -159,6 +161,7 @@ def run_one(name: str, n: int, jitter: float) -> dict:
 # ------------------------------------------------------------------------------ knox
 def knox_rows(permutations: int, baseline_perms: int) -> list[dict]:
     """Time knox_test on shipped selections, beside a dense numpy Knox written the usual way."""
+    from hotspots.config import load_settings
     from hotspots.models.nearrepeat import knox_test
     from hotspots.query import load_incidents
 
@@ -173,9 +176,10 @@ def knox_rows(permutations: int, baseline_perms: int) -> list[dict]:
         ("Acquisitive, Warwickshire, 2025", dict(groups=["acquisitive"], start="2025-01",
                                                 end="2025-12")),
     ]
+    settings = load_settings()
     rows = []
     for label, sel in cases:
-        inc = load_incidents(mapped_only=True, **sel)
+        inc = load_incidents(mapped_only=True, settings=settings, **sel)
         t0 = time.perf_counter()
         res = knox_test(inc, permutations=permutations, seed=0)
         secs = time.perf_counter() - t0

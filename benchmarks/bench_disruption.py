@@ -55,10 +55,10 @@ def timed(fn: Callable, repeat: int = 1) -> tuple[float, object]:
     return best, out
 
 
-def laybys(G, n: int, path: Path) -> Path:
+def laybys(G, n: int, path: Path, settings) -> Path:
     """``n`` lay-by sites 30 m off the county's SRN pieces, spread along them, as a CSV."""
     et = edge_table(G)
-    county = area_geometry(None)
+    county = area_geometry(None, settings)
     et = et[shapely.within(et.geometry.to_numpy(), county)].sort_values(["ref", "u", "v"])
     pick = et.iloc[np.linspace(0, len(et) - 1, n).round().astype(int)]
     pts = shapely.line_interpolate_point(pick.geometry.to_numpy(), 0.5, normalized=True)
@@ -105,10 +105,11 @@ def main() -> int:
         G = build_srn_graph(settings)
         base = candidate_sites(G)
         n_lay = 200 - len(base)
-        csv = laybys(G, n_lay, Path(tmp) / "laybys.csv")
+        csv = laybys(G, n_lay, Path(tmp) / "laybys.csv", settings)
 
         # ---- 50k incidents, 200 candidates, k = 10 --------------------------------------
-        year = load_incidents(store, start="2025-01", end="2025-12", mapped_only=True)
+        year = load_incidents(store, start="2025-01", end="2025-12", mapped_only=True,
+                              settings=settings)
         rng = np.random.default_rng(20251)
         inc50 = year.iloc[rng.choice(len(year), 50_000, replace=len(year) < 50_000)] \
             .reset_index(drop=True)
@@ -158,7 +159,8 @@ def main() -> int:
                      "note": f"best of {repeat}; method {plan_r.method}, gap {plan_r.gap:g}"})
 
         # ---- shipped data: acquisitive crime 2025-10..12, k = 5 --------------------------
-        acq = load_incidents(store, start="2025-10", end="2025-12", groups=["acquisitive"])
+        acq = load_incidents(store, start="2025-10", end="2025-12", groups=["acquisitive"],
+                             settings=settings)
         t_c, cov = timed(lambda: build_coverage(acq, G), repeat)
         data = (f"acquisitive 2025-10..12: {cov.params['mapped_incidents']:,} mapped incidents "
                 f"({cov.params['demand_points']:,} locations), "

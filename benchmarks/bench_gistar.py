@@ -29,6 +29,7 @@ from scipy import sparse
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from hotspots.config import Settings, load_settings  # noqa: E402
 from hotspots.models.areas import emerging_areas, gistar_areas  # noqa: E402
 from hotspots.models.emerging import emerging_hotspots  # noqa: E402
 from hotspots.models.gistar import gi_star, gi_star_grid, gi_star_lsoa  # noqa: E402
@@ -136,12 +137,12 @@ def grid_rows(x, y, area, cell: float, quick: bool) -> list[dict]:
     return rows
 
 
-def lsoa_rows(frame: pd.DataFrame) -> list[dict]:
+def lsoa_rows(frame: pd.DataFrame, settings: Settings) -> list[dict]:
     import esda
     import libpysal
 
-    lsoas = load_boundary("lsoa")
-    secs, out = best_of(lambda: gi_star_lsoa(frame, lsoas), 3)
+    lsoas = load_boundary("lsoa", settings)
+    secs, out = best_of(lambda: gi_star_lsoa(frame, lsoas, settings=settings), 3)
     label = f"{len(lsoas)} LSOAs, queen"
     t = time.perf_counter()
     w = libpysal.weights.Queen.from_dataframe(lsoas, use_index=False, silence_warnings=True)
@@ -193,8 +194,9 @@ def main(argv: list[str]) -> int:
     import scipy
 
     t_all = time.perf_counter()
+    settings = load_settings()
     pts = load_points()
-    area = area_geometry(None)
+    area = area_geometry(None, settings)
     x, y = pts["x"].to_numpy(), pts["y"].to_numpy()
     rows = []
     cells = (400.0,) if args.quick else (1100.0, 400.0, 140.0)
@@ -203,7 +205,7 @@ def main(argv: list[str]) -> int:
         rows += grid_rows(x, y, area, cell, args.quick)
     if not args.quick:
         print("lsoa", flush=True)
-        rows += lsoa_rows(pts)
+        rows += lsoa_rows(pts, settings)
         print("emerging", flush=True)
         rows += emerging_rows(pts, area)
     table = pd.DataFrame(rows)

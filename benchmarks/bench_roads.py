@@ -80,10 +80,12 @@ def main() -> int:
     settings = load_settings()
 
     # ---- graph build and cache -------------------------------------------------------
-    code_build = ("import time; t=time.perf_counter(); from hotspots.spatial.srn_graph import "
-                  "build_srn_graph; build_srn_graph(cache=False); print(time.perf_counter()-t)")
+    code_build = ("import time; t=time.perf_counter(); from hotspots.config import "
+                  "load_settings; from hotspots.spatial.srn_graph import build_srn_graph; "
+                  "build_srn_graph(load_settings(), cache=False); "
+                  "print(time.perf_counter()-t)")
     t_cold = cold(code_build)
-    t_warm, G = timed(lambda: build_srn_graph(cache=False), repeat=3)
+    t_warm, G = timed(lambda: build_srn_graph(settings, cache=False), repeat=3)
     rows.append({"what": "build graph from shipped data", "data": "5 road layers",
                  "method": "hotspots build_srn_graph(cache=False)", "seconds": t_warm,
                  "note": f"best of 3 in one process; {t_cold:.2f} s in a fresh interpreter "
@@ -108,7 +110,7 @@ def main() -> int:
     rx, ry = real_points()
     rng = np.random.default_rng(42)
     pick = rng.integers(0, rx.size, n_big)
-    x0, y0, x1, y1 = area_geometry(None).bounds
+    x0, y0, x1, y1 = area_geometry(None, settings).bounds
     sets = {
         "snapped": (rx[pick], ry[pick]),
         "distinct": (rng.uniform(x0 - 5000, x1 + 5000, n_big),
@@ -138,7 +140,7 @@ def main() -> int:
                      "target": None})
 
     # ---- network KDE ---------------------------------------------------------------
-    county = area_geometry(None)
+    county = area_geometry(None, settings)
     geoms = roads.geometry.to_numpy()
     geoms = geoms[shapely.intersects(geoms, county.buffer(2000))]
     lengths = shapely.length(geoms)

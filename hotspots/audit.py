@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from hotspots.config import Settings, load_settings
+from hotspots.config import Settings
 from hotspots.errors import AuditError
 
 __all__ = ["AuditError", "check_log_writable", "default_log_path", "read_exports",
@@ -19,7 +19,7 @@ __all__ = ["AuditError", "check_log_writable", "default_log_path", "read_exports
 LOG_ENV = "HOTSPOTS_AUDIT_LOG"
 
 
-def default_log_path(settings: Settings | None = None, env: Mapping[str, str] | None = None
+def default_log_path(settings: Settings, env: Mapping[str, str] | None = None
                      ) -> Path:
     """Return where export audit lines go.
 
@@ -30,7 +30,6 @@ def default_log_path(settings: Settings | None = None, env: Mapping[str, str] | 
     env = os.environ if env is None else env
     if env.get(LOG_ENV):
         return Path(env[LOG_ENV])
-    settings = settings or load_settings()
     return Path(settings.store_dir).parent / "logs" / "exports.jsonl"
 
 
@@ -53,7 +52,7 @@ def _fail(path: Path, exc: OSError) -> AuditError:
 
 
 def check_log_writable(path: str | os.PathLike | None = None, *,
-                       settings: Settings | None = None) -> Path:
+                       settings: Settings) -> Path:
     """Make sure the audit log can take a line (creating its folder); return its path.
 
     Call it before writing an export, so that nothing leaves the system unaudited.
@@ -91,7 +90,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def record_export(what: str, filters: Mapping[str, Any], *, user: str | None = None,
-                  path: str | os.PathLike | None = None, settings: Settings | None = None,
+                  path: str | os.PathLike | None = None, settings: Settings,
                   files: Sequence[str] | None = None, now: datetime | None = None
                   ) -> dict[str, Any]:
     """Append one JSON line to the export audit log and return the record written.
@@ -107,7 +106,7 @@ def record_export(what: str, filters: Mapping[str, Any], *, user: str | None = N
         Who exported; default ``$USER``, else ``$USERNAME``, else ``"unknown"``.
     path : path-like, optional
         Audit log file; default :func:`default_log_path`. Its folder is created.
-    settings : Settings, optional
+    settings : Settings
     files : sequence of str, optional
         Paths written, recorded as ``files``.
     now : datetime, optional
@@ -157,7 +156,7 @@ def record_export(what: str, filters: Mapping[str, Any], *, user: str | None = N
 
 
 def read_exports(path: str | os.PathLike | None = None, *,
-                 settings: Settings | None = None) -> list[dict[str, Any]]:
+                 settings: Settings) -> list[dict[str, Any]]:
     """Return the audit log's records, oldest first (empty when there is no log yet).
 
     Raises

@@ -12,7 +12,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from hotspots.config import Settings, load_settings
+from hotspots.config import Settings
 from hotspots.errors import InputError
 from hotspots.geojson import collection, feature, wgs84_geoms
 from hotspots.leaflet import esc
@@ -62,18 +62,17 @@ def _road_file(settings: Settings, name: str) -> gpd.GeoDataFrame:
 _BASE_CACHE: dict[str, BaseLayers] = {}
 
 
-def load_base_layers(settings: Settings | None = None) -> BaseLayers:
+def load_base_layers(settings: Settings) -> BaseLayers:
     """Read and simplify the shipped boundaries and roads for the map (cached per data folder).
 
     Parameters
     ----------
-    settings : Settings, optional
+    settings : Settings
 
     Returns
     -------
     BaseLayers
     """
-    settings = settings or load_settings()
     key = str(Path(settings.data_dir).resolve())
     if key not in _BASE_CACHE:
         _BASE_CACHE[key] = _read_base_layers(settings)

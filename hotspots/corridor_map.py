@@ -194,7 +194,7 @@ def junction_markers(junctions: Any, *, radius_m: float, period: str,
 
 def corridor_map(*, base: BaseLayers, view: BaseGeometry, lines: CorridorLines,
                  junctions: JunctionMarkers | None = None, legend: Legend | None = None,
-                 settings: Settings | None = None, show_services: bool = False,
+                 settings: Settings, show_services: bool = False,
                  title: str = "SRN corridor map") -> folium.Map:
     """Build the corridor map: the SRN coloured by network density, junctions sized by counts.
 
@@ -213,7 +213,7 @@ def corridor_map(*, base: BaseLayers, view: BaseGeometry, lines: CorridorLines,
         From :func:`junction_markers`.
     legend : Legend, optional
         Give it ``network=lines.classes``, ``roads=False`` and a ``junction_key``.
-    settings : Settings, optional
+    settings : Settings
     show_services : bool
         Show the service areas layer on opening.
     title : str

@@ -11,7 +11,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from hotspots.config import Settings, load_settings
+from hotspots.config import Settings
 from hotspots.errors import ParameterError, StoreError
 from hotspots.readers import Paths, as_paths, batches, discover, read_tables
 from hotspots.schema import conform, empty_incidents
@@ -150,7 +150,7 @@ def _resolve_boundary(boundary: Boundary, buffer_m: float | None, settings: Sett
 
 def read_incidents(paths: Paths, *, mapping: ColumnMapping | None = None,
                    boundary: Boundary = "force", buffer_m: float | None = None,
-                   settings: Settings | None = None) -> IngestResult:
+                   settings: Settings) -> IngestResult:
     """Read incident files into the canonical frame, accounting for every row.
 
     Parameters
@@ -169,7 +169,7 @@ def read_incidents(paths: Paths, *, mapping: ColumnMapping | None = None,
         EPSG:27700, or None for no check. Rows without coordinates are never checked.
     buffer_m : float, optional
         Metres allowed outside ``boundary`` (default ``settings.boundary_buffer_m``).
-    settings : Settings, optional
+    settings : Settings
 
     Returns
     -------
@@ -184,7 +184,6 @@ def read_incidents(paths: Paths, *, mapping: ColumnMapping | None = None,
     ParameterError
         ``boundary``, ``buffer_m`` or ``mapping`` is invalid.
     """
-    settings = settings or load_settings()
     area = _resolve_boundary(boundary, buffer_m, settings)
     files = [f for p in as_paths(paths) for f in discover(p)]
     # Read every file before validating any, so a bad file fails the call before work is done.
@@ -254,7 +253,7 @@ def _append_rejects(rejects: pd.DataFrame, path: Path) -> None:
 
 def ingest(paths: Paths, store_dir: str | os.PathLike, *, boundary: Boundary = "force",
            buffer_m: float | None = None, mapping: ColumnMapping | None = None,
-           settings: Settings | None = None) -> IngestReport:
+           settings: Settings) -> IngestReport:
     """Read incident files and append the new rows to the incident store.
 
     Rows whose ``incident_id`` the store already holds count as duplicates, so ingesting the
@@ -298,7 +297,7 @@ def ingest(paths: Paths, store_dir: str | os.PathLike, *, boundary: Boundary = "
 NEIGHBOUR_BUFFER_M = 12_000.0
 
 
-def build_default_store(settings: Settings | None = None, *, rebuild: bool = False
+def build_default_store(settings: Settings, *, rebuild: bool = False
                         ) -> IngestReport | None:
     """Build the store from the shipped data if it is missing or empty (or ``rebuild``).
 
@@ -308,7 +307,7 @@ def build_default_store(settings: Settings | None = None, *, rebuild: bool = Fal
 
     Parameters
     ----------
-    settings : Settings, optional
+    settings : Settings
     rebuild : bool
         Delete the store's partitions and rejects file first.
 
@@ -317,7 +316,6 @@ def build_default_store(settings: Settings | None = None, *, rebuild: bool = Fal
     IngestReport or None
         The combined report, or None when the store already held data.
     """
-    settings = settings or load_settings()
     store = Path(settings.store_dir)
     if rebuild:
         clear_store(store)

@@ -28,7 +28,7 @@ from branca.element import Element
 from shapely.geometry.base import BaseGeometry
 
 from hotspots.base_layers import BaseLayers
-from hotspots.config import Settings, load_settings
+from hotspots.config import Settings
 from hotspots.count_symbols import COUNT_PANE, CountLayer, CountSymbols
 from hotspots.density_image import DensityImage, transformer
 from hotspots.errors import ParameterError
@@ -209,7 +209,7 @@ def _bounds_latlon(geom: BaseGeometry) -> list[list[float]]:
 
 def build_map(*, base: BaseLayers, view: BaseGeometry, density: DensityImage | None = None,
               hotspots: gpd.GeoDataFrame | None = None, counts: Sequence[CountLayer] = (),
-              legend: Legend | None = None, settings: Settings | None = None,
+              legend: Legend | None = None, settings: Settings,
               show_services: bool = False, title: str = "Hotspot map", roads: bool = True,
               overlays: Sequence[Element] = ()) -> folium.Map:
     """Build the hotspot map (no network needed once passed through :func:`offline_html`).
@@ -227,7 +227,7 @@ def build_map(*, base: BaseLayers, view: BaseGeometry, density: DensityImage | N
     counts : sequence of CountLayer
         Aggregated incident layers (e.g. acquisitive circles, SOC-linked diamonds).
     legend : Legend, optional
-    settings : Settings, optional
+    settings : Settings
         ``tiles_url``/``tiles_attribution`` add a tile basemap; empty (the default) keeps the
         plain, offline background.
     show_services : bool
@@ -246,7 +246,6 @@ def build_map(*, base: BaseLayers, view: BaseGeometry, density: DensityImage | N
     folium.Map
         Pass it to :func:`offline_html` for the page.
     """
-    settings = settings or load_settings()
     m = _new_map(settings, title)
     _add_base(m, base, settings, density=density, roads=roads, show_services=show_services)
     if hotspots is not None and len(hotspots):

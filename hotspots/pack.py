@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from hotspots import wording
-from hotspots.config import Settings, load_settings
+from hotspots.config import Settings
 from hotspots.errors import InputError, ParameterError
 from hotspots.jsonvalue import json_value
 from hotspots.pdf import (
@@ -144,7 +144,7 @@ def write_tasking_pack(path: str | os.PathLike, *, title: str, area: str, period
                        caveats: Sequence[str] | None = None,
                        omitted: Mapping[str, str] | None = None,
                        hotspot_rows: int = 20, junction_rows: int = 15,
-                       settings: Settings | None = None) -> dict[str, Any]:
+                       settings: Settings) -> dict[str, Any]:
     """Write the tasking pack: an A4 landscape PDF for a tasking meeting.
 
     Pages: cover (title, area, period, crimes, marking, creation time, key figures, what the
@@ -198,7 +198,7 @@ def write_tasking_pack(path: str | os.PathLike, *, title: str, area: str, period
         Section (or ``"classes"``, the hotspot table's class column) -> why it is not in the
         pack (default "not supplied").
     hotspot_rows, junction_rows : int
-    settings : Settings, optional
+    settings : Settings
 
     Returns
     -------
@@ -213,7 +213,6 @@ def write_tasking_pack(path: str | os.PathLike, *, title: str, area: str, period
     InputError
         The file cannot be written.
     """
-    settings = settings or load_settings()
     marking, created = _check_pack_args(marking, title, created, settings)
     _check_tables(hotspots=hotspots, junctions=junctions, corridors=corridors,
                   disruption=disruption, monthly=monthly)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from hotspots.config import Settings, load_settings
+from hotspots.config import Settings
 from hotspots.errors import ParameterError
 from hotspots.months import check_month
 from hotspots.schema import CRIME_GROUPS
@@ -30,19 +30,17 @@ def _store(store_dir: str | os.PathLike | None, settings: Settings) -> str:
 
 
 def available_months(store_dir: str | os.PathLike | None = None, *,
-                     settings: Settings | None = None) -> list[str]:
+                     settings: Settings) -> list[str]:
     """Return the ``YYYY-MM`` months the store holds, sorted (any force)."""
-    settings = settings or load_settings()
     return store_months(_store(store_dir, settings))
 
 
 def crime_types(store_dir: str | os.PathLike | None = None, *,
-                settings: Settings | None = None) -> list[str]:
+                settings: Settings) -> list[str]:
     """Return the distinct crime types the store holds, sorted (any force).
 
     Cached per store fingerprint, so it is re-read only after an ingest.
     """
-    settings = settings or load_settings()
     store = _store(store_dir, settings)
     key = (store, store_fingerprint(store))
     if key not in _TYPES_CACHE:
@@ -65,7 +63,7 @@ def load_incidents(store_dir: str | os.PathLike | None = None, *, start: str | N
                    end: str | None = None, groups: Sequence[str] | None = None,
                    types: Sequence[str] | None = None, area: str | None = None,
                    forces: Sequence[str] | str | None = None, mapped_only: bool = False,
-                   settings: Settings | None = None, geometry: BaseGeometry | None = None
+                   settings: Settings, geometry: BaseGeometry | None = None
                    ) -> pd.DataFrame:
     """Return incidents from the store that match every filter given, as a canonical frame.
 
@@ -94,7 +92,7 @@ def load_incidents(store_dir: str | os.PathLike | None = None, *, start: str | N
         for edge correction) read them with :func:`hotspots.store.read_store`.
     mapped_only : bool
         Drop rows without a location.
-    settings : Settings, optional
+    settings : Settings
     geometry : shapely geometry, optional
         The area's polygon when the caller has it already (a :class:`Selection` resolves it
         once); default: looked up from ``area``.
@@ -113,7 +111,6 @@ def load_incidents(store_dir: str | os.PathLike | None = None, *, start: str | N
     StoreError
         The store is missing or empty.
     """
-    settings = settings or load_settings()
     store = _store(store_dir, settings)
     start = None if start is None else check_month(start, "start")
     end = None if end is None else check_month(end, "end")

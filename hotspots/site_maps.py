@@ -372,7 +372,7 @@ def _site_points(frame: pd.DataFrame, *, label: str | None, reach: str, weight: 
 
 def disruption_map(*, base: BaseLayers, view: BaseGeometry, coverage: Coverage,
                    plan: SitePlan, legend: Legend, graph: nx.MultiDiGraph | None = None,
-                   settings: Settings | None = None, title: str = "Suggested disruption sites",
+                   settings: Settings, title: str = "Suggested disruption sites",
                    catchment_buffer_m: float = CATCHMENT_BUFFER_M,
                    catchment_close_m: float = CATCHMENT_CLOSE_M,
                    show_candidates: bool | None = None) -> folium.Map:
@@ -397,7 +397,7 @@ def disruption_map(*, base: BaseLayers, view: BaseGeometry, coverage: Coverage,
         Title, method, marking and notes; the demand layers and keys are added here.
     graph : networkx.MultiDiGraph, optional
         SRN graph for the trunk roads (not drawn without it).
-    settings : Settings, optional
+    settings : Settings
     title : str
         Page title.
     catchment_buffer_m, catchment_close_m : float

@@ -25,7 +25,7 @@ from matplotlib.patches import FancyArrow, Patch, PathPatch, Rectangle
 from matplotlib.path import Path as MplPath
 from shapely.geometry.base import BaseGeometry
 
-from hotspots.config import Settings, load_settings
+from hotspots.config import Settings
 from hotspots.errors import InputError, ParameterError
 from hotspots.models.kde import Surface
 from hotspots.spatial.boundaries import load_boundary
@@ -309,7 +309,7 @@ def render_map_png(surface: Surface | None = None, hotspots: gpd.GeoDataFrame | 
                    label_top: int = 10, sites_label: str = "Disruption site",
                    hotspots_label: str = "Hotspot area",
                    created: datetime | None = None,
-                   settings: Settings | None = None) -> bytes:
+                   settings: Settings) -> bytes:
     """Render a hotspot map to a print-ready PNG, with no browser and no network.
 
     Parameters
@@ -357,7 +357,7 @@ def render_map_png(surface: Surface | None = None, hotspots: gpd.GeoDataFrame | 
         Legend text for ``hotspots`` (e.g. ``"Gi* hot spot area (90%+ confidence)"``).
     created : datetime, optional
         Creation time printed on the map; default now (UTC).
-    settings : Settings, optional
+    settings : Settings
         Where the shipped boundaries and roads are. Tiles are never drawn, whatever
         ``settings.tiles_url`` says: the snapshot is built only from shipped data.
 
@@ -375,7 +375,6 @@ def render_map_png(surface: Surface | None = None, hotspots: gpd.GeoDataFrame | 
         A shipped boundary or road file is missing.
     """
     _check_inputs(surface, hotspots, area_geometry=area_geometry, size=size)
-    settings = settings or load_settings()
     marking = _marking(settings.marking if marking is None else marking)
     if not str(title).strip():
         raise ParameterError("the map needs a title")

@@ -26,11 +26,12 @@ def lines(path: Path) -> list[dict]:
     return [json.loads(raw) for raw in path.read_text(encoding="utf-8").splitlines()]
 
 
-def test_each_export_appends_one_json_line_with_time_user_what_and_filters(tmp_path):
+def test_each_export_appends_one_json_line_with_time_user_what_and_filters(settings, tmp_path):
     log = tmp_path / "logs" / "exports.jsonl"
     filters = {"area": "Rugby", "start": "2025-01", "end": "2025-03", "groups": ["soc"]}
-    first = record_export("map.png", filters, user="PS 1234", path=log)
-    second = record_export("report", {"area": "Warwick"}, user="analyst", path=log)
+    first = record_export("map.png", filters, user="PS 1234", path=log, settings=settings)
+    second = record_export("report", {"area": "Warwick"}, user="analyst", path=log,
+                           settings=settings)
     got = lines(log)
     assert len(got) == 2
     assert got[0] == first and got[1] == second
@@ -42,16 +43,19 @@ def test_each_export_appends_one_json_line_with_time_user_what_and_filters(tmp_p
     assert abs((datetime.now(UTC) - stamp).total_seconds()) < 60
 
 
-def test_time_is_recorded_in_utc_whatever_zone_it_was_given_in(tmp_path):
+def test_time_is_recorded_in_utc_whatever_zone_it_was_given_in(settings, tmp_path):
     log = tmp_path / "a.jsonl"
     bst = timezone(timedelta(hours=1))
-    rec = record_export("x", {}, user="u", path=log, now=datetime(2025, 6, 1, 10, 30, tzinfo=bst))
+    rec = record_export("x", {}, user="u", path=log, now=datetime(2025, 6, 1, 10, 30, tzinfo=bst),
+                        settings=settings)
     assert rec["time"] == "2025-06-01T09:30:00Z"
-    naive = record_export("x", {}, user="u", path=log, now=datetime(2025, 1, 2, 3, 4, 5))
+    naive = record_export("x", {}, user="u", path=log, now=datetime(2025, 1, 2, 3, 4, 5),
+                          settings=settings)
     assert naive["time"] == "2025-01-02T03:04:05Z"
 
 
-def test_user_comes_from_argument_then_user_then_username_then_unknown(monkeypatch, tmp_path):
+def test_user_comes_from_argument_then_user_then_username_then_unknown(settings, monkeypatch,
+                                                                       tmp_path):
     monkeypatch.setenv("USER", "from_user")
     monkeypatch.setenv("USERNAME", "from_username")
     assert resolve_user("given") == "given"
@@ -60,7 +64,7 @@ def test_user_comes_from_argument_then_user_then_username_then_unknown(monkeypat
     assert resolve_user() == "from_username"
     monkeypatch.delenv("USERNAME")
     assert resolve_user() == "unknown"
-    assert record_export("x", {}, path=tmp_path / "l.jsonl")["user"] == "unknown"
+    assert record_export("x", {}, path=tmp_path / "l.jsonl", settings=settings)["user"] == "unknown"
     assert resolve_user("  ", env={"USER": "env_user"}) == "env_user"
 
 
@@ -78,30 +82,30 @@ def test_default_log_sits_beside_the_store_and_the_environment_can_move_it(setti
     assert len(lines(moved)) == 1 and len(lines(expected)) == 1
 
 
-def test_unwritable_location_raises_one_clear_line_not_a_traceback(tmp_path):
+def test_unwritable_location_raises_one_clear_line_not_a_traceback(settings, tmp_path):
     blocker = tmp_path / "a_file"
     blocker.write_text("not a folder")
     log = blocker / "logs" / "exports.jsonl"  # a folder cannot be made inside a file
     with pytest.raises(AuditError) as info:
-        record_export("report", {"area": "Rugby"}, user="u", path=log)
+        record_export("report", {"area": "Rugby"}, user="u", path=log, settings=settings)
     msg = str(info.value)
     assert "\n" not in msg and str(log) in msg and LOG_ENV in msg
     assert isinstance(info.value, HotspotsError)
     with pytest.raises(AuditError):
-        check_log_writable(log)
+        check_log_writable(log, settings=settings)
 
 
-def test_check_log_writable_creates_the_folder_and_leaves_the_log_empty(tmp_path):
+def test_check_log_writable_creates_the_folder_and_leaves_the_log_empty(settings, tmp_path):
     log = tmp_path / "deep" / "er" / "exports.jsonl"
-    assert check_log_writable(log) == log
+    assert check_log_writable(log, settings=settings) == log
     assert log.is_file() and log.read_text() == ""
 
 
-def test_values_json_cannot_hold_are_written_as_json_friendly_values(tmp_path):
+def test_values_json_cannot_hold_are_written_as_json_friendly_values(settings, tmp_path):
     log = tmp_path / "l.jsonl"
     rec = record_export("x", {"n": np.int64(3), "share": np.float64(0.25), "set": {"b", "a"},
                               "path": tmp_path, "nan": float("nan"), "nested": {"k": (1, 2)}},
-                        user="u", path=log, files=[tmp_path / "map.png"])
+                        user="u", path=log, files=[tmp_path / "map.png"], settings=settings)
     got = lines(log)[0]
     assert got == rec
     assert got["filters"] == {"n": 3, "share": 0.25, "set": ["a", "b"], "path": str(tmp_path),
@@ -109,25 +113,25 @@ def test_values_json_cannot_hold_are_written_as_json_friendly_values(tmp_path):
     assert got["files"] == [str(tmp_path / "map.png")]
 
 
-def test_read_exports_returns_records_in_order_and_rejects_an_altered_log(tmp_path):
+def test_read_exports_returns_records_in_order_and_rejects_an_altered_log(settings, tmp_path):
     log = tmp_path / "l.jsonl"
-    assert read_exports(log) == []
+    assert read_exports(log, settings=settings) == []
     for i in range(3):
-        record_export(f"e{i}", {"i": i}, user="u", path=log)
-    assert [r["what"] for r in read_exports(log)] == ["e0", "e1", "e2"]
+        record_export(f"e{i}", {"i": i}, user="u", path=log, settings=settings)
+    assert [r["what"] for r in read_exports(log, settings=settings)] == ["e0", "e1", "e2"]
     with open(log, "a", encoding="utf-8") as fh:
         fh.write("not json\n")
     with pytest.raises(AuditError, match=r":4: not a JSON audit record"):
-        read_exports(log)
+        read_exports(log, settings=settings)
 
 
-def test_concurrent_exports_never_interleave_lines(tmp_path):
+def test_concurrent_exports_never_interleave_lines(settings, tmp_path):
     log = tmp_path / "l.jsonl"
 
     def work(k: int) -> None:
         for i in range(40):
             record_export("report", {"thread": k, "i": i, "pad": "x" * 300}, user=f"u{k}",
-                          path=log)
+                          path=log, settings=settings)
 
     threads = [threading.Thread(target=work, args=(k,)) for k in range(6)]
     for t in threads:
@@ -141,7 +145,7 @@ def test_concurrent_exports_never_interleave_lines(tmp_path):
 
 
 @pytest.mark.parametrize("what, filters", [("", {}), ("report", ["area"])])
-def test_bad_arguments_are_refused_with_audit_errors(tmp_path, what, filters):
+def test_bad_arguments_are_refused_with_audit_errors(settings, tmp_path, what, filters):
     with pytest.raises(AuditError):
-        record_export(what, filters, user="u", path=tmp_path / "l.jsonl")
+        record_export(what, filters, user="u", path=tmp_path / "l.jsonl", settings=settings)
     assert not (tmp_path / "l.jsonl").exists()

@@ -43,20 +43,20 @@ def _publish(src: Path, name: str) -> None:
     assert out.stat().st_size < DOCS_MAX_BYTES, f"{out} is {out.stat().st_size:,} bytes"
 
 
-def _audit_lines(server) -> list[dict]:
+def _audit_lines(settings, server) -> list[dict]:
     from hotspots.audit import read_exports
 
-    return read_exports(server.audit_log)
+    return read_exports(server.audit_log, settings=settings)
 
 
-def _audit_after(server, count: int, limit_s: float = 15.0) -> list[dict]:
+def _audit_after(settings, server, count: int, limit_s: float = 15.0) -> list[dict]:
     """The audit lines once there are ``count`` (the click's rerun writes the line just after
     the browser starts the download); a few seconds more to catch a second, unwanted line."""
     deadline = time.monotonic() + limit_s
-    while len(_audit_lines(server)) < count and time.monotonic() < deadline:
+    while len(_audit_lines(settings, server)) < count and time.monotonic() < deadline:
         time.sleep(0.2)
     time.sleep(1.0)
-    return _audit_lines(server)
+    return _audit_lines(settings, server)
 
 
 def _wait_for_map(page) -> None:
@@ -105,7 +105,7 @@ def test_meeting_mode_link_fills_a_shared_screen(server, browser, artifacts):
         page.close()
 
 
-def test_url_follows_the_selection_and_downloads_are_audited(server, browser, tmp_path,
+def test_url_follows_the_selection_and_downloads_are_audited(settings, server, browser, tmp_path,
                                                             artifacts):
     from PIL import Image
     from playwright.sync_api import expect
@@ -141,7 +141,7 @@ def test_url_follows_the_selection_and_downloads_are_audited(server, browser, tm
         finally:
             again.close()
 
-        before = len(_audit_lines(server))
+        before = len(_audit_lines(settings, server))
         page.get_by_text("Download for the tasking meeting").click()
         with page.expect_download() as info:
             page.get_by_role("button", name="Hotspot table (CSV)").click()
@@ -150,7 +150,7 @@ def test_url_follows_the_selection_and_downloads_are_audited(server, browser, tm
         assert csv_path.name == "hotspots-force-2025-10-2025-12.csv"
         assert csv_path.read_text(encoding="utf-8-sig").startswith("rank,locations,incidents")
         expect(page.get_by_role("button", name="Prepare screen map")).to_be_visible()
-        lines = _audit_after(server, before + 1)
+        lines = _audit_after(settings, server, before + 1)
         assert len(lines) == before + 1
         assert lines[-1]["what"] == "hotspots.csv" and "layer=services" in \
             lines[-1]["filters"]["link"]
@@ -164,7 +164,7 @@ def test_url_follows_the_selection_and_downloads_are_audited(server, browser, tm
             button.click()
         png = Image.open(io.BytesIO(Path(info.value.path()).read_bytes()))
         assert png.size == (1920, 1080)
-        lines = _audit_after(server, before + 2)
+        lines = _audit_after(settings, server, before + 2)
         assert [r["what"] for r in lines[before:]] == ["hotspots.csv", "map.png"]
         assert lines[-1]["filters"]["size"] == "hd" and lines[-1]["filters"]["services"]
         print(f"\nscreen map prepared in {prepared:.1f} s; {len(requests.urls)} requests")

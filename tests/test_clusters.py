@@ -267,11 +267,11 @@ def test_frame_without_optional_columns_still_clusters():
 
 
 @pytest.mark.parametrize("method", ["dbscan", "hdbscan"])
-def test_shipped_acquisitive_crime_in_rugby_clusters_consistently(store, method):
+def test_shipped_acquisitive_crime_in_rugby_clusters_consistently(shipped_settings, store, method):
     from hotspots.query import load_incidents
 
     inc = load_incidents(store, start="2025-01", end="2025-12", groups=["acquisitive"],
-                         area="Rugby")
+                         area="Rugby", settings=shipped_settings)
     out = find_clusters(inc, method=method)
     labels = out.attrs["labels"]
     p = out.attrs["params"]
@@ -293,9 +293,9 @@ def test_shipped_acquisitive_crime_in_rugby_clusters_consistently(store, method)
     assert any("snaps crimes" in note for note in p["notes"])
 
 
-def test_shipped_data_over_the_gap_reports_the_missing_months(store):
+def test_shipped_data_over_the_gap_reports_the_missing_months(shipped_settings, store):
     from hotspots.query import load_incidents
 
-    inc = load_incidents(store, types=["Burglary"], area="Warwick")
+    inc = load_incidents(store, types=["Burglary"], area="Warwick", settings=shipped_settings)
     p = find_clusters(inc).attrs["params"]
     assert p["months_without_incidents"] == "2024-05..2024-12"

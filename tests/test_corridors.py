@@ -40,22 +40,23 @@ def frame(xy, **cols):
 
 
 @pytest.fixture(scope="module")
-def srn():
-    return build_srn_graph(cache=False)
+def srn(data_dir):
+    return build_srn_graph(load_settings(env={}).with_(data_dir=data_dir), cache=False)
 
 
 @pytest.fixture(scope="module")
-def warwickshire():
+def warwickshire(data_dir):
     """The shipped police.uk months, via the ingest when present, else read directly."""
-    files = sorted(glob.glob(str(load_settings().data_dir / "crime" / "warwickshire" / "*.csv.gz")))
+    settings = load_settings(env={}).with_(data_dir=data_dir)
+    files = sorted(glob.glob(str(settings.data_dir / "crime" / "warwickshire" / "*.csv.gz")))
     try:
         from hotspots.ingest import read_incidents
 
-        return read_incidents(files, boundary=None).incidents
+        return read_incidents(files, boundary=None, settings=settings).incidents
     except ImportError:
         raw = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
         x, y = to_bng(raw["Longitude"].to_numpy(), raw["Latitude"].to_numpy())
-        groups = load_settings().crime_groups
+        groups = settings.crime_groups
         return pd.DataFrame({"x": x, "y": y, "has_location": np.isfinite(x),
                              "month": raw["Month"], "force": "warwickshire",
                              "crime_group": raw["Crime type"].map(groups).fillna("other")})
@@ -86,9 +87,9 @@ def test_nearest_srn_distances_and_junctions_by_hand():
     assert out["srn_ref"].iloc[0] == "M1"
 
 
-def test_nearest_srn_matches_geopandas_sjoin_nearest(srn):
+def test_nearest_srn_matches_geopandas_sjoin_nearest(settings, srn):
     rng = np.random.default_rng(3)
-    x0, y0, x1, y1 = area_geometry(None).bounds
+    x0, y0, x1, y1 = area_geometry(None, settings).bounds
     inc = frame(list(zip(rng.uniform(x0, x1, 3000), rng.uniform(y0, y1, 3000), strict=True)))
     ours = nearest_srn(inc, srn)["srn_distance_m"].to_numpy()
     pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(inc["x"], inc["y"]), crs=27700)
@@ -129,8 +130,8 @@ def test_band_lq_arithmetic_on_a_hand_built_case():
     assert by.groupby("crime_group")["share"].sum().tolist() == pytest.approx([1.0, 1.0])
 
 
-def test_band_incidents_sum_to_mapped_incidents_in_area(srn, warwickshire):
-    county = area_geometry(None)
+def test_band_incidents_sum_to_mapped_incidents_in_area(settings, srn, warwickshire):
+    county = area_geometry(None, settings)
     out = corridor_bands(warwickshire, srn, county)
     ok = warwickshire["has_location"].to_numpy(bool)
     inside = shapely.contains_xy(county, warwickshire["x"].to_numpy()[ok],
@@ -139,14 +140,14 @@ def test_band_incidents_sum_to_mapped_incidents_in_area(srn, warwickshire):
     assert out["share"].sum() == pytest.approx(1.0)
     assert out["area_km2"].sum() == pytest.approx(county.area / 1e6)
     assert list(out["band"]) == ["0–500 m", "500 m–1 km", "1–2 km", "2–5 km", "over 5 km"]
-    monthly = corridor_bands(warwickshire, srn, "force", by=["month"])
+    monthly = corridor_bands(warwickshire, srn, county, by=["month"])
     assert monthly["incidents"].sum() == inside
     assert monthly.groupby("month")["share"].sum().to_numpy() == pytest.approx(1.0)
     assert monthly["month"].nunique() == 16  # 2024-05..2024-12 are absent, not zero rows
 
 
-def test_band_records_serialise_for_the_cli(srn, warwickshire):
-    out = corridor_bands(warwickshire, srn, None)
+def test_band_records_serialise_for_the_cli(settings, srn, warwickshire):
+    out = corridor_bands(warwickshire, srn, area_geometry(None, settings))
     recs = out[["band", "incidents", "share", "density_km2", "lq"]].to_dict("records")
     assert isinstance(recs[0]["incidents"], int) and isinstance(recs[0]["lq"], float)
 
@@ -159,6 +160,9 @@ def test_band_parameters_are_checked():
         corridor_bands(inc, ROAD, SQUARE, bands=(100, 500, math.inf))
     with pytest.raises(ParameterError, match="split by"):
         corridor_bands(inc, ROAD, SQUARE, by=["nope"])
+    for name in ("force", None):  # names need settings: give the polygon (area_geometry)
+        with pytest.raises(ParameterError, match="area_geometry"):
+            corridor_bands(inc, ROAD, name)
 
 
 def test_band_labels():

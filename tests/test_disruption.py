@@ -127,8 +127,8 @@ def test_linear_decay_credits_points_by_stepped_distance_bands():
     assert plan.summary["objective"] == pytest.approx(1 + 1 + 0.75 + 0.5 + 0.25 + 0.25)
 
 
-def test_drive_time_reach_agrees_with_the_drive_time_model():
-    G = graph_from_osm(FIXTURE)
+def test_drive_time_reach_agrees_with_the_drive_time_model(settings):
+    G = graph_from_osm(FIXTURE, settings=settings)
     rng = np.random.default_rng(3)
     # points scattered around the M6 J2 sketch (x 436-442 km, y 278-285 km)
     px = rng.uniform(434_000, 444_000, 400)
@@ -164,8 +164,8 @@ def test_drive_time_reach_agrees_with_the_drive_time_model():
     assert checked == 3  # M6 J2, M6 J3, the lay-by
 
 
-def test_candidates_include_junctions_slip_road_ends_services_and_user_sites(tmp_path):
-    G = graph_from_osm(FIXTURE)
+def test_candidates_include_junctions_slip_road_ends_services_and_user_sites(settings, tmp_path):
+    G = graph_from_osm(FIXTURE, settings=settings)
     f = tmp_path / "laybys.csv"
     f.write_text("name,lon,lat,kind\nA46 lay-by,-1.4285,52.4500,lay-by\n")
     c = candidate_sites(G, extra=f)
@@ -471,14 +471,16 @@ def shipped(store, shipped_settings):
     from hotspots.query import available_months
     from hotspots.spatial.srn_graph import build_srn_graph
 
-    return store, build_srn_graph(shipped_settings), available_months(store)
+    return (store, build_srn_graph(shipped_settings),
+            available_months(store, settings=shipped_settings))
 
 
-def test_shipped_acquisitive_crime_gives_five_ranked_named_sites(shipped):
+def test_shipped_acquisitive_crime_gives_five_ranked_named_sites(shipped_settings, shipped):
     from hotspots.query import load_incidents
 
     store, G, _ = shipped
-    inc = load_incidents(store, start="2025-10", end="2025-12", groups=["acquisitive"])
+    inc = load_incidents(store, start="2025-10", end="2025-12", groups=["acquisitive"],
+                         settings=shipped_settings)
     cov = build_coverage(inc, G)
     plan = choose_sites(cov, 5)
     d = plan.to_dict()
@@ -515,11 +517,12 @@ def test_shipped_acquisitive_crime_gives_five_ranked_named_sites(shipped):
         np.testing.assert_allclose(got.data, expected[got.indices], atol=1e-6)
 
 
-def test_shipped_period_across_the_gap_reports_missing_months(shipped):
+def test_shipped_period_across_the_gap_reports_missing_months(shipped_settings, shipped):
     from hotspots.query import load_incidents
 
     store, G, months = shipped
-    inc = load_incidents(store, start="2024-03", end="2025-02", groups=["soc"])
+    inc = load_incidents(store, start="2024-03", end="2025-02", groups=["soc"],
+                         settings=shipped_settings)
     cov = build_coverage(inc, G, radius=5000, soc_boost=2.0, period=("2024-03", "2025-02"),
                          months=months)
     assert cov.params["missing_months"] == [f"2024-{m:02d}" for m in range(5, 13)]

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from support import hand_graph
 
+from hotspots.config import load_settings
 from hotspots.errors import ParameterError
 from hotspots.spatial.drivetime import drive_times
 from hotspots.spatial.road_names import find_junction
@@ -15,8 +16,8 @@ from hotspots.spatial.srn_graph import build_srn_graph
 
 
 @pytest.fixture(scope="module")
-def srn():
-    return build_srn_graph(cache=False)
+def srn(data_dir):
+    return build_srn_graph(load_settings(env={}).with_(data_dir=data_dir), cache=False)
 
 
 # ---------------------------------------------------------------------------- drive times

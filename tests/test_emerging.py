@@ -288,16 +288,17 @@ def test_trend_on_counts_is_reported_and_counts_trend_always_given():
 
 
 # ---------------------------------------------------------------------------- shipped data
-def test_shipped_acquisitive_2025_gives_hot_cells_and_a_pattern_table(store):
+def test_shipped_acquisitive_2025_gives_hot_cells_and_a_pattern_table(shipped_settings, store):
     from hotspots.query import available_months, load_incidents
     from hotspots.spatial.boundaries import area_geometry
 
-    data = load_incidents(store, start="2025-01", end="2025-12", groups=["acquisitive"])
-    out = emerging_hotspots(data, study_area=area_geometry(None),
-                            months_held=available_months(store))
+    data = load_incidents(store, start="2025-01", end="2025-12", groups=["acquisitive"],
+                          settings=shipped_settings)
+    out = emerging_hotspots(data, study_area=area_geometry(None, shipped_settings),
+                            months_held=available_months(store, settings=shipped_settings))
     p = out.attrs["params"]
     assert p["period"] == "month" and p["n_periods"] == 12 and p["gaps"] == []
-    assert p["cell_m"] == default_cell(area_geometry(None).bounds)
+    assert p["cell_m"] == default_cell(area_geometry(None, shipped_settings).bounds)
     assert p["correction"] == "fdr_bh"
     assert (out["n_hot"] > 0).any() and (out["final_bin"] > 0).any()
     table = out["pattern"].value_counts()
@@ -306,13 +307,13 @@ def test_shipped_acquisitive_2025_gives_hot_cells_and_a_pattern_table(store):
     assert p["n_analysed"] + p["n_outside_study"] + p["n_unmapped"] == len(data)
 
 
-def test_shipped_data_across_the_missing_2024_months_respects_the_gap(store):
+def test_shipped_data_across_the_missing_2024_months_respects_the_gap(shipped_settings, store):
     from hotspots.query import available_months, load_incidents
     from hotspots.spatial.boundaries import area_geometry
 
-    data = load_incidents(store, groups=["acquisitive"], area="Rugby")
-    out = emerging_hotspots(data, study_area=area_geometry("Rugby"),
-                            months_held=available_months(store))
+    data = load_incidents(store, groups=["acquisitive"], area="Rugby", settings=shipped_settings)
+    out = emerging_hotspots(data, study_area=area_geometry("Rugby", shipped_settings),
+                            months_held=available_months(store, settings=shipped_settings))
     p = out.attrs["params"]
     assert p["gaps"] == [f"2024-{m:02d}" for m in range(5, 13)]
     assert p["n_periods"] == 16 and p["periods"][3:5] == ["2024-04", "2025-01"]

@@ -296,11 +296,12 @@ def burglary(store, shipped_settings):
     return store, evaluate_store(store, types=["Burglary"], settings=shipped_settings)
 
 
-def test_shipped_folds_are_the_months_with_three_whole_months_before_them(burglary):
+def test_shipped_folds_are_the_months_with_three_whole_months_before_them(shipped_settings,
+                                                                          burglary):
     from hotspots.query import available_months
 
     store, res = burglary
-    have = set(available_months(store))
+    have = set(available_months(store, settings=shipped_settings))
     want = [m for m in sorted(have)
             if all(str(pd.Period(m, "M") - k) in have for k in (1, 2, 3))]
     d = res.to_dict()
@@ -370,10 +371,10 @@ def test_hindsight_line_states_both_figures_and_the_verdict(burglary):
     assert verdict in line
 
 
-def test_evaluate_store_needs_a_crime_selection(burglary):
+def test_evaluate_store_needs_a_crime_selection(shipped_settings, burglary):
     store, _ = burglary
     with pytest.raises(ParameterError, match="groups"):
-        evaluate_store(Path(store))
+        evaluate_store(Path(store), settings=shipped_settings)
 
 
 def test_shipped_json_lists_the_multiscale_kde_and_auto_learns_it_from_earlier_folds(burglary):

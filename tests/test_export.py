@@ -328,7 +328,7 @@ def test_report_pack_states_area_period_and_marking_on_every_page(report):
     assert "Accuracy (back-test)" in whole and "would have captured" in whole
 
 
-def test_report_geojson_and_geopackage_hold_the_same_hotspots(report):
+def test_report_geojson_and_geopackage_hold_the_same_hotspots(report, store_settings):
     result, out, _ = report
     doc = json.loads((out / "hotspots.geojson").read_text(encoding="utf-8"))
     assert doc["type"] == "FeatureCollection" and len(doc["features"]) == \
@@ -347,7 +347,7 @@ def test_report_geojson_and_geopackage_hold_the_same_hotspots(report):
     assert gpkg.crs.to_epsg() == 27700
     assert sorted(gpkg["incidents"]) == sorted(f["properties"]["incidents"]
                                                 for f in doc["features"])
-    warwick = area_geometry("Warwick", None)
+    warwick = area_geometry("Warwick", store_settings)
     assert gpkg.geometry.union_all().within(warwick.buffer(150))
     layers = {n for n, _ in pyogrio.list_layers(out / "hotspots.gpkg")}
     assert {"hotspots", "junctions"} <= layers
@@ -369,9 +369,9 @@ def test_report_sites_csv_says_what_it_holds_and_parses(report):
     assert sites["lon"].between(-1.9, -1.2).all() and sites["lat"].between(52.1, 52.5).all()
 
 
-def test_report_records_one_audit_line_with_user_and_filters(report):
+def test_report_records_one_audit_line_with_user_and_filters(report, store_settings):
     result, out, log = report
-    records = read_exports(log)
+    records = read_exports(log, settings=store_settings)
     assert len(records) == 1
     rec = records[0]
     assert rec == result["audit"]
@@ -410,7 +410,7 @@ def test_without_the_disruption_model_sites_csv_holds_the_hotspot_table(store_se
     assert {"rank", "locations", "incidents", "previous", "change"} <= set(sites.columns)
     assert len(sites) == result["parameters"]["hotspots"]
     assert not (tmp_path / "out" / "sites.geojson").exists()
-    assert len(read_exports(tmp_path / "a.jsonl")) == 1
+    assert len(read_exports(tmp_path / "a.jsonl", settings=store_settings)) == 1
 
 
 def test_report_errors_are_one_line_hotspots_errors(store_settings, tmp_path):
@@ -592,7 +592,8 @@ def test_early_pack_says_no_back_test_fold_is_available(store_settings, tmp_path
     # Three months are enough for emerging hot spots (with a warning in the notes).
     assert "class" in inputs.hotspot_table.columns and "classes" not in inputs.omitted
     assert inputs.params["classes"]["periods"] == ["2024-01", "2024-02", "2024-03"]
-    info = write_tasking_pack(tmp_path / "p.pdf", **inputs.pack_kwargs())
+    info = write_tasking_pack(tmp_path / "p.pdf", settings=store_settings,
+                              **inputs.pack_kwargs())
     assert "accuracy" not in info["sections"]
     cover = " ".join(pdf_text(tmp_path / "p.pdf")[0].split())
     assert "Accuracy (back-test): no back-test fold is available up to Mar 2024" in cover
@@ -608,7 +609,8 @@ def test_a_tiny_selection_omits_accuracy_and_classes_but_keeps_the_pack(store_se
     why = inputs.omitted["classes"]
     assert why.startswith("emerging hot spot classes not computed: only 2 time step")
     assert "\n" not in why and "class" not in inputs.hotspot_table.columns
-    info = write_tasking_pack(tmp_path / "p.pdf", **inputs.pack_kwargs())
+    info = write_tasking_pack(tmp_path / "p.pdf", settings=store_settings,
+                              **inputs.pack_kwargs())
     assert info["omitted"]["classes"] == why
     text = " ".join("\n".join(pdf_text(tmp_path / "p.pdf")).split())
     assert f"Hotspot class (emerging hot spot pattern): {why}" in text
@@ -642,7 +644,8 @@ def test_explicit_accuracy_and_classes_override_the_computed_ones(store_settings
                                                               "new hot spot"]
     assert (inputs.hotspot_table["class"].iloc[2:] == "").all()
     assert not any(n.startswith("Class: Emerging") for n in inputs.method_notes)
-    info = write_tasking_pack(tmp_path / "p.pdf", **inputs.pack_kwargs())
+    info = write_tasking_pack(tmp_path / "p.pdf", settings=store_settings,
+                              **inputs.pack_kwargs())
     assert "accuracy" in info["sections"] and "classes" not in info["omitted"]
     text = " ".join("\n".join(pdf_text(tmp_path / "p.pdf")).split())
     assert "Hit rate 61% in the force's own test (supplied)." in text
@@ -660,7 +663,8 @@ def test_accuracy_and_classes_false_are_left_out_with_a_reason(store_settings, t
     assert inputs.omitted["accuracy"] == "not asked for (accuracy=False)"
     assert inputs.omitted["classes"] == "not asked for (classes=False)"
     assert inputs.params["accuracy"] is None and inputs.params["classes"] is None
-    info = write_tasking_pack(tmp_path / "p.pdf", **inputs.pack_kwargs())
+    info = write_tasking_pack(tmp_path / "p.pdf", settings=store_settings,
+                              **inputs.pack_kwargs())
     assert info["omitted"]["accuracy"] == "not asked for (accuracy=False)"
     assert info["omitted"]["classes"] == "not asked for (classes=False)"
     cover = " ".join(pdf_text(tmp_path / "p.pdf")[0].split())

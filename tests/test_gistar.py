@@ -31,10 +31,11 @@ libpysal = pytest.importorskip("libpysal")
 
 
 @pytest.fixture(scope="module")
-def acquisitive_2025(store) -> pd.DataFrame:
+def acquisitive_2025(shipped_settings, store) -> pd.DataFrame:
     from hotspots.query import load_incidents
 
-    return load_incidents(store, start="2025-01", end="2025-12", groups=["acquisitive"])
+    return load_incidents(store, start="2025-01", end="2025-12", groups=["acquisitive"],
+                          settings=shipped_settings)
 
 
 def clustered_points(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -66,21 +67,21 @@ def test_grid_z_scores_match_esda_g_local_star_on_the_same_binary_weights(distan
     assert np.abs(zs - res.z[res.mask]).max() < 1e-6
 
 
-def test_lsoa_z_scores_match_esda_with_libpysal_queen_and_rook(acquisitive_2025):
+def test_lsoa_z_scores_match_esda_with_libpysal_queen_and_rook(settings, acquisitive_2025):
     from hotspots.spatial.boundaries import load_boundary
 
-    lsoas = load_boundary("lsoa")
+    lsoas = load_boundary("lsoa", settings)
     for kind, builder in (("queen", libpysal.weights.Queen), ("rook", libpysal.weights.Rook)):
-        out = gi_star_lsoa(acquisitive_2025, lsoas, contiguity=kind)
+        out = gi_star_lsoa(acquisitive_2025, lsoas, contiguity=kind, settings=settings)
         w = builder.from_dataframe(lsoas, use_index=False, silence_warnings=True)
         zs = esda_zs(out["count"].to_numpy(dtype=float), w)
         assert np.abs(zs - out["z"].to_numpy()).max() < 1e-6, kind
 
 
-def test_contiguity_weights_equal_libpysal_on_the_shipped_lsoas():
+def test_contiguity_weights_equal_libpysal_on_the_shipped_lsoas(settings):
     from hotspots.spatial.boundaries import load_boundary
 
-    lsoas = load_boundary("lsoa")
+    lsoas = load_boundary("lsoa", settings)
     for kind, builder in (("queen", libpysal.weights.Queen), ("rook", libpysal.weights.Rook)):
         ours = contiguity_weights(lsoas.geometry, kind)
         theirs = builder.from_dataframe(lsoas, use_index=False, silence_warnings=True).sparse
@@ -257,7 +258,7 @@ def test_points_on_a_shared_boundary_count_once():
 def test_lsoa_hot_spots_on_the_shipped_data(acquisitive_2025, shipped_settings):
     shipped = gpd.read_parquet(shipped_settings.data_dir / "boundaries" / "lsoa2011.parquet")
     before = acquisitive_2025.copy()
-    out = gi_star_lsoa(acquisitive_2025)
+    out = gi_star_lsoa(acquisitive_2025, settings=shipped_settings)
     pd.testing.assert_frame_equal(acquisitive_2025, before)
     assert list(out.columns) == ["code", "name", "count", "n_neighbours", "z", "p",
                                  "p_corrected", "bin", "geometry"]
@@ -272,20 +273,20 @@ def test_lsoa_hot_spots_on_the_shipped_data(acquisitive_2025, shipped_settings):
     assert (out["bin"] >= 2).any() and hot_cells(out).sum() == (out["bin"] >= 2).sum()
 
 
-def test_lsoa_auto_distance_gives_every_lsoa_a_neighbour(acquisitive_2025):
-    out = gi_star_lsoa(acquisitive_2025, distance="auto")
+def test_lsoa_auto_distance_gives_every_lsoa_a_neighbour(settings, acquisitive_2025):
+    out = gi_star_lsoa(acquisitive_2025, distance="auto", settings=settings)
     params = out.attrs["params"]
     assert params["distance_m"] > 0 and params["distance_rule"].startswith("auto")
     assert out["n_neighbours"].min() >= 2 and params["islands"] == []
     with pytest.raises(ParameterError):
-        gi_star_lsoa(acquisitive_2025, distance="far")
+        gi_star_lsoa(acquisitive_2025, distance="far", settings=settings)
 
 
-def test_grid_hot_spots_on_the_shipped_acquisitive_2025_data(acquisitive_2025):
+def test_grid_hot_spots_on_the_shipped_acquisitive_2025_data(settings, acquisitive_2025):
     from hotspots.spatial.boundaries import area_geometry
 
     mapped = acquisitive_2025[acquisitive_2025["has_location"]]
-    county = area_geometry(None)
+    county = area_geometry(None, settings)
     res = gi_star_grid(mapped["x"], mapped["y"], study_area=county)
     params = res.params()
     # The default cell is the rule's on the county's bounds, the distance 1.5 cells (8 cells).

@@ -18,7 +18,8 @@ def shipped(store, shipped_settings):
     settings = shipped_settings
     inc = load_incidents(store, start="2025-10", end="2025-12", area="Rugby",
                          groups=["acquisitive"], settings=settings)
-    return settings, inc, area_geometry("Rugby", settings), available_months(store)
+    return (settings, inc, area_geometry("Rugby", settings),
+            available_months(store, settings=settings))
 
 
 @pytest.mark.parametrize("bad, fragment", [

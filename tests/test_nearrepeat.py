@@ -252,10 +252,11 @@ def test_long_frame_and_dict_are_json_ready():
 # ------------------------------------------------------------------------ shipped data
 
 
-def test_shipped_burglary_knox_table_is_complete_and_notes_police_uk_limits(store):
+def test_shipped_burglary_knox_table_is_complete_and_notes_police_uk_limits(shipped_settings,
+                                                                            store):
     from hotspots.query import load_incidents
 
-    inc = load_incidents(store, types=["Burglary"])
+    inc = load_incidents(store, types=["Burglary"], settings=shipped_settings)
     res = knox_test(inc, permutations=99)
     p = res.params
     n = int(inc["has_location"].sum())

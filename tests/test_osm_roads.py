@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from shapely.geometry import box
 
+from hotspots.config import load_settings
 from hotspots.errors import InputError, NoDataError, ParameterError
 from hotspots.spatial.osm_roads import download_srn_graph, graph_from_osm
 from hotspots.spatial.road_names import find_junction, junctions_frame
@@ -17,8 +18,8 @@ FIXTURE = Path(__file__).parent / "fixtures" / "srn_small.osm"
 
 
 @pytest.fixture(scope="module")
-def osm_graph():
-    return graph_from_osm(FIXTURE)
+def osm_graph(data_dir):
+    return graph_from_osm(FIXTURE, settings=load_settings(env={}).with_(data_dir=data_dir))
 
 
 # ---------------------------------------------------------------------------- OSM extracts
@@ -62,54 +63,54 @@ def test_osm_services_points_and_areas_become_nodes(osm_graph):
     assert all(d["road_class"] == "link" for *_, d in osm_graph.out_edges(n, data=True))
 
 
-def test_osm_area_clip_and_area_without_srn(osm_graph):
+def test_osm_area_clip_and_area_without_srn(settings, osm_graph):
     with pytest.raises(NoDataError, match="no Strategic Road Network road"):
-        graph_from_osm(FIXTURE, area=box(300_000, 500_000, 301_000, 501_000))
-    G = graph_from_osm(FIXTURE, area=box(438_500, 283_000, 439_500, 286_000))
+        graph_from_osm(FIXTURE, area=box(300_000, 500_000, 301_000, 501_000), settings=settings)
+    G = graph_from_osm(FIXTURE, area=box(438_500, 283_000, 439_500, 286_000), settings=settings)
     assert {d["ref"] for *_, d in G.edges(data=True)} == {"A46"}
 
 
-def test_osm_file_without_motorway_or_trunk(tmp_path):
+def test_osm_file_without_motorway_or_trunk(settings, tmp_path):
     f = tmp_path / "local.osm"
     f.write_text('<?xml version="1.0"?><osm version="0.6">'
                  '<node id="1" lat="52.43" lon="-1.47"/><node id="2" lat="52.44" lon="-1.46"/>'
                  '<way id="9"><nd ref="1"/><nd ref="2"/><tag k="highway" v="residential"/>'
                  '</way></osm>')
     with pytest.raises(NoDataError, match="no motorway or trunk roads"):
-        graph_from_osm(f)
+        graph_from_osm(f, settings=settings)
 
 
-def test_truncated_osm_file(tmp_path):
+def test_truncated_osm_file(settings, tmp_path):
     f = tmp_path / "cut.osm"
     data = FIXTURE.read_bytes()
     f.write_bytes(data[: len(data) // 2])
     with pytest.raises(InputError, match="corrupt or truncated") as exc:
-        graph_from_osm(f)
+        graph_from_osm(f, settings=settings)
     assert "\n" not in str(exc.value)
 
 
-def test_missing_and_wrong_kind_of_osm_file(tmp_path):
+def test_missing_and_wrong_kind_of_osm_file(settings, tmp_path):
     with pytest.raises(InputError, match="not found"):
-        graph_from_osm(tmp_path / "nothing.osm")
+        graph_from_osm(tmp_path / "nothing.osm", settings=settings)
     other = tmp_path / "roads.geojson"
     other.write_text("{}")
     with pytest.raises(InputError, match="expected .osm"):
-        graph_from_osm(other)
+        graph_from_osm(other, settings=settings)
     html = tmp_path / "page.osm"
     html.write_text("<html><body>not osm</body></html>")
     with pytest.raises(InputError, match="not an OpenStreetMap XML"):
-        graph_from_osm(html)
+        graph_from_osm(html, settings=settings)
 
 
-def test_pbf_without_osmium_says_what_to_install(tmp_path, monkeypatch):
+def test_pbf_without_osmium_says_what_to_install(settings, tmp_path, monkeypatch):
     f = tmp_path / "extract.osm.pbf"
     f.write_bytes(b"\x00\x00\x00\x0dOSMHeader")
     monkeypatch.setitem(sys.modules, "osmium", None)  # import osmium -> ImportError
     with pytest.raises(InputError, match="optional package osmium"):
-        graph_from_osm(f)
+        graph_from_osm(f, settings=settings)
 
 
-def test_pbf_extract_matches_the_xml_one(tmp_path, osm_graph):
+def test_pbf_extract_matches_the_xml_one(settings, tmp_path, osm_graph):
     osmium = pytest.importorskip("osmium")
     pbf = tmp_path / "srn_small.osm.pbf"
     writer = osmium.SimpleWriter(str(pbf))
@@ -123,11 +124,11 @@ def test_pbf_extract_matches_the_xml_one(tmp_path, osm_graph):
 
     Copy().apply_file(str(FIXTURE))
     writer.close()
-    G = graph_from_osm(pbf)
+    G = graph_from_osm(pbf, settings=settings)
     assert graph_summary(G) == graph_summary(osm_graph)
     assert find_junction(G, "M6 J2") == find_junction(osm_graph, "M6 J2")
 
 
-def test_download_is_off_unless_asked_for():
+def test_download_is_off_unless_asked_for(settings):
     with pytest.raises(ParameterError, match="allow_download=True"):
-        download_srn_graph()
+        download_srn_graph(settings=settings)

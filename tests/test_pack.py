@@ -42,7 +42,7 @@ def pdf_text(path: Path) -> list[str]:
     return [p.extract_text() for p in PdfReader(path).pages]
 
 
-def test_pack_has_every_section_given_and_the_marking_on_every_page(tmp_path):
+def test_pack_has_every_section_given_and_the_marking_on_every_page(settings, tmp_path):
     hotspots = pd.DataFrame({"rank": [1, 2], "locations": ["On or near Bank Street (9)",
                                                            "On or near Supermarket (4)"],
                              "district": ["Rugby", "Rugby"], "incidents": [40, 18],
@@ -64,7 +64,7 @@ def test_pack_has_every_section_given_and_the_marking_on_every_page(tmp_path):
         hotspots=hotspots, junctions=junctions, disruption=disruption,
         monthly=monthly_with_gap(), monthly_period=("2025-01", "2025-03"),
         accuracy={"Hit rate": "61%", "PAI (out of sample)": 7.2},
-        method_notes=["Kernel density, quartic kernel, bandwidth 500 m"])
+        method_notes=["Kernel density, quartic kernel, bandwidth 500 m"], settings=settings)
     pages = pdf_text(tmp_path / "pack.pdf")
     assert info["pages"] == len(pages) == 8
     assert info["sections"] == ["map", "hotspots", "junctions", "disruption", "trend",
@@ -85,10 +85,11 @@ def test_pack_has_every_section_given_and_the_marking_on_every_page(tmp_path):
         assert caveat[:40] in whole.replace("\n", " ")
 
 
-def test_sections_not_given_are_left_out_with_a_note_never_faked(tmp_path):
+def test_sections_not_given_are_left_out_with_a_note_never_faked(settings, tmp_path):
     info = write_tasking_pack(tmp_path / "p.pdf", title="Hotspots", area="Warwick",
                               period="Apr–Jun 2025", created=CREATED,
-                              omitted={"disruption": "no disruption model in this version"})
+                              omitted={"disruption": "no disruption model in this version"},
+                              settings=settings)
     pages = pdf_text(tmp_path / "p.pdf")
     assert info["pages"] == len(pages) == 2  # cover and notes
     assert info["sections"] == ["notes"]
@@ -99,26 +100,29 @@ def test_sections_not_given_are_left_out_with_a_note_never_faked(tmp_path):
     assert "Monthly incidents" not in "".join(pages)
 
 
-def test_pack_refuses_disruption_points_without_a_rationale(tmp_path):
+def test_pack_refuses_disruption_points_without_a_rationale(settings, tmp_path):
     with pytest.raises(ParameterError, match="rationale"):
         write_tasking_pack(tmp_path / "p.pdf", title="T", area="A", period="P",
-                           disruption=pd.DataFrame({"rank": [1], "name": ["M6 J1"]}))
+                           disruption=pd.DataFrame({"rank": [1], "name": ["M6 J1"]}),
+                           settings=settings)
     with pytest.raises(ParameterError, match="marking"):
-        write_tasking_pack(tmp_path / "p.pdf", title="T", area="A", period="P", marking="")
+        write_tasking_pack(tmp_path / "p.pdf", title="T", area="A", period="P", marking="",
+                           settings=settings)
     assert not (tmp_path / "p.pdf").exists()
 
 
 
-def test_a_hotspot_table_without_class_is_reported_as_such(tmp_path):
+def test_a_hotspot_table_without_class_is_reported_as_such(settings, tmp_path):
     hotspots = pd.DataFrame({"rank": [1], "locations": ["On or near Bank Street (9)"],
                              "incidents": [40]})
     info = write_tasking_pack(tmp_path / "a.pdf", title="T", area="A", period="P",
-                              hotspots=hotspots, created=CREATED)
+                              hotspots=hotspots, created=CREATED, settings=settings)
     assert info["omitted"]["classes"] == "not supplied"
     assert "hotspots" in info["sections"]
     info = write_tasking_pack(tmp_path / "b.pdf", title="T", area="A", period="P",
                               hotspots=hotspots, created=CREATED,
-                              omitted={"classes": "no trend model for this force"})
+                              omitted={"classes": "no trend model for this force"},
+                              settings=settings)
     assert info["omitted"]["classes"] == "no trend model for this force"
     text = " ".join("\n".join(pdf_text(tmp_path / "b.pdf")).split())
     assert "Class not shown: no trend model for this force." in text

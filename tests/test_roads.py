@@ -26,8 +26,8 @@ FIXTURE = Path(__file__).parent / "fixtures" / "srn_small.osm"
 
 
 @pytest.fixture(scope="module")
-def srn():
-    return build_srn_graph(cache=False)
+def srn(data_dir):
+    return build_srn_graph(load_settings(env={}).with_(data_dir=data_dir), cache=False)
 
 
 
@@ -106,8 +106,8 @@ def test_edges_carry_consistent_lengths_speeds_and_times(srn):
         assert d["travel_time"] == pytest.approx(d["length"] / (d["speed_kph"] / 3.6))
 
 
-def test_motorways_surveyed_trunk_roads_approximate(srn):
-    county = area_geometry(None)
+def test_motorways_surveyed_trunk_roads_approximate(settings, srn):
+    county = area_geometry(None, settings)
     srcs = {(d["road_class"], d["geometry_source"]) for *_, d in srn.edges(data=True)}
     assert ("trunk", "surveyed") not in srcs
     assert {("motorway", "surveyed"), ("trunk", "approximate"), ("link", "connector")} <= srcs
@@ -153,9 +153,9 @@ def test_every_hatris_link_is_routed_along_its_own_road(srn):
         assert lk["ref"] in refs
 
 
-def test_area_clip_keeps_only_roads_touching_it():
-    area = area_geometry("Stratford-on-Avon")
-    G = build_srn_graph(area="Stratford-on-Avon", cache=False)
+def test_area_clip_keeps_only_roads_touching_it(settings):
+    area = area_geometry("Stratford-on-Avon", settings)
+    G = build_srn_graph(settings, area="Stratford-on-Avon", cache=False)
     refs = {d["ref"] for *_, d in G.edges(data=True)}
     assert {"M40", "A46"} <= refs and "M69" not in refs
     assert all(d["geometry"].intersects(area) for *_, d in G.edges(data=True))
@@ -201,9 +201,9 @@ def test_damaged_cache_is_rebuilt(tmp_path):
 
 # ---------------------------------------------------------------------------- bad inputs
 
-def test_area_with_no_srn():
+def test_area_with_no_srn(settings):
     with pytest.raises(NoDataError, match="no Strategic Road Network road"):
-        build_srn_graph(area=box(300_000, 800_000, 301_000, 801_000), cache=False)
+        build_srn_graph(settings, area=box(300_000, 800_000, 301_000, 801_000), cache=False)
 
 
 def test_missing_road_data(tmp_path):
@@ -212,9 +212,9 @@ def test_missing_road_data(tmp_path):
         build_srn_graph(settings)
 
 
-def test_unknown_area_name():
+def test_unknown_area_name(settings):
     with pytest.raises(NoDataError, match="unknown area"):
-        build_srn_graph(area="Atlantis", cache=False)
+        build_srn_graph(settings, area="Atlantis", cache=False)
 
 
 def test_edge_table_folds_both_directions(srn):

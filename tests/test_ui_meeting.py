@@ -58,10 +58,10 @@ def _url(at: AppTest) -> dict[str, list[str]]:
     return {k: ([v] if isinstance(v, str) else list(v)) for k, v in at.query_params.items()}
 
 
-def _audit(path: Path) -> list[dict]:
+def _audit(settings, path: Path) -> list[dict]:
     from hotspots.audit import read_exports
 
-    return read_exports(path)
+    return read_exports(path, settings=settings)
 
 
 # ----------------------------------------------------------------------------------- the URL
@@ -206,21 +206,21 @@ def test_meeting_title_is_escaped_and_the_map_restyled():
 # ----------------------------------------------------------------------------------- downloads
 
 
-def test_downloads_panel_offers_the_files(env, audit_log):
+def test_downloads_panel_offers_the_files(settings, env, audit_log):
     at = _run()
     keys = [b.key for b in at.download_button]
     assert keys == ["download_map", "download_csv", "download_geojson", "download_gpkg"]
     assert [b.key for b in at.button] == ["prepare_png_a4", "prepare_png_hd", "prepare_pack"]
-    assert _audit(audit_log) == []  # nothing downloaded, nothing recorded
+    assert _audit(settings, audit_log) == []  # nothing downloaded, nothing recorded
 
     at.button(key="prepare_png_hd").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert "download_png_hd" in [b.key for b in at.download_button]
     assert "prepare_png_hd" not in [b.key for b in at.button]
-    assert _audit(audit_log) == []  # made, not yet downloaded
+    assert _audit(settings, audit_log) == []  # made, not yet downloaded
 
     at.download_button(key="download_png_hd").click().run()
-    lines = _audit(audit_log)
+    lines = _audit(settings, audit_log)
     assert len(lines) == 1
     rec = lines[0]
     assert rec["what"] == "map.png" and rec["filters"]["size"] == "hd"
@@ -232,15 +232,15 @@ def test_downloads_panel_offers_the_files(env, audit_log):
 
     at.run()  # a rerun without a click records nothing
     at.download_button(key="download_csv").click().run()
-    assert [r["what"] for r in _audit(audit_log)] == ["map.png", "hotspots.csv"]
+    assert [r["what"] for r in _audit(settings, audit_log)] == ["map.png", "hotspots.csv"]
     at.run()
-    assert len(_audit(audit_log)) == 2
+    assert len(_audit(settings, audit_log)) == 2
 
 
 @pytest.mark.parametrize("method, column", [("gistar", "Confidence"),
                                             ("emerging", "Pattern"),
                                             ("clusters", "Crime mix")])
-def test_the_table_and_downloads_follow_the_map_method(env, audit_log, method, column):
+def test_the_table_and_downloads_follow_the_map_method(settings, env, audit_log, method, column):
     at = _run({"map": method})
     assert not at.error, [e.value for e in at.error]
     table = at.table[0].value
@@ -250,36 +250,36 @@ def test_the_table_and_downloads_follow_the_map_method(env, audit_log, method, c
     assert "the map snapshots and the tasking pack hold the " in captions
     assert "shown on the map" in captions and "back-test of maps made the same way" in captions
     at.download_button(key="download_csv").click().run()
-    rec = _audit(audit_log)[-1]
+    rec = _audit(settings, audit_log)[-1]
     assert rec["what"] == "hotspots.csv" and rec["filters"]["map_method"] == method
     assert "Areas: " in rec["filters"]["method"]
 
 
-def test_the_kde_table_and_downloads_name_the_density_areas(env, audit_log):
+def test_the_kde_table_and_downloads_name_the_density_areas(settings, env, audit_log):
     at = _run()
     assert list(at.table[0].value.columns) == ["Incidents", "Share", "km²", "PAI",
                                                "Top locations"]
     captions = " ".join(c.value for c in at.caption).replace("\\", "")
     assert "hold the kernel density hotspot areas" in captions
     at.download_button(key="download_geojson").click().run()
-    assert _audit(audit_log)[-1]["filters"]["map_method"] == "kde"
+    assert _audit(settings, audit_log)[-1]["filters"]["map_method"] == "kde"
 
 
-def test_signed_in_user_is_recorded(env, audit_log):
+def test_signed_in_user_is_recorded(settings, env, audit_log):
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
     at.user = {"is_logged_in": True, "email": "pc4021@example.police.uk", "name": "PC 4021"}
     at.run()
     at.download_button(key="download_geojson").click().run()
-    (rec,) = _audit(audit_log)
+    (rec,) = _audit(settings, audit_log)
     assert rec["user"] == "pc4021@example.police.uk" and rec["what"] == "hotspots.geojson"
 
 
-def test_corridor_downloads(env, audit_log):
+def test_corridor_downloads(settings, env, audit_log):
     at = _run({"view": "corridors"})
     assert [b.key for b in at.download_button] == ["download_corridor_map",
                                                    "download_junctions"]
     at.download_button(key="download_junctions").click().run()
-    rec = _audit(audit_log)[-1]
+    rec = _audit(settings, audit_log)[-1]
     assert rec["what"] == "junctions.csv" and rec["filters"]["view"] == "corridors"
     assert rec["filters"]["radius"] == 2000.0
 
@@ -541,5 +541,5 @@ def test_record_writes_one_line(tmp_path, monkeypatch, data_dir):
     filters = downloads.selection_filters(p, settings, view="hotspots", size="a4")
     assert filters["groups"] is None and filters["types"] == ["Burglary"]
     downloads.record("map.png", filters, "x.png", settings, user="PC 4021")
-    recs = _audit(log)
+    recs = _audit(settings, log)
     assert len(recs) == 1 and recs[0]["user"] == "PC 4021" and recs[0]["files"] == ["x.png"]

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
+from hotspots.config import Settings
 from hotspots.errors import NoDataError, ParameterError
 from hotspots.jsonvalue import json_value
 from hotspots.models.areas import TIE_TOLERANCE
@@ -507,7 +508,7 @@ class EvaluationResult:
 
 # ---------------------------------------------------------------------------- back-test
 def evaluate(incidents: pd.DataFrame, *, months: Sequence[str] | None = None,
-             study_area: BaseGeometry | None = None, grid: Grid | None = None,
+             study_area: BaseGeometry, grid: Grid | None = None,
              cell: float = DEFAULT_CELL, methods: Sequence[Method] | None = None,
              train_months: int = DEFAULT_TRAIN_MONTHS,
              coverages: float | Sequence[float] = DEFAULT_COVERAGES,
@@ -524,9 +525,9 @@ def evaluate(incidents: pd.DataFrame, *, months: Sequence[str] | None = None,
         Months the source covers, e.g. :func:`hotspots.query.available_months`: a month with
         no incidents of a rare type is then a zero, not a gap. Default: months present in
         ``incidents``.
-    study_area : shapely geometry, optional
-        EPSG:27700 polygon; study cells are those whose centre is inside. Default the force
-        area (:func:`hotspots.spatial.boundaries.area_geometry`).
+    study_area : shapely geometry
+        EPSG:27700 polygon; study cells are those whose centre is inside, e.g. the force area
+        (:func:`hotspots.spatial.boundaries.area_geometry`).
     grid : Grid, optional
         Default ``Grid.from_geometry(study_area, cell)``: one fixed grid for every fold.
     cell : float, default 100
@@ -627,11 +628,9 @@ def _check_request(incidents: pd.DataFrame, coverages: float | Sequence[float],
     return covs, select_coverage, methods
 
 
-def _study_grid(study_area: BaseGeometry | None, grid: Grid | None, cell: float
+def _study_grid(study_area: BaseGeometry, grid: Grid | None, cell: float
                 ) -> tuple[BaseGeometry, Grid, np.ndarray]:
-    """Return the study area (default the force area), the fixed grid and its study cells."""
-    if study_area is None:
-        study_area = area_geometry(None)
+    """Return the study area, the fixed grid and its study cells."""
     if grid is None:
         grid = Grid.from_geometry(study_area, cell)
     study = grid.mask(study_area)
@@ -780,7 +779,7 @@ def _mean(s: pd.Series) -> float:
 
 def evaluate_store(store_dir: str | os.PathLike | None = None, *,
                    groups: Sequence[str] | None = None, types: Sequence[str] | None = None,
-                   area: str | None = None, settings: Any = None,
+                   area: str | None = None, settings: Settings,
                    **kwargs: Any) -> EvaluationResult:
     """Load a crime selection from the store and :func:`evaluate` it (what the CLI runs).
 

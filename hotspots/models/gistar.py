@@ -16,6 +16,7 @@ from scipy.spatial import cKDTree
 from scipy.special import ndtr
 from shapely.geometry.base import BaseGeometry
 
+from hotspots.config import Settings
 from hotspots.errors import NoDataError, ParameterError
 from hotspots.models.kde import check_points
 from hotspots.models.significance import (
@@ -636,7 +637,7 @@ def count_in_polygons(x: Any, y: Any, polygons: Any) -> tuple[np.ndarray, int]:
 def gi_star_lsoa(incidents: pd.DataFrame, lsoas: gpd.GeoDataFrame | None = None, *,
                  contiguity: str | None = "queen", distance: float | str | None = None,
                  correction: str = "fdr_bh", permutations: int | bool = 0,
-                 seed: int | None = 0, settings: Any = None) -> gpd.GeoDataFrame:
+                 seed: int | None = 0, settings: Settings) -> gpd.GeoDataFrame:
     """Return Gi* hot and cold spots of incident counts per LSOA.
 
     Parameters
@@ -647,7 +648,7 @@ def gi_star_lsoa(incidents: pd.DataFrame, lsoas: gpd.GeoDataFrame | None = None,
         2011). Not modified.
     lsoas : geopandas.GeoDataFrame, optional
         Polygons with ``code`` and ``name``; default the shipped LSOA 2011 polygons
-        (``load_boundary("lsoa")``). Reprojected to EPSG:27700 if needed.
+        (``load_boundary("lsoa", settings)``). Reprojected to EPSG:27700 if needed.
     contiguity : {"queen", "rook"} or None, default "queen"
         Neighbours that share a point (queen) or an edge (rook). Ignored when ``distance`` is
         given.
@@ -658,8 +659,8 @@ def gi_star_lsoa(incidents: pd.DataFrame, lsoas: gpd.GeoDataFrame | None = None,
     correction : {"fdr_bh", "bonferroni", "none"}, default "fdr_bh"
     permutations : int or bool, default 0
     seed : int or None, default 0
-    settings : Settings, optional
-        For the shipped boundaries.
+    settings : Settings
+        For the shipped boundaries (when ``lsoas`` is not given).
 
     Returns
     -------

@@ -8,7 +8,7 @@ from pathlib import Path
 import geopandas as gpd
 from shapely.geometry.base import BaseGeometry
 
-from hotspots.config import Settings, load_settings
+from hotspots.config import Settings
 from hotspots.errors import InputError, NoDataError
 
 _FILES = {
@@ -27,7 +27,7 @@ def _read(path: str) -> gpd.GeoDataFrame:
     return gpd.read_parquet(p)
 
 
-def load_boundary(kind: str, settings: Settings | None = None) -> gpd.GeoDataFrame:
+def load_boundary(kind: str, settings: Settings) -> gpd.GeoDataFrame:
     """Return a shipped boundary layer in EPSG:27700.
 
     Parameters
@@ -36,7 +36,7 @@ def load_boundary(kind: str, settings: Settings | None = None) -> gpd.GeoDataFra
         ``county`` is the Warwickshire Police force area; ``districts`` its five districts
         (columns ``code``, ``name``); ``lsoa`` the LSOA 2011 polygons; ``context`` the
         neighbouring local authority districts, for map context only.
-    settings : Settings, optional
+    settings : Settings
 
     Returns
     -------
@@ -45,7 +45,6 @@ def load_boundary(kind: str, settings: Settings | None = None) -> gpd.GeoDataFra
     """
     if kind not in _FILES:
         raise InputError(f"unknown boundary layer {kind!r}; choose one of {', '.join(_FILES)}")
-    settings = settings or load_settings()
     return _read(str(settings.data_dir / "boundaries" / _FILES[kind])).copy()
 
 
@@ -63,12 +62,12 @@ def read_boundary_file(path: str | Path) -> BaseGeometry:
     return gdf.to_crs("EPSG:27700").geometry.union_all()
 
 
-def area_geometry(area: str | None = None, settings: Settings | None = None) -> BaseGeometry:
+def area_geometry(area: str | None, settings: Settings) -> BaseGeometry:
     """Return the force area (``area`` None or "force") or one district by name, in BNG.
 
     District names match case-insensitively (e.g. "Rugby", "warwick").
     """
-    force = settings.force if settings else "warwickshire"
+    force = settings.force
     if area is None or area.strip().lower() in ("force", "all", force):
         return load_boundary("county", settings).geometry.union_all()
     d = load_boundary("districts", settings)
@@ -79,6 +78,6 @@ def area_geometry(area: str | None = None, settings: Settings | None = None) -> 
     return hit.geometry.iloc[0]
 
 
-def district_names(settings: Settings | None = None) -> list[str]:
+def district_names(settings: Settings) -> list[str]:
     """Return the district names, sorted."""
     return sorted(load_boundary("districts", settings)["name"].tolist())

@@ -53,13 +53,10 @@ def _study_area(study_area) -> BaseGeometry:
             raise ParameterError("study_area has no CRS; set it (EPSG:27700 expected)")
         geom = study_area.to_crs(BNG).geometry.union_all() \
             if isinstance(study_area, gpd.GeoDataFrame) else study_area.to_crs(BNG).union_all()
-    elif study_area is None or isinstance(study_area, str):
-        from hotspots.spatial.boundaries import area_geometry
-
-        geom = area_geometry(study_area)
     else:
-        raise ParameterError("study_area must be a polygon in EPSG:27700, a GeoDataFrame, "
-                             "a district name, 'force' or None")
+        raise ParameterError("study_area must be a polygon in EPSG:27700 or a GeoDataFrame "
+                             "(for the force or a district: "
+                             "hotspots.spatial.boundaries.area_geometry(area, settings))")
     if geom.is_empty or geom.area <= 0:
         raise ParameterError("study_area has no area")
     return geom
@@ -237,8 +234,8 @@ def corridor_bands(incidents: pd.DataFrame, graph: nx.MultiDiGraph, study_area, 
         Canonical incident frame. Rows without a location, or outside ``study_area``, are not
         counted (their numbers are in ``attrs``).
     graph : networkx.MultiDiGraph
-    study_area : shapely geometry (EPSG:27700), GeoDataFrame, district name, "force" or None
-        None and "force" mean the force area.
+    study_area : shapely geometry (EPSG:27700) or GeoDataFrame
+        E.g. ``area_geometry(area, settings)`` for the force or a district.
     bands : sequence of float
         Band edges in metres, from 0 and ending with ``inf``; a band is ``[lo, hi)``.
     by : list of str, optional

@@ -19,7 +19,7 @@ import shapely
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
-from hotspots.config import Settings, load_settings
+from hotspots.config import Settings
 from hotspots.errors import InputError, NoDataError, ParameterError
 from hotspots.spatial.boundaries import area_geometry
 from hotspots.spatial.crs import BNG, to_bng
@@ -297,7 +297,7 @@ def _finish_osm_graph(G: nx.MultiDiGraph, services: list[tuple[int, str, tuple[f
 
 
 def graph_from_osm(path: str | os.PathLike, *, area: str | BaseGeometry | None = None,
-                   settings: Settings | None = None) -> nx.MultiDiGraph:
+                   settings: Settings) -> nx.MultiDiGraph:
     """Build an SRN graph from an OpenStreetMap extract the user supplies.
 
     Keeps ``highway`` = ``motorway``, ``trunk`` and their ``_link`` roads; names
@@ -313,8 +313,8 @@ def graph_from_osm(path: str | os.PathLike, *, area: str | BaseGeometry | None =
         ``.osm.pbf`` when the optional package ``osmium`` is installed.
     area : str or shapely geometry, optional
         Keep only edges touching this area (see :func:`build_srn_graph`).
-    settings : Settings, optional
-        Needed only to resolve a district name in ``area``.
+    settings : Settings
+        Resolves a district name in ``area``.
 
     Returns
     -------
@@ -362,13 +362,13 @@ def graph_from_osm(path: str | os.PathLike, *, area: str | BaseGeometry | None =
                              f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
                              ) from None
     G = _finish_osm_graph(raw, service_points, source=str(p), node_tags=ext.node_tags)
-    geom, label = _area_geometry(area, settings or load_settings()) if area is not None \
+    geom, label = _area_geometry(area, settings) if area is not None \
         else (None, "")
     return _clip(G, geom, label) if geom is not None else G
 
 
 def download_srn_graph(polygon: BaseGeometry | None = None, *, allow_download: bool = False,
-                       settings: Settings | None = None) -> nx.MultiDiGraph:
+                       settings: Settings) -> nx.MultiDiGraph:
     """Download the SRN from OpenStreetMap (Overpass) with osmnx; off unless asked for.
 
     Parameters
@@ -377,7 +377,7 @@ def download_srn_graph(polygon: BaseGeometry | None = None, *, allow_download: b
         Area in EPSG:27700. Default: the force area buffered by 10 km.
     allow_download : bool
         Must be True: nothing leaves the machine by default.
-    settings : Settings, optional
+    settings : Settings
 
     Returns
     -------
@@ -395,7 +395,6 @@ def download_srn_graph(polygon: BaseGeometry | None = None, *, allow_download: b
         raise ParameterError("downloading roads from OpenStreetMap is off: pass "
                              "allow_download=True (needs internet access), or read an extract "
                              "you downloaded with graph_from_osm(path)")
-    settings = settings or load_settings()
     poly = polygon if polygon is not None else area_geometry(None, settings).buffer(10_000)
     poly_wgs = gpd.GeoSeries([poly], crs=BNG).to_crs("EPSG:4326").iloc[0]
     filt = '["highway"~"^(motorway|motorway_link|trunk|trunk_link)$"]'

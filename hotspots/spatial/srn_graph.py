@@ -19,7 +19,7 @@ import shapely
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
-from hotspots.config import Settings, load_settings
+from hotspots.config import Settings
 from hotspots.errors import InputError, NoDataError, ParameterError
 from hotspots.spatial.boundaries import area_geometry
 from hotspots.spatial.crs import BNG
@@ -520,7 +520,7 @@ def _hash_inputs(paths: dict[str, Path], extra: dict) -> str:
     return h.hexdigest()
 
 
-def build_srn_graph(settings: Settings | None = None, *, area: str | BaseGeometry | None = None,
+def build_srn_graph(settings: Settings, *, area: str | BaseGeometry | None = None,
                     cache: bool = True) -> nx.MultiDiGraph:
     """Build the Strategic Road Network graph from the shipped road data.
 
@@ -534,7 +534,7 @@ def build_srn_graph(settings: Settings | None = None, *, area: str | BaseGeometr
 
     Parameters
     ----------
-    settings : Settings, optional
+    settings : Settings
         Reads ``settings.data_dir / "roads"``; the cache lives in ``settings.data_dir / "cache"``.
     area : str or shapely geometry, optional
         Keep only edges touching this area (a district name, ``"force"``, or a polygon in
@@ -562,7 +562,6 @@ def build_srn_graph(settings: Settings | None = None, *, area: str | BaseGeometr
     NoDataError
         ``area`` holds no SRN road.
     """
-    settings = settings or load_settings()
     paths = _road_paths(settings)
     geom, label = _area_geometry(area, settings)
     cache_file = None
