@@ -307,7 +307,8 @@ def _cmd_gistar(args) -> int:
     sel = _selection(args)
     inc = _load_period(sel)
     if args.units == "lsoa":
-        frame = gi_star_lsoa(inc, correction=args.correction, permutations=args.permutations,
+        frame = gi_star_lsoa(inc, settings=args.settings, correction=args.correction,
+                             permutations=args.permutations,
                              seed=args.seed)
         params = frame.attrs["params"]
     else:
