@@ -16,6 +16,7 @@ from hotspots import wording
 from hotspots.config import Settings
 from hotspots.errors import InputError, ParameterError
 from hotspots.jsonvalue import json_value
+from hotspots.pack_areas import CLASSES_COMPUTED
 from hotspots.pdf import (
     PackPDF,
     draw_table,
@@ -380,7 +381,7 @@ def _hotspots_page(pdf: PackPDF, hotspots: pd.DataFrame, *, rows: int, has_class
     if has_class:
         write_paragraph(pdf, "Class: the emerging hot spot pattern of the area (space-time Gi* "
                              "and Mann-Kendall trend; how it is assigned is in the method "
-                             "notes)." if hotspots.attrs.get("class_source") == "emerging"
+                             "notes)." if hotspots.attrs.get("class_source") == CLASSES_COMPUTED
                         else "Class: as supplied with the hotspot table.", 8.5, "I",
                         (90, 90, 90))
     else:

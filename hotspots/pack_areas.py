@@ -168,6 +168,11 @@ def class_note(class_params: dict[str, Any], *, crimes: str, end: str) -> str:
     return note
 
 
+#: Where the hotspot table's classes came from: each area's emerging hot spot pattern, computed
+#: by the pack, or given by the caller.
+CLASSES_COMPUTED, CLASSES_SUPPLIED = "emerging", "supplied"
+
+
 def hotspot_table(areas: gpd.GeoDataFrame, class_source: str | None) -> pd.DataFrame:
     """The areas as the pack's table: no geometry, ``lon``/``lat`` of a point inside each,
     ``top_locations`` as ``locations``, columns in :data:`TABLE_COLUMNS` order.

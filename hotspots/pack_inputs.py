@@ -30,6 +30,8 @@ from hotspots.models.kde import Surface, kernel_density
 from hotspots.months import month_index, month_name, month_range
 from hotspots.pack import DATA_CAVEATS, disruption_frame
 from hotspots.pack_areas import (
+    CLASSES_COMPUTED,
+    CLASSES_SUPPLIED,
     add_changes,
     add_districts,
     add_no_changes,
@@ -518,7 +520,7 @@ def _classes(areas: gpd.GeoDataFrame, classes: Mapping[int, str] | bool | None,
     detected". A failed analysis leaves the classes out with the reason."""
     if isinstance(classes, Mapping):
         return _Classes(column=[classes.get(int(r), "") for r in areas["rank"]],
-                        source="supplied", info={"source": "supplied"})
+                        source=CLASSES_SUPPLIED, info={"source": CLASSES_SUPPLIED})
     if classes is False:
         return _Classes(omitted="not asked for (classes=False)")
     try:
@@ -532,7 +534,7 @@ def _classes(areas: gpd.GeoDataFrame, classes: Mapping[int, str] | bool | None,
             "periods": list(class_params.get("periods") or []),
             "gaps": list(class_params.get("gaps") or []),
             "by_class": pd.Series(found).value_counts().to_dict()}
-    return _Classes(column=found, source="emerging", info=info,
+    return _Classes(column=found, source=CLASSES_COMPUTED, info=info,
                     note=class_note(class_params, crimes=sel.crimes, end=sel.end))
 
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from hotspots import count_symbols, leaflet
+from hotspots import count_symbols, leaflet, registry
 from hotspots.config import Settings
 from hotspots.models.evaluate import EvaluationResult, evaluate_store
 from hotspots.ui import compute, corridor_compute
@@ -153,10 +153,12 @@ def load_srn_graph(settings_key: str, _settings: Settings) -> nx.MultiDiGraph:
                max_entries=16)
 def backtest_methods(fingerprint: str, settings_key: str, area: str, groups: tuple[str, ...],
                      types: tuple[str, ...], _settings: Settings) -> EvaluationResult:
-    """Every default method back-tested on the selection's whole history (as ``hotspots
-    evaluate``): 3-month windows, 1/2/5/10 % of the area, ``auto`` chosen on earlier folds.
+    """Every registered method's candidates back-tested on the selection's whole history (as
+    ``hotspots evaluate``): 3-month windows, 1/2/5/10 % of the area, ``auto`` chosen on earlier
+    folds.
 
     The Hotspots view's ``auto`` bandwidth and the Evaluation view read the same result.
     """
     sel = Params(area=area, start="", end="", groups=groups, types=types)
-    return evaluate_store(_settings.store_dir, area=area, settings=_settings, **sel.selection())
+    return evaluate_store(_settings.store_dir, area=area, settings=_settings,
+                          methods=registry.backtest_methods(), **sel.selection())

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from hotspots import wording
+from hotspots import registry, wording
 from hotspots.config import Settings
 from hotspots.errors import HotspotsError, NoDataError
 from hotspots.methods import auto_choice, months_label
@@ -29,7 +29,7 @@ from hotspots.models.evaluate import (
     plan_folds,
 )
 from hotspots.models.nearrepeat import KnoxResult
-from hotspots.models.scoring import count_cells, default_methods
+from hotspots.models.scoring import count_cells
 from hotspots.spatial.grid import Grid
 from hotspots.ui.common import (
     KEEP,
@@ -130,7 +130,7 @@ def curve_labels(result: EvaluationResult) -> list[str]:
     """The methods drawn on the capture chart: auto, a contrasting KDE, Gi*, last month."""
     default = str(result.default.get("label", ""))
     wide = "KDE 200 m" if default == "KDE 1000 m" else "KDE 1000 m"
-    labels = {m.label for m in default_methods()}
+    labels = {m.label for m in registry.backtest_methods()}
     return ["auto", *[lab for lab in (wide, "Gi* hot cells", "last month's counts")
                       if lab in labels]]
 
@@ -155,7 +155,7 @@ def capture_curves(incidents: pd.DataFrame, months_held: Sequence[str], study_ar
     study_area : shapely geometry
         EPSG:27700.
     labels : sequence of str
-        Method labels of :func:`hotspots.models.scoring.default_methods`, or ``"auto"``.
+        Method labels of :func:`hotspots.registry.backtest_methods`, or ``"auto"``.
     auto : sequence of dict
         ``EvaluationResult.auto`` (each test month's choice), needed for ``"auto"``.
     train_months : int
@@ -167,7 +167,7 @@ def capture_curves(incidents: pd.DataFrame, months_held: Sequence[str], study_ar
     pandas.DataFrame
         ``label, coverage, hit_rate`` (mean over the test months), ``folds``.
     """
-    registry = {m.label: m for m in default_methods()}
+    by_label = {m.label: m for m in registry.backtest_methods()}
     chosen = {a["test"]: a["chosen"] for a in auto}
     grid = Grid.from_geometry(study_area, DEFAULT_CELL)
     mask = grid.mask(study_area)
@@ -192,10 +192,10 @@ def capture_curves(incidents: pd.DataFrame, months_held: Sequence[str], study_ar
         scored: dict[str, np.ndarray] = {}
         for lab in labels:
             name = chosen.get(fold["test"], "") if lab == "auto" else lab
-            if name not in registry:
+            if name not in by_label:
                 continue
             if name not in scored:
-                m = registry[name]
+                m = by_label[name]
                 scored[name] = np.asarray(m.score(train, grid, fold["train"], study_area,
                                                   **m.params), dtype=float)
             curves[lab].append(capture_curve(scored[name], counts, mask, levels=lv)[1])
