@@ -23,6 +23,7 @@ from hotspots.models.clusters import CLUSTER_METHODS
 from hotspots.models.significance import CORRECTIONS
 from hotspots.months import is_month
 from hotspots.query import available_months, load_incidents, select
+from hotspots.schema import mapped_rows
 from hotspots.selection import Selection
 
 
@@ -158,7 +159,7 @@ def _cmd_kde(args) -> int:
     t0 = time.perf_counter()
     sel = _selection(args)
     inc = _load_period(sel, mapped_only=False)
-    mapped = inc[inc["has_location"]]
+    mapped = mapped_rows(inc)
     if mapped.empty:
         raise NoDataError(NO_MAPPED)
     geom = sel.geometry
@@ -231,7 +232,7 @@ def _cmd_corridors(args) -> int:
     everything = load_incidents(settings.store_dir, area="none" if args.neighbours else None,
                                 forces=forces, settings=settings, **sel.crime_filter)
     period = everything[(everything["month"] >= start) & (everything["month"] <= end)]
-    located = period[period["has_location"]]
+    located = mapped_rows(period)
     if located.empty:
         raise NoDataError(NO_MAPPED)
     graph = build_srn_graph(settings)

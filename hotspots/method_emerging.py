@@ -10,10 +10,11 @@ import numpy as np
 import pandas as pd
 
 from hotspots import model_maps, wording
-from hotspots.method_spec import MapMethod, MethodSpec, fine_from_coarse, mapped
+from hotspots.method_spec import MapMethod, MethodSpec, fine_from_coarse
 from hotspots.models.areas import emerging_areas
 from hotspots.models.emerging import emerging_hotspots
 from hotspots.models.scoring import Method
+from hotspots.schema import mapped_rows
 from hotspots.spatial.grid import Grid
 
 if TYPE_CHECKING:
@@ -29,14 +30,14 @@ def result(method: MapMethod, incidents: pd.DataFrame, *, study_area: BaseGeomet
            months_held: Sequence[str] = ()) -> gpd.GeoDataFrame:
     """Emerging hot spots with ``months_held`` as the time steps (a month the data lacks is
     dropped, never a zero), as ``hotspots emerging`` runs them."""
-    return emerging_hotspots(mapped(incidents), study_area=study_area,
+    return emerging_hotspots(mapped_rows(incidents), study_area=study_area,
                              correction=method.correction, months_held=list(months_held))
 
 
 def areas(cells: gpd.GeoDataFrame, incidents: pd.DataFrame, *,
           study_area: BaseGeometry | None = None) -> gpd.GeoDataFrame:
     """Cells of each hot spot pattern, joined within the pattern."""
-    return emerging_areas(cells, mapped(incidents))
+    return emerging_areas(cells, mapped_rows(incidents))
 
 
 def statement(params: dict, *, start: str, end: str, crimes: str,

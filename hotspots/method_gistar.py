@@ -11,10 +11,11 @@ import pandas as pd
 
 from hotspots import model_maps, wording
 from hotspots.errors import ParameterError
-from hotspots.method_spec import MapMethod, MethodSpec, fine_from_coarse, mapped
+from hotspots.method_spec import MapMethod, MethodSpec, fine_from_coarse
 from hotspots.models.areas import gistar_areas
 from hotspots.models.gistar import gi_star_grid
 from hotspots.models.scoring import Method, gistar_candidate
+from hotspots.schema import mapped_rows
 from hotspots.spatial.grid import Grid
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ def result(method: MapMethod, incidents: pd.DataFrame, *, study_area: BaseGeomet
            months_held: Sequence[str] = ()) -> gpd.GeoDataFrame:
     """Gi* on the study area's default grid (cell = shorter side / 50, rounded to 100 m), as
     ``hotspots gistar`` runs it: the cell squares with z, p and confidence bin."""
-    located = mapped(incidents)
+    located = mapped_rows(incidents)
     res = gi_star_grid(located["x"].to_numpy(), located["y"].to_numpy(),
                        study_area=study_area, correction=method.correction)
     return res.to_frame()
@@ -34,7 +35,7 @@ def result(method: MapMethod, incidents: pd.DataFrame, *, study_area: BaseGeomet
 def areas(cells: gpd.GeoDataFrame, incidents: pd.DataFrame, *,
           study_area: BaseGeometry | None = None) -> gpd.GeoDataFrame:
     """Hot cells at 90 % or more after the correction, joined where they share an edge."""
-    return gistar_areas(cells, mapped(incidents))
+    return gistar_areas(cells, mapped_rows(incidents))
 
 
 def statement(params: dict, *, start: str, end: str, crimes: str,
@@ -77,7 +78,7 @@ def score_gistar_hot(train: pd.DataFrame, grid: Grid, window: Sequence[str],
     cold and not significant cells score 0, so at coverage 1 the flagged area is the map's hot
     cells at 90 % confidence or more.
     """
-    located = mapped(train)
+    located = mapped_rows(train)
     if located.empty:
         return np.zeros(grid.shape)
     res = gi_star_grid(located["x"].to_numpy(dtype=float), located["y"].to_numpy(dtype=float),

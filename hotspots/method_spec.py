@@ -16,10 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
 
-from hotspots.schema import located_xy
 from hotspots.spatial.grid import Grid
 
 if TYPE_CHECKING:
@@ -150,11 +148,6 @@ class MethodSpec:
 
 
 # ----------------------------------------------------------------------------- grid helpers
-
-
-def mapped(incidents: pd.DataFrame) -> pd.DataFrame:
-    """The incidents a map can place (:func:`hotspots.schema.located_xy`)."""
-    return incidents[located_xy(incidents)[0]]
 
 
 def fine_from_coarse(values: np.ndarray, coarse: Grid, fine: Grid) -> np.ndarray:

@@ -48,6 +48,7 @@ from hotspots.pack_backtest import (
     evaluate_pack_methods,
 )
 from hotspots.query import available_months, load_incidents
+from hotspots.schema import mapped_rows
 from hotspots.selection import Selection
 from hotspots.snapshot import render_map_png
 from hotspots.spatial.corridors import corridor_bands, junction_stats
@@ -377,7 +378,7 @@ def _load_selection(store: Path, selection: Selection) -> _Loaded:
                                 settings=settings, geometry=selection.geometry, **crime_filter)
     months = everything["month"].astype(str)
     period_inc = everything[((months >= start) & (months <= end)).to_numpy(bool)]
-    mapped = period_inc[period_inc["has_location"].fillna(False).to_numpy(bool)]
+    mapped = mapped_rows(period_inc)
     cur_months = month_range(start, end)
     missing_now = [m for m in cur_months if m not in set(have)]
     if mapped.empty:
@@ -487,7 +488,7 @@ def _previous_mapped(sel: _Loaded, change: _Change) -> pd.DataFrame:
     """The previous period's mapped incidents."""
     prev = sel.everything[(sel.months >= change.prev_months[0]).to_numpy(bool)
                           & (sel.months <= change.prev_months[-1]).to_numpy(bool)]
-    return prev[prev["has_location"].fillna(False).to_numpy(bool)]
+    return mapped_rows(prev)
 
 
 def _annotate_areas(shown: _Areas, sel: _Loaded, grid: Grid, change: _Change, *,

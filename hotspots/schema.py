@@ -102,3 +102,9 @@ def located_xy(incidents: pd.DataFrame, *, require: tuple[str, ...] = ()
     if "has_location" in incidents.columns:
         ok &= incidents["has_location"].fillna(False).to_numpy(dtype=bool)
     return ok, x, y
+
+
+def mapped_rows(incidents: pd.DataFrame) -> pd.DataFrame:
+    """The incidents a map can place: a location and finite BNG ``x``/``y``
+    (:func:`located_xy`)."""
+    return incidents[located_xy(incidents)[0]]

@@ -241,7 +241,7 @@ def _held_months(held: Sequence[str] | None, present: np.ndarray) -> set[int]:
             ts = pd.Timestamp(f"{m}-01")
         except (TypeError, ValueError):
             raise ParameterError(f"months_held: {m!r} is not a month YYYY-MM") from None
-        out.add(ts.year * 12 + ts.month - 1)
+        out.add(month_index_of(ts.year, ts.month))
     return out
 
 
@@ -318,7 +318,7 @@ def _time_steps(incidents: pd.DataFrame, period: str | None,
             partial.append(label)
             keep.append(False)
             continue
-        months = {s.year * 12 + s.month - 1, e.year * 12 + e.month - 1}
+        months = {month_index_of(s.year, s.month), month_index_of(e.year, e.month)}
         if not months <= held:
             gaps.append(label)
             keep.append(False)

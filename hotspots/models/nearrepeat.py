@@ -11,8 +11,9 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from hotspots.errors import InputError, NoDataError, ParameterError
-from hotspots.months import missing_months
+from hotspots.months import missing_months, month_index_of
 from hotspots.schema import located_xy
+from hotspots.wording import month_runs_label
 
 TIME_UNITS = ("days", "months")
 
@@ -158,8 +159,8 @@ def _inputs(incidents: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
 def _times(occ: pd.Series, unit: str) -> np.ndarray:
     if unit == "months":
-        return (occ.dt.year.to_numpy(dtype=np.int64) * 12
-                + occ.dt.month.to_numpy(dtype=np.int64) - 1)
+        return month_index_of(occ.dt.year.to_numpy(dtype=np.int64),
+                              occ.dt.month.to_numpy(dtype=np.int64))
     # Calendar days: two crimes either side of midnight are one day apart, as for dates.
     return occ.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64)
 
@@ -306,8 +307,8 @@ def knox_test(incidents: pd.DataFrame, *,
         "expected": "mean count over the permutations",
         "pairs_total": int(total_pairs), "pairs_within_max_distance": int(first.size),
         "max_distance_m": float(d_edges[-1]),
-        "months": _months_text(present),
-        "months_without_incidents": _months_text(gaps),
+        "months": month_runs_label(present),
+        "months_without_incidents": month_runs_label(gaps),
         "notes": _knox_notes(xy, precision, time_unit, gaps),
     }
     return KnoxResult(observed=frame(obs), expected=frame(expected), ratio=frame(ratio),
@@ -452,20 +453,7 @@ def _knox_notes(xy: np.ndarray, precision: str, time_unit: str, gaps: list[str])
         notes.append("month bands count calendar months apart: two crimes in the same month "
                      "can be up to 30 days apart and crimes 1 month apart as little as 1 day")
     if gaps:
-        notes.append(f"no incidents in {_months_text(gaps)}: shuffling keeps the observed "
+        notes.append(f"no incidents in {month_runs_label(gaps)}: shuffling keeps the observed "
                      "dates, so the gap is not read as low activity; pairs across it fall in "
                      "the longer time bands")
     return notes
-
-
-def _months_text(months: list[str]) -> str:
-    if not months:
-        return ""
-    idx = [int(m[:4]) * 12 + int(m[5:7]) - 1 for m in months]
-    parts, start = [], 0
-    for i in range(1, len(idx) + 1):
-        if i == len(idx) or idx[i] != idx[i - 1] + 1:
-            a, b = months[start], months[i - 1]
-            parts.append(a if a == b else f"{a}..{b}")
-            start = i
-    return ", ".join(parts)

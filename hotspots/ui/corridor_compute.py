@@ -23,6 +23,7 @@ from hotspots.config import Settings
 from hotspots.errors import NoDataError
 from hotspots.legend import Legend
 from hotspots.months import missing_months, month_range, previous_period
+from hotspots.schema import mapped_rows
 from hotspots.ui.compute import FORCE_AREA, Params
 
 if TYPE_CHECKING:
@@ -237,7 +238,7 @@ def network_density(inc: pd.DataFrame, graph: nx.MultiDiGraph, sel: Params, band
     from hotspots.spatial.network_kde import network_kde
 
     period = _in_period(inc, sel.start, sel.end)
-    located = period[period["has_location"]]
+    located = mapped_rows(period)
     lix = network_kde(graph, located["x"].to_numpy(float), located["y"].to_numpy(float),
                       lixel=NKDE_LIXEL_M, bandwidth=float(bandwidth), kernel=NKDE_KERNEL,
                       band=NKDE_BAND_M)

@@ -30,6 +30,7 @@ from hotspots.models.evaluate import (
 )
 from hotspots.models.nearrepeat import KnoxResult
 from hotspots.models.scoring import count_cells
+from hotspots.schema import mapped_rows
 from hotspots.spatial.grid import Grid
 from hotspots.ui.common import (
     KEEP,
@@ -171,12 +172,7 @@ def capture_curves(incidents: pd.DataFrame, months_held: Sequence[str], study_ar
     chosen = {a["test"]: a["chosen"] for a in auto}
     grid = Grid.from_geometry(study_area, DEFAULT_CELL)
     mask = grid.mask(study_area)
-    x = incidents["x"].to_numpy(dtype=float, na_value=np.nan)
-    y = incidents["y"].to_numpy(dtype=float, na_value=np.nan)
-    ok = np.isfinite(x) & np.isfinite(y)
-    if "has_location" in incidents.columns:
-        ok &= incidents["has_location"].fillna(False).to_numpy(dtype=bool)
-    data = incidents[ok]
+    data = mapped_rows(incidents)
     month = data["month"].astype(str)
     folds, _ = plan_folds(months_held, train_months)
     if not folds:
