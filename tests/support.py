@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -23,6 +24,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -30,6 +32,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from PIL import Image
 
 from hotspots.spatial.crs import to_wgs84
 
@@ -324,3 +327,42 @@ def junctions(name: str = XSS) -> pd.DataFrame:
         "by_group": [{"acquisitive": 9, XSS: 3}, {}], "by_force": [{"warwickshire": 12}, {}],
         "previous": [8, None], "change": [4, None], "change_pct": [50.0, float("nan")],
         "change_note": ["", f"no data for previous period {XSS}"]})
+
+
+# ----------------------------------------------------------------------------- exports
+#: A fixed creation time stamped on test exports.
+CREATED = datetime(2025, 7, 1, 9, 30, tzinfo=UTC)
+
+
+def small_png() -> bytes:
+    """A small plain PNG, standing in for a map."""
+    buf = io.BytesIO()
+    Image.new("RGB", (400, 280), (200, 220, 240)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def monthly_with_gap() -> pd.DataFrame:
+    """Monthly counts Jan 2024 - Mar 2025 with no data for May-Dec 2024."""
+    months = [f"2024-{m:02d}" for m in range(1, 13)] + [f"2025-{m:02d}" for m in range(1, 4)]
+    counts = [float(m[5:]) * 10 if (m.startswith("2025") or m <= "2024-04") else np.nan
+              for m in months]
+    return pd.DataFrame({"month": months, "incidents": counts})
+
+
+def pdf_text(path: Path) -> list[str]:
+    """The text of each page of a PDF."""
+    from pypdf import PdfReader
+
+    return [p.extract_text() for p in PdfReader(path).pages]
+
+
+def synthetic(months: list[str], where: dict[str, tuple[float, float]], n: int = 40,
+              seed: int = 1) -> pd.DataFrame:
+    """n incidents per month scattered 60 m around the month's centre (x, y)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for m in months:
+        cx, cy = where[m]
+        rows.append(pd.DataFrame({"x": cx + rng.normal(0, 60, n), "y": cy + rng.normal(0, 60, n),
+                                  "month": m, "has_location": True}))
+    return pd.concat(rows, ignore_index=True)

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from support import synthetic
 
 from hotspots.errors import NoDataError, ParameterError
 from hotspots.models.evaluate import (
@@ -147,18 +148,6 @@ def test_a_fold_spanning_a_gap_is_skipped_with_its_reason():
     assert "missing from the data" in why["2024-07"]["reason"]
     # Every calendar month from the first possible test month is either a fold or skipped.
     assert len(folds) + len(skipped) == 15
-
-
-def synthetic(months: list[str], where: dict[str, tuple[float, float]], n: int = 40,
-              seed: int = 1) -> pd.DataFrame:
-    """n incidents per month scattered 60 m around the month's centre (x, y)."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for m in months:
-        cx, cy = where[m]
-        rows.append(pd.DataFrame({"x": cx + rng.normal(0, 60, n), "y": cy + rng.normal(0, 60, n),
-                                  "month": m, "has_location": True}))
-    return pd.concat(rows, ignore_index=True)
 
 
 BOX = shapely.box(0, 0, 2000, 2000)

@@ -2,44 +2,16 @@
 
 from __future__ import annotations
 
-import io
-from datetime import UTC, datetime
-from pathlib import Path
-
-import numpy as np
 import pandas as pd
 import pytest
-from PIL import Image
-from pypdf import PdfReader
+from support import CREATED, monthly_with_gap, pdf_text, small_png
 
 from hotspots.errors import ParameterError
 from hotspots.pack import DATA_CAVEATS, write_tasking_pack
 
-CREATED = datetime(2025, 7, 1, 9, 30, tzinfo=UTC)
-
-CREATED = datetime(2025, 7, 1, 9, 30, tzinfo=UTC)
-
-
 # --------------------------------------------------------------------------------------------
 # Monthly chart and the tasking pack
 # --------------------------------------------------------------------------------------------
-
-
-def small_png() -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", (400, 280), (200, 220, 240)).save(buf, format="PNG")
-    return buf.getvalue()
-
-
-def monthly_with_gap() -> pd.DataFrame:
-    months = [f"2024-{m:02d}" for m in range(1, 13)] + [f"2025-{m:02d}" for m in range(1, 4)]
-    counts = [float(m[5:]) * 10 if (m.startswith("2025") or m <= "2024-04") else np.nan
-              for m in months]
-    return pd.DataFrame({"month": months, "incidents": counts})
-
-
-def pdf_text(path: Path) -> list[str]:
-    return [p.extract_text() for p in PdfReader(path).pages]
 
 
 def test_pack_has_every_section_given_and_the_marking_on_every_page(settings, tmp_path):
@@ -109,7 +81,6 @@ def test_pack_refuses_disruption_points_without_a_rationale(settings, tmp_path):
         write_tasking_pack(tmp_path / "p.pdf", title="T", area="A", period="P", marking="",
                            settings=settings)
     assert not (tmp_path / "p.pdf").exists()
-
 
 
 def test_a_hotspot_table_without_class_is_reported_as_such(settings, tmp_path):

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from support import synthetic
 
 from hotspots.errors import ParameterError
 from hotspots.models.gistar import gi_star_grid
@@ -24,18 +25,6 @@ from hotspots.models.scoring import (
     score_kde_multiscale,
 )
 from hotspots.spatial.grid import Grid
-
-
-def synthetic(months: list[str], where: dict[str, tuple[float, float]], n: int = 40,
-              seed: int = 1) -> pd.DataFrame:
-    """n incidents per month scattered 60 m around the month's centre (x, y)."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for m in months:
-        cx, cy = where[m]
-        rows.append(pd.DataFrame({"x": cx + rng.normal(0, 60, n), "y": cy + rng.normal(0, 60, n),
-                                  "month": m, "has_location": True}))
-    return pd.concat(rows, ignore_index=True)
 
 
 def test_methods_score_from_the_training_window_they_are_given():

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 from streamlit.testing.v1 import AppTest
+from support import map_page
 
 from hotspots import method_clusters, method_emerging, method_gistar, method_spec
 from hotspots import methods as mt
@@ -262,12 +263,6 @@ def _ok(at: AppTest) -> None:
     assert not at.error, [e.value for e in at.error]
 
 
-def _page(at: AppTest) -> str:
-    frames = at.get("iframe")
-    assert len(frames) == 1, "the map iframe is missing"
-    return frames[0].proto.srcdoc
-
-
 def _legend(page: str) -> str:
     m = re.search(r"div\.innerHTML = (\".*?\");\n", page)
     assert m, "no legend in the map"
@@ -286,7 +281,7 @@ def test_default_bandwidth_is_auto_and_the_map_states_its_back_test(app, store_d
                                                                      shipped_settings):
     from hotspots.models.evaluate import evaluate_store
 
-    legend = _legend(_page(app))
+    legend = _legend(map_page(app))
     m = re.search(r"bandwidth ([\d,]+) m " + re.escape(AUTO_TEXT), legend)
     assert m, legend[:400]
     settings = shipped_settings
@@ -323,10 +318,10 @@ def test_switching_method_changes_map_legend_and_metrics(app, shipped_settings, 
     # The default cell is the Gi* rule on the force area's bounds; 8 neighbours at 1.5 cells.
     cell = default_cell(area_geometry(None, shipped_settings).bounds)
     statement = statement.format(cell=cell, distance=1.5 * cell)
-    kde_page = _page(app)
+    kde_page = map_page(app)
     app.radio(key="hs_method").set_value(method).run()
     _ok(app)
-    page = _page(app)
+    page = map_page(app)
     legend = _legend(page)
     assert page != kde_page and "Kernel density" not in legend
     assert statement in legend, legend[:500]
@@ -335,7 +330,7 @@ def test_switching_method_changes_map_legend_and_metrics(app, shipped_settings, 
     assert any("would have captured" in _unescape(x.value) for x in app.markdown)
     app.radio(key="hs_method").set_value("kde").run()
     _ok(app)
-    assert "Kernel density" in _legend(_page(app))
+    assert "Kernel density" in _legend(map_page(app))
 
 
 def test_auto_draws_the_multiscale_kde_for_vehicle_crime_as_the_cli_auto_picks(app, store_dir,
@@ -351,7 +346,7 @@ def test_auto_draws_the_multiscale_kde_for_vehicle_crime_as_the_cli_auto_picks(a
     assert choice.label == res.default["label"]
     *most, last = (f"{b:,.0f}" for b in res.default["params"]["bandwidths"])
     assert choice.bandwidth == tuple(res.default["params"]["bandwidths"])
-    legend = _legend(_page(app))
+    legend = _legend(map_page(app))
     assert (f"multi-scale: mean of the bandwidths {', '.join(most)} and {last} m, each surface "
             f"scaled to the same total {AUTO_TEXT}") in legend, legend[:500]
     captions = " ".join(_unescape(c.value) for c in app.caption)
@@ -363,11 +358,11 @@ def test_method_options_reach_the_legend(app):
     app.radio(key="hs_method").set_value("gistar").run()
     app.selectbox(key="hs_correction").select("bonferroni").run()
     _ok(app)
-    assert "Bonferroni correction" in _legend(_page(app))
+    assert "Bonferroni correction" in _legend(map_page(app))
     app.radio(key="hs_method").set_value("clusters").run()
     app.radio(key="hs_cluster").set_value("hdbscan").run()
     _ok(app)
-    assert "HDBSCAN, min_cluster_size" in _legend(_page(app))
+    assert "HDBSCAN, min_cluster_size" in _legend(map_page(app))
 
 
 def test_emerging_with_too_few_months_says_so(app):
@@ -383,7 +378,7 @@ def test_fixed_bandwidth_overrides_auto(app):
     app.radio(key="bw_mode").set_value("fixed").run()
     app.slider(key="bandwidth").set_value(650).run()
     _ok(app)
-    assert "bandwidth 650 m (fixed)" in _legend(_page(app))
+    assert "bandwidth 650 m (fixed)" in _legend(map_page(app))
     captions = " ".join(_unescape(c.value) for c in app.caption)
     assert "Back-test: KDE 650 m, top 5% of the area" in captions
 
