@@ -1,0 +1,1 @@
+"""hotspots: crime hotspot and Strategic Road Network corridor analysis for UK police teams."""

@@ -24,7 +24,7 @@ _SCALAR_KEYS = {
 
 @dataclass(frozen=True)
 class Settings:
-    """Resolved settings. Build with :func:`load_settings`; derive variants with ``replace``."""
+    """Resolved settings. Build with :func:`load_settings`; derive variants with :meth:`with_`."""
 
     data_dir: Path
     store_dir: Path

@@ -2,8 +2,9 @@
 
 The CLI's ``--method`` choices, the dashboard's switcher, the tasking pack and ``hotspots
 evaluate``'s default comparison all iterate :func:`specs`; nothing else compares method names.
-A new method is one module defining a :class:`~hotspots.method_spec.MethodSpec` and one
-:func:`register` call (see ``CONTRIBUTING.md``).
+A new method is one module defining a :class:`~hotspots.method_spec.MethodSpec` and one entry
+in the list at the bottom of this module (or a :func:`register` call, as a test's toy method
+does; see ``CONTRIBUTING.md``).
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """The Selection: which force, which area, which months, which crimes.
 
-One frozen value, validated once where a request enters (a CLI command, a dashboard view, an
-export), then passed to every query, analysis, map and pack. It resolves its area to a geometry
-once and names itself for titles, so the same selection reads the same everywhere.
+One frozen value, validated once where a request enters (each CLI command builds one; the
+dashboard turns its sidebar into one with ``Params.to_selection``), then passed to the query
+(:func:`hotspots.query.select`), ``auto``'s back-test, the tasking pack and the report. It
+resolves its area to a geometry once and names itself for titles, so the same selection reads
+the same everywhere.
 """
 
 from __future__ import annotations

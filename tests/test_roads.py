@@ -41,15 +41,15 @@ def test_motorway_junctions_are_named_like_officers_say_them(srn):
 
 
 def test_junction_names_from_raw_hatris_lists():
-    assert road_names._junction_label(["M42 J7", "M6 J4"], ["A446", "M42", "M6"]) == \
+    assert road_names.junction_label(["M42 J7", "M6 J4"], ["A446", "M42", "M6"]) == \
         ("M42 J7 / M6 J4", False)
-    assert road_names._junction_label(["M6 Toll T7", "M6TollT7"], ["A5", "M6"])[0] == "M6 Toll T7"
-    assert road_names._junction_label(["A428", "A428-E", "A428-W", "A5", "M1 J18"],
+    assert road_names.junction_label(["M6 Toll T7", "M6TollT7"], ["A5", "M6"])[0] == "M6 Toll T7"
+    assert road_names.junction_label(["A428", "A428-E", "A428-W", "A5", "M1 J18"],
                                  ["A5", "M1"])[0] == "M1 J18"
-    assert road_names._junction_label(["A4177"], ["A46"])[0] == "A46 / A4177"
-    assert road_names._junction_label(["CntyBorder"], ["A40"]) == ("A40 county boundary", True)
-    assert road_names._parse_list("['M42 J7' 'M6 J4']") == ["M42 J7", "M6 J4"]
-    assert road_names._parse_list("M42 J7; M6 J4") == ["M42 J7", "M6 J4"]
+    assert road_names.junction_label(["A4177"], ["A46"])[0] == "A46 / A4177"
+    assert road_names.junction_label(["CntyBorder"], ["A40"]) == ("A40 county boundary", True)
+    assert road_names.parse_list("['M42 J7' 'M6 J4']") == ["M42 J7", "M6 J4"]
+    assert road_names.parse_list("M42 J7; M6 J4") == ["M42 J7", "M6 J4"]
 
 
 def test_find_junction_accepts_parts_aliases_and_spellings(srn):

@@ -1,0 +1,1 @@
+"""The statistics: KDE, Gi*, emerging hot spots, clusters, near repeats, back-tests, disruption."""

@@ -1,4 +1,5 @@
-"""Hotspot areas: the densest share of a study area's cells, dissolved and ranked by incidents."""
+"""Ranked hotspot areas: the densest share of a study area's cells (KDE), and the same ranked
+areas from Gi* hot cells, emerging hot spot patterns and cluster hulls."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ from scipy.spatial import cKDTree
 
 from hotspots.errors import InputError, NoDataError, ParameterError
 from hotspots.spatial.crs import BNG, to_bng, to_wgs84
-from hotspots.spatial.road_lines import _check_graph, edge_table
+from hotspots.spatial.road_lines import check_graph, edge_table
 from hotspots.spatial.road_names import junctions_frame
 
 __all__ = [
@@ -81,7 +81,7 @@ def _lonlat_problem(lon: float, lat: float) -> str | None:
     return None
 
 
-def _number(text: Any) -> float | None:
+def parse_number(text: Any) -> float | None:
     try:
         v = float(str(text).strip())
     except (TypeError, ValueError):
@@ -217,7 +217,7 @@ def read_sites(path: str | os.PathLike) -> gpd.GeoDataFrame:
         if not name:
             rejected.append({"line": r["line"], "name": "", "reason": "no name"})
             continue
-        a, b = _number(r["a"]), _number(r["b"])
+        a, b = parse_number(r["a"]), parse_number(r["b"])
         if a is None or b is None:
             rejected.append({"line": r["line"], "name": name,
                              "reason": f"unparseable coordinates {r['a']!r}, {r['b']!r}"})
@@ -309,7 +309,7 @@ def _slip_ends(graph: nx.MultiDiGraph, named: pd.DataFrame) -> list[dict]:
     return [{k: v for k, v in r.items() if k != "direction"} for r in out]
 
 
-def _unique_names(names: list[str]) -> list[str]:
+def unique_names(names: list[str]) -> list[str]:
     seen: dict[str, int] = {}
     out = []
     for n in names:
@@ -353,7 +353,7 @@ def candidate_sites(graph: nx.MultiDiGraph, *, extra: Any = None,
     NoDataError
         No candidate at all.
     """
-    _check_graph(graph)
+    check_graph(graph)
     unknown = [k for k in kinds if k not in CANDIDATE_KINDS]
     if unknown:
         raise ParameterError(f"unknown candidate kind(s) {', '.join(map(repr, unknown))}; "
@@ -377,7 +377,7 @@ def candidate_sites(graph: nx.MultiDiGraph, *, extra: Any = None,
                   "nodes": tuple(r.nodes)} for r in sv.itertuples()]
     rejected: list[dict] = []
     if extra is not None:
-        user = _as_sites(extra, "extra")
+        user = as_sites(extra, "extra")
         rejected = list(user.attrs.get("rejected", []))
         rows += [{"name": r.name, "kind": r.kind, "roads": r.roads, "x": r.x, "y": r.y,
                   "nodes": ()} for r in user.itertuples()]
@@ -385,7 +385,7 @@ def candidate_sites(graph: nx.MultiDiGraph, *, extra: Any = None,
         raise NoDataError("no candidate sites: the graph has no named junctions or services "
                           "of the kinds asked for; add your own with extra=")
     out = _site_frame(rows)
-    out["name"] = _unique_names(out["name"].astype(str).tolist())
+    out["name"] = unique_names(out["name"].astype(str).tolist())
     out.attrs["rejected"] = rejected
     return out
 
@@ -398,7 +398,7 @@ def _is_site_file(value: Any) -> bool:
         value.lower().endswith((".csv", ".txt", ".geojson", ".json")) or Path(value).is_file())
 
 
-def _as_sites(sites: Any, what: str) -> gpd.GeoDataFrame:
+def as_sites(sites: Any, what: str) -> gpd.GeoDataFrame:
     """A site frame in EPSG:27700 with the candidate columns, from a (Geo)DataFrame."""
     if _is_site_file(sites):
         return read_sites(sites)
@@ -432,7 +432,7 @@ def _as_sites(sites: Any, what: str) -> gpd.GeoDataFrame:
     return out
 
 
-def _existing_rows(cands: gpd.GeoDataFrame, existing: Any
+def existing_rows(cands: gpd.GeoDataFrame, existing: Any
                    ) -> tuple[gpd.GeoDataFrame, list[str], list[dict]]:
     """Mark existing sites: names of candidates are flagged, other sites are appended.
 
@@ -457,7 +457,7 @@ def _existing_rows(cands: gpd.GeoDataFrame, existing: Any
             cands.iloc[i, cands.columns.get_loc("existing")] = True
             names.append(cands["name"].iat[i])
         return cands, names, []
-    ex = _as_sites(existing, "existing")
+    ex = as_sites(existing, "existing")
     lookup = {n.lower(): i for i, n in enumerate(cands["name"])}
     add = []
     for r in ex.itertuples():
@@ -470,18 +470,18 @@ def _existing_rows(cands: gpd.GeoDataFrame, existing: Any
     extra["existing"] = True
     merged = pd.concat([cands, extra], ignore_index=True)
     out = gpd.GeoDataFrame(merged, geometry="geometry", crs=BNG)
-    out["name"] = _unique_names(out["name"].astype(str).tolist())
+    out["name"] = unique_names(out["name"].astype(str).tolist())
     rejected = [dict(r, file="existing") for r in ex.attrs.get("rejected", [])]
     return out, out.loc[out["existing"], "name"].tolist(), rejected
 
 
-def _nearest_road(sites: gpd.GeoDataFrame, graph: nx.MultiDiGraph | None) -> gpd.GeoDataFrame:
+def nearest_road(sites: gpd.GeoDataFrame, graph: nx.MultiDiGraph | None) -> gpd.GeoDataFrame:
     """Add ``srn_ref`` and ``srn_distance_m``: the nearest SRN road to each site."""
     sites = sites.copy()
     sites["srn_ref"], sites["srn_distance_m"] = None, np.nan
     if graph is None:
         return sites
-    _check_graph(graph)
+    check_graph(graph)
     try:
         et = edge_table(graph)
     except NoDataError:

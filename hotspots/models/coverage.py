@@ -17,12 +17,12 @@ from scipy.spatial import cKDTree
 
 from hotspots.errors import NoDataError, ParameterError
 from hotspots.models.candidates import (
-    _as_sites,
-    _existing_rows,
-    _nearest_road,
-    _number,
-    _unique_names,
+    as_sites,
     candidate_sites,
+    existing_rows,
+    nearest_road,
+    parse_number,
+    unique_names,
 )
 from hotspots.models.kde import Surface
 from hotspots.months import is_month, missing_months
@@ -245,7 +245,7 @@ class Coverage:
         return float(best @ self.weights)
 
 
-def _reach_label(params: dict) -> str:
+def reach_label(params: dict) -> str:
     if params["reach_mode"] == "drive_time":
         m = params["minutes"]
         return f"within {m:g} minute{'s' if m != 1 else ''} by road"
@@ -272,14 +272,14 @@ def _check_reach(minutes: Any, radius: Any) -> tuple[str, float]:
     if minutes is not None and radius is not None:
         raise ParameterError("give a drive time (minutes) or a straight-line radius, not both")
     if radius is not None:
-        r = _number(radius)
+        r = parse_number(radius)
         if r is None or r <= 0:
             raise ParameterError(f"radius must be a distance above 0 metres, got {radius!r}")
         if r > _MAX_RADIUS_M:
             raise ParameterError(f"radius {r:g} m is over {_MAX_RADIUS_M / 1000:g} km; "
                                  "coverage that wide says nothing about site choice")
         return "radius", r
-    m = DEFAULT_MINUTES if minutes is None else _number(minutes)
+    m = DEFAULT_MINUTES if minutes is None else parse_number(minutes)
     if m is None or m <= 0:
         raise ParameterError(f"minutes must be a drive time above 0, got {minutes!r}")
     if m > _MAX_MINUTES:
@@ -342,17 +342,17 @@ def _coverage_sites(graph: nx.MultiDiGraph | None, candidates: Any, extra: Any, 
     if candidates is None:
         cands = candidate_sites(graph, extra=extra)
     else:
-        cands = _as_sites(candidates, "candidates")
+        cands = as_sites(candidates, "candidates")
         if extra is not None:
-            more = _as_sites(extra, "extra")
+            more = as_sites(extra, "extra")
             cands = gpd.GeoDataFrame(pd.concat([cands, more], ignore_index=True),
                                      geometry="geometry", crs=BNG)
             cands.attrs["rejected"] = more.attrs.get("rejected", [])
-            cands["name"] = _unique_names(cands["name"].astype(str).tolist())
+            cands["name"] = unique_names(cands["name"].astype(str).tolist())
     rejected = list(cands.attrs.get("rejected", []))
-    sites, existing_names, ex_rejected = _existing_rows(cands, existing)
+    sites, existing_names, ex_rejected = existing_rows(cands, existing)
     rejected += ex_rejected
-    return _nearest_road(sites, graph), existing_names, rejected
+    return nearest_road(sites, graph), existing_names, rejected
 
 
 def _reach_pairs(graph: nx.MultiDiGraph | None, sites: gpd.GeoDataFrame, px: np.ndarray,

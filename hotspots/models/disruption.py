@@ -11,13 +11,13 @@ import pandas as pd
 
 from hotspots.errors import ParameterError
 from hotspots.jsonvalue import json_value
-from hotspots.models.candidates import _number
-from hotspots.models.coverage import Coverage, _reach_label
+from hotspots.models.candidates import parse_number
+from hotspots.models.coverage import Coverage, reach_label
 from hotspots.models.solvers import (
     DEFAULT_TIME_LIMIT_S,
-    _check_solver,
-    _solve_lscp,
-    _solve_mclp,
+    check_solver,
+    solve_lscp,
+    solve_mclp,
 )
 
 __all__ = [
@@ -99,7 +99,7 @@ def _site_rows(cov: Coverage, order: list[int], rank0: int) -> list[dict]:
     mix_cols = [c for c in cov.demand.columns if c.startswith("type:")]
     mix = cov.demand[mix_cols].to_numpy(float) if mix_cols else None
     label = cov.params["label"]
-    reach = _reach_label(cov.params)
+    reach = reach_label(cov.params)
     ex = cov.existing
     cur = cov.credit[ex].max(axis=0).toarray().ravel() if ex.size and rank0 > 0 \
         else np.zeros(len(w))
@@ -221,7 +221,7 @@ def _plan(cov: Coverage, chosen: list[int], method: str, gap: float, extra: dict
         "total_weight": total,
         "share_basis": cov.params["weight"] if cov.params["weight"] != "harm"
         else "harm (sum of incidents' harm weights)",
-        "reach": _reach_label(cov.params),
+        "reach": reach_label(cov.params),
         "coverage": cov.params,
         **extra,
     }
@@ -277,8 +277,8 @@ def choose_sites(coverage: Coverage, k: int = 5, *, solver: str = "highs",
     if not isinstance(coverage, Coverage):
         raise ParameterError("coverage must come from build_coverage()")
     k = _check_k(coverage, k)
-    time_limit = _check_solver(solver, time_limit)
-    res = _solve_mclp(coverage, k, solver, time_limit)
+    time_limit = check_solver(solver, time_limit)
+    res = solve_mclp(coverage, k, solver, time_limit)
     total = coverage.total_weight
     extra = {"objective": res["value"], "bound": res["bound"],
              "bound_source": res["bound_source"], "proven_optimal": res["proven_optimal"],
@@ -320,10 +320,10 @@ def lscp(coverage: Coverage, target: float = 0.8, *, solver: str = "highs",
     """
     if not isinstance(coverage, Coverage):
         raise ParameterError("coverage must come from build_coverage()")
-    t = _number(target)
+    t = parse_number(target)
     if t is None or not 0 < t <= 1:
         raise ParameterError(f"target must be a share between 0 and 1, e.g. 0.8, got {target!r}")
-    time_limit = _check_solver(solver, time_limit)
+    time_limit = check_solver(solver, time_limit)
     t0 = time.perf_counter()
     total = coverage.total_weight
     need = t * total
@@ -331,9 +331,9 @@ def lscp(coverage: Coverage, target: float = 0.8, *, solver: str = "highs",
     if all_val < need * (1 - 1e-12):
         raise ParameterError(f"target {t:.0%} cannot be met: all {len(coverage.free)} "
                              f"candidate sites together cover {all_val / total:.1%} "
-                             f"{_reach_label(coverage.params)}; lower the target or widen the "
+                             f"{reach_label(coverage.params)}; lower the target or widen the "
                              "reach")
-    res = _solve_lscp(coverage, need, solver, time_limit)
+    res = solve_lscp(coverage, need, solver, time_limit)
     chosen, proven, lower = res["chosen"], res["proven_optimal"], res["lower"]
     n = len(chosen)
     gap = 0.0 if proven else (n - lower) / n if n else 0.0
@@ -367,12 +367,12 @@ def coverage_curve(coverage: Coverage, k_max: int = 15, *, solver: str = "highs"
         raise ParameterError("coverage must come from build_coverage()")
     if isinstance(k_max, bool) or not isinstance(k_max, (int, np.integer)) or k_max < 1:
         raise ParameterError(f"k_max must be a whole number >= 1, got {k_max!r}")
-    time_limit = _check_solver(solver, time_limit)
+    time_limit = check_solver(solver, time_limit)
     total = coverage.total_weight
     out: list[tuple[int, float]] = []
     last = coverage.value([]) / total
     for k in range(1, min(int(k_max), len(coverage.free)) + 1):
-        res = _solve_mclp(coverage, k, solver, time_limit)
+        res = solve_mclp(coverage, k, solver, time_limit)
         last = max(last, res["value"] / total)
         out.append((k, float(last)))
     return out

@@ -16,9 +16,9 @@ from shapely.geometry.base import BaseGeometry
 from hotspots.errors import NoDataError, ParameterError
 from hotspots.models.gistar import (
     GiStar,
-    _binary_weights,
-    _grid_band,
+    binary_weights,
     gi_z_scores,
+    grid_band,
     grid_weights,
     study_grid,
 )
@@ -373,7 +373,7 @@ def gi_star_space_time(cube: Any, weights: Any, *, ordinals: Any = None, time_wi
     if c.ndim != 2 or not np.isfinite(c).all():
         raise ParameterError("cube must be a finite (T, L) array")
     n_steps, n_loc = c.shape
-    ws, added = _binary_weights(weights, n_loc)
+    ws, added = binary_weights(weights, n_loc)
     order = np.arange(n_steps) if ordinals is None else np.asarray(ordinals, dtype=np.int64)
     if order.shape != (n_steps,) or (np.diff(order) <= 0).any():
         raise ParameterError("ordinals must be one increasing whole number per time step")
@@ -469,7 +469,7 @@ def emerging_hotspots(incidents: pd.DataFrame, *, grid: Grid | None = None,
     g, mask, sdetails = study_grid(x[use], y[use], grid=grid, study_area=study_area, cell=cell)
     loc_mask, loc_rule, cube, n_inside = _space_time_cube(g, mask, x[use], y[use], step[use],
                                                           n_steps, study_area is None)
-    d, _, drule = _grid_band(None, distance, g.cell)
+    d, _, drule = grid_band(None, distance, g.cell)
     res = gi_star_space_time(cube, grid_weights(loc_mask, cell=g.cell, distance=d),
                              ordinals=ordinals, time_window=time_window, correction=correction)
     out, pattern = _pattern_table(g, loc_mask, cube, res, alpha, trend_alpha, trend_on)

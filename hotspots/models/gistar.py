@@ -160,7 +160,7 @@ class GiStar:
 
 
 # ---------------------------------------------------------------------------- inference
-def _binary_weights(weights: Any, n: int) -> tuple[sparse.csr_matrix, int]:
+def binary_weights(weights: Any, n: int) -> tuple[sparse.csr_matrix, int]:
     """Return CSR binary weights with the diagonal set, and how many self-weights were added."""
     if not sparse.issparse(weights):
         raise ParameterError("weights must be a scipy.sparse matrix of 0/1 (CSR), self included")
@@ -262,7 +262,7 @@ def gi_star(values: Any, weights: Any, *, correction: str = "fdr_bh",
                           "smaller cells")
     if not np.isfinite(y).all():
         raise ParameterError(f"{int((~np.isfinite(y)).sum())} Gi* values are NaN/infinite")
-    w, added = _binary_weights(weights, n)
+    w, added = binary_weights(weights, n)
     card = np.diff(w.indptr).astype(float)
     lag = w @ y
     z, den = gi_z_scores(y, lag, card)
@@ -492,7 +492,7 @@ def study_grid(x: Any, y: Any, *, grid: Grid | None = None,
     return grid, mask, details
 
 
-def _grid_band(weights: Any, distance: float | None, cell: float) -> tuple[float, str, str]:
+def grid_band(weights: Any, distance: float | None, cell: float) -> tuple[float, str, str]:
     """Return (distance metres, weights kind, rule) for the grid neighbourhood options."""
     if isinstance(weights, str):
         if weights not in CONTIGUITY:
@@ -566,7 +566,7 @@ def gi_star_grid(x: Any, y: Any, *, grid: Grid | None = None,
         w = weights
         d, kind, rule = None, "custom binary weights", "given"
     else:
-        d, kind, rule = _grid_band(weights, distance, g.cell)
+        d, kind, rule = grid_band(weights, distance, g.cell)
         w = grid_weights(mask, cell=g.cell, distance=d)
     res = gi_star(counts[mask], w, correction=correction, permutations=permutations, seed=seed)
 

@@ -1,4 +1,4 @@
-"""Back-test candidates: the ``Method`` record, its score functions and the default registry.
+"""Back-test candidates: the ``Method`` record, its score functions and the default list.
 
 Each candidate turns a training window of incidents into a score per grid cell; the rolling-origin
 back-test (:func:`hotspots.models.evaluate.evaluate`) ranks cells by it. The constructors

@@ -14,7 +14,7 @@ from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from scipy.sparse import csr_matrix, hstack, identity, vstack
 
 from hotspots.errors import ParameterError
-from hotspots.models.candidates import _number
+from hotspots.models.candidates import parse_number
 from hotspots.models.coverage import Coverage
 
 __all__ = [
@@ -203,10 +203,10 @@ def _greedy(cov: Coverage, k: int | None, target: float | None = None,
     return chosen
 
 
-def _check_solver(solver: str, time_limit: Any) -> float:
+def check_solver(solver: str, time_limit: Any) -> float:
     if solver not in SOLVERS:
         raise ParameterError(f"solver must be one of {', '.join(SOLVERS)}, got {solver!r}")
-    t = _number(time_limit)
+    t = parse_number(time_limit)
     if t is None or t <= 0:
         raise ParameterError(f"time_limit must be seconds above 0, got {time_limit!r}")
     return t
@@ -227,7 +227,7 @@ def _mclp_problem(model: _Model, k: int):
     return c, A, lb, ub, lo, hi, integer
 
 
-def _solve_mclp(cov: Coverage, k: int, solver: str, time_limit: float) -> dict[str, Any]:
+def solve_mclp(cov: Coverage, k: int, solver: str, time_limit: float) -> dict[str, Any]:
     """Best ``k`` free sites: exact with a greedy fallback, and the evidence for the answer."""
     t0 = time.perf_counter()
     model = _build_model(cov)
@@ -271,7 +271,7 @@ def _solve_mclp(cov: Coverage, k: int, solver: str, time_limit: float) -> dict[s
             "seconds": round(time.perf_counter() - t0, 3)}
 
 
-def _solve_lscp(cov: Coverage, need: float, solver: str, time_limit: float) -> dict[str, Any]:
+def solve_lscp(cov: Coverage, need: float, solver: str, time_limit: float) -> dict[str, Any]:
     """Fewest free sites covering ``need`` weight: exact with a greedy fallback, and the lower
     bound on the number of sites (the solver's, or the LP relaxation's) for the gap."""
     total = cov.total_weight

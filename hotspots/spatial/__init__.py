@@ -1,0 +1,1 @@
+"""Geometry in British National Grid: grids, boundaries, the SRN graph, corridors, rasters."""

@@ -15,7 +15,7 @@ from scipy.spatial import cKDTree
 
 from hotspots.errors import ParameterError
 from hotspots.spatial.crs import BNG
-from hotspots.spatial.road_lines import SPEEDS_KPH, _check_graph
+from hotspots.spatial.road_lines import SPEEDS_KPH, check_graph
 from hotspots.spatial.road_names import find_junction
 
 __all__ = [
@@ -280,7 +280,7 @@ def drive_times(graph: nx.MultiDiGraph, sources: str | int | Sequence[str | int]
     ParameterError
         Unknown source, bad circuity/speed, mismatched x/y.
     """
-    _check_graph(graph)
+    check_graph(graph)
     if not (1.0 <= circuity <= 3.0):
         raise ParameterError(f"circuity {circuity} is outside 1-3 (road distance / straight line)")
     if not (5.0 <= local_speed_kph <= 130.0):

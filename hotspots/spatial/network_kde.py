@@ -15,7 +15,7 @@ from shapely.geometry import LineString
 
 from hotspots.errors import ParameterError
 from hotspots.spatial.crs import BNG
-from hotspots.spatial.road_lines import _cut, edge_table
+from hotspots.spatial.road_lines import cut_line, edge_table
 
 __all__ = [
     "NKDE_KERNELS",
@@ -60,7 +60,7 @@ def _lixelize(graph: nx.MultiDiGraph, lixel: float):
         n = max(1, int(round(L / lixel)))
         coords = np.asarray(r.geometry.coords)[:, :2]
         if n > 1:
-            pieces, _ = _cut(coords, np.arange(1, n) * (L / n))
+            pieces, _ = cut_line(coords, np.arange(1, n) * (L / n))
         else:
             pieces = [coords]
         vs = [vid[r.u]] + list(range(next_v, next_v + n - 1)) + [vid[r.v]]

@@ -32,8 +32,8 @@ from hotspots.spatial.road_lines import (
     node_key,
     split_lines,
 )
-from hotspots.spatial.road_names import _ROAD_IN_TEXT, _norm_ref
-from hotspots.spatial.srn_graph import _SERVICES_SNAP_M, _area_geometry, _clip
+from hotspots.spatial.road_names import ROAD_IN_TEXT, norm_ref
+from hotspots.spatial.srn_graph import SERVICES_SNAP_M, clip_graph, extent_geometry
 
 __all__ = [
     "download_srn_graph",
@@ -202,7 +202,7 @@ def _finish_osm_graph(G: nx.MultiDiGraph, services: list[tuple[int, str, tuple[f
         ref = _first(row.get("ref"))
         if hw == "motorway" and isinstance(ref, str) and ref:
             for n in (u, v):
-                r = _norm_ref(ref.split(";")[0])
+                r = norm_ref(ref.split(";")[0])
                 if r not in refs_at[n]:
                     refs_at[n].append(r)
     lines: list[RoadLine] = []
@@ -210,7 +210,7 @@ def _finish_osm_graph(G: nx.MultiDiGraph, services: list[tuple[int, str, tuple[f
     for (u, v, _k), row in edges.iterrows():
         hw = str(_first(row.get("highway")) or "")
         rc = "link" if hw.endswith("_link") else ("motorway" if hw == "motorway" else "trunk")
-        ref = _norm_ref(str(_first(row.get("ref")) or "").split(";")[0])
+        ref = norm_ref(str(_first(row.get("ref")) or "").split(";")[0])
         geom = row.geometry
         coords = np.asarray(geom.coords)[:, :2]
         # osmnx keeps both directions of a two-way way as twin edges: make them one record
@@ -262,15 +262,15 @@ def _finish_osm_graph(G: nx.MultiDiGraph, services: list[tuple[int, str, tuple[f
     for sid, sname, lonlat in services:
         x, y = to_bng(np.array([lonlat[0]]), np.array([lonlat[1]]))
         p = Point(float(x[0]), float(y[0]))
-        hint = [_norm_ref(h) for h in _ROAD_IN_TEXT.findall(str(sname))]
+        hint = [norm_ref(h) for h in ROAD_IN_TEXT.findall(str(sname))]
         idx = np.flatnonzero(np.isin(refs, hint) & roadlike) if hint else np.array([], int)
         if not len(idx):
-            idx = np.asarray(tree.query(p, predicate="dwithin", distance=_SERVICES_SNAP_M))
+            idx = np.asarray(tree.query(p, predicate="dwithin", distance=SERVICES_SNAP_M))
             idx = idx[roadlike[idx]] if len(idx) else idx
         if not len(idx):
             continue
         dist = shapely.distance(geoms[idx], p)
-        if dist.min() > _SERVICES_SNAP_M:
+        if dist.min() > SERVICES_SNAP_M:
             continue
         j = int(idx[int(np.argmin(dist))])
         svc.append((sid, sname, p, lines[j].attrs["ref"], len(requests)))
@@ -362,9 +362,9 @@ def graph_from_osm(path: str | os.PathLike, *, area: str | BaseGeometry | None =
                              f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
                              ) from None
     G = _finish_osm_graph(raw, service_points, source=str(p), node_tags=ext.node_tags)
-    geom, label = _area_geometry(area, settings) if area is not None \
+    geom, label = extent_geometry(area, settings) if area is not None \
         else (None, "")
-    return _clip(G, geom, label) if geom is not None else G
+    return clip_graph(G, geom, label) if geom is not None else G
 
 
 def download_srn_graph(polygon: BaseGeometry | None = None, *, allow_download: bool = False,

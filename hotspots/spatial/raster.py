@@ -1,4 +1,7 @@
-"""Density surfaces to and from float32 GeoTIFFs in EPSG:27700 (web overlays: hotspots.maps)."""
+"""Density surfaces to and from float32 GeoTIFFs in EPSG:27700.
+
+Map overlays are drawn by :mod:`hotspots.density_image`.
+"""
 
 from __future__ import annotations
 

@@ -52,7 +52,7 @@ def _dedupe_coords(coords: np.ndarray) -> np.ndarray:
     return coords[keep]
 
 
-def _cut(coords: np.ndarray, positions: Sequence[float]) -> tuple[list[np.ndarray], np.ndarray]:
+def cut_line(coords: np.ndarray, positions: Sequence[float]) -> tuple[list[np.ndarray], np.ndarray]:
     """Cut a polyline at distances strictly inside it; return the pieces and the cut points."""
     seg = np.hypot(*np.diff(coords, axis=0).T)
     cum = np.r_[0.0, np.cumsum(seg)]
@@ -99,7 +99,7 @@ def split_lines(lines: list[RoadLine], requests: list[tuple[int, float]]
             else:
                 cuts.append(d)
                 assign[r] = len(cuts) - 1
-        pieces, points = _cut(line.coords, cuts)
+        pieces, points = cut_line(line.coords, cuts)
         for r, a in assign.items():
             p = line.coords[0] if a == "start" else line.coords[-1] if a == "end" else points[a]
             where[r] = (float(p[0]), float(p[1]))
@@ -194,7 +194,7 @@ def lines_to_graph(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, graph_attrs
     return ox.graph_from_gdfs(nodes, edges, graph_attrs={"crs": BNG, **graph_attrs})
 
 
-def _check_graph(graph: nx.MultiDiGraph) -> None:
+def check_graph(graph: nx.MultiDiGraph) -> None:
     if not isinstance(graph, nx.MultiDiGraph) or graph.number_of_edges() == 0:
         raise ParameterError("graph must be a non-empty networkx.MultiDiGraph "
                              "(from build_srn_graph or graph_from_osm)")
@@ -220,7 +220,7 @@ def edge_table(graph: nx.MultiDiGraph, *, include_connectors: bool = False) -> g
         ``geometry_source``, ``length``, ``tt_fwd``/``tt_bwd`` (seconds u->v / v->u, NaN when
         that direction is not in the graph), ``geometry`` (u -> v).
     """
-    _check_graph(graph)
+    check_graph(graph)
     rows: dict[tuple, dict] = {}
     for u, v, k, d in graph.edges(keys=True, data=True):
         geom = d.get("geometry")

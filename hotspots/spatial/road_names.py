@@ -16,7 +16,7 @@ from scipy.spatial import cKDTree
 
 from hotspots.errors import NoDataError, ParameterError
 from hotspots.spatial.crs import to_wgs84
-from hotspots.spatial.road_lines import _check_graph
+from hotspots.spatial.road_lines import check_graph
 
 __all__ = [
     "find_junction",
@@ -25,7 +25,7 @@ __all__ = [
 
 # Well-known local names of SRN junctions, matched to the nearest junction within 500 m.
 # They are aliases only: the canonical name stays the road/junction-number one.
-_ALIASES = (
+ALIASES = (
     ("Tollbar End", 436_462.0, 275_718.0),  # A45 / A46, south-east Coventry
     ("Thickthorn", 429_931.0, 270_407.0),  # A46 / A452, Kenilworth
     ("Longbridge", 426_470.0, 262_524.0),  # M40 J15 / A46, Warwick
@@ -36,12 +36,12 @@ _MOTORWAY_JUNCTION = re.compile(r"^\s*(A\d+\s*\(M\)|M\d+)\s*(TOLL)?\s*([JT])\s*(
 
 _ROAD = re.compile(r"^\s*(A\d+\s*\(M\)|[AM]\d+)(\s*TOLL)?\s*$", re.IGNORECASE)
 
-_ROAD_IN_TEXT = re.compile(r"\b(A\d+\(M\)|[AM]\d+)\b")
+ROAD_IN_TEXT = re.compile(r"\b(A\d+\(M\)|[AM]\d+)\b")
 
 _COUNTY_BORDER = re.compile(r"^\s*c(ou)?nty\s*border\s*$", re.IGNORECASE)
 
 
-def _parse_list(value: Any) -> list[str]:
+def parse_list(value: Any) -> list[str]:
     """Read a list stored as text: numpy repr ``['A' 'B']``, ``"A; B"`` or a real sequence."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return []
@@ -54,7 +54,7 @@ def _parse_list(value: Any) -> list[str]:
     return [p.strip() for p in re.split(r"[;,]", text.strip("[] ")) if p.strip()]
 
 
-def _norm_ref(ref: Any) -> str:
+def norm_ref(ref: Any) -> str:
     """Canonical road reference: ``M6``, ``M6 Toll``, ``A46``, ``A38(M)``."""
     text = re.sub(r"\s+", " ", str(ref or "")).strip()
     m = _ROAD.match(text)
@@ -63,16 +63,16 @@ def _norm_ref(ref: Any) -> str:
     return re.sub(r"\s+", "", m.group(1)).upper() + (" Toll" if m.group(2) else "")
 
 
-def _road_sort_key(ref: str) -> tuple:
+def road_sort_key(ref: str) -> tuple:
     m = re.match(r"([AM])(\d+)", ref)
     return (0 if ref.startswith("M") else 1, int(m.group(2)) if m else 0, ref)
 
 
-def _road_class_of(ref: str) -> str:
+def road_class_of(ref: str) -> str:
     return "motorway" if ref.startswith("M") or ref.endswith("(M)") else "trunk"
 
 
-def _junction_label(names: Iterable[str], roads: Iterable[str]) -> tuple[str, bool]:
+def junction_label(names: Iterable[str], roads: Iterable[str]) -> tuple[str, bool]:
     """Officer-style junction name from HATRIS junction names and the SRN roads there.
 
     Returns the name and whether the junction is a county-border end rather than a junction.
@@ -80,7 +80,7 @@ def _junction_label(names: Iterable[str], roads: Iterable[str]) -> tuple[str, bo
     numbered: list[str] = []
     crossing: list[str] = []
     border = False
-    roads = [_norm_ref(r) for r in roads]
+    roads = [norm_ref(r) for r in roads]
     for name in names:
         m = _MOTORWAY_JUNCTION.match(name) or _MOTORWAY_JUNCTION.match(
             re.sub(r"(?i)toll", " Toll ", name))
@@ -93,13 +93,13 @@ def _junction_label(names: Iterable[str], roads: Iterable[str]) -> tuple[str, bo
             border = True
         else:
             # HATRIS marks the two arms of a split junction with -E/-W (e.g. A428-E).
-            base = _norm_ref(re.sub(r"-[NESW]$", "", name.strip()))
+            base = norm_ref(re.sub(r"-[NESW]$", "", name.strip()))
             if base and base not in crossing and not base.endswith(" Toll"):
                 crossing.append(base)
     if numbered:
         return " / ".join(sorted(numbered)), False
-    main = sorted(dict.fromkeys(r for r in roads if r), key=_road_sort_key)
-    extra = sorted((c for c in crossing if c not in main), key=_road_sort_key)
+    main = sorted(dict.fromkeys(r for r in roads if r), key=road_sort_key)
+    extra = sorted((c for c in crossing if c not in main), key=road_sort_key)
     if border and not extra:
         return (f"{' / '.join(main)} county boundary" if main else "county boundary"), True
     parts = main + extra
@@ -109,7 +109,7 @@ def _junction_label(names: Iterable[str], roads: Iterable[str]) -> tuple[str, bo
     return (" / ".join(parts) if parts else "unnamed junction"), False
 
 
-def _disambiguate(names: dict[int, str], xy: dict[int, tuple[float, float]]) -> dict[int, str]:
+def disambiguate(names: dict[int, str], xy: dict[int, tuple[float, float]]) -> dict[int, str]:
     """Append a compass word to names shared by several junctions (e.g. two A46 / A44)."""
     out = dict(names)
     groups: dict[str, list[int]] = defaultdict(list)
@@ -152,7 +152,7 @@ def junctions_frame(graph: nx.MultiDiGraph, *, kinds: Sequence[str] = ("junction
         ``name``, ``alias``, ``kind``, ``roads``, ``x``, ``y``, ``lon``, ``lat``, ``nodes``
         (tuple of node ids), sorted by name.
     """
-    _check_graph(graph)
+    check_graph(graph)
     rows = [(n, d) for n, d in graph.nodes(data=True) if d.get("kind") in kinds and d.get("name")]
     if not rows:
         raise NoDataError("the graph has no named junctions")

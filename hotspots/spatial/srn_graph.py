@@ -34,14 +34,14 @@ from hotspots.spatial.road_lines import (
     split_lines,
 )
 from hotspots.spatial.road_names import (
-    _ALIASES,
-    _ROAD_IN_TEXT,
-    _disambiguate,
-    _junction_label,
-    _norm_ref,
-    _parse_list,
-    _road_class_of,
-    _road_sort_key,
+    ALIASES,
+    ROAD_IN_TEXT,
+    disambiguate,
+    junction_label,
+    norm_ref,
+    parse_list,
+    road_class_of,
+    road_sort_key,
 )
 
 __all__ = [
@@ -68,7 +68,7 @@ _JUNCTION_SNAP_M = 1500.0
 
 # Services further than this from any SRN carriageway are not on the SRN (e.g. truck stops on
 # local roads) and are left out.
-_SERVICES_SNAP_M = 1000.0
+SERVICES_SNAP_M = 1000.0
 
 # A surveyed motorway route between two HATRIS junctions longer than this multiple of their
 # straight-line distance (or longer by this many metres) is a detour, not the link itself.
@@ -107,7 +107,7 @@ def _read_layer(path: Path) -> gpd.GeoDataFrame:
 
 def _link_ref(desc: str, road: str) -> str:
     head = str(desc).split(" between ")[0] if " between " in str(desc) else str(road)
-    return _norm_ref(head)
+    return norm_ref(head)
 
 
 def _derived_polyline(a: np.ndarray, b: np.ndarray, sites: np.ndarray) -> tuple[np.ndarray, int]:
@@ -166,8 +166,8 @@ def _assign_sites(pairs: pd.DataFrame, cxy: dict[int, np.ndarray], sites: gpd.Ge
 
 def _build_params() -> dict:
     return {"version": _BUILD_VERSION, "speeds": SPEEDS_KPH, "junction_snap": _JUNCTION_SNAP_M,
-            "services_snap": _SERVICES_SNAP_M, "detour": [_DETOUR_RATIO, _DETOUR_EXTRA_M],
-            "site_merge": _SITE_MERGE_M, "aliases": _ALIASES}
+            "services_snap": SERVICES_SNAP_M, "detour": [_DETOUR_RATIO, _DETOUR_EXTRA_M],
+            "site_merge": _SITE_MERGE_M, "aliases": ALIASES}
 
 
 def _junction_clusters(junctions: gpd.GeoDataFrame, links: pd.DataFrame
@@ -183,8 +183,8 @@ def _junction_clusters(junctions: gpd.GeoDataFrame, links: pd.DataFrame
     for row in junctions.itertuples():
         cid = int(row.cluster_id)
         cxy[cid] = np.array([row.geometry.x, row.geometry.y])
-        cnames[cid] += _parse_list(row.junction_names)
-        croads[cid] += [_norm_ref(r) for r in _parse_list(row.roads)]
+        cnames[cid] += parse_list(row.junction_names)
+        croads[cid] += [norm_ref(r) for r in parse_list(row.roads)]
     ends: dict[int, list[np.ndarray]] = defaultdict(list)
     for row in links.itertuples():
         for cid, name, x, y in ((row.StartCluster, row.StartJunction, row.StartClusterX,
@@ -217,12 +217,12 @@ def _name_junctions(cxy: dict[int, np.ndarray], cnames: dict[int, list[str]],
     labels: dict[int, str] = {}
     border: dict[int, bool] = {}
     for cid in cxy:
-        labels[cid], border[cid] = _junction_label(cnames[cid], croads[cid])
-    labels = _disambiguate(labels, {c: tuple(p) for c, p in cxy.items()})
+        labels[cid], border[cid] = junction_label(cnames[cid], croads[cid])
+    labels = disambiguate(labels, {c: tuple(p) for c, p in cxy.items()})
     alias = {}
     cids = np.array(list(cxy))
     cpts = np.array([cxy[c] for c in cids])
-    for name, x, y in _ALIASES:
+    for name, x, y in ALIASES:
         d = np.hypot(cpts[:, 0] - x, cpts[:, 1] - y)
         if d.min() <= 500:
             alias[int(cids[d.argmin()])] = name
@@ -240,7 +240,7 @@ def _junction_pairs(links: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, set[st
             continue  # a movement inside one junction cluster: no length in this model
         pair_rows.append({"a": min(a, b), "b": max(a, b), "ref": row.ref, "dir": (a, b),
                           "link_ref": row.LinkRef})
-        if _road_class_of(row.ref) == "motorway":
+        if road_class_of(row.ref) == "motorway":
             refs_at[a].add(row.ref)
             refs_at[b].add(row.ref)
     return pd.DataFrame(pair_rows), refs_at
@@ -250,7 +250,7 @@ def _surveyed_lines(motorways: gpd.GeoDataFrame) -> list[RoadLine]:
     """OS OpenRoads motorway lines, both directions (OpenRoads carries no direction)."""
     lines: list[RoadLine] = []
     for row in motorways.itertuples():
-        ref = _norm_ref(row.ref)
+        ref = norm_ref(row.ref)
         lines.append(RoadLine(np.asarray(row.geometry.coords)[:, :2], True, True,
                            {"ref": ref, "name": ref, "road_class": "motorway",
                             "highway": "motorway", "geometry_source": "surveyed", "link": ""}))
@@ -295,7 +295,7 @@ def _carried_links(lines: list[RoadLine], pairs_all: pd.DataFrame, cxy: dict[int
                    ) -> set[tuple[int, int, str]]:
     """Motorway junction pairs the surveyed lines carry along their own road, no detour."""
     covered: set[tuple[int, int, str]] = set()
-    mpairs = pairs_all[[_road_class_of(r) == "motorway" for r in pairs_all["ref"]]] \
+    mpairs = pairs_all[[road_class_of(r) == "motorway" for r in pairs_all["ref"]]] \
         if len(pairs_all) else pairs_all
     ref_graph = _ref_graphs(
         [(node_key(*ln.coords[0]), node_key(*ln.coords[-1]),
@@ -322,7 +322,7 @@ def _derived_lines(pairs_all: pd.DataFrame, covered: set[tuple[int, int, str]],
     Returns the lines and the number of merged site positions used.
     """
     site_pts = sites[sites["carriagewayType"] == "mainCarriageway"].copy()
-    site_pts["road"] = [_norm_ref(r) for r in site_pts["road_parsed"]]
+    site_pts["road"] = [norm_ref(r) for r in site_pts["road_parsed"]]
     approx = pairs_all[[(a, b, r) not in covered for a, b, r in zip(
         pairs_all["a"], pairs_all["b"], pairs_all["ref"], strict=True)]] \
         if len(pairs_all) else pairs_all
@@ -336,7 +336,7 @@ def _derived_lines(pairs_all: pd.DataFrame, covered: set[tuple[int, int, str]],
         coords, n = _derived_polyline(cxy[a], cxy[b], assigned.get((a, b), np.empty((0, 2))))
         n_sites_used += n
         dirs = set(grp["dir"])
-        rc = _road_class_of(ref)
+        rc = road_class_of(ref)
         derived.append(RoadLine(coords, (a, b) in dirs, (b, a) in dirs, {
             "ref": ref, "name": ref, "road_class": rc, "highway": rc,
             "geometry_source": "approximate",
@@ -359,16 +359,16 @@ def _join_services(lines: list[RoadLine], services: gpd.GeoDataFrame
     skipped = []
     for row in named.itertuples():
         p = row.geometry
-        hint = _ROAD_IN_TEXT.findall(str(row.name))
-        idx = np.flatnonzero(np.isin(refs, [_norm_ref(h) for h in hint])) if hint else []
+        hint = ROAD_IN_TEXT.findall(str(row.name))
+        idx = np.flatnonzero(np.isin(refs, [norm_ref(h) for h in hint])) if hint else []
         if not len(idx):
-            idx = tree.query(p, predicate="dwithin", distance=_SERVICES_SNAP_M)
+            idx = tree.query(p, predicate="dwithin", distance=SERVICES_SNAP_M)
         if not len(idx):
             skipped.append(str(row.name))
             continue
         dist = shapely.distance(geoms[idx], p)
         j = int(idx[int(np.argmin(dist))])
-        if dist.min() > _SERVICES_SNAP_M:
+        if dist.min() > SERVICES_SNAP_M:
             skipped.append(str(row.name))
             continue
         svc.append((row, lines[j].attrs["ref"], len(requests)))
@@ -383,7 +383,7 @@ def _join_services(lines: list[RoadLine], services: gpd.GeoDataFrame
                                    "operator": str(row.operator)}
         lines.append(RoadLine(np.vstack([[sx, sy], end]), True, True, {
             "ref": ref, "name": f"{row.name} access", "road_class": "link",
-            "highway": "motorway_link" if _road_class_of(ref) == "motorway" else "trunk_link",
+            "highway": "motorway_link" if road_class_of(ref) == "motorway" else "trunk_link",
             "geometry_source": "connector", "link": ""}))
     return lines, known, skipped
 
@@ -406,7 +406,7 @@ def _build_from_layers(layers: dict[str, gpd.GeoDataFrame]) -> nx.MultiDiGraph:
     lines = lines + conn_lines
 
     for cid, p in cxy.items():
-        roads = sorted(set(croads[cid]), key=_road_sort_key)
+        roads = sorted(set(croads[cid]), key=road_sort_key)
         known[node_key(*p)] = {"osmid": cid, "name": labels[cid],
                            "kind": "end" if border[cid] else "junction",
                            "roads": "; ".join(roads), "alias": alias.get(cid, ""),
@@ -444,7 +444,7 @@ def _ref_graphs(pieces: list[tuple]) -> dict[str, nx.Graph]:
     for ref, items in own.items():
         g = nx.Graph()
         extra = [(a, b, w, e) for a, b, w, e, r in foreign if r != ref] \
-            if _road_class_of(ref) == "motorway" else []
+            if road_class_of(ref) == "motorway" else []
         for a, b, w, e in items + extra:
             if not g.has_edge(a, b) or g[a][b]["w"] > w:
                 g.add_edge(a, b, w=w, edge=e)
@@ -483,7 +483,7 @@ def _hatris_link_paths(G: nx.MultiDiGraph, pairs: pd.DataFrame) -> list[dict]:
     return out
 
 
-def _area_geometry(area: str | BaseGeometry | None, settings: Settings
+def extent_geometry(area: str | BaseGeometry | None, settings: Settings
                    ) -> tuple[BaseGeometry | None, str]:
     if area is None:
         return None, "the shipped extent"
@@ -497,7 +497,7 @@ def _area_geometry(area: str | BaseGeometry | None, settings: Settings
                          f"not {type(area).__name__}")
 
 
-def _clip(G: nx.MultiDiGraph, area: BaseGeometry, label: str) -> nx.MultiDiGraph:
+def clip_graph(G: nx.MultiDiGraph, area: BaseGeometry, label: str) -> nx.MultiDiGraph:
     """Keep whole edges that touch ``area`` (routes across it stay intact)."""
     keys = [(u, v, k) for u, v, k, d in G.edges(keys=True, data=True)
             if d.get("geometry") is not None and d["geometry"].intersects(area)]
@@ -563,7 +563,7 @@ def build_srn_graph(settings: Settings, *, area: str | BaseGeometry | None = Non
         ``area`` holds no SRN road.
     """
     paths = _road_paths(settings)
-    geom, label = _area_geometry(area, settings)
+    geom, label = extent_geometry(area, settings)
     cache_file = None
     if cache:
         key = _hash_inputs(paths, {**_build_params(), "area": geom.wkb_hex if geom else None})
@@ -579,7 +579,7 @@ def build_srn_graph(settings: Settings, *, area: str | BaseGeometry | None = Non
     layers = {name: _read_layer(p) for name, p in paths.items()}
     G = _build_from_layers(layers)
     if geom is not None:
-        G = _clip(G, geom, label)
+        G = clip_graph(G, geom, label)
     if cache_file is not None:
         _write_cache(G, cache_file)
     return G
