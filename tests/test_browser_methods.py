@@ -13,7 +13,11 @@ import time
 import pytest
 from support import MAP, RERENDER_LIMIT_S, watched_page
 
+from hotspots.config import load_settings
 from hotspots.model_maps import GISTAR_COLOURS
+from hotspots.models.gistar import default_cell
+from hotspots.spatial.boundaries import area_geometry
+from hotspots.wording import format_metres
 
 pytestmark = pytest.mark.browser
 
@@ -44,9 +48,10 @@ def test_gistar_cells_and_evaluation_view(server, browser, artifacts):
         cells.first.wait_for(state="attached", timeout=60_000)
         switch = time.perf_counter() - t0
         legend = frame.locator(".hs-legend")
-        expect(legend).to_contain_text("Getis-Ord Gi*, 1,100 m cells, 8-cell neighbourhood "
-                                       "(distance 1,650 m), Benjamini-Hochberg FDR, "
-                                       "90/95/99% bins")
+        cell = default_cell(area_geometry(None, load_settings(env={})).bounds)
+        expect(legend).to_contain_text(f"Getis-Ord Gi*, {format_metres(cell)} cells, 8-cell "
+                                       f"neighbourhood (distance {format_metres(1.5 * cell)}), "
+                                       "Benjamini-Hochberg FDR, 90/95/99% bins")
         assert frame.locator("path.hs-hotspot").count() == 0  # the KDE areas are gone
         drawn = _visible(cells)
         assert drawn > 20, f"only {drawn} Gi* cells have a visible extent"

@@ -20,10 +20,12 @@ from shapely.geometry import Point, Polygon
 from hotspots.audit import AuditError, read_exports
 from hotspots.errors import HotspotsError, NoDataError, ParameterError
 from hotspots.models.areas import hotspot_areas
+from hotspots.models.gistar import default_cell
 from hotspots.models.kde import kernel_density
+from hotspots.months import missing_months
 from hotspots.pack import write_tasking_pack
 from hotspots.pack_inputs import build_pack_inputs
-from hotspots.query import load_incidents
+from hotspots.query import available_months, load_incidents
 from hotspots.report import write_report
 from hotspots.selection import Selection
 from hotspots.snapshot import (
@@ -36,6 +38,7 @@ from hotspots.snapshot import (
 )
 from hotspots.spatial.boundaries import area_geometry
 from hotspots.spatial.grid import Grid
+from hotspots.wording import format_metres, missing_months_label, period_label
 
 CREATED = datetime(2025, 7, 1, 9, 30, tzinfo=UTC)
 
@@ -451,12 +454,17 @@ def test_pack_states_the_back_test_of_its_own_kde(autumn_pack, store_settings):
     page = next(p for p in pages if "Accuracy (back-test)" in p and "would have" in p)
     flat = " ".join(page.split())
     assert "KDE 500 m would have captured" in flat and "PAI" in flat and "PEI" in flat
-    assert "10 test months Apr 2024, Apr–Dec 2025" in flat
-    assert "Jan–Mar 2025 skipped" in flat and "May–Dec 2024 gap" in flat
-    assert "Auto choice: KDE" in flat
     # The store ends in Dec 2025, so the folds are evaluate_store's own: same figures.
     res = evaluate_store(store_settings.store_dir, groups=["acquisitive"],
                          settings=store_settings)
+    tested = res.default["periods"]
+    assert f"{len(tested)} test months {missing_months_label(tested)}" in flat
+    held = available_months(settings=store_settings)
+    gap = missing_months(held[0], held[-1], held)
+    spans = sorted(s["test"] for s in res.skipped if "spans a gap" in s["reason"])
+    assert f"{missing_months_label(spans)} skipped" in flat
+    assert f"{missing_months_label(gap)} gap" in flat
+    assert "Auto choice: KDE" in flat
     row = res.row("KDE 500 m")
     acc = inputs.params["accuracy"]
     assert acc["method"] == "KDE 500 m" and acc["coverage"] == 0.05
@@ -558,7 +566,10 @@ def test_pack_hotspot_table_has_the_emerging_class_of_each_area(autumn_pack, sto
     assert "Class" in text and any(p in text for p in shown & HOT_PATTERNS)
     # Method notes: the emerging analysis' cell size and period span.
     note = next(n for n in inputs.method_notes if n.startswith("Class: Emerging hot spot"))
-    assert "1,100 m cells" in note and "16 monthly steps (Jan 2024–Dec 2025" in note
+    held = [m for m in available_months(settings=store_settings) if m <= "2025-12"]
+    cell = default_cell(inputs.geometry.bounds)
+    assert f"{format_metres(cell)} cells" in note
+    assert f"{len(held)} monthly steps ({period_label(held[0], held[-1])}" in note
     assert inputs.params["classes"]["periods"][-1] == "2025-12"
     # Each area's class is a pattern of the emerging cells it overlaps; never "no pattern"
     # when one of them has a pattern.
@@ -577,7 +588,9 @@ def test_report_back_test_uses_only_folds_up_to_the_pack_end(report):
     assert acc["test_months"] == ["2024-04", "2025-04", "2025-05", "2025-06"]
     assert "accuracy" in result["sections"] and "accuracy" not in result["omitted"]
     flat = " ".join("\n".join(pdf_text(out / "pack.pdf")).split())
-    assert "4 test months Apr 2024, Apr–Jun 2025 (none after Jun 2025" in flat
+    tested = acc["test_months"]
+    assert (f"{len(tested)} test months {missing_months_label(tested)} (none after Jun 2025"
+            in flat)
     assert result["parameters"]["classes"]["periods"][-1] == "2025-06"
 
 

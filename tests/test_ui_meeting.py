@@ -16,6 +16,7 @@ from hotspots.config import load_settings
 from hotspots.method_spec import MapAreas
 from hotspots.ui import compute, downloads, meeting
 from hotspots.ui.compute import Params
+from hotspots.wording import format_metres
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 TIMEOUT = 180
@@ -445,8 +446,9 @@ def test_gistar_tasking_pack_is_built_on_the_hot_areas_shown(rugby_gistar, tmp_p
                              PdfReader(_io.BytesIO(pdf)).pages).split())
     assert "Gi* hot spot areas (90%+ confidence)" in text
     # The dashboard's pack back-tests Gi* maps made as the shown one, not the KDE methods.
-    assert "Gi* hot cells at 90% or more (400 m cells, Benjamini-Hochberg FDR) would have " \
-           "captured" in text
+    cell = shown.areas.attrs["method"]["model"]["cell_m"]
+    assert (f"Gi* hot cells at 90% or more ({format_metres(cell)} cells, Benjamini-Hochberg "
+            "FDR) would have captured") in text
     assert "this back-test is of the kernel density methods" not in text
 
 
