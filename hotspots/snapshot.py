@@ -8,27 +8,41 @@ import re
 import textwrap
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.collections import LineCollection
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import FancyArrow, Patch, PathPatch, Rectangle
-from matplotlib.path import Path as MplPath
+from matplotlib.patches import FancyArrow, Patch, Rectangle
 from shapely.geometry.base import BaseGeometry
 
 from hotspots.config import Settings
-from hotspots.errors import InputError, ParameterError
+from hotspots.errors import ParameterError
 from hotspots.models.kde import Surface
-from hotspots.spatial.boundaries import load_boundary
+from hotspots.snapshot_basemap import (
+    AREA_EDGE,
+    CONTEXT_EDGE,
+    CONTEXT_FILL,
+    COUNTY_EDGE,
+    DISTRICT_EDGE,
+    HOTSPOT,
+    LAND,
+    MUTED,
+    ROAD,
+    SEA,
+    SERVICES,
+    SITE,
+    TEXT,
+    Basemap,
+    draw_polygons,
+    halo,
+    line_coords,
+)
 from hotspots.wording import format_density_1dp, format_km, groups_label
 
 __all__ = [
@@ -74,21 +88,6 @@ GAMMA = 0.5
 CMAP = "viridis_r"
 _MAX_ALPHA = 0.85
 _ALPHA_RAMP = 0.1  # colour positions below this fade towards the land colour
-
-# Basemap colours, matching the dashboard's map (hotspots.maps).
-_SEA = "#dcdcd6"
-_CONTEXT_FILL, _CONTEXT_EDGE = "#e4e4df", "#9a9a94"
-_LAND = "#fbfbf8"
-_DISTRICT_EDGE = "#3c3c3c"
-_COUNTY_EDGE = "#1a1a1a"
-_AREA_EDGE = "#0072B2"  # Okabe-Ito blue: the selected district
-_ROAD = "#4a4a4a"
-_HOTSPOT = "#000000"
-_SITE = "#D55E00"  # Okabe-Ito vermillion
-_SERVICES = "#333333"
-_TEXT = "#1a1a1a"
-_MUTED = "#555555"
-
 
 # --------------------------------------------------------------------------------------------
 # Small helpers (public where other exports use them)
@@ -147,7 +146,7 @@ def density_colours(t: np.ndarray) -> np.ndarray:
     t = np.clip(np.asarray(t, dtype=float), 0.0, 1.0)
     rgba = colormaps[CMAP](t)
     alpha = _MAX_ALPHA * np.clip(t / _ALPHA_RAMP, 0.0, 1.0)
-    land = np.asarray(to_rgb(_LAND))
+    land = np.asarray(to_rgb(LAND))
     return rgba[..., :3] * alpha[..., None] + land * (1.0 - alpha[..., None])
 
 
@@ -157,59 +156,6 @@ def _clip_vmax(values: np.ndarray) -> tuple[float, float]:
     positive = finite[finite > 0]
     vmax = float(np.percentile(positive, CLIP_PERCENTILE)) if positive.size else 0.0
     return vmax, peak
-
-
-# --------------------------------------------------------------------------------------------
-# Geometry drawing
-# --------------------------------------------------------------------------------------------
-
-
-def _polygon_path(geom: BaseGeometry) -> MplPath | None:
-    """One compound matplotlib path for (multi)polygons; holes become holes."""
-    verts, codes = [], []
-    for poly in getattr(geom, "geoms", [geom]):
-        if poly.is_empty or poly.geom_type != "Polygon":
-            continue
-        for ring in (poly.exterior, *poly.interiors):
-            xy = np.asarray(ring.coords)[:, :2]
-            if len(xy) < 3:
-                continue
-            verts.append(xy)
-            c = np.full(len(xy), MplPath.LINETO, dtype=np.uint8)
-            c[0] = MplPath.MOVETO
-            c[-1] = MplPath.CLOSEPOLY
-            codes.append(c)
-    if not verts:
-        return None
-    return MplPath(np.concatenate(verts), np.concatenate(codes))
-
-
-def _draw_polygons(ax, geoms, **style) -> None:
-    for g in geoms:
-        if g is None or g.is_empty:
-            continue
-        path = _polygon_path(g)
-        if path is not None:
-            ax.add_patch(PathPatch(path, **style))
-
-
-def _lines(geoms) -> list[np.ndarray]:
-    out = []
-    for g in geoms:
-        if g is None or g.is_empty:
-            continue
-        for part in getattr(g, "geoms", [g]):
-            if part.geom_type in ("LineString", "LinearRing") and len(part.coords) > 1:
-                out.append(np.asarray(part.coords)[:, :2])
-            elif part.geom_type in ("Polygon",):
-                out.append(np.asarray(part.exterior.coords)[:, :2])
-    return out
-
-
-def _halo(width: float = 2.5, colour: str = "white") -> list:
-    from matplotlib import patheffects
-
-    return [patheffects.withStroke(linewidth=width, foreground=colour)]
 
 
 def _points(frame: pd.DataFrame | gpd.GeoDataFrame | None, what: str
@@ -296,7 +242,7 @@ class _Page:
 
     def text(self, x: float, y: float, s: str, **kw) -> None:
         """Text at (x, y) inches."""
-        kw.setdefault("color", _TEXT)
+        kw.setdefault("color", TEXT)
         self.fig.text(x / self.W, y / self.H, s, **kw)
 
 
@@ -389,7 +335,7 @@ def render_map_png(surface: Surface | None = None, hotspots: gpd.GeoDataFrame | 
     aspect = (page.map_x1 - page.map_x0) / (page.map_y1 - page.map_y0)
     view = _view(area_geometry, aspect)
     _setup_axes(ax, view)
-    layers = _Basemap(settings, view)
+    layers = Basemap(settings, view)
     layers.draw_under(ax)
     scale = _draw_surface(ax, surface, area_geometry)
     layers.draw_over(ax)
@@ -440,14 +386,14 @@ def _draw_header(page: _Page, marking: str, title: str, area: str, period: str, 
     m = page.margin
     for y, va in ((page.H - m * 0.55, "top"), (m * 0.55, "bottom")):
         page.text(page.W / 2, y, marking, ha="center", va=va, fontsize=11, fontweight="bold",
-                  bbox={"boxstyle": "square,pad=0.3", "fc": "white", "ec": _TEXT, "lw": 1.0})
+                  bbox={"boxstyle": "square,pad=0.3", "fc": "white", "ec": TEXT, "lw": 1.0})
     page.text(m, page.top, title, ha="left", va="top", fontsize=19, fontweight="bold")
     parts = [p for p in (area, period, groups_label(groups) if groups is not None else "") if p]
     if subtitle:
         parts.append(subtitle)
     if parts:
         page.text(m, page.top - 0.40, "  ·  ".join(parts), ha="left", va="top", fontsize=11.5,
-                  color=_MUTED)
+                  color=MUTED)
 
 
 def _setup_axes(ax, view: tuple[float, float, float, float]) -> None:
@@ -455,98 +401,12 @@ def _setup_axes(ax, view: tuple[float, float, float, float]) -> None:
     ax.set_xlim(xmin, xmax)
     ax.set_ylim(ymin, ymax)
     ax.set_aspect("equal", adjustable="box")
-    ax.set_facecolor(_SEA)
+    ax.set_facecolor(SEA)
     ax.set_xticks([])
     ax.set_yticks([])
     for spine in ax.spines.values():
-        spine.set_edgecolor(_TEXT)
+        spine.set_edgecolor(TEXT)
         spine.set_linewidth(0.8)
-
-
-class _Basemap:
-    """The shipped boundaries and motorways within a view."""
-
-    def __init__(self, settings: Settings, view: tuple[float, float, float, float]) -> None:
-        xmin, xmax, ymin, ymax = view
-        self.view = view
-        self.box = shapely.box(xmin, ymin, xmax, ymax)
-        self.settings = settings
-        self.county = load_boundary("county", settings)
-        self.districts = load_boundary("districts", settings)
-        context = load_boundary("context", settings)
-        if "in_warwickshire" in context.columns:
-            context = context[~context["in_warwickshire"].astype(bool)]
-        self.context = context[context.intersects(self.box)]
-
-    def _inset(self, share: float) -> BaseGeometry:
-        xmin, xmax = self.view[:2]
-        return self.box.buffer(-share * (xmax - xmin))
-
-    def draw_under(self, ax) -> None:
-        _draw_polygons(ax, self.context.geometry, facecolor=_CONTEXT_FILL,
-                       edgecolor=_CONTEXT_EDGE, linewidth=0.5, zorder=1)
-        inset = self._inset(0.03)
-        county = self.county.geometry.union_all()
-        for name, pt in zip(self.context["name"], self.context.geometry.representative_point(),
-                            strict=True):
-            # Neighbours' names only where they cannot run into the force area.
-            if inset.contains(pt) and pt.distance(county) > 6000:
-                ax.text(pt.x, pt.y, str(name), fontsize=7, color="#85857f", style="italic",
-                        ha="center", va="center", zorder=2, clip_on=True)
-        _draw_polygons(ax, self.county.geometry, facecolor=_LAND, edgecolor="none", zorder=2)
-
-    def draw_over(self, ax) -> None:
-        # Exterior rings only: the districts are dissolved from LSOAs and carry thousands of
-        # zero-area interior rings that would read as boundaries.
-        rings = [p.exterior for g in self.districts.geometry for p in getattr(g, "geoms", [g])
-                 if p.geom_type == "Polygon"]
-        for xy in _lines(rings):
-            ax.plot(xy[:, 0], xy[:, 1], color=_DISTRICT_EDGE, lw=0.7, ls=(0, (4, 3)), zorder=4)
-        for xy in _lines([self.county.geometry.union_all().boundary]):
-            ax.plot(xy[:, 0], xy[:, 1], color=_COUNTY_EDGE, lw=1.6, zorder=5)
-        for name, pt in zip(self.districts["name"],
-                            self.districts.geometry.representative_point(), strict=True):
-            if self.box.contains(pt):
-                ax.text(pt.x, pt.y, str(name).upper(), fontsize=7, fontweight="bold",
-                        color="#3a3a3a", ha="center", va="center", zorder=4.5, alpha=0.7,
-                        path_effects=_halo(2.0), clip_on=True)
-
-    def draw_roads(self, ax, services: bool) -> None:
-        path = Path(self.settings.data_dir) / "roads" / "motorways.parquet"
-        if not path.is_file():
-            raise InputError(f"{path}: road layer not found (is the data/ folder complete?)")
-        mways = gpd.read_parquet(path)
-        mways = mways[mways.intersects(self.box.buffer(2000))]
-        segs = _lines(mways.geometry)
-        if segs:
-            for colour, width, z in (("white", 3.2, 6), (_ROAD, 1.9, 6.1)):
-                ax.add_collection(LineCollection(segs, colors=colour, linewidths=width,
-                                                 zorder=z, capstyle="round",
-                                                 joinstyle="round"))
-        inset = self._inset(0.02)
-        for ref, part in mways.groupby("ref", sort=True):
-            line = shapely.line_merge(shapely.union_all(part.geometry.to_numpy()))
-            pieces = sorted(getattr(line, "geoms", [line]), key=lambda g: -g.length)
-            for piece in pieces[:2]:
-                if piece.length < 6000 and piece is not pieces[0]:
-                    continue
-                p = piece.interpolate(0.5, normalized=True)
-                if inset.contains(p):
-                    ax.text(p.x, p.y, str(ref), fontsize=6.5, fontweight="bold", color="white",
-                            ha="center", va="center", zorder=10, clip_on=True,
-                            bbox={"boxstyle": "round,pad=0.18", "fc": _ROAD, "ec": "white",
-                                  "lw": 0.6})
-        if services:
-            path = Path(self.settings.data_dir) / "roads" / "osm_services.parquet"
-            if not path.is_file():
-                raise InputError(f"{path}: road layer not found (is the data/ folder "
-                                 "complete?)")
-            svc = gpd.read_parquet(path)
-            if "name_is_placeholder" in svc.columns:
-                svc = svc[~svc["name_is_placeholder"].astype(bool)]
-            svc = svc[svc.intersects(self.box)]
-            ax.scatter(svc.geometry.x, svc.geometry.y, marker="s", s=22, c="white",
-                       edgecolors=_SERVICES, linewidths=0.9, zorder=7)
 
 
 def _draw_study_area(ax, area: BaseGeometry, county: gpd.GeoDataFrame) -> bool:
@@ -555,8 +415,8 @@ def _draw_study_area(ax, area: BaseGeometry, county: gpd.GeoDataFrame) -> bool:
     if area.symmetric_difference(whole).area <= 0.001 * whole.area:
         return False
     rings = [p.exterior for p in getattr(area, "geoms", [area]) if p.geom_type == "Polygon"]
-    for xy in _lines(rings):
-        ax.plot(xy[:, 0], xy[:, 1], color=_AREA_EDGE, lw=2.2, zorder=5.5, alpha=0.9)
+    for xy in line_coords(rings):
+        ax.plot(xy[:, 0], xy[:, 1], color=AREA_EDGE, lw=2.2, zorder=5.5, alpha=0.9)
     return True
 
 
@@ -592,7 +452,7 @@ def _draw_junctions(ax, junctions: pd.DataFrame | None, view) -> tuple | None:
             if name and counts[i] > 0 and xmin < x < xmax and ymin < y < ymax:
                 ax.annotate(name, (x, y), xytext=(4, -4), textcoords="offset points",
                             fontsize=6, color="#262626", va="top", zorder=11,
-                            path_effects=_halo(1.8))
+                            path_effects=halo(1.8))
     return jxy
 
 
@@ -609,11 +469,11 @@ def _draw_hotspots(ax, hotspots: gpd.GeoDataFrame | None, districts: gpd.GeoData
     if "rank" in hs.columns:
         hs = hs.sort_values("rank", kind="stable")
     if fill:
-        _draw_polygons(ax, hs.geometry, facecolor=_HOTSPOT, edgecolor="none", alpha=0.35,
+        draw_polygons(ax, hs.geometry, facecolor=HOTSPOT, edgecolor="none", alpha=0.35,
                        zorder=7.9)
-    _draw_polygons(ax, hs.geometry, facecolor="none", edgecolor="white", linewidth=2.4,
+    draw_polygons(ax, hs.geometry, facecolor="none", edgecolor="white", linewidth=2.4,
                    zorder=8)
-    _draw_polygons(ax, hs.geometry, facecolor="none", edgecolor=_HOTSPOT, linewidth=1.0,
+    draw_polygons(ax, hs.geometry, facecolor="none", edgecolor=HOTSPOT, linewidth=1.0,
                    zorder=8.1)
     dgeoms, dnames = list(districts.geometry), [str(n) for n in districts["name"]]
     rows = []
@@ -626,9 +486,9 @@ def _draw_hotspots(ax, hotspots: gpd.GeoDataFrame | None, districts: gpd.GeoData
         xy = np.asarray(part.exterior.coords)
         tx, ty = xy[int(np.argmax(xy[:, 1]))][:2]
         ax.annotate(str(rank), (tx, ty), xytext=(0, 3), textcoords="offset points",
-                    fontsize=7.5, fontweight="bold", color=_TEXT, ha="center", va="bottom",
+                    fontsize=7.5, fontweight="bold", color=TEXT, ha="center", va="bottom",
                     zorder=12, clip_on=True,
-                    bbox={"boxstyle": "round,pad=0.18", "fc": "white", "ec": _TEXT, "lw": 0.7})
+                    bbox={"boxstyle": "round,pad=0.18", "fc": "white", "ec": TEXT, "lw": 0.7})
         # "On or near" is on every police.uk name: the key says it once, in its heading.
         loc = re.sub(r"^On or near\s+", "", _first_location(row.get("top_locations")),
                      flags=re.I) or "(no location name)"
@@ -644,13 +504,13 @@ def _draw_sites(ax, sites: pd.DataFrame | None) -> tuple | None:
     sxy = _points(sites, "sites")
     if sxy is None:
         return None
-    ax.scatter(sxy[0], sxy[1], marker="^", s=46, c=_SITE, edgecolors="white", linewidths=0.9,
+    ax.scatter(sxy[0], sxy[1], marker="^", s=46, c=SITE, edgecolors="white", linewidths=0.9,
                zorder=9)
     for k in range(min(len(sites), 20)):
         rank = sites["rank"].iloc[k] if "rank" in sites.columns else k + 1
         ax.annotate(str(rank), (sxy[0][k], sxy[1][k]), xytext=(0, -6),
-                    textcoords="offset points", fontsize=6.5, fontweight="bold", color=_SITE,
-                    ha="center", va="top", zorder=12, path_effects=_halo(2.0))
+                    textcoords="offset points", fontsize=6.5, fontweight="bold", color=SITE,
+                    ha="center", va="top", zorder=12, path_effects=halo(2.0))
     return sxy
 
 
@@ -667,7 +527,7 @@ def _draw_panel(page: _Page, surface: Surface | None, scale: tuple[float, float]
         page.text(x0, y, text, fontsize=9.5, fontweight="bold", va="top", ha="left")
         return y - 0.25
 
-    def lines(text: str, y: float, size: float, colour: str = _TEXT) -> float:
+    def lines(text: str, y: float, size: float, colour: str = TEXT) -> float:
         wrapped = textwrap.wrap(text, _chars(w, size))
         page.text(x0, y, "\n".join(wrapped), fontsize=size, color=colour, va="top",
                   linespacing=1.3)
@@ -677,9 +537,9 @@ def _draw_panel(page: _Page, surface: Surface | None, scale: tuple[float, float]
     vmax, peak = scale
     if surface is None:
         if hotspots is None:
-            y = lines("No density surface shown", y, fs, _MUTED) - 0.08
+            y = lines("No density surface shown", y, fs, MUTED) - 0.08
     elif vmax <= 0:
-        y = lines("Density: nothing above zero in the area", y, fs, _MUTED) - 0.08
+        y = lines("Density: nothing above zero in the area", y, fs, MUTED) - 0.08
     else:
         units = "weight per km²" if surface.weighted else "incidents per km²"
         y = lines(f"Density, {units}", y, fs) - 0.06
@@ -694,7 +554,7 @@ def _draw_panel(page: _Page, surface: Surface | None, scale: tuple[float, float]
             labels[-1] += "+"
         cax.set_xticks(positions, labels, fontsize=7.5)
         cax.set_yticks([])
-        cax.tick_params(length=2.5, pad=1.5, colors=_TEXT)
+        cax.tick_params(length=2.5, pad=1.5, colors=TEXT)
         for spine in cax.spines.values():
             spine.set_linewidth(0.6)
         y -= 0.16 + 0.22
@@ -702,31 +562,31 @@ def _draw_panel(page: _Page, surface: Surface | None, scale: tuple[float, float]
         if clipped:
             note += (f" Top colour: the {CLIP_PERCENTILE:g}th percentile of cells and above "
                      f"(peak {format_density_1dp(peak)}).")
-        y = lines(note, y, 7.2, _MUTED) - 0.08
+        y = lines(note, y, 7.2, MUTED) - 0.08
 
     handles = []
     if hotspots is not None:
         n_hot = len(hotspots)
-        face = (_HOTSPOT, 0.35) if surface is None else "none"
-        handles.append((Patch(fc=face, ec=_HOTSPOT, lw=1.0),
+        face = (HOTSPOT, 0.35) if surface is None else "none"
+        handles.append((Patch(fc=face, ec=HOTSPOT, lw=1.0),
                         f"{hotspots_label} ({n_hot:,}; top {min(label_top, n_hot)} numbered)"
                         if n_hot else f"{hotspots_label}: none selected"))
     if sites is not None:
-        handles.append((Line2D([], [], ls="none", marker="^", ms=7, mfc=_SITE, mec="white"),
+        handles.append((Line2D([], [], ls="none", marker="^", ms=7, mfc=SITE, mec="white"),
                         f"{sites_label} ({len(sites):,}, numbered by rank)"))
-    handles.append((Line2D([], [], color=_ROAD, lw=2.2), "Motorway"))
+    handles.append((Line2D([], [], color=ROAD, lw=2.2), "Motorway"))
     if junctions:
         handles.append((Line2D([], [], ls="none", marker="o", ms=5, mfc="white", mec="#262626"),
                         "SRN junction"))
     if services:
         handles.append((Line2D([], [], ls="none", marker="s", ms=5, mfc="white",
-                               mec=_SERVICES), "Motorway services (OSM)"))
+                               mec=SERVICES), "Motorway services (OSM)"))
     if selected:
-        handles.append((Line2D([], [], color=_AREA_EDGE, lw=2.2), "Selected area"))
+        handles.append((Line2D([], [], color=AREA_EDGE, lw=2.2), "Selected area"))
     handles += [
-        (Line2D([], [], color=_COUNTY_EDGE, lw=1.6), "Force area boundary"),
-        (Line2D([], [], color=_DISTRICT_EDGE, lw=0.7, ls=(0, (4, 3))), "District boundary"),
-        (Patch(fc=_CONTEXT_FILL, ec=_CONTEXT_EDGE, lw=0.5), "Neighbouring districts"),
+        (Line2D([], [], color=COUNTY_EDGE, lw=1.6), "Force area boundary"),
+        (Line2D([], [], color=DISTRICT_EDGE, lw=0.7, ls=(0, (4, 3))), "District boundary"),
+        (Patch(fc=CONTEXT_FILL, ec=CONTEXT_EDGE, lw=0.5), "Neighbouring districts"),
     ]
     row_h = fs * 1.45 / 72.0
     hax_h = row_h * len(handles)
@@ -759,7 +619,7 @@ def _draw_panel(page: _Page, surface: Surface | None, scale: tuple[float, float]
             y -= kh
         if len(shown) < len(key_rows):
             page.text(x0, y, f"{len(key_rows) - len(shown)} more numbered on the map: see the "
-                      "tasking pack table", fontsize=7.2, color=_MUTED, va="top")
+                      "tasking pack table", fontsize=7.2, color=MUTED, va="top")
             y -= kh
         y -= 0.15
     if wrapped:
@@ -776,12 +636,12 @@ def _draw_footer(page: _Page, junctions: bool, services: bool, created: datetime
     while len(wrapped) > 3 and fsa > 4.8:
         fsa -= 0.3
         wrapped = textwrap.wrap(text, _chars(page.W - 2 * m, fsa))
-    page.text(m, page.map_y0 - 0.08, "\n".join(wrapped), fontsize=fsa, color=_MUTED, va="top",
+    page.text(m, page.map_y0 - 0.08, "\n".join(wrapped), fontsize=fsa, color=MUTED, va="top",
               ha="left", linespacing=1.25)
     stamp = (f"Created {created.astimezone(UTC):%Y-%m-%d %H:%M} UTC with hotspots  ·  British "
              "National Grid (EPSG:27700), grid north up  ·  no basemap tiles: boundaries and "
              "roads from the shipped open data")
-    page.text(m, m + page.band + 0.02, stamp, fontsize=6.5, color=_MUTED, va="bottom",
+    page.text(m, m + page.band + 0.02, stamp, fontsize=6.5, color=MUTED, va="bottom",
               ha="left")
 
 
@@ -802,11 +662,11 @@ def _scale_bar(ax, xmin: float, xmax: float, ymin: float, ymax: float) -> None:
     step = length / n
     for i in range(n):
         ax.add_patch(Rectangle((x0 + i * step, y0), step, bar_h,
-                               fc=_TEXT if i % 2 == 0 else "white", ec=_TEXT, lw=0.6,
+                               fc=TEXT if i % 2 == 0 else "white", ec=TEXT, lw=0.6,
                                zorder=21))
     for pos in (0.0, length / 2, length):
         ax.text(x0 + pos, y0 + bar_h + 0.006 * h, "0" if pos == 0 else format_km(pos),
-                fontsize=7, ha="center", va="bottom", color=_TEXT, zorder=22)
+                fontsize=7, ha="center", va="bottom", color=TEXT, zorder=22)
 
 
 def _north_arrow(ax) -> None:
@@ -816,6 +676,6 @@ def _north_arrow(ax) -> None:
                            fc="white", ec="none", alpha=0.85, zorder=20))
     ax.add_patch(FancyArrow(x, y - 0.05, 0, 0.08, width=0.006, head_width=0.03,
                             head_length=0.035, length_includes_head=True,
-                            transform=ax.transAxes, fc=_TEXT, ec=_TEXT, zorder=21))
+                            transform=ax.transAxes, fc=TEXT, ec=TEXT, zorder=21))
     ax.text(x, y - 0.058, "N", transform=ax.transAxes, ha="center", va="top", fontsize=9,
-            fontweight="bold", color=_TEXT, zorder=22)
+            fontweight="bold", color=TEXT, zorder=22)
