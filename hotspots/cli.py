@@ -43,6 +43,16 @@ class _MapMethods:
         return iter(self._names())
 
 
+def _version() -> str:
+    """The installed package's version."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("hotspots")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
 def _months(value: str) -> str:
     if not is_month(value or ""):
         raise argparse.ArgumentTypeError(f"{value!r} is not a month in the form YYYY-MM")
@@ -73,7 +83,8 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports usage errors in one line and exits 2, like every other error."""
 
     def error(self, message: str):  # noqa: D401 - argparse API
-        self.exit(2, f"hotspots {self.prog.split()[-1]}: error: {message}\n")
+        # prog is "hotspots" or "hotspots kde": the program is named once.
+        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def _emit(payload: dict, as_json: bool, lines: Sequence[str]) -> None:
@@ -677,6 +688,7 @@ def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
     settings = settings or load_settings()
     default_store = str(settings.store_dir)
     p = _Parser(prog="hotspots", description="Crime hotspot and SRN corridor analysis.")
+    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     _add_ingest(sub, default_store)

@@ -295,3 +295,22 @@ def test_default_store_is_built_from_shipped_data_on_first_use(tmp_path, monkeyp
     assert main(["kde", "--store", str(other), "--group", "soc", "--from", "2025-10",
                  "--to", "2025-12"]) == 2
     assert not other.exists()
+
+
+@pytest.mark.parametrize("argv, prefix", [
+    ([], "hotspots: error: "),
+    (["kde", "--from", "2025-13"], "hotspots kde: error: "),
+    (["report", "--method", "heatmap"], "hotspots report: error: "),
+])
+def test_usage_errors_name_the_program_once_in_one_line(argv, prefix, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(prefix) and err.count("hotspots") == 1 + ("hotspots" in " ".join(argv))
+    assert err.strip().count("\n") == 0
+
+
+def test_version_prints_the_installed_version(capsys):
+    from importlib.metadata import version
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"hotspots {version('hotspots')}"
