@@ -27,7 +27,7 @@ from hotspots.jsonvalue import json_value
 from hotspots.method_spec import MapAreas, MapMethod
 from hotspots.models.areas import hotspot_areas
 from hotspots.models.kde import Surface, kernel_density
-from hotspots.months import month_index, month_name, month_range
+from hotspots.months import month_range, previous_period
 from hotspots.pack import DATA_CAVEATS, disruption_frame
 from hotspots.pack_areas import (
     CLASSES_COMPUTED,
@@ -475,8 +475,7 @@ def _map_areas(map_kind: MapMethod, sel: _Loaded, surface: Surface, *, top: floa
 def _previous_period(sel: _Loaded, *, clusters: bool) -> _Change:
     """The previous period of equal length, and why it is not compared ("" when it is): it
     is compared only when the store holds every month of both periods."""
-    span = len(sel.cur_months)
-    prev_months = [month_name(month_index(sel.start) - span + k) for k in range(span)]
+    prev_months = month_range(*previous_period(sel.start, sel.end))
     note = change_note(sel.cur_months, prev_months, set(sel.have))
     if clusters:
         note = ("clusters are groups of this period's incidents, not fixed places: no "

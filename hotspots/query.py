@@ -173,13 +173,12 @@ def load_incidents(store_dir: str | os.PathLike | None = None, *, start: str | N
 
 
 def select(selection: Selection, store_dir: str | os.PathLike | None = None, *,
-           mapped_only: bool = False, forces: Sequence[str] | str | None = None,
-           start: str | None = None) -> pd.DataFrame:
+           mapped_only: bool = False, forces: Sequence[str] | str | None = None
+           ) -> pd.DataFrame:
     """Return the incidents of a :class:`~hotspots.selection.Selection` from the store.
 
     The selection's force (or ``forces``), period, crimes and area, with its geometry resolved
-    once; ``start`` reads from an earlier month (e.g. the previous period's first) while the
-    selection's last month still ends the read.
+    once.
 
     Parameters
     ----------
@@ -190,8 +189,6 @@ def select(selection: Selection, store_dir: str | os.PathLike | None = None, *,
         Drop rows without a location.
     forces : sequence of str or "all", optional
         Default ``[selection.force]``.
-    start : str, optional
-        Default ``selection.start``.
 
     Returns
     -------
@@ -199,7 +196,7 @@ def select(selection: Selection, store_dir: str | os.PathLike | None = None, *,
         Canonical frame (possibly empty).
     """
     settings = selection.settings
-    return load_incidents(store_dir or settings.store_dir, start=start or selection.start,
+    return load_incidents(store_dir or settings.store_dir, start=selection.start,
                           end=selection.end, area=selection.area,
                           forces=forces or [selection.force], mapped_only=mapped_only,
                           settings=settings, geometry=selection.geometry,

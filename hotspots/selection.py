@@ -33,7 +33,7 @@ _WHOLE = ("force", "all", "")
 class Selection:
     """Force, area, period and crimes of one analysis.
 
-    Build it with :meth:`Selection.build` (or :func:`build_selection`), which validates every
+    Build it with :meth:`Selection.build`, which validates every
     field once; derive variants with :meth:`with_`.
 
     Attributes
@@ -194,11 +194,6 @@ class Selection:
             raise ParameterError("this selection was made without settings; build it with "
                                  "Selection.build(settings, ...)")
         return self.settings
-
-
-def build_selection(settings: Settings, **parts: Any) -> Selection:
-    """Validate and return a :class:`Selection` (see :meth:`Selection.build`)."""
-    return Selection.build(settings, **parts)
 
 
 def _names(value: Sequence[str] | str | None, what: str) -> tuple[str, ...]:
