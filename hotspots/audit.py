@@ -65,8 +65,13 @@ def check_log_writable(path: str | os.PathLike | None = None, *,
     log = Path(path) if path is not None else default_log_path(settings)
     try:
         log.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
-        os.close(fd)
+        if log.exists():
+            fd = os.open(log, os.O_WRONLY | os.O_APPEND)
+            os.close(fd)
+        elif not os.access(log.parent, os.W_OK | os.X_OK):
+            # The log is created by the first export, not by this check: opening the
+            # dashboard leaves no empty audit file behind.
+            raise PermissionError(13, "Permission denied")
     except OSError as exc:
         raise _fail(log, exc) from None
     return log

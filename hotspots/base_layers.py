@@ -134,7 +134,7 @@ def _read_base_layers(settings: Settings) -> BaseLayers:
         motorway_labels=collection(feature(p, {"label": esc(r)})
                                    for (r, _), p in zip(mlabels, mlab, strict=True)),
         junctions=collection(
-            feature(g, {"tooltip": esc("; ".join(names_of(n)) or "SRN junction")})
+            feature(g, {"tooltip": esc(" / ".join(names_of(n)) or "SRN junction")})
             for g, n in zip(jgeo, jnames, strict=True)),
         services=collection(
             feature(g, {"tooltip": esc(n), "label": "S"})

@@ -15,14 +15,14 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from hotspots import wording
+from hotspots import cli_help, defaults, wording
 from hotspots.config import Settings, load_settings
-from hotspots.errors import NO_MAPPED, HotspotsError, NoDataError, ParameterError
+from hotspots.errors import HotspotsError, NoDataError, ParameterError
 from hotspots.jsonvalue import json_value
 from hotspots.models.clusters import CLUSTER_METHODS
 from hotspots.models.significance import CORRECTIONS
 from hotspots.months import is_month
-from hotspots.query import available_months, load_incidents, select
+from hotspots.query import available_months, load_incidents, no_data_error, select
 from hotspots.schema import mapped_rows
 from hotspots.selection import Selection
 
@@ -107,12 +107,21 @@ def _selection(args) -> Selection:
                            area=getattr(args, "area", None), **_crimes(args))
 
 
+def no_data_message(settings: Settings, start: str, end: str) -> str:
+    """The no-data answer for a period the store does not reach (before crimes are known)."""
+    return (f"no incidents for {wording.period_label(start, end)}; the store holds "
+            f"{wording.held_months_label(available_months(settings=settings))}")
+
+
 def _history(args) -> Selection:
-    """A Selection over every month the store holds (for the back-test)."""
+    """A Selection over the months the store holds (for the back-test), within --from/--to."""
     held = available_months(settings=args.settings)
     if not held:
         raise NoDataError(f"{args.settings.store_dir}: the incident store holds no months")
-    return Selection.build(args.settings, start=held[0], end=held[-1],
+    start, end = getattr(args, "from", None) or held[0], args.to or held[-1]
+    if not any(start <= m <= end for m in held):
+        raise NoDataError(no_data_message(args.settings, start, end))
+    return Selection.build(args.settings, start=start, end=end,
                            area=getattr(args, "area", None), **_crimes(args))
 
 
@@ -172,7 +181,7 @@ def _cmd_kde(args) -> int:
     inc = _load_period(sel, mapped_only=False)
     mapped = mapped_rows(inc)
     if mapped.empty:
-        raise NoDataError(NO_MAPPED)
+        raise no_data_error(sel)
     geom = sel.geometry
     bandwidth = _bandwidth_arg(args.bandwidth)
     auto = None
@@ -196,7 +205,7 @@ def _cmd_kde(args) -> int:
         "incidents_without_location": int((~inc["has_location"]).sum()),
         "from": getattr(args, "from"),
         "to": args.to,
-        "area": args.area or "force",
+        "area": sel.area,
         "cell": surface.grid.cell,
         "bandwidth": surface.bandwidth,
         **({"bandwidths": list(surface.bandwidths)} if surface.multiscale else {}),
@@ -204,6 +213,9 @@ def _cmd_kde(args) -> int:
         **({"auto": auto} if auto else {}),
         "kernel": surface.kernel,
         "top": args.top,
+        "params": {"cell_m": surface.grid.cell, "bandwidth": args.bandwidth,
+                   "bandwidth_m": surface.bandwidths or surface.bandwidth,
+                   "kernel": surface.kernel, "top": args.top},
         "hotspots": int(len(areas)),
         "share_in_hotspots": round(share, 4),
         "files": written,
@@ -237,15 +249,22 @@ def _cmd_corridors(args) -> int:
     t0 = time.perf_counter()
     sel, settings = _selection(args), args.settings
     start, end = sel.start, sel.end
+    if args.neighbours and not sel.whole_force:
+        raise ParameterError("--neighbours adds incidents from across the force border; it "
+                             "cannot be combined with --area")
     forces = "all" if args.neighbours else None
     # junction_stats compares with the previous period of equal length, so it gets the whole
     # span of data and is told which months the store covers (gaps are never read as zeros).
-    everything = load_incidents(settings.store_dir, area="none" if args.neighbours else None,
-                                forces=forces, settings=settings, **sel.crime_filter)
+    if args.neighbours:
+        everything = load_incidents(settings.store_dir, area="none", forces=forces,
+                                    settings=settings, **sel.crime_filter)
+    else:
+        everything = load_incidents(settings.store_dir, area=sel.area, settings=settings,
+                                    geometry=sel.geometry, **sel.crime_filter)
     period = everything[(everything["month"] >= start) & (everything["month"] <= end)]
     located = mapped_rows(period)
     if located.empty:
-        raise NoDataError(NO_MAPPED)
+        raise no_data_error(sel)
     graph = build_srn_graph(settings)
     junctions = junction_stats(everything, graph, radius=args.radius, period=(start, end),
                                months=available_months(settings=settings))
@@ -253,6 +272,7 @@ def _cmd_corridors(args) -> int:
     payload = {
         "from": start,
         "to": end,
+        "area": sel.area,
         "selection": _crimes(args),
         "forces": sorted(period["force"].dropna().unique().tolist()),
         "incidents": int(len(period)),
@@ -283,10 +303,11 @@ def _cmd_corridors(args) -> int:
 
 
 def _load_period(sel: Selection, *, mapped_only: bool = True):
-    """Incidents of the selection, with a clear error when none are left."""
+    """Incidents of the selection, with a clear error (naming the months held) when none are
+    left."""
     inc = select(sel, mapped_only=mapped_only)
-    if inc.empty:
-        raise NoDataError(NO_MAPPED)
+    if inc.empty or not inc["has_location"].any():
+        raise no_data_error(sel)
     return inc
 
 
@@ -334,7 +355,7 @@ def _cmd_gistar(args) -> int:
     written: list[str] = []
     _write_geojson(significant, args.out, written)
     payload = {"incidents": int(len(inc)), "from": getattr(args, "from"), "to": args.to,
-               "area": args.area or "force", "units": args.units, "params": params,
+               "area": sel.area, "units": args.units, "params": params,
                "hot": int((significant["bin"] > 0).sum()),
                "cold": int((significant["bin"] < 0).sum()), "files": written}
     lines = [f"Gi* on {args.units} ({params.get('correction_name', args.correction)}): "
@@ -367,7 +388,7 @@ def _cmd_emerging(args) -> int:
     _write_geojson(with_pattern.drop(columns=["bins"], errors="ignore"), args.out, written)
     areas = emerging_areas(res, inc)
     payload = {"incidents": int(len(inc)), "from": getattr(args, "from"), "to": args.to,
-               "area": args.area or "force", "params": params,
+               "area": sel.area, "params": params,
                "patterns": {str(k): int(v) for k, v in classes.items()},
                "areas": _area_records(areas), "areas_method": areas.attrs["method"]["method"],
                "files": written, "seconds": round(time.perf_counter() - t0, 3)}
@@ -454,8 +475,9 @@ def _cmd_evaluate(args) -> int:
     t0 = time.perf_counter()
     sel = _history(args)
     coverages = tuple(sorted({0.01, 0.02, 0.05, 0.10, args.coverage}))
+    window = {"start": sel.start, "end": sel.end} if getattr(args, "from") or args.to else {}
     res = evaluate_store(args.settings.store_dir, area=sel.area, settings=args.settings,
-                         methods=backtest_methods(), train_months=args.train_months,
+                         methods=backtest_methods(), train_months=args.train_months, **window,
                          coverages=coverages, select_coverage=args.coverage,
                          **sel.crime_filter)
     payload = res.to_dict()
@@ -489,7 +511,8 @@ def _cmd_clusters(args) -> int:
     from hotspots.models.clusters import find_clusters
 
     t0 = time.perf_counter()
-    inc = _load_period(_selection(args))
+    sel = _selection(args)
+    inc = _load_period(sel)
     eps = args.eps if args.eps in (None, "elbow") else float(args.eps)
     clusters = find_clusters(inc, method=args.method, eps=eps, min_samples=args.min_samples,
                              min_cluster_size=args.min_cluster_size)
@@ -497,7 +520,7 @@ def _cmd_clusters(args) -> int:
     _write_geojson(clusters, args.out, written)
     records = clusters.drop(columns="geometry").to_dict("records")
     payload = {"incidents": int(len(inc)), "from": getattr(args, "from"), "to": args.to,
-               "area": args.area or "force", "params": clusters.attrs.get("params", {}),
+               "area": sel.area, "params": clusters.attrs.get("params", {}),
                "clusters": _records(clusters, [c for c in clusters.columns
                                                if c != "geometry"]),
                "files": written, "seconds": round(time.perf_counter() - t0, 3)}
@@ -523,157 +546,236 @@ def _cmd_nearrepeat(args) -> int:
     return 0
 
 
-def _add_selection(p: argparse.ArgumentParser) -> None:
+_GROUPS_HELP = "crime group: acquisitive, soc, violence, asb or other (any case)"
+_TYPES_HELP = ('police.uk crime types separated by commas, any case, e.g. '
+               '"Burglary,Vehicle crime"')
+
+
+def _add_crimes(p: argparse.ArgumentParser) -> None:
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--group", help="crime group: acquisitive, soc, violence, asb, other")
-    g.add_argument("--types", type=_types, help='crime types, e.g. "Burglary,Vehicle crime"')
-    p.add_argument("--from", type=_months, required=True, help="first month, YYYY-MM")
-    p.add_argument("--to", type=_months, required=True, help="last month, YYYY-MM")
+    g.add_argument("--group", metavar="NAME", help=_GROUPS_HELP)
+    g.add_argument("--types", type=_types, metavar="TYPES", help=_TYPES_HELP)
 
 
-def _analysis_command(sub, name: str, help_text: str, func, store: str, *,
-                      period: bool = True, area: bool = True) -> argparse.ArgumentParser:
-    """Add a subcommand with the options every analysis shares: store, crimes and period,
-    area, --json; the caller adds the command's own options."""
-    p = sub.add_parser(name, help=help_text)
-    p.add_argument("--store", default=store, help="incident store folder")
-    if period:
-        _add_selection(p)
-    if area:
-        p.add_argument("--area", default=None, help="district name (default: whole force area)")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+def _add_selection(p: argparse.ArgumentParser, *, required: bool = True) -> None:
+    _add_crimes(p)
+    if required:
+        p.add_argument("--from", type=_months, required=True, metavar="YYYY-MM",
+                       help="first month of the period")
+        p.add_argument("--to", type=_months, required=True, metavar="YYYY-MM",
+                       help="last month of the period")
+    else:
+        p.add_argument("--from", type=_months, metavar="YYYY-MM",
+                       help="first test month (default: as early as the store allows)")
+        p.add_argument("--to", type=_months, metavar="YYYY-MM",
+                       help="last test month (default: the last month the store holds)")
+
+
+class _Districts:
+    """The ``--area`` help, naming the districts of the configured force when argparse prints
+    it (reading the boundaries only then, so parsing never pays for them)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def __str__(self) -> str:
+        try:
+            from hotspots.spatial.boundaries import district_names
+
+            names = ", ".join(district_names(self.settings))
+        except HotspotsError:
+            names = "see the force's boundaries"
+        return ("a district of the force, any case: " + names
+                + " (default: the whole force area)").replace("%", "%%")
+
+
+def _subcommand(sub, name: str, func) -> argparse.ArgumentParser:
+    """A subcommand with its description, examples and the formatter that prints defaults."""
+    p = sub.add_parser(name, help=cli_help.SUMMARIES[name],
+                       description=cli_help.DESCRIPTIONS[name],
+                       epilog=cli_help.epilog(name), formatter_class=cli_help.HelpFormatter)
     p.set_defaults(func=func)
     return p
 
 
-def _add_ingest(sub, default_store: str) -> None:
+def _analysis_command(sub, name: str, func, settings: Settings, *,
+                      period: bool = True, area: bool = True) -> argparse.ArgumentParser:
+    """Add a subcommand with the options every analysis shares: store, crimes and period,
+    area, --json; the caller adds the command's own options."""
+    p = _subcommand(sub, name, func)
+    p.add_argument("--store", default=str(settings.store_dir), metavar="DIR",
+                   help="incident store folder")
+    if period:
+        _add_selection(p)
+    if area:
+        p.add_argument("--area", default=None, metavar="DISTRICT", help=_Districts(settings))
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    return p
+
+
+def _add_ingest(sub, settings: Settings) -> None:
     """``hotspots ingest``: load files into the incident store."""
-    ing = sub.add_parser("ingest", help="load police.uk or force files into the incident store")
-    ing.add_argument("paths", nargs="+", help="CSV/ZIP/GeoJSON/GeoPackage/GeoParquet files or "
-                                               "folders")
-    ing.add_argument("--store", default=default_store, help="incident store folder")
-    ing.add_argument("--boundary", help="area file for the location check, or 'none' "
-                                        "(default: the configured force area)")
-    ing.add_argument("--buffer", type=float, default=None,
-                     help="metres allowed outside the boundary (default from settings)")
+    ing = _subcommand(sub, "ingest", _cmd_ingest)
+    ing.add_argument("paths", nargs="+", metavar="PATH",
+                     help="CSV/ZIP/GeoJSON/GeoPackage/GeoParquet files or folders")
+    ing.add_argument("--store", default=str(settings.store_dir), metavar="DIR",
+                     help="incident store folder")
+    ing.add_argument("--boundary", metavar="FILE",
+                     help="area file for the location check, or 'none' (default: the "
+                          "configured force area)")
+    ing.add_argument("--buffer", type=float, default=None, metavar="METRES",
+                     help="metres allowed outside the boundary (default: "
+                          f"{settings.boundary_buffer_m:g} m, from the settings)")
     ing.add_argument("--map", action="append", metavar="FIELD=COLUMN",
                      help="column mapping for force extracts, repeatable: category=, lon=/lat= or "
                           "easting=/northing=, date=|datetime=|month=, date_format=, id=, "
                           "location=, soc_flag=, ocg_ref=, county_line=, force=, default_force=")
     ing.add_argument("--json", action="store_true", help="print one JSON object")
-    ing.set_defaults(func=_cmd_ingest)
 
 
-def _add_map_commands(sub, default_store: str) -> None:
+def _add_map_commands(sub, settings: Settings) -> None:
     """The hotspot map commands: kde, gistar, emerging, clusters, nearrepeat."""
-    kde = _analysis_command(sub, "kde", "kernel density hotspots for a period and crime selection",
-                             _cmd_kde, default_store)
-    kde.add_argument("--cell", type=_positive(float), default=100.0, help="cell size, metres")
-    kde.add_argument("--bandwidth", default="500",
-                     help="metres, a rule name (arcgis, scott, silverman), auto (the KDE "
-                          "surface with the best back-tested PAI at 5%% on earlier months, as "
-                          "the dashboard draws it), or several metres separated by commas for "
-                          "the multi-scale KDE (e.g. 300,500,750,1000)")
-    kde.add_argument("--kernel", default="quartic", choices=["quartic", "gaussian",
-                                                             "epanechnikov"])
-    kde.add_argument("--top", type=_positive(float), default=0.05,
-                     help="share of the area marked as hotspot (default 0.05)")
-    kde.add_argument("--out", help="hotspot polygons, GeoJSON (WGS84)")
-    kde.add_argument("--surface", help="density surface, GeoTIFF (EPSG:27700)")
+    kde = _analysis_command(sub, "kde", _cmd_kde, settings)
+    kde.add_argument("--cell", type=_positive(float), default=defaults.CELL_M, metavar="METRES",
+                     help="grid cell size, metres")
+    kde.add_argument("--bandwidth", default=defaults.BANDWIDTH, metavar="BANDWIDTH",
+                     help="auto (the KDE surface with the best back-tested PAI at 5%% of the "
+                          "area on earlier months, as the dashboard and the pack draw it), "
+                          "metres (e.g. 500), a rule (arcgis, scott, silverman), or several "
+                          "metres separated by commas for the multi-scale KDE (e.g. "
+                          "300,500,750,1000)")
+    kde.add_argument("--kernel", default=defaults.KERNEL,
+                     choices=["quartic", "gaussian", "epanechnikov"],
+                     help="kernel shape")
+    kde.add_argument("--top", type=_positive(float), default=defaults.TOP, metavar="SHARE",
+                     help="share of the area marked as hotspot, between 0 and 1")
+    kde.add_argument("--out", metavar="FILE", help="hotspot polygons, GeoJSON (WGS84)")
+    kde.add_argument("--surface", metavar="FILE", help="density surface, GeoTIFF (EPSG:27700)")
 
-    gi = _analysis_command(sub, "gistar", "Getis-Ord Gi* hot and cold spots with FDR",
-                            _cmd_gistar, default_store)
-    gi.add_argument("--units", choices=["grid", "lsoa"], default="grid")
-    gi.add_argument("--cell", type=_positive(float), default=None,
-                    help="cell size, metres (default: shorter side of the area / 50)")
-    gi.add_argument("--distance", type=_positive(float), default=None,
-                    help="neighbourhood distance, metres (default 1.5 x cell)")
-    gi.add_argument("--correction", choices=list(CORRECTIONS), default="fdr_bh")
-    gi.add_argument("--permutations", type=int, default=0,
-                    help="conditional permutations for pseudo p-values (default 0: analytical)")
-    gi.add_argument("--seed", type=int, default=0)
-    gi.add_argument("--out", help="significant features, GeoJSON (WGS84)")
+    gi = _analysis_command(sub, "gistar", _cmd_gistar, settings)
+    gi.add_argument("--units", choices=["grid", "lsoa"], default="grid",
+                    help="test grid cells or LSOAs")
+    gi.add_argument("--cell", type=_positive(float), default=None, metavar="METRES",
+                    help="cell size, metres (default: the shorter side of the area / 50)")
+    gi.add_argument("--distance", type=_positive(float), default=None, metavar="METRES",
+                    help="neighbourhood distance, metres (default: 1.5 x the cell)")
+    gi.add_argument("--correction", choices=list(CORRECTIONS), default=defaults.CORRECTION,
+                    help="multiple-testing correction: fdr_bh (Benjamini-Hochberg false "
+                         "discovery rate), bonferroni or none")
+    gi.add_argument("--permutations", type=int, default=0, metavar="N",
+                    help="conditional permutations for pseudo p-values (0: analytical "
+                         "p-values from the normal distribution)")
+    gi.add_argument("--seed", type=int, default=defaults.SEED,
+                    help="random seed of the permutations, for a repeatable run")
+    gi.add_argument("--out", metavar="FILE", help="significant features, GeoJSON (WGS84)")
 
-    em = _analysis_command(sub, "emerging", "emerging hot spot patterns over time",
-                            _cmd_emerging, default_store)
-    em.add_argument("--cell", type=_positive(float), default=None)
-    em.add_argument("--correction", choices=list(CORRECTIONS), default="fdr_bh")
-    em.add_argument("--out", help="locations with a pattern, GeoJSON (WGS84)")
+    em = _analysis_command(sub, "emerging", _cmd_emerging, settings)
+    em.add_argument("--cell", type=_positive(float), default=None, metavar="METRES",
+                    help="cell size, metres (default: the shorter side of the area / 50)")
+    em.add_argument("--correction", choices=list(CORRECTIONS), default=defaults.CORRECTION,
+                    help="multiple-testing correction of each month's Gi*")
+    em.add_argument("--out", metavar="FILE", help="locations with a pattern, GeoJSON (WGS84)")
 
-    cl = _analysis_command(sub, "clusters", "DBSCAN / HDBSCAN clusters in metres",
-                            _cmd_clusters, default_store)
-    cl.add_argument("--method", choices=list(CLUSTER_METHODS), default="dbscan")
-    cl.add_argument("--eps", default=None,
-                    help="DBSCAN radius in metres, or 'elbow' (default 250)")
-    cl.add_argument("--min-samples", type=int, default=None)
-    cl.add_argument("--min-cluster-size", type=int, default=None)
-    cl.add_argument("--out", help="cluster hulls, GeoJSON (WGS84)")
+    cl = _analysis_command(sub, "clusters", _cmd_clusters, settings)
+    cl.add_argument("--method", choices=list(CLUSTER_METHODS), default=defaults.CLUSTER_METHOD,
+                    help="clustering algorithm")
+    cl.add_argument("--eps", default=None, metavar="METRES",
+                    help="DBSCAN radius in metres, or 'elbow' to read it off the k-distance "
+                         "curve (default: 250 m)")
+    cl.add_argument("--min-samples", type=int, default=None, metavar="N",
+                    help="DBSCAN: neighbours within the radius that make a core incident "
+                         "(default: 5)")
+    cl.add_argument("--min-cluster-size", type=int, default=None, metavar="N",
+                    help="HDBSCAN: fewest incidents in a cluster (default: 10)")
+    cl.add_argument("--out", metavar="FILE", help="cluster hulls, GeoJSON (WGS84)")
 
-    nr = _analysis_command(sub, "nearrepeat", "Knox near-repeat test",
-                            _cmd_nearrepeat, default_store)
-    nr.add_argument("--permutations", type=int, default=999)
-    nr.add_argument("--seed", type=int, default=0)
+    nr = _analysis_command(sub, "nearrepeat", _cmd_nearrepeat, settings)
+    nr.add_argument("--permutations", type=int, default=defaults.KNOX_PERMUTATIONS, metavar="N",
+                    help="Monte Carlo permutations of the times for the p-values")
+    nr.add_argument("--seed", type=int, default=defaults.SEED,
+                    help="random seed of the permutations, for a repeatable run")
 
 
-def _add_road_commands(sub, default_store: str) -> None:
+def _add_road_commands(sub, settings: Settings) -> None:
     """The SRN commands: disrupt and corridors."""
-    dis = _analysis_command(sub, "disrupt", "suggest SRN disruption points (maximal covering)",
-                             _cmd_disrupt, default_store)
-    dis.add_argument("--k", type=int, default=5, help="number of new sites (default 5)")
-    dis.add_argument("--radius", type=float, default=None,
-                     help="reach as straight-line metres (default: 10 minutes by road)")
-    dis.add_argument("--minutes", type=float, default=None,
-                     help="reach as drive time by the SRN drive-time model (default 10)")
-    dis.add_argument("--candidates", help="extra candidate sites, CSV or GeoJSON")
-    dis.add_argument("--existing", help="sites already in place (e.g. ANPR), CSV or GeoJSON")
-    dis.add_argument("--soc-boost", type=_positive(float), default=1.0,
-                     help="multiply SOC-linked demand by this factor (default 1)")
+    dis = _analysis_command(sub, "disrupt", _cmd_disrupt, settings)
+    dis.add_argument("--k", type=int, default=defaults.SITES, metavar="N",
+                     help="number of new sites")
+    dis.add_argument("--radius", type=float, default=None, metavar="METRES",
+                     help="reach as straight-line metres (default: --minutes by road)")
+    dis.add_argument("--minutes", type=float, default=None, metavar="MIN",
+                     help="reach as drive time by the SRN drive-time model (default: 10)")
+    dis.add_argument("--candidates", metavar="FILE", help="extra candidate sites, CSV or GeoJSON")
+    dis.add_argument("--existing", metavar="FILE",
+                     help="sites already in place (e.g. ANPR), CSV or GeoJSON")
+    dis.add_argument("--soc-boost", type=_positive(float), default=1.0, metavar="FACTOR",
+                     help="multiply SOC-linked demand by this factor")
     dis.add_argument("--unweighted", action="store_true",
                      help="count incidents instead of weighting them by harm")
-    dis.add_argument("--time-limit", type=_positive(float), default=30.0,
+    dis.add_argument("--time-limit", type=_positive(float), default=30.0, metavar="SECONDS",
                      help="seconds for the exact solver before falling back to greedy")
 
-    cor = _analysis_command(sub, "corridors", "crime around SRN junctions and corridor bands",
-                            _cmd_corridors, default_store, area=False)
-    cor.add_argument("--radius", type=_positive(float), default=2000.0,
-                     help="junction radius, metres (default 2000)")
+    cor = _analysis_command(sub, "corridors", _cmd_corridors, settings)
+    cor.add_argument("--radius", type=_positive(float), default=defaults.JUNCTION_RADIUS_M,
+                     metavar="METRES", help="junction radius, metres (straight line)")
     cor.add_argument("--neighbours", action="store_true",
                      help="include neighbouring forces' near-border incidents")
 
 
-def _add_evaluate(sub, default_store: str) -> None:
+def _share(value: str) -> float:
+    """A share of the area, 0 < share <= 1 (e.g. 0.05 for 5%)."""
+    try:
+        v = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if not 0 < v <= 1:
+        hint = f"; for {v:g}% write {v / 100:g}" if 1 < v <= 100 else ""
+        raise argparse.ArgumentTypeError(f"{value!r} must be a share between 0 and 1, e.g. "
+                                         f"0.05 for 5%{hint}")
+    return v
+
+
+def _add_evaluate(sub, settings: Settings) -> None:
     """``hotspots evaluate``: the rolling-origin back-test."""
-    ev = _analysis_command(sub, "evaluate", "back-test hotspot methods on later months",
-                           _cmd_evaluate, default_store, period=False)
-    g = ev.add_mutually_exclusive_group()
-    g.add_argument("--group", help="crime group: acquisitive, soc, violence, asb, other")
-    g.add_argument("--types", type=_types, help='crime types, e.g. "Burglary,Vehicle crime"')
-    ev.add_argument("--train-months", type=int, default=3,
-                    help="training window in months (default 3)")
-    ev.add_argument("--coverage", type=_positive(float), default=0.05,
-                    help="share of the area flagged (default 0.05)")
+    ev = _analysis_command(sub, "evaluate", _cmd_evaluate, settings, period=False)
+    _add_selection(ev, required=False)
+    ev.add_argument("--train-months", type=int, default=defaults.TRAIN_MONTHS, metavar="N",
+                    help="training window, months")
+    ev.add_argument("--coverage", type=_share, default=defaults.COVERAGE, metavar="SHARE",
+                    help="share of the area flagged as hotspot when scoring, between 0 and 1")
 
 
-def _add_report(sub, default_store: str) -> None:
+def _add_report(sub, settings: Settings) -> None:
     """``hotspots report``: the map, tasking pack and GIS files."""
-    rep = _analysis_command(sub, "report", "map PNG, tasking pack PDF and GIS exports",
-                             _cmd_report, default_store)
-    rep.add_argument("--out", required=True, help="folder to write the files into")
+    rep = _analysis_command(sub, "report", _cmd_report, settings)
+    rep.add_argument("--out", required=True, metavar="DIR", help="folder to write the files into")
     rep.add_argument("--marking", default=None,
-                     help="protective marking (default from settings: OFFICIAL-SENSITIVE)")
-    rep.add_argument("--method", default="kde", choices=_MapMethods(), metavar="METHOD",
-                     help="map method, as the dashboard's switcher: %(choices)s (default kde)")
-    rep.add_argument("--bandwidth", default="auto",
-                     help="KDE bandwidth: auto (default, as the dashboard), metres, a rule name "
-                          "or several metres separated by commas (multi-scale)")
-    rep.add_argument("--top", type=_positive(float), default=0.05,
-                     help="share of the area marked as hotspot by the KDE (default 0.05)")
-    rep.add_argument("--correction", default="fdr_bh", choices=list(CORRECTIONS),
-                     help="multiple-testing correction of gistar and emerging (default fdr_bh)")
-    rep.add_argument("--cluster-method", default="dbscan", choices=list(CLUSTER_METHODS),
-                     help="clustering of --method clusters (default dbscan)")
-    rep.add_argument("--sites", type=int, default=5,
-                     help="disruption sites to choose (default 5; 0 for none)")
+                     help=f"protective marking (default: {settings.marking}, from the settings)")
+    rep.add_argument("--method", default=defaults.MAP_METHOD, choices=_MapMethods(),
+                     metavar="METHOD",
+                     help="map method, as the dashboard's switcher: %(choices)s")
+    rep.add_argument("--bandwidth", default=defaults.BANDWIDTH, metavar="BANDWIDTH",
+                     help="KDE bandwidth: auto (as the dashboard), metres, a rule name or "
+                          "several metres separated by commas (multi-scale)")
+    rep.add_argument("--top", type=_positive(float), default=defaults.TOP, metavar="SHARE",
+                     help="share of the area marked as hotspot by the KDE, between 0 and 1")
+    rep.add_argument("--correction", default=defaults.CORRECTION, choices=list(CORRECTIONS),
+                     help="multiple-testing correction of gistar and emerging")
+    rep.add_argument("--cluster-method", default=defaults.CLUSTER_METHOD,
+                     choices=list(CLUSTER_METHODS), help="clustering of --method clusters")
+    rep.add_argument("--sites", type=int, default=defaults.SITES, metavar="N",
+                     help="disruption sites to choose (0 for none)")
+
+
+def _cmd_help(args) -> int:
+    print(cli_help.glossary_text())
+    return 0
+
+
+def _add_help(sub) -> None:
+    """``hotspots help terms``: the glossary."""
+    h = _subcommand(sub, "help", _cmd_help)
+    h.add_argument("topic", choices=["terms"], help="what to explain: terms (the glossary)")
 
 
 def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
@@ -686,16 +788,18 @@ def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
         methods offered are those of the registry when the parser is built.
     """
     settings = settings or load_settings()
-    default_store = str(settings.store_dir)
-    p = _Parser(prog="hotspots", description="Crime hotspot and SRN corridor analysis.")
+    p = _Parser(prog="hotspots", description=cli_help.DESCRIPTIONS["hotspots"],
+                epilog=cli_help.epilog("hotspots"), formatter_class=cli_help.HelpFormatter)
     p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser,
+                           metavar="COMMAND")
 
-    _add_ingest(sub, default_store)
-    _add_map_commands(sub, default_store)
-    _add_road_commands(sub, default_store)
-    _add_evaluate(sub, default_store)
-    _add_report(sub, default_store)
+    _add_ingest(sub, settings)
+    _add_map_commands(sub, settings)
+    _add_road_commands(sub, settings)
+    _add_evaluate(sub, settings)
+    _add_report(sub, settings)
+    _add_help(sub)
     return p
 
 
@@ -704,7 +808,7 @@ def _ensure_default_store(args, settings: Settings) -> None:
     (as the dashboard does) rather than fail; any other store must exist already."""
     from hotspots.ingest import build_default_store
 
-    if args.command == "ingest":
+    if args.command in ("ingest", "help"):
         return
     if Path(args.store).resolve() == Path(settings.store_dir).resolve():
         report = build_default_store(settings)
@@ -729,7 +833,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "top", None) is not None and not 0 < args.top < 1:
             raise ParameterError(f"--top {args.top} must be a share between 0 and 1, e.g. 0.05")
         _ensure_default_store(args, settings)
-        args.settings = settings.with_(store_dir=Path(args.store))
+        store = getattr(args, "store", None)
+        args.settings = settings.with_(store_dir=Path(store)) if store else settings
         return args.func(args)
     except HotspotsError as exc:
         print(f"hotspots: error: {exc}", file=sys.stderr)

@@ -36,6 +36,3 @@ class StoreError(HotspotsError):
 class AuditError(HotspotsError):
     """The export audit log cannot be written or read."""
 
-
-#: The one message for a selection with no mapped incidents, whichever face meets it.
-NO_MAPPED = "no mapped incidents match the filters; widen the period or groups"

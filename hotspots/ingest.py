@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -232,15 +233,24 @@ def rejects_path(store_dir: str | os.PathLike) -> Path:
 
 
 def _append_rejects(rejects: pd.DataFrame, path: Path) -> None:
-    """Append rejects not already listed, so re-ingesting a file does not repeat its rejects."""
+    """Append rejects not already listed, so re-ingesting a file does not repeat its rejects.
+
+    A reject is keyed like a stored row by what it holds, its reason and row text, not by
+    where it was read: the same rows re-read from a renamed file, from inside a ZIP or at
+    other line numbers are already recorded. Identical rows count as many times as they
+    occur (police.uk repeats some rows), so only rows beyond those already listed are added.
+    """
     try:
         if path.exists():
             old = pd.read_csv(path, dtype=str, keep_default_na=False)
             if list(old.columns) != list(REJECT_COLUMNS):
                 raise StoreError(f"{path}: not a rejects file (columns {', '.join(old.columns)})")
-            seen = set(old.itertuples(index=False, name=None))
-            as_text = rejects.astype({"line": str}).astype(str)
-            keep = [r not in seen for r in as_text.itertuples(index=False, name=None)]
+            seen = Counter(zip(old["reason"], old["row"], strict=True))
+            keep = []
+            for key in zip(rejects["reason"].astype(str), rejects["row"].astype(str),
+                           strict=True):
+                keep.append(seen[key] == 0)
+                seen[key] = max(seen[key] - 1, 0)
             new = rejects[keep]
             if len(new):
                 new.to_csv(path, mode="a", header=False, index=False)

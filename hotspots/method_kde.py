@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from hotspots import wording
+from hotspots import defaults, wording
 from hotspots.method_spec import MapMethod, MethodSpec
 from hotspots.models.areas import hotspot_areas
 from hotspots.models.kde import Surface, kernel_density
@@ -31,9 +31,9 @@ if TYPE_CHECKING:
     import geopandas as gpd
     from shapely.geometry.base import BaseGeometry
 
-#: The map's grid cell and kernel (stated in every legend).
-CELL_M = 100.0
-KERNEL = "quartic"
+#: The map's grid cell and kernel (stated in every legend), from the one set of defaults.
+CELL_M = defaults.CELL_M
+KERNEL = defaults.KERNEL
 
 
 def density_areas(mapped: pd.DataFrame, study_area: BaseGeometry, *,

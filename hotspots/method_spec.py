@@ -18,6 +18,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from hotspots import defaults
 from hotspots.spatial.grid import Grid
 
 if TYPE_CHECKING:
@@ -50,8 +51,8 @@ class MapMethod:
     """
 
     name: str = "kde"
-    correction: str = "fdr_bh"
-    cluster_method: str = "dbscan"
+    correction: str = defaults.CORRECTION
+    cluster_method: str = defaults.CLUSTER_METHOD
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from hotspots import method_kde, registry, wording
+from hotspots import defaults, method_kde, registry, wording
 from hotspots.errors import HotspotsError, ParameterError
 from hotspots.method_spec import (
     MAP_COVERAGE,
@@ -44,8 +44,8 @@ if TYPE_CHECKING:
     from hotspots.selection import Selection
 
 #: The bandwidth radio's back-tested option (resolved to metres before the analysis runs).
-AUTO = "auto"
-FALLBACK_BANDWIDTH = 500.0
+AUTO = defaults.BANDWIDTH
+FALLBACK_BANDWIDTH = defaults.FIXED_BANDWIDTH_M
 
 
 @dataclass(frozen=True)

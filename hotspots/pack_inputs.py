@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
+from hotspots import defaults, registry, wording
 from hotspots import methods as mm
-from hotspots import registry, wording
 from hotspots.config import Settings
 from hotspots.errors import HotspotsError, NoDataError, ParameterError
 from hotspots.jsonvalue import json_value
@@ -47,7 +47,7 @@ from hotspots.pack_backtest import (
     back_test,
     evaluate_pack_methods,
 )
-from hotspots.query import available_months, load_incidents
+from hotspots.query import available_months, load_incidents, no_data_error
 from hotspots.schema import mapped_rows
 from hotspots.selection import Selection
 from hotspots.snapshot import render_map_png
@@ -142,9 +142,11 @@ def _one_line(exc: BaseException) -> str:
 
 
 def build_pack_inputs(selection: Selection, store_dir: str | os.PathLike | None = None, *,
-                      cell: float = 100.0, bandwidth: float | str | Sequence[float] = 500.0,
-                      kernel: str = "quartic", top: float = 0.05, bandwidth_rule: str = "",
-                      method: Any = None, radius: float = 2000.0, marking: str | None = None,
+                      cell: float = defaults.CELL_M,
+                      bandwidth: float | str | Sequence[float] = defaults.BANDWIDTH,
+                      kernel: str = defaults.KERNEL, top: float = defaults.TOP,
+                      bandwidth_rule: str = "", method: Any = None,
+                      radius: float = defaults.JUNCTION_RADIUS_M, marking: str | None = None,
                       created: datetime | None = None, disruption: pd.DataFrame | None = None,
                       disruption_sites: int = 0,
                       accuracy: str | Mapping[str, Any] | bool | None = None,
@@ -382,11 +384,7 @@ def _load_selection(store: Path, selection: Selection) -> _Loaded:
     cur_months = month_range(start, end)
     missing_now = [m for m in cur_months if m not in set(have)]
     if mapped.empty:
-        raise NoDataError(f"no mapped {selection.crimes} incidents in {selection.area_label} "
-                          f"for {selection.period_label}"
-                          + (" (the store has no data for "
-                             f"{wording.missing_months_label(missing_now)})"
-                             if missing_now else "") + "; widen the period, area or crimes")
+        raise no_data_error(selection, store)
     return _Loaded(store=store, start=start, end=end, have=have,
                    groups=crime_filter["groups"], types=crime_filter["types"],
                    everything=everything, months=months, period_inc=period_inc, mapped=mapped,

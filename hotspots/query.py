@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from hotspots import wording
 from hotspots.config import Settings
-from hotspots.errors import ParameterError
+from hotspots.errors import NoDataError, ParameterError
 from hotspots.months import check_month
 from hotspots.schema import CRIME_GROUPS
 from hotspots.spatial.boundaries import area_geometry
@@ -30,9 +31,18 @@ def _store(store_dir: str | os.PathLike | None, settings: Settings) -> str:
 
 
 def available_months(store_dir: str | os.PathLike | None = None, *,
-                     settings: Settings) -> list[str]:
-    """Return the ``YYYY-MM`` months the store holds, sorted (any force)."""
-    return store_months(_store(store_dir, settings))
+                     settings: Settings, force: str | None = None) -> list[str]:
+    """Return the ``YYYY-MM`` months the store holds, sorted: of any force, or of ``force``."""
+    return store_months(_store(store_dir, settings), force)
+
+
+def no_data_error(selection: Selection, store_dir: str | os.PathLike | None = None
+                  ) -> NoDataError:
+    """The error for a selection with no mapped incidents: it names the months the store
+    holds for the selection's force, and the gaps (:func:`hotspots.wording.no_data_message`)."""
+    held = available_months(store_dir, settings=selection.settings, force=selection.force)
+    return NoDataError(wording.no_data_message(selection.crimes, selection.area_label,
+                                               selection.start, selection.end, held))
 
 
 def crime_types(store_dir: str | os.PathLike | None = None, *,
@@ -119,6 +129,7 @@ def load_incidents(store_dir: str | os.PathLike | None = None, *, start: str | N
     groups = _as_list(groups, "groups")
     types = _as_list(types, "types")
     if groups:
+        groups = [g.lower() for g in groups]
         valid = sorted(set(CRIME_GROUPS) | set(settings.crime_groups.values()))
         unknown = [g for g in groups if g not in valid]
         if unknown:
@@ -126,6 +137,9 @@ def load_incidents(store_dir: str | os.PathLike | None = None, *, start: str | N
                                  f"choose from {', '.join(valid)}")
     if types:
         known = crime_types(store, settings=settings)
+        # Any case matches; the store's spelling (police.uk's) is what the rows hold.
+        spelt = {k.lower(): k for k in (*settings.crime_groups, *known)}
+        types = [spelt.get(t.lower(), t) for t in types]
         # A police.uk type the store happens not to hold yet is still a valid request.
         unknown = [t for t in types if t not in known and t not in settings.crime_groups]
         if unknown:

@@ -11,6 +11,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from hotspots import defaults
 from hotspots.audit import check_log_writable, record_export
 from hotspots.errors import InputError, ParameterError
 from hotspots.gis import to_geojson, write_geopackage
@@ -26,10 +27,12 @@ __all__ = ["write_report"]
 
 def write_report(out_dir: str | os.PathLike, selection: Selection, *,
                  store_dir: str | os.PathLike | None = None, marking: str | None = None,
-                 user: str | None = None, sites: int = 5,
-                 audit_path: str | os.PathLike | None = None, method: str = "kde",
-                 bandwidth: float | str | Sequence[float] = "auto", top: float = 0.05,
-                 correction: str = "fdr_bh", cluster_method: str = "dbscan") -> dict[str, Any]:
+                 user: str | None = None, sites: int = defaults.SITES,
+                 audit_path: str | os.PathLike | None = None,
+                 method: str = defaults.MAP_METHOD,
+                 bandwidth: float | str | Sequence[float] = defaults.BANDWIDTH,
+                 top: float = defaults.TOP, correction: str = defaults.CORRECTION,
+                 cluster_method: str = defaults.CLUSTER_METHOD) -> dict[str, Any]:
     """Write every tasking export of one selection into a folder and audit it.
 
     The map method and surface default to the dashboard's: kernel density with the ``auto``

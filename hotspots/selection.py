@@ -95,8 +95,9 @@ class Selection:
             An unknown area name.
         """
         first, last = months.check_period(start, end)
-        group_items = _names(groups, "crime groups")
-        type_items = _names(types, "crime types")
+        # Names match in any case ("burglary", "ACQUISITIVE"), spelt back as configured.
+        group_items = tuple(dict.fromkeys(g.lower() for g in _names(groups, "crime groups")))
+        type_items = _canonical_types(_names(types, "crime types"), settings)
         valid = sorted(set(CRIME_GROUPS) | set(settings.crime_groups.values()))
         unknown = [g for g in group_items if g not in valid]
         if unknown:
@@ -203,6 +204,13 @@ def _names(value: Sequence[str] | str | None, what: str) -> tuple[str, ...]:
     if not all(isinstance(v, str) and v.strip() for v in items):
         raise ParameterError(f"{what} must be names, got {items!r}")
     return tuple(dict.fromkeys(v.strip() for v in items))
+
+
+def _canonical_types(types: tuple[str, ...], settings: Settings) -> tuple[str, ...]:
+    """Crime types spelt as police.uk spells them (the settings' type-to-group table), matched
+    in any case; a type the table does not know is left for the store to judge."""
+    known = {name.lower(): name for name in settings.crime_groups}
+    return tuple(dict.fromkeys(known.get(t.lower(), t) for t in types))
 
 
 def _canonical_area(area: str | None, settings: Settings, force: str) -> str:

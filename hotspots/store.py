@@ -342,9 +342,15 @@ def _partition_values(store: Path, level: int) -> list[str]:
     return sorted(values)
 
 
-def store_months(store_dir: str | os.PathLike) -> list[str]:
-    """Return the months (``YYYY-MM``, sorted) the store holds, from partition names alone."""
-    return _partition_values(_require(store_dir), 1)
+def store_months(store_dir: str | os.PathLike, force: str | None = None) -> list[str]:
+    """Return the months (``YYYY-MM``, sorted) the store holds, from partition names alone:
+    of any force, or of ``force`` (a slug) only."""
+    store = _require(store_dir)
+    if force is None:
+        return _partition_values(store, 1)
+    level = len(store.parts)
+    return sorted({p.parts[level + 1].split("=", 1)[1] for p in _parts(store)
+                   if p.parts[level] == f"force={force}"})
 
 
 def store_forces(store_dir: str | os.PathLike) -> list[str]:

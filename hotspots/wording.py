@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from hotspots.errors import ParameterError
-from hotspots.months import month_runs, split_month
+from hotspots.months import month_range, month_runs, split_month
 
 if TYPE_CHECKING:
     from hotspots.models.disruption import Coverage, SitePlan
@@ -23,6 +23,8 @@ __all__ = [
     "CORRECTION_SHORT",
     "GISTAR_LABELS",
     "bandwidth_label",
+    "held_months_label",
+    "no_data_message",
     "bandwidth_rule_label",
     "capitalise",
     "catchment_statement",
@@ -83,6 +85,35 @@ def missing_months_label(missing: Sequence[str]) -> str:
     if not missing:
         return ""
     return ", ".join(period_label(r[0], r[-1]) for r in month_runs(sorted(missing)))
+
+
+def held_months_label(held: Sequence[str]) -> str:
+    """What a store holds, with its gaps: ``"2024-01..2024-04 and 2025-01..2025-12;
+    2024-05..2024-12 are missing"`` (``"no month"`` when empty)."""
+    if not held:
+        return "no month"
+    months = sorted(set(held))
+    runs = [r[0] if len(r) == 1 else f"{r[0]}..{r[-1]}" for r in month_runs(months)]
+    text = runs[0] if len(runs) == 1 else ", ".join(runs[:-1]) + " and " + runs[-1]
+    gaps = [m for m in month_range(months[0], months[-1]) if m not in set(months)]
+    if gaps:
+        text += f"; {month_runs_label(gaps)} {'is' if len(gaps) == 1 else 'are'} missing"
+    return text
+
+
+def no_data_message(crimes: str, area: str, start: str, end: str, held: Sequence[str]) -> str:
+    """The one answer to a selection with no mapped incidents, naming the months held.
+
+    e.g. ``"no mapped acquisitive crime incidents in Rugby for Jan–Feb 2030; the store holds
+    2024-01..2024-04 and 2025-01..2025-12; 2024-05..2024-12 are missing"``.
+    """
+    period = period_label(start, end)
+    text = f"no mapped {crimes} incidents in {area} for {period}; the store holds " \
+           f"{held_months_label(held)}"
+    inside = [m for m in held if start <= m <= end]
+    if inside:
+        text += " (the period is held: widen the area or the crimes)"
+    return text
 
 
 def month_runs_label(months: Sequence[str]) -> str:

@@ -95,10 +95,12 @@ def test_unwritable_location_raises_one_clear_line_not_a_traceback(settings, tmp
         check_log_writable(log, settings=settings)
 
 
-def test_check_log_writable_creates_the_folder_and_leaves_the_log_empty(settings, tmp_path):
+def test_check_log_writable_creates_the_folder_but_no_empty_log(settings, tmp_path):
     log = tmp_path / "deep" / "er" / "exports.jsonl"
     assert check_log_writable(log, settings=settings) == log
-    assert log.is_file() and log.read_text() == ""
+    assert log.parent.is_dir() and not log.exists()
+    record_export("report", {"area": "Rugby"}, user="u", path=log, settings=settings)
+    assert check_log_writable(log, settings=settings) == log and log.read_text().count("\n") == 1
 
 
 def test_values_json_cannot_hold_are_written_as_json_friendly_values(settings, tmp_path):

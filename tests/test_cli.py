@@ -21,8 +21,8 @@ def run_json(capsys, *argv: str) -> dict:
 def test_kde_json_reports_parameters_and_writes_geojson_and_geotiff(store, tmp_path, capsys):
     out, tif = tmp_path / "h.geojson", tmp_path / "s.tif"
     d = run_json(capsys, "kde", "--store", str(store), "--group", "acquisitive", "--from",
-                 "2025-01", "--to", "2025-03", "--out", str(out), "--surface", str(tif),
-                 "--json")
+                 "2025-01", "--to", "2025-03", "--bandwidth", "500", "--out", str(out),
+                 "--surface", str(tif), "--json")
     for key in ("incidents", "cell", "bandwidth", "bandwidth_rule", "kernel", "hotspots",
                 "share_in_hotspots", "seconds"):
         assert key in d
@@ -88,7 +88,10 @@ def test_corridors_neighbours_flag_adds_other_forces(store, capsys):
     (["kde", "--group", "acquisitive", "--from", "2025-01", "--to", "2025-02", "--bandwidth",
       "300,300"], "at least two different bandwidths"),
     (["corridors", "--group", "acquisitive", "--from", "2024-06", "--to", "2024-07"],
-     "no mapped incidents"),
+     "no mapped acquisitive crime incidents"),
+    (["evaluate", "--group", "acquisitive", "--coverage", "5"], "for 5% write 0.05"),
+    (["corridors", "--group", "acquisitive", "--from", "2025-01", "--to", "2025-02", "--area",
+      "Rugby", "--neighbours"], "cannot be combined with --area"),
 ])
 def test_bad_arguments_give_one_line_and_exit_2(store, capsys, argv, fragment):
     assert main([argv[0], "--store", str(store), *argv[1:]]) == 2
@@ -314,3 +317,121 @@ def test_version_prints_the_installed_version(capsys):
 
     assert main(["--version"]) == 0
     assert capsys.readouterr().out.strip() == f"hotspots {version('hotspots')}"
+
+
+def test_kde_report_and_dashboard_draw_the_same_map_by_default(store, shipped_settings,
+                                                               tmp_path, capsys, monkeypatch):
+    from hotspots import defaults
+    from hotspots.query import available_months
+    from hotspots.store import store_fingerprint
+    from hotspots.ui.compute import Params, run_analysis
+    from hotspots.ui.methods import resolve_bandwidth
+
+    monkeypatch.setenv("HOTSPOTS_AUDIT_LOG", str(tmp_path / "audit.jsonl"))
+    sel = ["--store", str(store), "--types", "Burglary", "--from", "2025-10", "--to", "2025-12",
+           "--area", "Rugby"]
+    k = run_json(capsys, "kde", *sel, "--json")  # no --bandwidth, --top or --cell
+    r = run_json(capsys, "report", *sel, "--out", str(tmp_path / "pack"), "--sites", "0",
+                 "--json")["parameters"]
+    settings = shipped_settings.with_(store_dir=store)
+    params = resolve_bandwidth(settings, "k", store_fingerprint(store),
+                               Params(area="Rugby", start="2025-10", end="2025-12", groups=(),
+                                      types=("Burglary",), bandwidth=defaults.BANDWIDTH,
+                                      top=defaults.TOP))
+    dash = run_analysis(params, settings, available_months(settings=settings))
+    drawn = k["bandwidths"] if "bandwidths" in k else k["bandwidth"]
+    surface = r["surface"]
+    assert k["bandwidth_rule"] == "auto" and k["params"]["bandwidth"] == defaults.BANDWIDTH
+    assert surface.get("bandwidths_m", surface.get("bandwidth_m")) == drawn
+    assert (list(dash.bandwidth) if isinstance(dash.bandwidth, tuple) else dash.bandwidth) \
+        == drawn
+    assert k["hotspots"] == r["hotspots"] == len(dash.areas) > 0
+    assert k["cell"] == dash.cell == defaults.CELL_M and k["top"] == defaults.TOP
+
+
+@pytest.mark.parametrize("argv", [
+    ["kde", "--group", "acquisitive", "--from", "2030-01", "--to", "2030-02"],
+    ["gistar", "--group", "acquisitive", "--from", "2024-06", "--to", "2024-08"],
+    ["emerging", "--group", "acquisitive", "--from", "2030-01", "--to", "2030-02"],
+    ["clusters", "--group", "acquisitive", "--from", "2030-01", "--to", "2030-02"],
+    ["nearrepeat", "--group", "acquisitive", "--from", "2030-01", "--to", "2030-02"],
+    ["corridors", "--group", "acquisitive", "--from", "2030-01", "--to", "2030-02"],
+    ["disrupt", "--group", "acquisitive", "--from", "2030-01", "--to", "2030-02"],
+    ["evaluate", "--group", "acquisitive", "--from", "2030-01", "--to", "2030-02"],
+])
+def test_no_data_answer_names_the_months_the_store_holds(store, shipped_settings, capsys, argv):
+    from hotspots.query import available_months
+    from hotspots.wording import held_months_label
+
+    assert main([argv[0], "--store", str(store), *argv[1:]]) == 2
+    err = capsys.readouterr().err.strip()
+    held = available_months(store, settings=shipped_settings)
+    assert "\n" not in err and f"the store holds {held_months_label(held)}" in err
+    if "2024-01" in held and "2025-01" in held and "2024-06" not in held:
+        assert "are missing" in err
+
+
+def test_crime_types_and_groups_match_in_any_case(store, capsys):
+    a = run_json(capsys, "kde", "--store", str(store), "--types", "burglary,VEHICLE CRIME",
+                 "--from", "2025-10", "--to", "2025-12", "--bandwidth", "500", "--json")
+    b = run_json(capsys, "kde", "--store", str(store), "--types", "Burglary,Vehicle crime",
+                 "--from", "2025-10", "--to", "2025-12", "--bandwidth", "500", "--json")
+    c = run_json(capsys, "kde", "--store", str(store), "--group", "Acquisitive", "--from",
+                 "2025-10", "--to", "2025-12", "--bandwidth", "500", "--area", "rugby", "--json")
+    assert a["incidents"] == b["incidents"] > 0 and a["hotspots"] == b["hotspots"]
+    assert c["area"] == "Rugby" and c["incidents"] > 0
+
+
+def test_corridors_area_keeps_to_the_district(store, capsys):
+    whole = run_json(capsys, "corridors", "--store", str(store), "--group", "acquisitive",
+                     "--from", "2025-10", "--to", "2025-12", "--json")
+    rugby = run_json(capsys, "corridors", "--store", str(store), "--group", "acquisitive",
+                     "--from", "2025-10", "--to", "2025-12", "--area", "Rugby", "--json")
+    assert rugby["area"] == "Rugby" and 0 < rugby["incidents"] < whole["incidents"]
+    assert sum(b["incidents"] for b in rugby["bands"]) <= rugby["incidents"]
+
+
+def test_evaluate_from_to_keeps_the_back_test_inside_the_window(store, capsys):
+    d = run_json(capsys, "evaluate", "--store", str(store), "--types", "Burglary", "--from",
+                 "2025-06", "--to", "2025-12", "--json")
+    tests = {p for r in d["results"] for p in r["periods"]}
+    assert tests and all("2025-09" <= m <= "2025-12" for m in tests)
+    assert d["params"]["from"] == "2025-06" and d["params"]["to"] == "2025-12"
+
+
+COMMANDS = ("ingest", "kde", "gistar", "emerging", "clusters", "nearrepeat", "disrupt",
+            "corridors", "evaluate", "report", "help")
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_each_subcommand_help_has_a_description_examples_and_every_option_explained(
+        command, capsys):
+    from hotspots import cli_help
+    from hotspots.cli import build_parser
+
+    assert main([command, "--help"]) == 0
+    out = capsys.readouterr().out
+    flat = " ".join(out.split())
+    assert " ".join(cli_help.DESCRIPTIONS[command].split()) in flat
+    assert "examples:" in out and out.count("  hotspots ") >= 1
+    sub = next(a for a in build_parser()._subparsers._group_actions[0].choices.items()
+               if a[0] == command)[1]
+    for action in sub._actions:
+        assert action.help, f"{command} {action.option_strings or action.dest} has no help"
+
+
+def test_help_states_defaults_and_units_and_lists_the_districts(capsys):
+    from hotspots import defaults
+
+    assert main(["kde", "--help"]) == 0
+    flat = " ".join(capsys.readouterr().out.split())
+    assert f"(default: {defaults.BANDWIDTH})" in flat and "(default: 100)" in flat
+    assert "metres" in flat and "Rugby" in flat and "Nuneaton and Bedworth" in flat
+    assert "auto" in flat and "300,500,750,1000" in flat
+
+
+def test_help_terms_explains_the_glossary(capsys):
+    assert main(["help", "terms"]) == 0
+    out = capsys.readouterr().out
+    for term in ("PAI", "Hit rate", "PEI", "Gi*", "FDR", "MCLP", "LSCP", "KDE bandwidth"):
+        assert f"{term}:" in out

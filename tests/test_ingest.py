@@ -618,3 +618,28 @@ def test_build_default_store_builds_once_from_the_shipped_data(tmp_path, setting
     rebuilt = build_default_store(settings, rebuild=True)
     assert rebuilt.accepted == report.accepted
     assert store_fingerprint(settings.store_dir) != before
+
+
+def test_reingest_from_another_path_or_a_zip_leaves_the_rejects_file_byte_identical(
+        tmp_path, settings, police_row, write_police_csv):
+    import zipfile
+
+    bad = [police_row(lon="x", crime_id="q"), police_row("london"), police_row("london")]
+    f = write_police_csv(tmp_path / "2025-01-warwickshire-street.csv", [police_row(), *bad])
+    first = ingest(f, settings.store_dir, settings=settings)
+    path = rejects_path(settings.store_dir)
+    before = path.read_bytes()
+    assert first.rejected == 3 and before.count(b"\n") == 4  # header + 3, both london rows
+    copy = tmp_path / "copy" / f.name
+    copy.parent.mkdir()
+    copy.write_bytes(f.read_bytes())
+    with zipfile.ZipFile(tmp_path / "download.zip", "w") as z:
+        z.write(f, arcname=f"2025-01/{f.name}")
+    for again in (f, copy, tmp_path / "download.zip"):
+        report = ingest(again, settings.store_dir, settings=settings)
+        assert report.rows_read == report.accepted + report.rejected + report.duplicates == 4
+        assert path.read_bytes() == before
+    # A genuinely new reject is still added, once.
+    g = write_police_csv(tmp_path / "b.csv", [police_row(lon="y", crime_id="new")])
+    ingest(g, settings.store_dir, settings=settings)
+    assert path.read_bytes().startswith(before) and path.read_bytes().count(b"\n") == 5

@@ -87,12 +87,14 @@ def test_unknown_group_lists_the_valid_ones(store, settings):
         load_incidents(store, groups=["gangs"], settings=settings)
 
 
-def test_types_match_police_uk_names_exactly(store, settings):
+def test_types_match_police_uk_names_in_any_case(store, settings):
     assert _ids(load_incidents(store, types=["Vehicle crime", "Drugs"], settings=settings)) == \
         ["l-feb", "r-feb"]
-    with pytest.raises(ParameterError, match=r"'vehicle crime'.*types in the store: "
+    assert _ids(load_incidents(store, types=["vehicle CRIME", "drugs"], settings=settings)) == \
+        ["l-feb", "r-feb"]
+    with pytest.raises(ParameterError, match=r"'vehicle crimes'.*types in the store: "
                                              r"Anti-social behaviour, Burglary"):
-        load_incidents(store, types=["vehicle crime"], settings=settings)
+        load_incidents(store, types=["vehicle crimes"], settings=settings)
     # A police.uk type the store holds no rows of is a valid, empty selection.
     assert load_incidents(store, types=["Bicycle theft"], settings=settings).empty
 

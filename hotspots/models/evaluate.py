@@ -780,21 +780,26 @@ def _mean(s: pd.Series) -> float:
 def evaluate_store(store_dir: str | os.PathLike | None = None, *,
                    groups: Sequence[str] | None = None, types: Sequence[str] | None = None,
                    area: str | None = None, settings: Settings,
+                   start: str | None = None, end: str | None = None,
                    **kwargs: Any) -> EvaluationResult:
     """Load a crime selection from the store and :func:`evaluate` it (what the CLI runs).
 
     The store's months (:func:`hotspots.query.available_months`) define the gaps; ``area`` is
     the force (default) or a district name, used both to select incidents and as the study
-    area. Other keyword arguments go to :func:`evaluate`.
+    area. ``start``/``end`` (``YYYY-MM``) keep the back-test inside that window: its training
+    and test months alike (default: every month the store holds). Other keyword arguments go
+    to :func:`evaluate`.
     """
     if groups is None and types is None:
         raise ParameterError("choose crimes with groups (e.g. acquisitive) or types "
                              "(e.g. Burglary)")
-    inc = load_incidents(store_dir, groups=groups, types=types, area=area,
-                         settings=settings)
+    inc = load_incidents(store_dir, groups=groups, types=types, area=area, start=start,
+                         end=end, settings=settings)
+    held = [m for m in available_months(store_dir, settings=settings)
+            if (start is None or m >= start) and (end is None or m <= end)]
     kwargs.setdefault("crimes", crime_noun(groups, types))
-    result = evaluate(inc, months=available_months(store_dir, settings=settings),
-                      study_area=area_geometry(area, settings), **kwargs)
+    result = evaluate(inc, months=held, study_area=area_geometry(area, settings), **kwargs)
     result.params.update({"area": area or "force", "groups": list(groups or []),
-                          "types": list(types or [])})
+                          "types": list(types or []),
+                          **({"from": start, "to": end} if start or end else {})})
     return result

@@ -22,6 +22,7 @@ import pandas as pd
 from hotspots import (
     base_layers,
     count_symbols,
+    defaults,
     density_image,
     leaflet,
     maps,
@@ -81,8 +82,8 @@ class Params:
     end: str
     groups: tuple[str, ...]
     types: tuple[str, ...] = ()
-    bandwidth: float | str | tuple[float, ...] = 500.0
-    top: float = 0.05
+    bandwidth: float | str | tuple[float, ...] = defaults.FIXED_BANDWIDTH_M
+    top: float = defaults.TOP
     bandwidth_rule: str = ""
 
     def selection(self) -> dict[str, list[str] | None]:
@@ -191,9 +192,8 @@ def run_analysis(params: Params, settings: Settings, months_present: Sequence[st
     has_loc = inc["has_location"].fillna(False).astype(bool)
     mapped = inc[has_loc]
     if mapped.empty:
-        raise NoDataError(f"no mapped {params.crimes()} incidents in {params.area_label()} for "
-                          f"{wording.period_label(params.start, params.end)}; widen the period, "
-                          "area or crime selection")
+        raise NoDataError(wording.no_data_message(params.crimes(), params.area_label(),
+                                                  params.start, params.end, months_present))
     geom = sel.geometry
     surface, areas = density_areas(mapped, geom, bandwidth=params.bandwidth, top=params.top,
                                    cell=CELL_M, kernel=KERNEL)

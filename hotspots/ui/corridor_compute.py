@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from hotspots import base_layers, corridor_lines, corridor_map, leaflet, wording
+from hotspots import base_layers, corridor_lines, corridor_map, defaults, leaflet, wording
 from hotspots.config import Settings
 from hotspots.errors import NoDataError
 from hotspots.legend import Legend
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 #: Short crime-group names for the junction table and popups.
 GROUP_SHORT: dict[str, str] = {"acquisitive": "Acquisitive", "soc": "SOC-linked",
                                "violence": "Violence", "asb": "ASB", "other": "Other"}
-JUNCTION_RADIUS_M = 2000.0
+JUNCTION_RADIUS_M = defaults.JUNCTION_RADIUS_M
 NKDE_BANDWIDTH_M = 1000.0
 NKDE_LIXEL_M = 100.0
 NKDE_BAND_M = 500.0
@@ -195,7 +195,8 @@ def _in_period(inc: pd.DataFrame, start: str, end: str) -> pd.DataFrame:
     return inc[(month >= start) & (month <= end)]
 
 
-def corridor_counts(inc: pd.DataFrame, sel: Params) -> CorridorCounts:
+def corridor_counts(inc: pd.DataFrame, sel: Params, held: Sequence[str] = ()
+                    ) -> CorridorCounts:
     """Count the period's incidents: all, mapped, without location, per force.
 
     Raises
@@ -206,9 +207,8 @@ def corridor_counts(inc: pd.DataFrame, sel: Params) -> CorridorCounts:
     period = _in_period(inc, sel.start, sel.end)
     mapped = int(period["has_location"].sum())
     if not mapped:
-        raise NoDataError(f"no mapped {sel.crimes()} incidents in {sel.area_label()} for "
-                          f"{wording.period_label(sel.start, sel.end)}; widen the period, area "
-                          "or crime selection")
+        raise NoDataError(wording.no_data_message(sel.crimes(), sel.area_label(), sel.start,
+                                                  sel.end, held))
     by_force = period["force"].astype(str).value_counts()
     return CorridorCounts(incidents=int(len(period)), mapped=mapped,
                           no_location=int(len(period) - mapped),

@@ -52,8 +52,11 @@ def _cor_incidents(fingerprint: str, settings_key: str, sel: Params, neighbours:
 @st.cache_data(show_spinner=False, max_entries=32)
 def _cor_counts(fingerprint: str, settings_key: str, sel: Params, neighbours: bool,
                 _settings: Settings) -> CorridorCounts:
+    from hotspots.query import available_months
+
     return corridor_compute.corridor_counts(
-        _cor_incidents(fingerprint, settings_key, sel, neighbours, _settings), sel)
+        _cor_incidents(fingerprint, settings_key, sel, neighbours, _settings), sel,
+        held=available_months(settings=_settings, force=_settings.force))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

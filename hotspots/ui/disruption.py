@@ -177,9 +177,11 @@ def load_selection(sel: Params, settings: Settings) -> pd.DataFrame:
     inc = load_incidents(Path(settings.store_dir), start=sel.start, end=sel.end, area=sel.area,
                          forces=[settings.force], settings=settings, **sel.selection())
     if not inc["has_location"].fillna(False).astype(bool).any():
-        raise NoDataError(f"no mapped {sel.crimes()} incidents in {sel.area_label()} for "
-                          f"{wording.period_label(sel.start, sel.end)}; widen the period, area "
-                          "or crime selection")
+        from hotspots.query import available_months
+
+        held = available_months(settings=settings, force=settings.force)
+        raise NoDataError(wording.no_data_message(sel.crimes(), sel.area_label(), sel.start,
+                                                  sel.end, held))
     return inc
 
 

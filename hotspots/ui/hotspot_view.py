@@ -12,7 +12,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from hotspots import registry, wording
+from hotspots import defaults, registry, wording
 from hotspots.config import Settings
 from hotspots.errors import HotspotsError, NoDataError
 from hotspots.method_spec import MapAreas
@@ -30,7 +30,7 @@ from hotspots.ui.common import (
 from hotspots.ui.compute import FORCE_AREA, SOC_NOTE, Params
 
 #: Bandwidth of the "Fixed (metres)" slider before it is moved.
-BANDWIDTH_DEFAULT = 500
+BANDWIDTH_DEFAULT = int(defaults.FIXED_BANDWIDTH_M)
 
 
 # ----------------------------------------------------------------------------------- caching
@@ -90,8 +90,8 @@ def controls() -> tuple[float | str | tuple[float, ...], float, Layers]:
                                     step=50, key="bandwidth", persist_state=KEEP))
     else:
         bandwidth = mode  # "arcgis", or "auto": resolved by hotspots.ui.methods
-    top = st.slider("Hotspot share of the area, %", 1.0, 20.0, 5.0, step=0.5, key="top",
-                    persist_state=KEEP,
+    top = st.slider("Hotspot share of the area, %", 1.0, 20.0, defaults.TOP * 100, step=0.5,
+                    key="top", persist_state=KEEP,
                     help="Hotspot areas are the densest cells covering this share of the "
                          "study area.")
 

@@ -16,7 +16,7 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from hotspots import base_layers, methods, model_maps, registry, wording
+from hotspots import base_layers, defaults, methods, model_maps, registry, wording
 from hotspots.config import Settings
 from hotspots.errors import HotspotsError, NoDataError, ParameterError
 from hotspots.method_spec import (
@@ -214,14 +214,14 @@ def method_controls() -> MapMethod:
                                      "ArcGIS Pro): the expected share of false hot spots among "
                                      "those flagged stays under the level. Bonferroni: strict. "
                                      "None: each cell on its own.")
-            method = replace(method, correction=corr or "fdr_bh")
+            method = replace(method, correction=corr or defaults.CORRECTION)
         if "cluster_method" in options:
             alg = st.radio("Clustering", list(CLUSTER_METHODS), horizontal=True,
                            key="hs_cluster", persist_state=KEEP,
                            format_func=lambda c: CLUSTER_LABELS[c],
                            help="DBSCAN: incidents within 250 m of enough others. HDBSCAN: "
                                 "no radius; keeps the most persistent dense groups.")
-            method = replace(method, cluster_method=alg or "dbscan")
+            method = replace(method, cluster_method=alg or defaults.CLUSTER_METHOD)
     return method
 
 
