@@ -444,7 +444,15 @@ def _bandwidth_arg(text: str) -> float | str | tuple[float, ...]:
     try:
         return float(text)
     except ValueError:
-        return text
+        pass
+    from hotspots.models.kde import BANDWIDTH_RULES
+
+    word = text.strip().lower()
+    if word != defaults.BANDWIDTH and word not in BANDWIDTH_RULES:
+        raise ParameterError(f"--bandwidth {text!r}: give auto, metres (e.g. 500), a rule ("
+                             f"{', '.join(BANDWIDTH_RULES)}) or metres separated by commas for "
+                             "the multi-scale KDE (e.g. 300,500,750,1000)")
+    return word
 
 
 def _cmd_report(args) -> int:

@@ -90,6 +90,9 @@ def test_corridors_neighbours_flag_adds_other_forces(store, capsys):
     (["corridors", "--group", "acquisitive", "--from", "2024-06", "--to", "2024-07"],
      "no mapped acquisitive crime incidents"),
     (["evaluate", "--group", "acquisitive", "--coverage", "5"], "for 5% write 0.05"),
+    (["kde", "--group", "acquisitive", "--from", "2025-01", "--to", "2025-02", "--bandwidth",
+      "5km"], "give auto, metres (e.g. 500), a rule (arcgis, scott, silverman) or metres "
+              "separated by commas"),
     (["corridors", "--group", "acquisitive", "--from", "2025-01", "--to", "2025-02", "--area",
       "Rugby", "--neighbours"], "cannot be combined with --area"),
 ])
