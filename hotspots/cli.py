@@ -190,15 +190,15 @@ def _cmd_kde(args) -> int:
         bandwidth, auto = choice.bandwidth, describe_auto(choice)
     surface, areas = density_areas(mapped, geom, bandwidth=bandwidth, top=args.top,
                                    cell=args.cell, kernel=args.kernel)
-    written = []
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        areas.to_crs("EPSG:4326").to_file(args.out, driver="GeoJSON")
-        written.append(args.out)
+    staged: list = []
+    params = {"cell_m": surface.grid.cell, "bandwidth": args.bandwidth,
+              "bandwidth_m": surface.bandwidths or surface.bandwidth,
+              "kernel": surface.kernel, "top": args.top}
+    _stage_geojson(areas, args.out, staged, args, {**areas.attrs.get("method", {}), **params})
     if args.surface:
-        Path(args.surface).parent.mkdir(parents=True, exist_ok=True)
-        write_geotiff(surface, args.surface, mask=geom)
-        written.append(args.surface)
+        write_geotiff(surface, _stage(args.surface, staged), mask=geom,
+                      tags={"marking": args.settings.marking})
+    written = _release(args, "kde", sel, staged, params)
     share = float(areas["incidents"].sum() / len(mapped)) if len(mapped) else 0.0
     payload = {
         "incidents": int(len(mapped)),
@@ -213,9 +213,7 @@ def _cmd_kde(args) -> int:
         **({"auto": auto} if auto else {}),
         "kernel": surface.kernel,
         "top": args.top,
-        "params": {"cell_m": surface.grid.cell, "bandwidth": args.bandwidth,
-                   "bandwidth_m": surface.bandwidths or surface.bandwidth,
-                   "kernel": surface.kernel, "top": args.top},
+        "params": params,
         "hotspots": int(len(areas)),
         "share_in_hotspots": round(share, 4),
         "files": written,
@@ -311,11 +309,48 @@ def _load_period(sel: Selection, *, mapped_only: bool = True):
     return inc
 
 
-def _write_geojson(frame, path: str | None, written: list[str]) -> None:
+def _stage(path: str, staged: list) -> Path:
+    """A hidden name beside the output ``path`` to write to until the audit line exists."""
+    from hotspots.audit import staged_path
+
+    final = Path(path)
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ParameterError(f"{final}: cannot create its folder ({exc.strerror})") from None
+    s = staged_path(final)
+    staged.append((s, final))
+    return s
+
+
+def _stage_geojson(frame, path: str | None, staged: list, args, metadata: dict) -> None:
+    """Write ``frame`` as GeoJSON (WGS84) with the marking and the method, staged."""
     if path:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        frame.to_crs("EPSG:4326").to_file(path, driver="GeoJSON")
-        written.append(path)
+        from hotspots.gis import to_geojson
+
+        text = to_geojson(frame, metadata=metadata, marking=args.settings.marking)
+        try:
+            _stage(path, staged).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise ParameterError(f"{path}: cannot write ({exc.strerror})") from None
+
+
+def _release(args, what: str, sel: Selection, staged: list, params: dict) -> list[str]:
+    """Audit the staged outputs (who, what, selection, each file's size and SHA-256), then
+    move them into place; an unwritable log releases nothing and leaves nothing."""
+    if not staged:
+        return []
+    from hotspots.audit import check_log_writable, release
+
+    try:
+        check_log_writable(settings=args.settings)
+        release(what, {**sel.to_dict(), **params, "marking": args.settings.marking}, staged,
+                settings=args.settings)
+    except BaseException:
+        for s, _ in staged:
+            s.unlink(missing_ok=True)
+        raise
+    return [str(f) for _, f in staged]
 
 
 def _area_records(areas) -> list[dict]:
@@ -352,8 +387,9 @@ def _cmd_gistar(args) -> int:
         frame = res.to_frame()
         params = res.params()
     significant = frame[frame["bin"] != 0]
-    written: list[str] = []
-    _write_geojson(significant, args.out, written)
+    staged: list = []
+    _stage_geojson(significant, args.out, staged, args, params)
+    written = _release(args, "gistar", sel, staged, params)
     payload = {"incidents": int(len(inc)), "from": getattr(args, "from"), "to": args.to,
                "area": sel.area, "units": args.units, "params": params,
                "hot": int((significant["bin"] > 0).sum()),
@@ -383,9 +419,11 @@ def _cmd_emerging(args) -> int:
                             months_held=available_months(settings=args.settings))
     params = res.attrs["params"]
     classes = res["pattern"].value_counts().to_dict()
-    written: list[str] = []
+    staged: list = []
     with_pattern = res[res["pattern"] != "no pattern detected"]
-    _write_geojson(with_pattern.drop(columns=["bins"], errors="ignore"), args.out, written)
+    _stage_geojson(with_pattern.drop(columns=["bins"], errors="ignore"), args.out, staged,
+                   args, params)
+    written = _release(args, "emerging", sel, staged, params)
     areas = emerging_areas(res, inc)
     payload = {"incidents": int(len(inc)), "from": getattr(args, "from"), "to": args.to,
                "area": sel.area, "params": params,
@@ -524,8 +562,9 @@ def _cmd_clusters(args) -> int:
     eps = args.eps if args.eps in (None, "elbow") else float(args.eps)
     clusters = find_clusters(inc, method=args.method, eps=eps, min_samples=args.min_samples,
                              min_cluster_size=args.min_cluster_size)
-    written: list[str] = []
-    _write_geojson(clusters, args.out, written)
+    staged: list = []
+    _stage_geojson(clusters, args.out, staged, args, clusters.attrs.get("params", {}))
+    written = _release(args, "clusters", sel, staged, clusters.attrs.get("params", {}))
     records = clusters.drop(columns="geometry").to_dict("records")
     payload = {"incidents": int(len(inc)), "from": getattr(args, "from"), "to": args.to,
                "area": sel.area, "params": clusters.attrs.get("params", {}),

@@ -21,6 +21,10 @@ _SCALAR_KEYS = {
     "harm_default": float,
 }
 
+#: Keys only the settings file sets, never the environment: where exports are audited must
+#: not be something a user redirects for one command.
+_ADMIN_KEYS = {"audit_log": str}
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -36,6 +40,7 @@ class Settings:
     harm_default: float = 10.0
     crime_groups: dict[str, str] = field(default_factory=dict)
     harm: dict[str, float] = field(default_factory=dict)
+    audit_log: str = ""
     source: str = "defaults"
 
     def with_(self, **changes) -> Settings:
@@ -98,7 +103,7 @@ def load_settings(path: str | os.PathLike | None = None, env: dict | None = None
             source += " + environment"
     data_dir = Path(raw.get("data_dir") or _default_data_dir())
     store_dir = Path(raw.get("store_dir") or data_dir / "store")
-    unknown = set(raw) - set(_SCALAR_KEYS) - {"crime_groups", "harm"}
+    unknown = set(raw) - set(_SCALAR_KEYS) - set(_ADMIN_KEYS) - {"crime_groups", "harm"}
     if unknown:
         raise ParameterError(f"unknown settings: {', '.join(sorted(unknown))} (in {source})")
     return Settings(
@@ -112,5 +117,6 @@ def load_settings(path: str | os.PathLike | None = None, env: dict | None = None
         harm_default=float(raw["harm_default"]),
         crime_groups={str(k): str(v) for k, v in raw["crime_groups"].items()},
         harm={str(k): float(v) for k, v in raw["harm"].items()},
+        audit_log=str(raw.get("audit_log") or ""),
         source=source,
     )

@@ -32,7 +32,7 @@ def _check_gdf(gdf: Any, what: str) -> gpd.GeoDataFrame:
 
 
 def to_geojson(gdf: gpd.GeoDataFrame, *, metadata: Mapping[str, Any] | None = None,
-               precision: int = 6) -> str:
+               precision: int = 6, marking: str | None = None) -> str:
     """Return a GeoDataFrame as an RFC 7946 GeoJSON FeatureCollection (WGS84 lon/lat).
 
     Parameters
@@ -45,6 +45,9 @@ def to_geojson(gdf: gpd.GeoDataFrame, *, metadata: Mapping[str, Any] | None = No
         Default ``gdf.attrs["method"]`` when present.
     precision : int, default 6
         Decimal places of the coordinates (6 is about 0.1 m).
+    marking : str, optional
+        Protective marking, written as the foreign member ``"marking"`` (first, so that it is
+        the first thing a reader of the file sees).
 
     Returns
     -------
@@ -78,6 +81,8 @@ def to_geojson(gdf: gpd.GeoDataFrame, *, metadata: Mapping[str, Any] | None = No
                                                              for k, v in rec.items()},
                          "geometry": geometry})
     out: dict[str, Any] = {"type": "FeatureCollection"}
+    if marking:
+        out["marking"] = str(marking)
     if present.any():
         b = shapely.total_bounds(oriented[present])
         out["bbox"] = [round(float(v), precision) for v in b]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -12,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from hotspots import defaults
-from hotspots.audit import check_log_writable, record_export
+from hotspots.audit import Actor, check_log_writable, cli_actor, release
 from hotspots.errors import InputError, ParameterError
 from hotspots.gis import to_geojson, write_geopackage
 from hotspots.jsonvalue import json_value
@@ -104,18 +106,29 @@ def write_report(out_dir: str | os.PathLike, selection: Selection, *,
     inputs = build_pack_inputs(selection, store_dir, marking=marking,
                                disruption_sites=int(sites), method=kind, bandwidth=bandwidth,
                                top=top)
-    _write_file(out, "map.png", inputs.map_png)
-    pack = write_tasking_pack(out / "pack.pdf", settings=settings, **inputs.pack_kwargs())
-    gis_names, sites_what = _write_gis_files(out, inputs)
-    files = [{"name": n, "path": str(out / n), "bytes": (out / n).stat().st_size}
-             for n in ("map.png", "pack.pdf", *gis_names)]
-    filters = {"store": inputs.params["store"], "area": inputs.area, "start": start,
-               "end": end, "groups": inputs.params["groups"], "types": inputs.params["types"],
-               "marking": inputs.marking, "sites": int(sites), "method": kind.name,
-               "bandwidth": json_value(inputs.surface.bandwidths or inputs.surface.bandwidth),
-               "top": float(top)}
-    record = record_export("report", filters, user=user, path=log, settings=settings,
-                           files=[f["path"] for f in files])
+    # Everything is written to a hidden staging folder first and moved into place only once
+    # its audit line is written: an unwritable log releases nothing and leaves nothing.
+    stage = out / f".staging-{uuid.uuid4().hex[:8]}"
+    try:
+        _write_file(stage, "map.png", inputs.map_png)
+        pack = write_tasking_pack(stage / "pack.pdf", settings=settings,
+                                  **inputs.pack_kwargs())
+        gis_names, sites_what = _write_gis_files(stage, inputs)
+        names = ("map.png", "pack.pdf", *gis_names)
+        filters = {"store": inputs.params["store"], "area": inputs.area, "start": start,
+                   "end": end, "groups": inputs.params["groups"],
+                   "types": inputs.params["types"], "marking": inputs.marking,
+                   "sites": int(sites), "method": kind.name,
+                   "bandwidth": json_value(inputs.surface.bandwidths
+                                           or inputs.surface.bandwidth),
+                   "top": float(top)}
+        actor = Actor(user, "given", "local") if user else cli_actor()
+        record = release("report", filters, [(stage / n, out / n) for n in names],
+                         settings=settings, actor=actor, path=log)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    files = [{"name": f["name"], "path": f["path"], "bytes": f["bytes"],
+              "sha256": f["sha256"]} for f in record["files"]]
     return {"files": files, "sites_csv": sites_what, "pages": pack["pages"],
             "sections": pack["sections"], "omitted": pack["omitted"],
             "parameters": inputs.params, "audit_log": str(log), "audit": record}

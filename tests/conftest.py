@@ -4,8 +4,9 @@ dashboard in headless Chromium. Helpers are in support.py.
 
 Nothing a test run writes lands in the checkout: the whole session runs with
 ``HOTSPOTS_DATA_DIR`` (links to the shipped files), ``HOTSPOTS_STORE_DIR`` and
-``HOTSPOTS_AUDIT_LOG`` in a temporary folder, and :func:`checkout_stays_clean` fails the run if
-a file appeared in the checkout (or changed under ``data/``) all the same.
+the audit log (a settings file's ``audit_log``) in a temporary folder, and
+:func:`checkout_stays_clean` fails the run if a file appeared in the checkout (or changed under
+``data/``) all the same.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import pytest
 from support import (
     PLACES,
     REPO,
+    audit_settings,
+    audit_to,
     checkout_changes,
     checkout_files,
     launch_browser,
@@ -72,7 +75,7 @@ def checkout_stays_clean(sandbox: Path, data_dir: Path):
                 mp.delenv(var)
         mp.setenv("HOTSPOTS_DATA_DIR", str(data_dir))
         mp.setenv("HOTSPOTS_STORE_DIR", str(sandbox / "shipped" / "store"))
-        mp.setenv("HOTSPOTS_AUDIT_LOG", str(sandbox / "logs" / "exports.jsonl"))
+        mp.setenv("HOTSPOTS_CONFIG", str(audit_settings(sandbox / "logs" / "exports.jsonl")))
         yield
     changes = checkout_changes(before, checkout_files(), tuple(allowed))
     if changes:
@@ -177,7 +180,7 @@ def app_env(store_dir: Path, data_dir: Path, tmp_path: Path, monkeypatch) -> Pat
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HOTSPOTS_STORE_DIR", str(store_dir))
     monkeypatch.setenv("HOTSPOTS_DATA_DIR", str(data_dir))
-    monkeypatch.setenv("HOTSPOTS_AUDIT_LOG", str(tmp_path / "audit.jsonl"))
+    audit_to(monkeypatch, tmp_path / "audit.jsonl")
     monkeypatch.chdir(REPO)
     return store_dir
 

@@ -208,7 +208,8 @@ class Server:
     started: float
     proc: subprocess.Popen
     log: Path
-    #: the store the server reads (HOTSPOTS_STORE_DIR) and its audit log (HOTSPOTS_AUDIT_LOG)
+    #: the store the server reads (HOTSPOTS_STORE_DIR) and its audit log (the settings file's
+    #: ``audit_log``, see :func:`audit_settings`)
     store: Path
     audit_log: Path
 
@@ -221,6 +222,23 @@ class Requests:
         return [u for u in self.urls if _off_machine(u)]
 
 
+def audit_settings(log: Path) -> Path:
+    """A settings file beside ``log`` naming it as the audit log (the admin's setting: the
+    audit log is never taken from the environment); return the file's path."""
+    log = Path(log)
+    # Beside the log's folder, not in it: a test may make that folder unwritable on purpose.
+    path = log.parent.parent / f".{log.parent.name}-{log.name}.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"audit_log = {json.dumps(str(log))}\n", encoding="utf-8")
+    return path
+
+
+def audit_to(monkeypatch, log: Path) -> Path:
+    """Send this test's exports' audit lines to ``log`` (via ``HOTSPOTS_CONFIG``)."""
+    monkeypatch.setenv("HOTSPOTS_CONFIG", str(audit_settings(log)))
+    return log
+
+
 def start_server(*, store: Path, data_dir: Path, audit_log: Path, log: Path
                  ) -> Iterator[Server]:
     """``streamlit run app.py`` on a free local port, reading ``store`` (built by the app on
@@ -228,7 +246,7 @@ def start_server(*, store: Path, data_dir: Path, audit_log: Path, log: Path
     require_chromium()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOTSPOTS_")}
     env.update(HOTSPOTS_STORE_DIR=str(store), HOTSPOTS_DATA_DIR=str(data_dir),
-               HOTSPOTS_AUDIT_LOG=str(audit_log))
+               HOTSPOTS_CONFIG=str(audit_settings(audit_log)))
     port = _free_port()
     log.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -11,14 +12,19 @@ import numpy as np
 import pytest
 
 from hotspots.audit import (
-    LOG_ENV,
+    LOG_SETTING,
+    Actor,
     AuditError,
     check_log_writable,
     default_log_path,
+    os_account,
     read_exports,
     record_export,
+    release,
     resolve_user,
+    staged_path,
 )
+from hotspots.config import load_settings
 from hotspots.errors import HotspotsError
 
 
@@ -54,32 +60,74 @@ def test_time_is_recorded_in_utc_whatever_zone_it_was_given_in(settings, tmp_pat
     assert naive["time"] == "2025-01-02T03:04:05Z"
 
 
-def test_user_comes_from_argument_then_user_then_username_then_unknown(settings, monkeypatch,
-                                                                       tmp_path):
-    monkeypatch.setenv("USER", "from_user")
-    monkeypatch.setenv("USERNAME", "from_username")
+def test_user_is_the_given_name_else_the_os_account_not_the_user_variable(settings,
+                                                                          monkeypatch, tmp_path):
+    import pwd
+
+    account = pwd.getpwuid(os.getuid()).pw_name
+    monkeypatch.setenv("USER", "someone_else")
     assert resolve_user("given") == "given"
-    assert resolve_user(None) == "from_user"
-    monkeypatch.delenv("USER")
-    assert resolve_user() == "from_username"
-    monkeypatch.delenv("USERNAME")
-    assert resolve_user() == "unknown"
-    assert record_export("x", {}, path=tmp_path / "l.jsonl", settings=settings)["user"] == "unknown"
-    assert resolve_user("  ", env={"USER": "env_user"}) == "env_user"
+    assert resolve_user(None) == resolve_user("  ") == account == os_account()
+    rec = record_export("x", {}, path=tmp_path / "l.jsonl", settings=settings)
+    assert (rec["user"], rec["user_kind"], rec["role"]) == (account, "os account", "local")
+    rec = record_export("x", {}, path=tmp_path / "l.jsonl", settings=settings,
+                        actor=Actor("ps1234@force.police.uk", "signed in", "analyst"))
+    assert (rec["user"], rec["user_kind"], rec["role"]) == \
+        ("ps1234@force.police.uk", "signed in", "analyst")
 
 
-def test_default_log_sits_beside_the_store_and_the_environment_can_move_it(settings, tmp_path,
-                                                                         monkeypatch):
-    monkeypatch.delenv(LOG_ENV, raising=False)
+def test_default_log_sits_beside_the_store_and_only_the_settings_file_can_move_it(
+        settings, tmp_path, monkeypatch):
     expected = Path(settings.store_dir).parent / "logs" / "exports.jsonl"
     assert default_log_path(settings) == expected
     record_export("report", {"area": "force"}, user="u", settings=settings)
     assert expected.is_file() and len(lines(expected)) == 1
+    assert expected.stat().st_mode & 0o077 == 0  # owner only
     moved = tmp_path / "elsewhere" / "audit.jsonl"
-    assert default_log_path(settings, env={LOG_ENV: str(moved)}) == moved
-    monkeypatch.setenv(LOG_ENV, str(moved))
-    record_export("report", {}, user="u", settings=settings)
-    assert len(lines(moved)) == 1 and len(lines(expected)) == 1
+    monkeypatch.setenv("HOTSPOTS_AUDIT_LOG", str(tmp_path / "ignored.jsonl"))
+    conf = tmp_path / "admin.toml"
+    conf.write_text(f'audit_log = "{moved}"\n')
+    admin = load_settings(conf, env={"HOTSPOTS_AUDIT_LOG": "/dev/null"})
+    assert default_log_path(admin) == moved
+    record_export("report", {}, user="u", settings=admin)
+    assert len(lines(moved)) == 1 and not (tmp_path / "ignored.jsonl").exists()
+
+
+def test_a_log_that_is_not_a_regular_file_is_refused(settings, tmp_path):
+    link = tmp_path / "null.jsonl"
+    link.symlink_to("/dev/null")
+    for log in (Path("/dev/null"), link):
+        with pytest.raises(AuditError, match="not a regular file"):
+            record_export("x", {}, path=log, settings=settings)
+        with pytest.raises(AuditError, match="not a regular file"):
+            check_log_writable(log, settings=settings)
+
+
+def test_release_writes_the_line_with_size_and_digest_then_moves_the_files(settings,
+                                                                          tmp_path):
+    import hashlib
+
+    out = tmp_path / "out" / "a.geojson"
+    out.parent.mkdir()
+    staged = staged_path(out)
+    staged.write_bytes(b'{"type": "FeatureCollection"}')
+    rec = release("kde", {"area": "Rugby"}, [(staged, out)], settings=settings,
+                  path=tmp_path / "log.jsonl")
+    assert out.read_bytes() == b'{"type": "FeatureCollection"}' and not staged.exists()
+    assert rec["files"] == [{"name": "a.geojson", "path": str(out), "bytes": 29,
+                             "sha256": hashlib.sha256(out.read_bytes()).hexdigest()}]
+    assert out.stat().st_mode & 0o077 == 0 and lines(tmp_path / "log.jsonl") == [rec]
+
+
+def test_release_with_an_unwritable_log_leaves_nothing(settings, tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    out = tmp_path / "b.csv"
+    staged = staged_path(out)
+    staged.write_text("x")
+    with pytest.raises(AuditError):
+        release("kde", {}, [(staged, out)], settings=settings, path=blocker / "log.jsonl")
+    assert not out.exists() and not staged.exists()
 
 
 def test_unwritable_location_raises_one_clear_line_not_a_traceback(settings, tmp_path):
@@ -89,7 +137,7 @@ def test_unwritable_location_raises_one_clear_line_not_a_traceback(settings, tmp
     with pytest.raises(AuditError) as info:
         record_export("report", {"area": "Rugby"}, user="u", path=log, settings=settings)
     msg = str(info.value)
-    assert "\n" not in msg and str(log) in msg and LOG_ENV in msg
+    assert "\n" not in msg and str(log) in msg and LOG_SETTING in msg
     assert isinstance(info.value, HotspotsError)
     with pytest.raises(AuditError):
         check_log_writable(log, settings=settings)

@@ -9,6 +9,7 @@ from pathlib import Path
 import geopandas as gpd
 import pytest
 import rasterio
+from support import audit_to
 
 from hotspots.cli import main
 
@@ -174,7 +175,7 @@ def test_disrupt_bad_inputs_are_one_line(store, capsys, extra, fragment):
 
 
 def test_report_writes_every_named_file_and_lists_them(store, tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("HOTSPOTS_AUDIT_LOG", str(tmp_path / "audit.jsonl"))
+    audit_to(monkeypatch, tmp_path / "audit.jsonl")
     out = tmp_path / "pack"
     d = run_json(capsys, "report", "--store", str(store), "--group", "acquisitive", "--from",
                  "2025-10", "--to", "2025-12", "--area", "Rugby", "--out", str(out),
@@ -188,7 +189,7 @@ def test_report_writes_every_named_file_and_lists_them(store, tmp_path, capsys, 
 
 
 def test_report_method_flag_builds_that_methods_pack(store, tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("HOTSPOTS_AUDIT_LOG", str(tmp_path / "audit.jsonl"))
+    audit_to(monkeypatch, tmp_path / "audit.jsonl")
     d = run_json(capsys, "report", "--store", str(store), "--group", "acquisitive", "--from",
                  "2025-10", "--to", "2025-12", "--area", "Rugby", "--out",
                  str(tmp_path / "pack"), "--method", "clusters", "--cluster-method", "hdbscan",
@@ -216,7 +217,7 @@ def test_report_and_kde_default_to_or_accept_the_dashboards_auto(store, shipped_
     assert choice.folds and choice.label.startswith("KDE ")  # learnt, not the fallback
     multi = isinstance(choice.bandwidth, tuple)
     drawn = list(choice.bandwidth) if multi else float(choice.bandwidth)
-    monkeypatch.setenv("HOTSPOTS_AUDIT_LOG", str(tmp_path / "audit.jsonl"))
+    audit_to(monkeypatch, tmp_path / "audit.jsonl")
     k = run_json(capsys, "kde", "--store", str(store), "--types", "Burglary", "--from",
                  "2025-10", "--to", "2025-12", "--bandwidth", "auto", "--json")
     assert k["bandwidth_rule"] == "auto" and k["auto"]["label"] == choice.label
@@ -237,7 +238,7 @@ def test_report_and_kde_default_to_or_accept_the_dashboards_auto(store, shipped_
     (["--bandwidth", "auto,500"], "give metres separated by commas"),
 ])
 def test_report_bad_flags_are_one_line(store, tmp_path, capsys, monkeypatch, extra, fragment):
-    monkeypatch.setenv("HOTSPOTS_AUDIT_LOG", str(tmp_path / "audit.jsonl"))
+    audit_to(monkeypatch, tmp_path / "audit.jsonl")
     argv = ["report", "--store", str(store), "--group", "acquisitive", "--from", "2025-10",
             "--to", "2025-12", "--out", str(tmp_path / "pack"), *extra]
     code = None
@@ -330,7 +331,7 @@ def test_kde_report_and_dashboard_draw_the_same_map_by_default(store, shipped_se
     from hotspots.ui.compute import Params, run_analysis
     from hotspots.ui.methods import resolve_bandwidth
 
-    monkeypatch.setenv("HOTSPOTS_AUDIT_LOG", str(tmp_path / "audit.jsonl"))
+    audit_to(monkeypatch, tmp_path / "audit.jsonl")
     sel = ["--store", str(store), "--types", "Burglary", "--from", "2025-10", "--to", "2025-12",
            "--area", "Rugby"]
     k = run_json(capsys, "kde", *sel, "--json")  # no --bandwidth, --top or --cell
@@ -438,3 +439,48 @@ def test_help_terms_explains_the_glossary(capsys):
     out = capsys.readouterr().out
     for term in ("PAI", "Hit rate", "PEI", "Gi*", "FDR", "MCLP", "LSCP", "KDE bandwidth"):
         assert f"{term}:" in out
+
+
+def test_cli_outputs_are_audited_with_size_and_digest_and_carry_the_marking(
+        store, shipped_settings, tmp_path, capsys, monkeypatch):
+    import hashlib
+
+    from hotspots.audit import read_exports
+
+    log = audit_to(monkeypatch, tmp_path / "logs" / "audit.jsonl")
+    sel = ["--store", str(store), "--group", "acquisitive", "--from", "2025-10", "--to",
+           "2025-12", "--area", "Rugby", "--json"]
+    out, tif = tmp_path / "o" / "kde.geojson", tmp_path / "o" / "kde.tif"
+    run_json(capsys, "kde", *sel, "--bandwidth", "500", "--out", str(out), "--surface", str(tif))
+    run_json(capsys, "gistar", *sel, "--out", str(tmp_path / "o" / "gi.geojson"))
+    run_json(capsys, "emerging", *sel, "--out", str(tmp_path / "o" / "em.geojson"))
+    run_json(capsys, "clusters", *sel, "--out", str(tmp_path / "o" / "cl.geojson"))
+    lines = [json.loads(raw) for raw in log.read_text().splitlines()]
+    assert [r["what"] for r in lines] == ["kde", "gistar", "emerging", "clusters"]
+    assert lines == read_exports(log, settings=shipped_settings)
+    kde = lines[0]
+    assert kde["user_kind"] == "os account" and kde["filters"]["area"] == "Rugby"
+    for f in kde["files"]:
+        data = Path(f["path"]).read_bytes()
+        assert f["bytes"] == len(data) and f["sha256"] == hashlib.sha256(data).hexdigest()
+    assert json.loads(out.read_text())["marking"] == "OFFICIAL-SENSITIVE"
+    with rasterio.open(tif) as src:
+        assert src.tags()["marking"] == "OFFICIAL-SENSITIVE"
+    assert not list((tmp_path / "o").glob(".*partial"))
+
+
+def test_cli_releases_nothing_when_the_audit_log_cannot_be_written(store, tmp_path, capsys,
+                                                                   monkeypatch):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file, not a folder")
+    audit_to(monkeypatch, blocker / "audit.jsonl")
+    out = tmp_path / "o"
+    sel = ["--store", str(store), "--group", "acquisitive", "--from", "2025-10", "--to",
+           "2025-12", "--area", "Rugby"]
+    assert main(["kde", *sel, "--bandwidth", "500", "--out", str(out / "k.geojson"),
+                 "--surface", str(out / "k.tif")]) == 2
+    assert main(["report", *sel, "--out", str(out / "pack"), "--sites", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("cannot write the export audit log") == 2 and "Traceback" not in err
+    left = [p for p in out.rglob("*") if p.is_file()] if out.exists() else []
+    assert left == []

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
+from support import audit_to
 
 from hotspots import viewstate
 from hotspots.config import load_settings
@@ -33,7 +34,7 @@ def audit_log(tmp_path) -> Path:
 
 @pytest.fixture
 def env(app_env, audit_log, monkeypatch) -> None:
-    monkeypatch.setenv("HOTSPOTS_AUDIT_LOG", str(audit_log))
+    audit_to(monkeypatch, audit_log)
 
 
 def _run(query: dict | None = None) -> AppTest:
@@ -288,7 +289,7 @@ def test_corridor_downloads(settings, env, audit_log):
 def test_downloads_are_off_when_the_audit_log_cannot_be_written(env, monkeypatch, tmp_path):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x", encoding="utf-8")
-    monkeypatch.setenv("HOTSPOTS_AUDIT_LOG", str(blocker / "exports.jsonl"))
+    audit_to(monkeypatch, blocker / "exports.jsonl")
     at = _run()
     assert not at.download_button and not [b for b in at.button if b.key.startswith("prep")]
     errors = " ".join(e.value for e in at.error)
@@ -537,7 +538,7 @@ def test_junction_csv_and_file_names():
 
 def test_record_writes_one_line(tmp_path, monkeypatch, data_dir):
     log = tmp_path / "log.jsonl"
-    monkeypatch.setenv("HOTSPOTS_AUDIT_LOG", str(log))
+    audit_to(monkeypatch, log)
     settings = load_settings(env={}).with_(data_dir=data_dir)
     p = Params(area="Rugby", start="2025-10", end="2025-12", groups=(), types=("Burglary",))
     filters = downloads.selection_filters(p, settings, view="hotspots", size="a4")

@@ -50,7 +50,8 @@ def _mask_array(surface: GridSurface, mask: BaseGeometry | np.ndarray | None) ->
 
 
 def write_geotiff(surface: GridSurface, path: str | Path, *,
-                  mask: BaseGeometry | np.ndarray | None = None) -> Path:
+                  mask: BaseGeometry | np.ndarray | None = None,
+                  tags: dict[str, str] | None = None) -> Path:
     """Write a surface as a single-band float32 GeoTIFF, EPSG:27700, north-up.
 
     Parameters
@@ -63,6 +64,8 @@ def write_geotiff(surface: GridSurface, path: str | Path, *,
     mask : shapely geometry or bool array, optional
         Cells whose centre is outside the polygon (or False in the ``(ny, nx)`` array, grid
         orientation) are written as nodata (-9999).
+    tags : dict, optional
+        More dataset tags, e.g. ``{"marking": "OFFICIAL-SENSITIVE"}``.
 
     Returns
     -------
@@ -80,8 +83,10 @@ def write_geotiff(surface: GridSurface, path: str | Path, *,
     keep = _mask_array(surface, mask)
     data = np.where(keep, surface.values, NODATA).astype(np.float32)
     params = surface.params()
+    extra = dict(tags or {})
     tags = {k: str(v) for k, v in params.items() if k not in ("grid",)}
     tags.update({"crs": CRS, "orientation": "north-up", "software": "hotspots"})
+    tags.update({str(k): str(v) for k, v in extra.items()})
     profile = {
         "driver": "GTiff", "width": surface.grid.nx, "height": surface.grid.ny, "count": 1,
         "dtype": "float32", "crs": CRS, "transform": surface.grid.transform,
