@@ -170,11 +170,11 @@ def _write_gis_files(out: Path, inputs: PackInputs) -> tuple[list[str], str]:
         layers["sites"] = _sites_gdf(plan)
     write_geopackage(layers, out / "hotspots.gpkg")
     if plan is None:
-        write_csv(inputs.hotspot_table, out / "sites.csv")
+        write_csv(inputs.hotspot_table, out / "sites.csv", inputs.marking)
         return names, ("hotspot table, not disruption sites ("
                        + inputs.omitted.get("disruption", "no disruption sites") + "): rank, "
                        "locations, incidents, previous period, change, share, PAI, lon/lat")
-    write_csv(plan, out / "sites.csv")
+    write_csv(plan, out / "sites.csv", inputs.marking)
     _write_file(out, "sites.geojson", to_geojson(layers["sites"]))
     return [*names, "sites.geojson"], ("disruption sites (hotspots.models.disruption, maximal "
                                        "covering): rank, name, type, roads, coverage, "

@@ -8,6 +8,7 @@ import json
 import math
 import os
 import re
+import unicodedata
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -27,12 +28,19 @@ _FORMULA_START = frozenset("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
 _PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
 
+def _invisible(ch: str) -> bool:
+    """Characters a spreadsheet may skip before reading a formula: any Unicode space (NBSP,
+    U+3000, U+2028, U+0085, ...) and format characters (U+FEFF, U+200B, ...)."""
+    return ch.isspace() or unicodedata.category(ch) in ("Cf", "Zs", "Zl", "Zp")
+
+
 def _neutralise(text: str) -> str:
     """Prefix an apostrophe to text a spreadsheet would run as a formula (OWASP)."""
     if not text:
         return text
-    first = text.lstrip(" ")[:1] or text[0]
-    risky = first in _FORMULA_START or ord(first) < 0x20 or ord(first) == 0x7F
+    first = next((ch for ch in text if not _invisible(ch)), text[0])
+    risky = (first in _FORMULA_START or ord(text[0]) < 0x20 or ord(text[0]) == 0x7F
+             or ord(first) < 0x20 or ord(first) == 0x7F)
     if risky and not _PLAIN_NUMBER.fullmatch(text.strip()):
         return "'" + text
     return text
@@ -62,7 +70,7 @@ def _csv_cell(v: Any) -> str:
     return _neutralise(str(v))
 
 
-def safe_csv(frame: pd.DataFrame) -> str:
+def safe_csv(frame: pd.DataFrame, marking: str | None = None) -> str:
     """Return a table as CSV text that spreadsheets cannot run as formulas.
 
     Every text cell (and header) starting with ``=``, ``+``, ``-``, ``@``, tab, carriage return
@@ -76,6 +84,9 @@ def safe_csv(frame: pd.DataFrame) -> str:
     ----------
     frame : pandas.DataFrame
         Not modified; the index is not written; a geometry column is written as WKT.
+    marking : str, optional
+        Protective marking, written as a first row of one cell, ``# OFFICIAL-SENSITIVE``
+        (readers skip it with ``comment="#"`` or ``skiprows=1``; a spreadsheet shows it in A1).
 
     Returns
     -------
@@ -86,6 +97,8 @@ def safe_csv(frame: pd.DataFrame) -> str:
         raise ParameterError(f"safe_csv needs a DataFrame, got {type(frame).__name__}")
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    if marking:
+        w.writerow([f"# {' '.join(str(marking).split())}"])
     w.writerow([_csv_cell(str(c)) for c in frame.columns])
     cols = [frame.iloc[:, i].tolist() for i in range(frame.shape[1])]
     for row in zip(*cols, strict=True):
@@ -93,12 +106,14 @@ def safe_csv(frame: pd.DataFrame) -> str:
     return buf.getvalue()
 
 
-def write_csv(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
-    """Write :func:`safe_csv` text as UTF-8 with a byte-order mark (so Excel reads ² and –)."""
+def write_csv(frame: pd.DataFrame, path: str | os.PathLike, marking: str | None = None
+              ) -> Path:
+    """Write :func:`safe_csv` text (with the ``marking`` row first) as UTF-8 with a
+    byte-order mark (so Excel reads ² and –)."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(safe_csv(frame), encoding="utf-8-sig", newline="")
+        path.write_text(safe_csv(frame, marking), encoding="utf-8-sig", newline="")
     except OSError as exc:
         raise InputError(f"{path}: cannot write the CSV file ({exc.strerror or exc})") from None
     return path

@@ -281,7 +281,7 @@ def test_previous_counts_match_hotspot_areas_counting_the_earlier_months(store_s
 
 
 def test_pack_inputs_refuse_a_selection_without_mapped_incidents(store_settings):
-    with pytest.raises(NoDataError, match="no data for"):
+    with pytest.raises(NoDataError, match="2024-05..2024-12 are missing"):
         build_pack_inputs(Selection.build(store_settings, start="2024-06", end="2024-08",
                                           groups=["acquisitive"]))
     with pytest.raises(ParameterError, match="groups"):
@@ -358,7 +358,9 @@ def test_report_geojson_and_geopackage_hold_the_same_hotspots(report, store_sett
 
 def test_report_sites_csv_says_what_it_holds_and_parses(report):
     result, out, _ = report
-    sites = pd.read_csv(out / "sites.csv", encoding="utf-8-sig")
+    first = (out / "sites.csv").read_text(encoding="utf-8-sig").splitlines()[0]
+    assert first == "# OFFICIAL-SENSITIVE TEST"  # the marking, as a CSV's first row
+    sites = pd.read_csv(out / "sites.csv", encoding="utf-8-sig", skiprows=1)
     assert len(sites) > 0 and "rank" in sites.columns
     if result["sites_csv"].startswith("disruption sites"):
         assert {"name", "rationale", "lon", "lat"} <= set(sites.columns)
@@ -382,7 +384,9 @@ def test_report_records_one_audit_line_with_user_and_filters(report, store_setti
     assert rec["filters"]["area"] == "Warwick" and rec["filters"]["groups"] == ["acquisitive"]
     assert rec["filters"]["start"] == "2025-04" and rec["filters"]["end"] == "2025-06"
     assert rec["filters"]["marking"] == "OFFICIAL-SENSITIVE TEST"
-    assert sorted(rec["files"]) == sorted(f["path"] for f in result["files"])
+    assert sorted(f["path"] for f in rec["files"]) == sorted(f["path"] for f in result["files"])
+    for f in rec["files"]:
+        assert Path(f["path"]).stat().st_size == f["bytes"] and len(f["sha256"]) == 64
 
 
 def test_report_refuses_to_export_when_the_audit_log_cannot_be_written(store_settings,
@@ -409,7 +413,7 @@ def test_without_the_disruption_model_sites_csv_holds_the_hotspot_table(store_se
                           audit_path=tmp_path / "a.jsonl")
     assert result["sites_csv"].startswith("hotspot table, not disruption sites")
     assert "not installed" in result["omitted"]["disruption"]
-    sites = pd.read_csv(tmp_path / "out" / "sites.csv", encoding="utf-8-sig")
+    sites = pd.read_csv(tmp_path / "out" / "sites.csv", encoding="utf-8-sig", skiprows=1)
     assert {"rank", "locations", "incidents", "previous", "change"} <= set(sites.columns)
     assert len(sites) == result["parameters"]["hotspots"]
     assert not (tmp_path / "out" / "sites.geojson").exists()
@@ -440,7 +444,7 @@ def autumn_pack(store_settings, tmp_path_factory):
     """Acquisitive crime, force area, Oct-Dec 2025: the pack as `hotspots report` builds it."""
     inputs = build_pack_inputs(Selection.build(store_settings, start="2025-10", end="2025-12",
                                                groups=["acquisitive"]),
-                               created=CREATED)
+                               created=CREATED, bandwidth=500.0)
     path = tmp_path_factory.mktemp("autumn") / "pack.pdf"
     info = write_tasking_pack(path, settings=store_settings, **inputs.pack_kwargs())
     return inputs, info, pdf_text(path)
@@ -639,7 +643,7 @@ def test_errors_in_the_back_test_do_not_stop_the_pack(store_settings, monkeypatc
     monkeypatch.setattr(evaluate_module, "evaluate", broken)
     inputs = build_pack_inputs(Selection.build(store_settings, start="2025-10", end="2025-12",
                                                area="Rugby", groups=["acquisitive"]),
-                               created=CREATED)
+                               created=CREATED, bandwidth=500.0)
     assert inputs.accuracy is None
     assert inputs.omitted["accuracy"] == "back-test not computed: RuntimeError: boom"
     assert "class" in inputs.hotspot_table.columns

@@ -74,3 +74,21 @@ def test_safe_csv_does_not_modify_the_frame_and_write_csv_adds_a_bom(tmp_path):
     raw = path.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf") and "km²".encode() in raw
 
+
+
+@pytest.mark.parametrize("prefix", ["\u00a0", "\u3000", "\ufeff", "\u200b", "\u2028", "\u0085",
+                                    " \u00a0 "])
+def test_formulas_behind_unicode_spaces_and_format_characters_are_neutralised(prefix):
+    text = safe_csv(pd.DataFrame({"a": [prefix + "=HYPERLINK(\"http://x\")"]}))
+    cell = list(csv.reader(io.StringIO(text)))[1][0]
+    assert cell.startswith("'") and cell[1:] == prefix + "=HYPERLINK(\"http://x\")"
+
+
+def test_the_marking_is_the_first_row_and_the_table_still_parses(tmp_path):
+    frame = pd.DataFrame({"rank": [1, 2], "name": ["A", "B"]})
+    path = write_csv(frame, tmp_path / "t.csv", marking="OFFICIAL-SENSITIVE  \n handle")
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0] == "# OFFICIAL-SENSITIVE handle"
+    back = pd.read_csv(path, encoding="utf-8-sig", skiprows=1)
+    assert back.equals(frame)
+    assert safe_csv(frame).splitlines()[0] == "rank,name"  # no marking asked, none written

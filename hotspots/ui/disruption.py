@@ -617,16 +617,32 @@ def disruption_view(settings: Settings, key: str, fingerprint: str, months: tupl
             show_error(exc)
         else:
             st.iframe(meeting.map_page(html), height=MAP_HEIGHT, alt="Disruption map")
+            from hotspots.ui import downloads
+
             slug = re.sub(r"[^a-z0-9]+", "-", dp.area.lower()).strip("-")
             left, right = st.columns(2)
+            # Audited like every other download: the line is written when the button is
+            # clicked, before the bytes are served.
+            base = downloads.selection_filters(
+                sel, settings, view="disruption", k=k, minutes=dp.minutes,
+                radius_m=dp.radius_m, weight=dp.weight, soc_boost=dp.soc_boost,
+                uploads=list(uploads))
+            user = downloads.signed_in_user()
+            map_name = f"disruption-{slug}-{dp.start}-{dp.end}.html"
+            csv_name = f"disruption-sites-{slug}-{dp.start}-{dp.end}.csv"
             left.download_button(
-                "Download this map (HTML, works offline)", html.encode("utf-8"),
-                file_name=f"disruption-{slug}-{dp.start}-{dp.end}.html", mime="text/html",
-                key="download_disruption_map", on_click="ignore")
+                "Download this map (HTML, works offline)",
+                downloads.producer("disruption.html", base, map_name, settings,
+                                   html.encode("utf-8"), user=user),
+                file_name=map_name, mime="text/html", key="download_disruption_map",
+                on_click="ignore")
             right.download_button(
-                "Download the ranked sites (CSV)", _sites_csv(plan).encode("utf-8"),
-                file_name=f"disruption-sites-{slug}-{dp.start}-{dp.end}.csv", mime="text/csv",
-                key="download_disruption_csv", on_click="ignore")
+                "Download the ranked sites (CSV)",
+                downloads.producer("disruption-sites.csv", base, csv_name, settings,
+                                   _sites_csv(plan, settings.marking).encode("utf-8"),
+                                   user=user),
+                file_name=csv_name, mime="text/csv", key="download_disruption_csv",
+                on_click="ignore")
 
     st.subheader("Sites ranked by added coverage", anchor=False)
     if plan is not None:
@@ -647,9 +663,9 @@ def disruption_view(settings: Settings, key: str, fingerprint: str, months: tupl
     show_sources()
 
 
-def _sites_csv(plan: SitePlan) -> str:
+def _sites_csv(plan: SitePlan, marking: str | None = None) -> str:
     from hotspots.pack import disruption_frame
     from hotspots.safe_csv import safe_csv
 
     frame = disruption_frame(plan).drop(columns=["hotspots"])
-    return safe_csv(frame)
+    return safe_csv(frame, marking)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tempfile
 from collections.abc import Callable, Mapping
@@ -14,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from hotspots import registry, wording
+from hotspots.audit import Actor, audited_bytes, os_account
 from hotspots.config import Settings
 from hotspots.errors import HotspotsError
 from hotspots.ui import compute, corridor_compute, meeting
@@ -39,7 +41,6 @@ TABLE_COLUMNS = ("rank", "locations", "incidents", "share", "area_km2", "pai", "
 EXTRA_COLUMNS = ("confidence", "max_z", "pattern", "cluster", "crime_mix", "first_month",
                  "last_month")
 
-_AUDIT_ERROR = "_hs_audit_error"
 _PREPARED = "_hs_prepared_"
 
 
@@ -130,7 +131,8 @@ def _is_density(shown: MapAreas | None) -> bool:
     return shown is None or registry.get(shown.method).density
 
 
-def hotspot_csv(analysis: compute.Analysis, shown: MapAreas | None = None) -> bytes:
+def hotspot_csv(analysis: compute.Analysis, shown: MapAreas | None = None,
+                marking: str | None = None) -> bytes:
     """The hotspot table as spreadsheet-safe CSV.
 
     Parameters
@@ -148,7 +150,8 @@ def hotspot_csv(analysis: compute.Analysis, shown: MapAreas | None = None) -> by
     """
     from hotspots.safe_csv import safe_csv
 
-    return ("\ufeff" + safe_csv(hotspot_table(_areas(analysis, shown)))).encode("utf-8")
+    return ("\ufeff" + safe_csv(hotspot_table(_areas(analysis, shown)), marking)
+            ).encode("utf-8")
 
 
 def _title(params: Params, shown: MapAreas | None) -> str:
@@ -319,7 +322,7 @@ def tasking_pack(params: Params, settings: Settings, shown: MapAreas | None = No
         return path.read_bytes()
 
 
-def junction_csv(junctions: pd.DataFrame) -> bytes:
+def junction_csv(junctions: pd.DataFrame, marking: str | None = None) -> bytes:
     """The ranked junction table as spreadsheet-safe CSV.
 
     Parameters
@@ -339,11 +342,11 @@ def junction_csv(junctions: pd.DataFrame) -> bytes:
     table = corridor_compute.junction_table(junctions)
     lon, lat = to_wgs84(junctions["x"].to_numpy(float), junctions["y"].to_numpy(float))
     table = table.assign(lon=np.round(lon, 6), lat=np.round(lat, 6))
-    return ("\ufeff" + safe_csv(table)).encode("utf-8")
+    return ("\ufeff" + safe_csv(table, marking)).encode("utf-8")
 
 
 def record(what: str, filters: Mapping[str, Any], file_name: str, settings: Settings,
-           user: str | None = None) -> dict[str, Any]:
+           user: str | None = None, data: bytes | None = None) -> dict[str, Any]:
     """Append the audit line of one download.
 
     Parameters
@@ -356,7 +359,10 @@ def record(what: str, filters: Mapping[str, Any], file_name: str, settings: Sett
         The name the browser saves the file under.
     settings : Settings
     user : str, optional
-        The signed-in user; default ``$USER`` (see :func:`hotspots.audit.resolve_user`).
+        The signed-in user; default the OS account the dashboard runs as (single-user local
+        mode), labelled as such.
+    data : bytes, optional
+        The file's bytes: their size and SHA-256 go in the line.
 
     Returns
     -------
@@ -365,7 +371,37 @@ def record(what: str, filters: Mapping[str, Any], file_name: str, settings: Sett
     """
     from hotspots.audit import record_export
 
-    return record_export(what, filters, user=user, settings=settings, files=[file_name])
+    entry: str | dict[str, Any] = file_name
+    if data is not None:
+        entry = {"name": file_name, "bytes": len(data),
+                 "sha256": hashlib.sha256(data).hexdigest()}
+    return record_export(what, filters, actor=_actor(user), settings=settings, files=[entry])
+
+
+def _actor(user: str | None = None) -> Actor:
+    """Who downloads: the signed-in user, else (local mode) the OS account, labelled so."""
+    if user:
+        return Actor(user, "signed in", _role())
+    return Actor(os_account(), "os account", "local")
+
+
+def _role() -> str:
+    """The signed-in user's role (see :mod:`hotspots.ui.auth` when sign-in is configured)."""
+    return "analyst"
+
+
+def producer(what: str, filters: Mapping[str, Any], file_name: str, settings: Settings,
+             data: bytes, user: str | None = None) -> Callable[[], bytes]:
+    """The download button's data: a function that writes the audit line, then returns the
+    bytes. Streamlit runs it only when the button is clicked, so no file is served (nor
+    fetchable by its media URL) before its line is written, and an unwritable log raises
+    :class:`hotspots.audit.AuditError` instead of releasing it."""
+    actor = _actor(user)
+
+    def produce() -> bytes:
+        return audited_bytes(what, filters, file_name, data, settings=settings, actor=actor)
+
+    return produce
 
 
 # ------------------------------------------------------------------- cached (keyed by store)
@@ -376,7 +412,7 @@ def _cheap(kind: str, fingerprint: str, settings_key: str, params: Params,
            months: tuple[str, ...], shown_key: tuple[str, str], _analysis: compute.Analysis,
            _shown: MapAreas | None, _settings: Settings) -> bytes:
     if kind == "csv":
-        return hotspot_csv(_analysis, _shown)
+        return hotspot_csv(_analysis, _shown, _settings.marking)
     if kind == "geojson":
         return hotspot_geojson(_analysis, _settings, _shown)
     return hotspot_geopackage(_analysis, _shown)
@@ -397,14 +433,14 @@ def _pack(fingerprint: str, settings_key: str, params: Params, shown_key: tuple[
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _junctions(fingerprint: str, settings_key: str, cp: CorridorParams,
-               months: tuple[str, ...], _junctions_frame: pd.DataFrame) -> bytes:
-    return junction_csv(_junctions_frame)
+               months: tuple[str, ...], marking: str, _junctions_frame: pd.DataFrame) -> bytes:
+    return junction_csv(_junctions_frame, marking)
 
 
 # ------------------------------------------------------------------- the panel
 
 
-def _user() -> str | None:
+def signed_in_user() -> str | None:
     """The signed-in user, when Streamlit authentication is on (else the audit uses $USER)."""
     try:
         info = st.user.to_dict()
@@ -413,15 +449,6 @@ def _user() -> str | None:
     if info.get("is_logged_in") is True:
         return str(info.get("email") or info.get("name") or "").strip() or None
     return None
-
-
-def _on_download(what: str, filters: dict[str, Any], file_name: str,
-                 settings: Settings) -> None:
-    """``on_click`` of every download button: one click, one audit line."""
-    try:
-        record(what, filters, file_name, settings, user=_user())
-    except HotspotsError as exc:
-        st.session_state[_AUDIT_ERROR] = str(exc)
 
 
 def _prepare(flag: str, token: str) -> None:
@@ -437,9 +464,10 @@ def _link() -> str:
 def _button(target: Any, label: str, data: bytes, *, file_name: str,
             mime: str, key: str, what: str, filters: dict[str, Any], settings: Settings,
             help: str | None = None) -> None:
-    target.download_button(label, data, file_name=file_name, mime=mime, key=key, help=help,
-                           on_click=_on_download, args=(what, filters, file_name, settings),
-                           icon=":material/download:", width="stretch")
+    target.download_button(label, producer(what, filters, file_name, settings, data,
+                                           user=signed_in_user()),
+                           file_name=file_name, mime=mime, key=key, help=help,
+                           on_click="ignore", icon=":material/download:", width="stretch")
 
 
 def _lazy(col: Any, kind: str, token: str, labels: tuple[str, str], spinner: str,
@@ -469,9 +497,6 @@ def _audit_ready(settings: Settings) -> bool:
     """Check the audit log can take a line before offering any file (else say why)."""
     from hotspots.audit import check_log_writable
 
-    failed = st.session_state.pop(_AUDIT_ERROR, None)
-    if failed:
-        st.error("The last download could not be recorded: " + md_escape(failed))
     try:
         check_log_writable(settings=settings)
     except HotspotsError as exc:
@@ -607,7 +632,7 @@ def corridors_panel(settings: Settings, key: str, fingerprint: str, months: tupl
                 help="The interactive map as one file: opens in any browser, with no network.")
         if junctions is not None and len(junctions):
             _button(cols[1], "Junction table (CSV)",
-                    _junctions(fingerprint, key, cp, months, junctions),
+                    _junctions(fingerprint, key, cp, months, settings.marking, junctions),
                     file_name=f"{stem}-junctions.csv", mime="text/csv",
                     key="download_junctions", what="junctions.csv", filters=base,
                     settings=settings,
