@@ -87,8 +87,13 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _emit(payload: dict, as_json: bool, lines: Sequence[str]) -> None:
-    if as_json:
+def _emit(payload: dict, args, lines: Sequence[str]) -> None:
+    """Print the payload as JSON (``--json``, naming the forces analysed) or the lines."""
+    scope = getattr(args, "scope", None)
+    if scope:
+        payload = {**payload, "forces": payload.get("forces", scope["forces"]),
+                   "region": scope["region"]}
+    if args.json:
         print(json.dumps(payload, indent=2, default=str))
     else:
         print("\n".join(lines))
@@ -102,18 +107,45 @@ def _crimes(args) -> dict:
 
 
 def _selection(args) -> Selection:
-    """The command's Selection, validated once: crimes, period and area."""
+    """The command's Selection, validated once: forces, crimes, period and area."""
     return Selection.build(args.settings, start=getattr(args, "from"), end=args.to,
-                           area=getattr(args, "area", None), **_crimes(args))
+                           area=getattr(args, "area", None), **_scope_kwargs(args),
+                           **_crimes(args))
 
 
 def _history(args) -> Selection:
-    """A Selection over every month the store holds (for the back-test)."""
-    held = available_months(settings=args.settings)
+    """A Selection over every month the store holds for the forces (for the back-test)."""
+    held = available_months(settings=args.settings, forces=args.scope["forces"])
     if not held:
-        raise NoDataError(f"{args.settings.store_dir}: the incident store holds no months")
+        raise NoDataError(f"{args.settings.store_dir}: the incident store holds no months of "
+                          + ", ".join(args.scope["forces"]))
     return Selection.build(args.settings, start=held[0], end=held[-1],
-                           area=getattr(args, "area", None), **_crimes(args))
+                           area=getattr(args, "area", None), **_scope_kwargs(args),
+                           **_crimes(args))
+
+
+def _scope_kwargs(args) -> dict:
+    """The forces (or region) of the command as Selection keyword arguments."""
+    scope = args.scope
+    if scope["region"]:
+        return {"region": scope["region"]}
+    return {"forces": scope["forces"]}
+
+
+def _resolve_scope(args, settings: Settings) -> dict:
+    """``--force`` / ``--region``, or the default force: the configured one, or the store's
+    only force when it holds one force and not the configured one."""
+    from hotspots import forces as force_registry
+    from hotspots.store import store_exists, store_forces
+
+    region = getattr(args, "region", None)
+    chosen = force_registry.resolve_forces(getattr(args, "force", None), region, settings)
+    if not chosen:
+        store = Path(args.store)
+        held = store_forces(store) if store_exists(store) else []
+        chosen = (force_registry.default_force(settings, held),)
+    slug = force_registry.region_slug(region, settings) if region else None
+    return {"forces": list(chosen), "region": slug}
 
 
 def _mapping(pairs: list[str] | None):
@@ -151,7 +183,7 @@ def _cmd_ingest(args) -> int:
     report = ingest(args.paths, args.store, boundary=boundary, buffer_m=args.buffer,
                     mapping=_mapping(args.map), settings=args.settings)
     d = report.to_dict()
-    _emit(d, args.json, [
+    _emit(d, args, [
         f"rows read {d['rows_read']}: accepted {d['accepted']}, rejected {d['rejected']}, "
         f"duplicates {d['duplicates']} ({d['no_location']} accepted without location)",
         *(f"  rejected: {k}: {v}" for k, v in d["by_reason"].items()),
@@ -209,7 +241,7 @@ def _cmd_kde(args) -> int:
         "files": written,
         "seconds": round(time.perf_counter() - t0, 3),
     }
-    _emit(payload, args.json, [
+    _emit(payload, args, [
         f"{payload['incidents']} mapped incidents, {payload['from']}..{payload['to']}, "
         f"{payload['area']}",
         f"KDE {surface.kernel}, bandwidth "
@@ -237,18 +269,21 @@ def _cmd_corridors(args) -> int:
     t0 = time.perf_counter()
     sel, settings = _selection(args), args.settings
     start, end = sel.start, sel.end
-    forces = "all" if args.neighbours else None
+    forces = "all" if args.neighbours else list(sel.all_forces)
     # junction_stats compares with the previous period of equal length, so it gets the whole
     # span of data and is told which months the store covers (gaps are never read as zeros).
     everything = load_incidents(settings.store_dir, area="none" if args.neighbours else None,
-                                forces=forces, settings=settings, **sel.crime_filter)
+                                forces=forces, settings=settings,
+                                geometry=None if args.neighbours else sel.geometry,
+                                **sel.crime_filter)
     period = everything[(everything["month"] >= start) & (everything["month"] <= end)]
     located = mapped_rows(period)
     if located.empty:
         raise NoDataError(NO_MAPPED)
     graph = build_srn_graph(settings)
     junctions = junction_stats(everything, graph, radius=args.radius, period=(start, end),
-                               months=available_months(settings=settings))
+                               months=available_months(settings=settings,
+                                                       forces=list(sel.all_forces)))
     bands = corridor_bands(period, graph, sel.geometry)
     payload = {
         "from": start,
@@ -269,7 +304,7 @@ def _cmd_corridors(args) -> int:
         "seconds": round(time.perf_counter() - t0, 3),
     }
     top = payload["junctions"][:10]
-    _emit(payload, args.json, [
+    _emit(payload, args, [
         f"{payload['incidents']} incidents {start}..{end} "
         f"({', '.join(payload['forces'])})",
         "Junctions by incidents within "
@@ -346,7 +381,7 @@ def _cmd_gistar(args) -> int:
         lines += [f"  area {a['rank']}: {a['incidents']} incidents, {a['confidence']}%, "
                   f"{a['top_locations']}" for a in payload["areas"][:5]]
     payload["seconds"] = round(time.perf_counter() - t0, 3)
-    _emit(payload, args.json, [*lines, *(f"wrote {w}" for w in written)])
+    _emit(payload, args, [*lines, *(f"wrote {w}" for w in written)])
     return 0
 
 
@@ -359,7 +394,8 @@ def _cmd_emerging(args) -> int:
     inc = _load_period(sel)
     res = emerging_hotspots(inc, study_area=sel.geometry, cell=args.cell,
                             correction=args.correction,
-                            months_held=available_months(settings=args.settings))
+                            months_held=available_months(settings=args.settings,
+                                                         forces=list(sel.all_forces)))
     params = res.attrs["params"]
     classes = res["pattern"].value_counts().to_dict()
     written: list[str] = []
@@ -371,7 +407,7 @@ def _cmd_emerging(args) -> int:
                "patterns": {str(k): int(v) for k, v in classes.items()},
                "areas": _area_records(areas), "areas_method": areas.attrs["method"]["method"],
                "files": written, "seconds": round(time.perf_counter() - t0, 3)}
-    _emit(payload, args.json, [
+    _emit(payload, args, [
         "Emerging hot spots: " + ", ".join(f"{k} {v}" for k, v in payload["patterns"].items()),
         *(f"  area {a['rank']}: {a['pattern']}, {a['incidents']} incidents, "
           f"{a['top_locations']}" for a in payload["areas"][:5]),
@@ -401,11 +437,12 @@ def _cmd_disrupt(args) -> int:
                          soc_boost=args.soc_boost, weight="count" if args.unweighted else "harm",
                          hotspots=hotspots, study_area=sel.geometry,
                          period=(sel.start, sel.end),
-                         months=available_months(settings=args.settings))
+                         months=available_months(settings=args.settings,
+                                                 forces=list(sel.all_forces)))
     plan = choose_sites(cov, args.k, time_limit=args.time_limit)
     payload = plan.to_dict()
     payload["seconds"] = round(time.perf_counter() - t0, 3)
-    _emit(payload, args.json, [
+    _emit(payload, args, [
         f"{len(payload['sites'])} sites by {payload['method']} (gap {payload['gap']:.2%}):",
         *(f"  {site['rank']}. {site['name']}: {site['rationale']}"
           for site in payload["sites"])])
@@ -436,7 +473,7 @@ def _cmd_report(args) -> int:
                           cluster_method=args.cluster_method, sites=args.sites)
     p = result["parameters"]
     acc = p.get("accuracy") or {}
-    _emit(result, args.json, [
+    _emit(result, args, [
         f"{len(result['files'])} files written to {args.out} "
         f"(pack: {result.get('pages')} pages; sites.csv holds {result.get('sites_csv')})",
         f"map: {p.get('map_method')}, {p.get('hotspots')} areas"
@@ -455,6 +492,7 @@ def _cmd_evaluate(args) -> int:
     sel = _history(args)
     coverages = tuple(sorted({0.01, 0.02, 0.05, 0.10, args.coverage}))
     res = evaluate_store(args.settings.store_dir, area=sel.area, settings=args.settings,
+                         forces=list(sel.all_forces),
                          methods=backtest_methods(), train_months=args.train_months,
                          coverages=coverages, select_coverage=args.coverage,
                          **sel.crime_filter)
@@ -476,7 +514,7 @@ def _cmd_evaluate(args) -> int:
                      f"{r['pai_requested']:.1f})")
         return text
 
-    _emit(payload, args.json, [
+    _emit(payload, args, [
         f"Back-test: {len(payload['results'])} methods at {args.coverage:.0%} of the area, "
         f"test months {', '.join(best['periods']) if best else 'none'}",
         *(line(r) for r in payload["results"] if r["pai"] is not None),
@@ -501,7 +539,7 @@ def _cmd_clusters(args) -> int:
                "clusters": _records(clusters, [c for c in clusters.columns
                                                if c != "geometry"]),
                "files": written, "seconds": round(time.perf_counter() - t0, 3)}
-    _emit(payload, args.json, [
+    _emit(payload, args, [
         f"{len(records)} clusters ({args.method}) among {len(inc)} mapped incidents",
         *(f"  {i + 1}. {r.get('incidents')} incidents, {r.get('top_location', '')}"
           for i, r in enumerate(records[:10])),
@@ -517,7 +555,7 @@ def _cmd_nearrepeat(args) -> int:
     res = knox_test(inc, permutations=args.permutations, seed=args.seed)
     payload = res.to_dict()
     payload["seconds"] = round(time.perf_counter() - t0, 3)
-    _emit(payload, args.json, [
+    _emit(payload, args, [
         "Knox near-repeat test: observed / expected pairs (Monte Carlo p-value)",
         res.to_frame().to_string()])
     return 0
@@ -540,7 +578,15 @@ def _analysis_command(sub, name: str, help_text: str, func, store: str, *,
     if period:
         _add_selection(p)
     if area:
-        p.add_argument("--area", default=None, help="district name (default: whole force area)")
+        p.add_argument("--area", default=None,
+                       help="district name of the selected force(s) (default: their whole area)")
+    scope = p.add_mutually_exclusive_group()
+    scope.add_argument("--force", action="append", metavar="SLUG",
+                       help="force to analyse, repeatable (slug or name, e.g. essex; default: "
+                            "the configured force, or the store's only force)")
+    scope.add_argument("--region", metavar="NAME",
+                       help="the forces of a region together: a ROCU region (e.g. "
+                            "west-midlands, eastern) or one of [regions] in the settings")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=func)
     return p
@@ -562,6 +608,53 @@ def _add_ingest(sub, default_store: str) -> None:
                           "location=, soc_flag=, ocg_ref=, county_line=, force=, default_force=")
     ing.add_argument("--json", action="store_true", help="print one JSON object")
     ing.set_defaults(func=_cmd_ingest)
+
+
+def _add_forces(sub, default_store: str) -> None:
+    """``hotspots forces``: the force registry and the months the store holds per force."""
+    p = sub.add_parser("forces", help="list the police forces, their regions and the months "
+                                      "the store holds for each")
+    p.add_argument("--store", default=default_store, help="incident store folder")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=_cmd_forces)
+
+
+def _cmd_forces(args) -> int:
+    from hotspots import forces as force_registry
+    from hotspots.store import store_exists, store_forces
+
+    settings = args.settings
+    store = Path(args.store)
+    held = store_forces(store) if store_exists(store) else []
+    rows = []
+    for f in force_registry.registry(settings).values():
+        months = available_months(settings=settings, forces=[f.slug]) if f.slug in held else []
+        rows.append({"slug": f.slug, "name": f.name, "title": f.title, "ons_code": f.ons_code,
+                     "ons_name": f.ons_name, "region": f.region, "districts": list(f.districts),
+                     "neighbours": list(f.neighbours), "months": months})
+    # Forces the store holds that have no area (e.g. BTP ingested with --boundary none).
+    others = [{"slug": slug, "title": force_registry.title(slug),
+               "months": available_months(settings=settings, forces=[slug])}
+              for slug in held if slug not in force_registry.INFO]
+    regions = {slug: {"name": force_registry.region_name(slug, settings),
+                      "unit": force_registry.REGIONS.get(slug, ("", "your settings"))[1],
+                      "forces": list(members)}
+               for slug, members in force_registry.regions(settings).items()}
+    payload = {"forces": rows, "other_forces_in_store": others, "regions": regions,
+               "default_force": force_registry.default_force(settings, held),
+               "store": str(store),
+               "neighbour_rule": f"force areas within {force_registry.NEIGHBOUR_DISTANCE_M:.0f} "
+                                 "m of each other (ONS force areas, generalised 200 m)"}
+    width = max(len(r["slug"]) for r in rows)
+    _emit(payload, args, [
+        f"{'force':<{width}}  {'region':<20}  months held",
+        *(f"{r['slug']:<{width}}  {r['region']:<20}  "
+          f"{wording.month_runs_label(r['months']) or '-'}" for r in rows),
+        *(f"{o['slug']:<{width}}  {'(no area)':<20}  {wording.month_runs_label(o['months'])}"
+          for o in others),
+        f"default force: {payload['default_force']}; store: {store}",
+    ])
+    return 0
 
 
 def _add_map_commands(sub, default_store: str) -> None:
@@ -692,6 +785,7 @@ def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     _add_ingest(sub, default_store)
+    _add_forces(sub, default_store)
     _add_map_commands(sub, default_store)
     _add_road_commands(sub, default_store)
     _add_evaluate(sub, default_store)
@@ -730,6 +824,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ParameterError(f"--top {args.top} must be a share between 0 and 1, e.g. 0.05")
         _ensure_default_store(args, settings)
         args.settings = settings.with_(store_dir=Path(args.store))
+        if args.func is not _cmd_ingest and args.func is not _cmd_forces:
+            args.scope = _resolve_scope(args, settings)
+            # The first force is the one library defaults (e.g. the back-test) fall back to.
+            args.settings = args.settings.with_(force=args.scope["forces"][0])
         return args.func(args)
     except HotspotsError as exc:
         print(f"hotspots: error: {exc}", file=sys.stderr)

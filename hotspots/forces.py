@@ -290,8 +290,8 @@ def region_name(region: str, settings: Settings) -> str:
     return REGIONS[key][0] if key in REGIONS else str(region)
 
 
-def region_forces(region: str, settings: Settings) -> tuple[str, ...]:
-    """Return the force slugs of a region named by slug or name (``ParameterError`` if not)."""
+def region_slug(region: str, settings: Settings) -> str:
+    """Return the slug of a region named by slug or name (``ParameterError`` if unknown)."""
     known = regions(settings)
     key = _norm(region)
     if key not in known:
@@ -299,7 +299,12 @@ def region_forces(region: str, settings: Settings) -> tuple[str, ...]:
         key = next((slug for slug, (name, _) in REGIONS.items() if _norm(name) == key), key)
     if key not in known or not known[key]:
         raise ParameterError(f"unknown region {region!r}; choose one of {', '.join(known)}")
-    return known[key]
+    return key
+
+
+def region_forces(region: str, settings: Settings) -> tuple[str, ...]:
+    """Return the force slugs of a region named by slug or name (``ParameterError`` if not)."""
+    return regions(settings)[region_slug(region, settings)]
 
 
 def resolve_forces(forces: Sequence[str] | None, region: str | None, settings: Settings

@@ -342,9 +342,20 @@ def _partition_values(store: Path, level: int) -> list[str]:
     return sorted(values)
 
 
-def store_months(store_dir: str | os.PathLike) -> list[str]:
-    """Return the months (``YYYY-MM``, sorted) the store holds, from partition names alone."""
-    return _partition_values(_require(store_dir), 1)
+def store_months(store_dir: str | os.PathLike, force: str | None = None) -> list[str]:
+    """Return the months (``YYYY-MM``, sorted) the store holds, from partition names alone.
+
+    Parameters
+    ----------
+    store_dir : path-like
+    force : str, optional
+        Only the months held for this force slug (default: any force).
+    """
+    store = _require(store_dir)
+    if force is None:
+        return _partition_values(store, 1)
+    parts = (store / f"force={force}").glob("month=*/part-*.parquet")
+    return sorted({p.parent.name.split("=", 1)[1] for p in parts})
 
 
 def store_forces(store_dir: str | os.PathLike) -> list[str]:

@@ -780,21 +780,26 @@ def _mean(s: pd.Series) -> float:
 def evaluate_store(store_dir: str | os.PathLike | None = None, *,
                    groups: Sequence[str] | None = None, types: Sequence[str] | None = None,
                    area: str | None = None, settings: Settings,
+                   forces: Sequence[str] | None = None,
                    **kwargs: Any) -> EvaluationResult:
     """Load a crime selection from the store and :func:`evaluate` it (what the CLI runs).
 
     The store's months (:func:`hotspots.query.available_months`) define the gaps; ``area`` is
     the force (default) or a district name, used both to select incidents and as the study
-    area. Other keyword arguments go to :func:`evaluate`.
+    area. ``forces`` (slugs, default ``settings.force``) are the forces whose incidents and
+    area are evaluated together. Other keyword arguments go to :func:`evaluate`.
     """
     if groups is None and types is None:
         raise ParameterError("choose crimes with groups (e.g. acquisitive) or types "
                              "(e.g. Burglary)")
-    inc = load_incidents(store_dir, groups=groups, types=types, area=area,
-                         settings=settings)
+    chosen = list(forces) if forces else [settings.force]
+    study_area = area_geometry(area, settings, forces=chosen)
+    inc = load_incidents(store_dir, groups=groups, types=types, area=area, forces=chosen,
+                         settings=settings, geometry=study_area)
     kwargs.setdefault("crimes", crime_noun(groups, types))
-    result = evaluate(inc, months=available_months(store_dir, settings=settings),
-                      study_area=area_geometry(area, settings), **kwargs)
+    result = evaluate(inc, months=available_months(store_dir, settings=settings,
+                                                   forces=chosen),
+                      study_area=study_area, **kwargs)
     result.params.update({"area": area or "force", "groups": list(groups or []),
-                          "types": list(types or [])})
+                          "types": list(types or []), "forces": chosen})
     return result
