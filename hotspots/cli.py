@@ -87,8 +87,13 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _emit(payload: dict, as_json: bool, lines: Sequence[str]) -> None:
-    if as_json:
+def _emit(payload: dict, args, lines: Sequence[str]) -> None:
+    """Print the payload as JSON (``--json``, naming the forces analysed) or the lines."""
+    scope = getattr(args, "scope", None)
+    if scope:
+        payload = {**payload, "forces": payload.get("forces", scope["forces"]),
+                   "region": scope["region"]}
+    if args.json:
         print(json.dumps(payload, indent=2, default=str))
     else:
         print("\n".join(lines))
@@ -102,27 +107,57 @@ def _crimes(args) -> dict:
 
 
 def _selection(args) -> Selection:
-    """The command's Selection, validated once: crimes, period and area."""
+    """The command's Selection, validated once: forces, crimes, period and area."""
     return Selection.build(args.settings, start=getattr(args, "from"), end=args.to,
-                           area=getattr(args, "area", None), **_crimes(args))
+                           area=getattr(args, "area", None), **_scope_kwargs(args),
+                           **_crimes(args))
 
 
-def no_data_message(settings: Settings, start: str, end: str) -> str:
+def no_data_message(settings: Settings, start: str, end: str,
+                    forces: Sequence[str] | None = None) -> str:
     """The no-data answer for a period the store does not reach (before crimes are known)."""
+    held = available_months(settings=settings, forces=forces)
     return (f"no incidents for {wording.period_label(start, end)}; the store holds "
-            f"{wording.held_months_label(available_months(settings=settings))}")
+            f"{wording.held_months_label(held)}")
 
 
 def _history(args) -> Selection:
-    """A Selection over the months the store holds (for the back-test), within --from/--to."""
-    held = available_months(settings=args.settings)
+    """A Selection over the months the store holds for the forces (for the back-test),
+    within --from/--to."""
+    held = available_months(settings=args.settings, forces=args.scope["forces"])
     if not held:
-        raise NoDataError(f"{args.settings.store_dir}: the incident store holds no months")
+        raise NoDataError(f"{args.settings.store_dir}: the incident store holds no months of "
+                          + ", ".join(args.scope["forces"]))
     start, end = getattr(args, "from", None) or held[0], args.to or held[-1]
     if not any(start <= m <= end for m in held):
-        raise NoDataError(no_data_message(args.settings, start, end))
+        raise NoDataError(no_data_message(args.settings, start, end, args.scope["forces"]))
     return Selection.build(args.settings, start=start, end=end,
-                           area=getattr(args, "area", None), **_crimes(args))
+                           area=getattr(args, "area", None), **_scope_kwargs(args),
+                           **_crimes(args))
+
+
+def _scope_kwargs(args) -> dict:
+    """The forces (or region) of the command as Selection keyword arguments."""
+    scope = args.scope
+    if scope["region"]:
+        return {"region": scope["region"]}
+    return {"forces": scope["forces"]}
+
+
+def _resolve_scope(args, settings: Settings) -> dict:
+    """``--force`` / ``--region``, or the default force: the configured one, or the store's
+    only force when it holds one force and not the configured one."""
+    from hotspots import forces as force_registry
+    from hotspots.store import store_exists, store_forces
+
+    region = getattr(args, "region", None)
+    chosen = force_registry.resolve_forces(getattr(args, "force", None), region, settings)
+    if not chosen:
+        store = Path(args.store)
+        held = store_forces(store) if store_exists(store) else []
+        chosen = (force_registry.default_force(settings, held),)
+    slug = force_registry.region_slug(region, settings) if region else None
+    return {"forces": list(chosen), "region": slug}
 
 
 def _mapping(pairs: list[str] | None):
@@ -160,7 +195,7 @@ def _cmd_ingest(args) -> int:
     report = ingest(args.paths, args.store, boundary=boundary, buffer_m=args.buffer,
                     mapping=_mapping(args.map), settings=args.settings)
     d = report.to_dict()
-    _emit(d, args.json, [
+    _emit(d, args, [
         f"rows read {d['rows_read']}: accepted {d['accepted']}, rejected {d['rejected']}, "
         f"duplicates {d['duplicates']} ({d['no_location']} accepted without location)",
         *(f"  rejected: {k}: {v}" for k, v in d["by_reason"].items()),
@@ -219,7 +254,7 @@ def _cmd_kde(args) -> int:
         "files": written,
         "seconds": round(time.perf_counter() - t0, 3),
     }
-    _emit(payload, args.json, [
+    _emit(payload, args, [
         f"{payload['incidents']} mapped incidents, {payload['from']}..{payload['to']}, "
         f"{payload['area']}",
         f"KDE {surface.kernel}, bandwidth "
@@ -250,14 +285,14 @@ def _cmd_corridors(args) -> int:
     if args.neighbours and not sel.whole_force:
         raise ParameterError("--neighbours adds incidents from across the force border; it "
                              "cannot be combined with --area")
-    forces = "all" if args.neighbours else None
     # junction_stats compares with the previous period of equal length, so it gets the whole
     # span of data and is told which months the store covers (gaps are never read as zeros).
     if args.neighbours:
-        everything = load_incidents(settings.store_dir, area="none", forces=forces,
+        everything = load_incidents(settings.store_dir, area="none", forces="all",
                                     settings=settings, **sel.crime_filter)
     else:
-        everything = load_incidents(settings.store_dir, area=sel.area, settings=settings,
+        everything = load_incidents(settings.store_dir, area=sel.area,
+                                    forces=list(sel.all_forces), settings=settings,
                                     geometry=sel.geometry, **sel.crime_filter)
     period = everything[(everything["month"] >= start) & (everything["month"] <= end)]
     located = mapped_rows(period)
@@ -265,7 +300,8 @@ def _cmd_corridors(args) -> int:
         raise no_data_error(sel)
     graph = build_srn_graph(settings)
     junctions = junction_stats(everything, graph, radius=args.radius, period=(start, end),
-                               months=available_months(settings=settings))
+                               months=available_months(settings=settings,
+                                                       forces=list(sel.all_forces)))
     bands = corridor_bands(period, graph, sel.geometry)
     payload = {
         "from": start,
@@ -287,7 +323,7 @@ def _cmd_corridors(args) -> int:
         "seconds": round(time.perf_counter() - t0, 3),
     }
     top = payload["junctions"][:10]
-    _emit(payload, args.json, [
+    _emit(payload, args, [
         f"{payload['incidents']} incidents {start}..{end} "
         f"({', '.join(payload['forces'])})",
         "Junctions by incidents within "
@@ -403,7 +439,7 @@ def _cmd_gistar(args) -> int:
         lines += [f"  area {a['rank']}: {a['incidents']} incidents, {a['confidence']}%, "
                   f"{a['top_locations']}" for a in payload["areas"][:5]]
     payload["seconds"] = round(time.perf_counter() - t0, 3)
-    _emit(payload, args.json, [*lines, *(f"wrote {w}" for w in written)])
+    _emit(payload, args, [*lines, *(f"wrote {w}" for w in written)])
     return 0
 
 
@@ -416,7 +452,8 @@ def _cmd_emerging(args) -> int:
     inc = _load_period(sel)
     res = emerging_hotspots(inc, study_area=sel.geometry, cell=args.cell,
                             correction=args.correction,
-                            months_held=available_months(settings=args.settings))
+                            months_held=available_months(settings=args.settings,
+                                                         forces=list(sel.all_forces)))
     params = res.attrs["params"]
     classes = res["pattern"].value_counts().to_dict()
     staged: list = []
@@ -430,7 +467,7 @@ def _cmd_emerging(args) -> int:
                "patterns": {str(k): int(v) for k, v in classes.items()},
                "areas": _area_records(areas), "areas_method": areas.attrs["method"]["method"],
                "files": written, "seconds": round(time.perf_counter() - t0, 3)}
-    _emit(payload, args.json, [
+    _emit(payload, args, [
         "Emerging hot spots: " + ", ".join(f"{k} {v}" for k, v in payload["patterns"].items()),
         *(f"  area {a['rank']}: {a['pattern']}, {a['incidents']} incidents, "
           f"{a['top_locations']}" for a in payload["areas"][:5]),
@@ -460,11 +497,12 @@ def _cmd_disrupt(args) -> int:
                          soc_boost=args.soc_boost, weight="count" if args.unweighted else "harm",
                          hotspots=hotspots, study_area=sel.geometry,
                          period=(sel.start, sel.end),
-                         months=available_months(settings=args.settings))
+                         months=available_months(settings=args.settings,
+                                                 forces=list(sel.all_forces)))
     plan = choose_sites(cov, args.k, time_limit=args.time_limit)
     payload = plan.to_dict()
     payload["seconds"] = round(time.perf_counter() - t0, 3)
-    _emit(payload, args.json, [
+    _emit(payload, args, [
         f"{len(payload['sites'])} sites by {payload['method']} (gap {payload['gap']:.2%}):",
         *(f"  {site['rank']}. {site['name']}: {site['rationale']}"
           for site in payload["sites"])])
@@ -503,7 +541,7 @@ def _cmd_report(args) -> int:
                           cluster_method=args.cluster_method, sites=args.sites)
     p = result["parameters"]
     acc = p.get("accuracy") or {}
-    _emit(result, args.json, [
+    _emit(result, args, [
         f"{len(result['files'])} files written to {args.out} "
         f"(pack: {result.get('pages')} pages; sites.csv holds {result.get('sites_csv')})",
         f"map: {p.get('map_method')}, {p.get('hotspots')} areas"
@@ -523,7 +561,8 @@ def _cmd_evaluate(args) -> int:
     coverages = tuple(sorted({0.01, 0.02, 0.05, 0.10, args.coverage}))
     window = {"start": sel.start, "end": sel.end} if getattr(args, "from") or args.to else {}
     res = evaluate_store(args.settings.store_dir, area=sel.area, settings=args.settings,
-                         methods=backtest_methods(), train_months=args.train_months, **window,
+                         forces=list(sel.all_forces), methods=backtest_methods(),
+                         train_months=args.train_months, **window,
                          coverages=coverages, select_coverage=args.coverage,
                          **sel.crime_filter)
     payload = res.to_dict()
@@ -544,7 +583,7 @@ def _cmd_evaluate(args) -> int:
                      f"{r['pai_requested']:.1f})")
         return text
 
-    _emit(payload, args.json, [
+    _emit(payload, args, [
         f"Back-test: {len(payload['results'])} methods at {args.coverage:.0%} of the area, "
         f"test months {', '.join(best['periods']) if best else 'none'}",
         *(line(r) for r in payload["results"] if r["pai"] is not None),
@@ -571,7 +610,7 @@ def _cmd_clusters(args) -> int:
                "clusters": _records(clusters, [c for c in clusters.columns
                                                if c != "geometry"]),
                "files": written, "seconds": round(time.perf_counter() - t0, 3)}
-    _emit(payload, args.json, [
+    _emit(payload, args, [
         f"{len(records)} clusters ({args.method}) among {len(inc)} mapped incidents",
         *(f"  {i + 1}. {r.get('incidents')} incidents, {r.get('top_location', '')}"
           for i, r in enumerate(records[:10])),
@@ -587,7 +626,7 @@ def _cmd_nearrepeat(args) -> int:
     res = knox_test(inc, permutations=args.permutations, seed=args.seed)
     payload = res.to_dict()
     payload["seconds"] = round(time.perf_counter() - t0, 3)
-    _emit(payload, args.json, [
+    _emit(payload, args, [
         "Knox near-repeat test: observed / expected pairs (Monte Carlo p-value)",
         res.to_frame().to_string()])
     return 0
@@ -656,6 +695,13 @@ def _analysis_command(sub, name: str, func, settings: Settings, *,
         _add_selection(p)
     if area:
         p.add_argument("--area", default=None, metavar="DISTRICT", help=_Districts(settings))
+    scope = p.add_mutually_exclusive_group()
+    scope.add_argument("--force", action="append", metavar="SLUG",
+                       help="force to analyse, repeatable (slug or name, e.g. essex; default: "
+                            "the configured force, or the store's only force)")
+    scope.add_argument("--region", metavar="NAME",
+                       help="the forces of a region together: a ROCU region (e.g. "
+                            "west-midlands, eastern) or one of [regions] in the settings")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     return p
 
@@ -678,6 +724,52 @@ def _add_ingest(sub, settings: Settings) -> None:
                           "easting=/northing=, date=|datetime=|month=, date_format=, id=, "
                           "location=, soc_flag=, ocg_ref=, county_line=, force=, default_force=")
     ing.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _add_forces(sub, settings: Settings) -> None:
+    """``hotspots forces``: the force registry and the months the store holds per force."""
+    p = _subcommand(sub, "forces", _cmd_forces)
+    p.add_argument("--store", default=str(settings.store_dir), metavar="DIR",
+                   help="incident store folder")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _cmd_forces(args) -> int:
+    from hotspots import forces as force_registry
+    from hotspots.store import store_exists, store_forces
+
+    settings = args.settings
+    store = Path(args.store)
+    held = store_forces(store) if store_exists(store) else []
+    rows = []
+    for f in force_registry.registry(settings).values():
+        months = available_months(settings=settings, forces=[f.slug]) if f.slug in held else []
+        rows.append({"slug": f.slug, "name": f.name, "title": f.title, "ons_code": f.ons_code,
+                     "ons_name": f.ons_name, "region": f.region, "districts": list(f.districts),
+                     "neighbours": list(f.neighbours), "months": months})
+    # Forces the store holds that have no area (e.g. BTP ingested with --boundary none).
+    others = [{"slug": slug, "title": force_registry.title(slug),
+               "months": available_months(settings=settings, forces=[slug])}
+              for slug in held if slug not in force_registry.INFO]
+    regions = {slug: {"name": force_registry.region_name(slug, settings),
+                      "unit": force_registry.REGIONS.get(slug, ("", "your settings"))[1],
+                      "forces": list(members)}
+               for slug, members in force_registry.regions(settings).items()}
+    payload = {"forces": rows, "other_forces_in_store": others, "regions": regions,
+               "default_force": force_registry.default_force(settings, held),
+               "store": str(store),
+               "neighbour_rule": f"force areas within {force_registry.NEIGHBOUR_DISTANCE_M:.0f} "
+                                 "m of each other (ONS force areas, generalised 200 m)"}
+    width = max(len(r["slug"]) for r in rows)
+    _emit(payload, args, [
+        f"{'force':<{width}}  {'region':<20}  months held",
+        *(f"{r['slug']:<{width}}  {r['region']:<20}  "
+          f"{wording.month_runs_label(r['months']) or '-'}" for r in rows),
+        *(f"{o['slug']:<{width}}  {'(no area)':<20}  {wording.month_runs_label(o['months'])}"
+          for o in others),
+        f"default force: {payload['default_force']}; store: {store}",
+    ])
+    return 0
 
 
 def _add_map_commands(sub, settings: Settings) -> None:
@@ -842,6 +934,7 @@ def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
                            metavar="COMMAND")
 
     _add_ingest(sub, settings)
+    _add_forces(sub, settings)
     _add_map_commands(sub, settings)
     _add_road_commands(sub, settings)
     _add_evaluate(sub, settings)
@@ -882,6 +975,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         _ensure_default_store(args, settings)
         store = getattr(args, "store", None)
         args.settings = settings.with_(store_dir=Path(store)) if store else settings
+        if args.func not in (_cmd_ingest, _cmd_forces, _cmd_help):
+            args.scope = _resolve_scope(args, settings)
+            # The first force is the one library defaults (e.g. the back-test) fall back to.
+            args.settings = args.settings.with_(force=args.scope["forces"][0])
         return args.func(args)
     except HotspotsError as exc:
         print(f"hotspots: error: {exc}", file=sys.stderr)

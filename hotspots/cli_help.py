@@ -16,6 +16,7 @@ __all__ = ["DESCRIPTIONS", "EXAMPLES", "GLOSSARY", "SUMMARIES", "HelpFormatter",
 #: One line per command, for the list in ``hotspots --help``.
 SUMMARIES: dict[str, str] = {
     "ingest": "load police.uk or force files into the incident store",
+    "forces": "list the police forces, their regions and the months held for each",
     "kde": "kernel density hotspots for a period and crime selection",
     "gistar": "Getis-Ord Gi* hot and cold spots, FDR-corrected",
     "emerging": "emerging hot spot patterns over time",
@@ -41,6 +42,11 @@ DESCRIPTIONS: dict[str, str] = {
         "store. Every row read is accepted, rejected with its reason (written to "
         "<store>.rejects.csv) or counted as a duplicate of a row the store holds (same Crime "
         "ID), and the counts add up. Ingesting the same files again changes nothing."),
+    "forces": (
+        "List the 43 police forces of England and Wales: police.uk slug and name, ONS code, "
+        "region (the regional organised crime unit's), districts and neighbouring forces, "
+        "with the months the incident store holds for each. Any slug or name listed here "
+        "works with --force; any region with --region."),
     "kde": (
         "Kernel density estimation (KDE): a smooth surface of incidents per km2 on a grid, "
         "and the densest share of the area (--top) as ranked hotspot polygons. The default "
@@ -106,6 +112,10 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
          "--map easting=X --map northing=Y"),
         ("Check the accounting as JSON, no area check",
          "hotspots ingest data/crime/warwickshire --boundary none --json"),
+    ],
+    "forces": [
+        ("Which forces and months the store holds", "hotspots forces"),
+        ("The registry as JSON (neighbours, districts, regions)", "hotspots forces --json"),
     ],
     "kde": [
         ("Acquisitive crime, whole force, last quarter (auto bandwidth)",

@@ -41,6 +41,7 @@ class Settings:
     crime_groups: dict[str, str] = field(default_factory=dict)
     harm: dict[str, float] = field(default_factory=dict)
     audit_log: str = ""
+    regions: dict[str, tuple[str, ...]] = field(default_factory=dict)
     source: str = "defaults"
 
     def with_(self, **changes) -> Settings:
@@ -61,6 +62,21 @@ def _read_toml(path: Path) -> dict:
         raise ParameterError(f"{path}: settings file not found") from None
     except tomllib.TOMLDecodeError as exc:
         raise ParameterError(f"{path}: not valid TOML ({exc})") from None
+
+
+def _regions(table: object, source: str) -> dict[str, tuple[str, ...]]:
+    """``[regions]``: each a list of force slugs or names (checked against the registry later,
+    where the forces are known)."""
+    if not isinstance(table, dict):
+        raise ParameterError(f"[regions] must be a table of force lists (in {source})")
+    out = {}
+    for name, members in table.items():
+        if not isinstance(members, list) or not members or not all(
+                isinstance(m, str) and m.strip() for m in members):
+            raise ParameterError(f"[regions] {name} must be a list of force names, e.g. "
+                                 f'["warwickshire", "west-mercia"] (in {source})')
+        out[str(name)] = tuple(m.strip() for m in members)
+    return out
 
 
 def load_settings(path: str | os.PathLike | None = None, env: dict | None = None) -> Settings:
@@ -103,7 +119,8 @@ def load_settings(path: str | os.PathLike | None = None, env: dict | None = None
             source += " + environment"
     data_dir = Path(raw.get("data_dir") or _default_data_dir())
     store_dir = Path(raw.get("store_dir") or data_dir / "store")
-    unknown = set(raw) - set(_SCALAR_KEYS) - set(_ADMIN_KEYS) - {"crime_groups", "harm"}
+    unknown = set(raw) - set(_SCALAR_KEYS) - set(_ADMIN_KEYS) - {"crime_groups", "harm",
+                                                                 "regions"}
     if unknown:
         raise ParameterError(f"unknown settings: {', '.join(sorted(unknown))} (in {source})")
     return Settings(
@@ -118,5 +135,6 @@ def load_settings(path: str | os.PathLike | None = None, env: dict | None = None
         crime_groups={str(k): str(v) for k, v in raw["crime_groups"].items()},
         harm={str(k): float(v) for k, v in raw["harm"].items()},
         audit_log=str(raw.get("audit_log") or ""),
+        regions=_regions(raw.get("regions", {}), source),
         source=source,
     )

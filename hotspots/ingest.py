@@ -17,7 +17,13 @@ from hotspots.errors import ParameterError, StoreError
 from hotspots.readers import Paths, as_paths, batches, discover, read_tables
 from hotspots.schema import conform, empty_incidents
 from hotspots.store import append_new, clear_store, first_occurrence, store_exists
-from hotspots.validate import REJECT_COLUMNS, ColumnMapping, empty_rejects, normalise
+from hotspots.validate import (
+    REJECT_COLUMNS,
+    ColumnMapping,
+    ForceAreas,
+    empty_rejects,
+    normalise,
+)
 
 __all__ = [
     "IngestReport",
@@ -28,7 +34,8 @@ __all__ = [
     "rejects_path",
 ]
 
-#: "force", a shapely geometry in EPSG:27700, or None for no check.
+#: "force" (each row in its own force's area), a shapely geometry in EPSG:27700, or None for
+#: no check.
 Boundary = str | BaseGeometry | None
 
 
@@ -111,11 +118,8 @@ class IngestResult:
 # --------------------------------------------------------------------------------------------
 # Public API
 
-_AREA_CACHE: dict[tuple[str, str, float], BaseGeometry] = {}
-
-
 def _resolve_boundary(boundary: Boundary, buffer_m: float | None, settings: Settings
-                      ) -> BaseGeometry | None:
+                      ) -> BaseGeometry | ForceAreas | None:
     if boundary is None:
         return None
     buf = settings.boundary_buffer_m if buffer_m is None else buffer_m
@@ -129,15 +133,7 @@ def _resolve_boundary(boundary: Boundary, buffer_m: float | None, settings: Sett
         if boundary != "force":
             raise ParameterError(f"boundary {boundary!r} must be 'force', a shapely geometry "
                                  "in EPSG:27700, or None")
-        key = (str(settings.data_dir), settings.force, buf)
-        if key not in _AREA_CACHE:
-            from hotspots.spatial.boundaries import area_geometry
-
-            geom = area_geometry(None, settings)
-            geom = geom.buffer(buf) if buf else shapely.from_wkb(shapely.to_wkb(geom))
-            shapely.prepare(geom)
-            _AREA_CACHE[key] = geom
-        return _AREA_CACHE[key]
+        return ForceAreas(settings, buf)
     if not isinstance(boundary, BaseGeometry):
         raise ParameterError(f"boundary of type {type(boundary).__name__} must be 'force', a "
                              "shapely geometry in EPSG:27700, or None")
@@ -166,8 +162,13 @@ def read_incidents(paths: Paths, *, mapping: ColumnMapping | None = None,
         are recognised (``crime_type``, ``occurred``/``date``/``month``, ``lon``/``lat`` or
         ``easting``/``northing``, ``incident_id`` ...).
     boundary : "force", shapely geometry or None
-        Area located rows must fall in: the configured force area (default), a polygon in
-        EPSG:27700, or None for no check. Rows without coordinates are never checked.
+        Area located rows must fall in: ``"force"`` (default) the area of the row's own force
+        - its "Falls within" (or mapped ``force``) column, else the force of a police.uk file
+        name (``2025-01-essex-street.csv``), else the mapping's ``default_force`` or
+        ``settings.force``; rows of British Transport Police or PSNI (no area in England and
+        Wales) and of unknown forces are rejected with their own reason. Or a polygon in
+        EPSG:27700, or None for no check. Rows without coordinates are never checked against
+        an area.
     buffer_m : float, optional
         Metres allowed outside ``boundary`` (default ``settings.boundary_buffer_m``).
     settings : Settings
@@ -311,9 +312,9 @@ def build_default_store(settings: Settings, *, rebuild: bool = False
                         ) -> IngestReport | None:
     """Build the store from the shipped data if it is missing or empty (or ``rebuild``).
 
-    Ingests ``<data_dir>/crime/<force>`` with the force boundary and default buffer, then
-    ``<data_dir>/crime/neighbours`` (if present) with the force boundary buffered
-    :data:`NEIGHBOUR_BUFFER_M`: they are near-border context rows.
+    Ingests ``<data_dir>/crime/<force>`` checked against its own force area with the default
+    buffer, then ``<data_dir>/crime/neighbours`` (if present) checked against the configured
+    force's area buffered :data:`NEIGHBOUR_BUFFER_M`: they are its near-border context rows.
 
     Parameters
     ----------
@@ -335,6 +336,9 @@ def build_default_store(settings: Settings, *, rebuild: bool = False
     crime = Path(settings.data_dir) / "crime"
     report = ingest(crime / settings.force, store, boundary="force", settings=settings)
     if (crime / "neighbours").is_dir():
-        report = report.merged(ingest(crime / "neighbours", store, boundary="force",
+        from hotspots.spatial.boundaries import force_area
+
+        report = report.merged(ingest(crime / "neighbours", store,
+                                      boundary=force_area(settings.force, settings),
                                       buffer_m=NEIGHBOUR_BUFFER_M, settings=settings))
     return report

@@ -376,7 +376,7 @@ def _load_selection(store: Path, selection: Selection) -> _Loaded:
         raise NoDataError(f"{store}: the incident store holds no months")
     crime_filter = selection.crime_filter
     # The whole span, once: the trend and the junctions' previous period need it.
-    everything = load_incidents(store, area=selection.area, forces=[selection.force],
+    everything = load_incidents(store, area=selection.area, forces=list(selection.all_forces),
                                 settings=settings, geometry=selection.geometry, **crime_filter)
     months = everything["month"].astype(str)
     period_inc = everything[((months >= start) & (months <= end)).to_numpy(bool)]

@@ -31,16 +31,21 @@ def _store(store_dir: str | os.PathLike | None, settings: Settings) -> str:
 
 
 def available_months(store_dir: str | os.PathLike | None = None, *,
-                     settings: Settings, force: str | None = None) -> list[str]:
-    """Return the ``YYYY-MM`` months the store holds, sorted: of any force, or of ``force``."""
-    return store_months(_store(store_dir, settings), force)
+                     settings: Settings, forces: Sequence[str] | None = None) -> list[str]:
+    """Return the ``YYYY-MM`` months the store holds, sorted: for any force, or for any of
+    ``forces`` (slugs)."""
+    store = _store(store_dir, settings)
+    if forces is None:
+        return store_months(store)
+    return sorted({m for f in forces for m in store_months(store, f)})
 
 
 def no_data_error(selection: Selection, store_dir: str | os.PathLike | None = None
                   ) -> NoDataError:
     """The error for a selection with no mapped incidents: it names the months the store
-    holds for the selection's force, and the gaps (:func:`hotspots.wording.no_data_message`)."""
-    held = available_months(store_dir, settings=selection.settings, force=selection.force)
+    holds for the selection's forces, and the gaps (:func:`hotspots.wording.no_data_message`)."""
+    held = available_months(store_dir, settings=selection.settings,
+                            forces=list(selection.forces))
     return NoDataError(wording.no_data_message(selection.crimes, selection.area_label,
                                                selection.start, selection.end, held))
 
@@ -89,10 +94,11 @@ def load_incidents(store_dir: str | os.PathLike | None = None, *, start: str | N
         police.uk crime types, matched exactly (e.g. "Vehicle crime"). With ``groups`` too, a
         row must match both.
     area : str, optional
-        None or "force" (the default): located rows inside the force area, plus the rows
-        without a location - they were recorded by the force, so they count towards its
-        totals. Rows the ingest buffer let in just outside the force area are left out, so the
-        CLI and the dashboard count the same incidents. A district name (e.g. "Rugby"): located
+        None or "force" (the default): located rows inside the force area (``geometry``, or
+        the configured force's), plus the rows without a location - they were recorded by
+        the force, so they count towards its totals. Rows the ingest buffer let in just
+        outside the force area are left out, so the CLI and the dashboard count the same
+        incidents. A district name (e.g. "Rugby"): located
         rows inside that district only; rows without a location are dropped, since they cannot
         be placed in a district. "none": no area filter at all - every row of the chosen
         forces, e.g. neighbouring forces' near-border rows for cross-border corridor analysis.
@@ -154,8 +160,9 @@ def load_incidents(store_dir: str | os.PathLike | None = None, *, start: str | N
         forces = _as_list(forces, "forces")
         unknown = [f for f in forces if f not in held]
         if unknown:
-            raise ParameterError(f"unknown force(s) {', '.join(map(repr, unknown))}; "
-                                 f"forces in the store: {', '.join(held)}")
+            raise ParameterError(f"the store holds no incidents of {', '.join(unknown)}; "
+                                 f"forces in the store: {', '.join(held)} (load a force's "
+                                 "police.uk files with `hotspots ingest`)")
 
     months = [m for m in store_months(store)
               if (start is None or m >= start) and (end is None or m <= end)]
@@ -171,6 +178,8 @@ def load_incidents(store_dir: str | os.PathLike | None = None, *, start: str | N
     if area is not None and area.strip().lower() == "none":
         return frame[keep].reset_index(drop=True)
     whole_force = area is None or area.strip().lower() in ("force", "all", settings.force)
+    # Without a geometry, "force" and district names are the configured force's (a
+    # Selection passes the geometry of its own forces).
     geom = area_geometry(area, settings) if geometry is None else geometry
     idx = np.flatnonzero(keep & located)
     inside = np.zeros(len(frame), dtype=bool)
@@ -202,7 +211,7 @@ def select(selection: Selection, store_dir: str | os.PathLike | None = None, *,
     mapped_only : bool
         Drop rows without a location.
     forces : sequence of str or "all", optional
-        Default ``[selection.force]``.
+        Default: the selection's forces.
 
     Returns
     -------
@@ -212,6 +221,6 @@ def select(selection: Selection, store_dir: str | os.PathLike | None = None, *,
     settings = selection.settings
     return load_incidents(store_dir or settings.store_dir, start=selection.start,
                           end=selection.end, area=selection.area,
-                          forces=forces or [selection.force], mapped_only=mapped_only,
+                          forces=forces or list(selection.all_forces), mapped_only=mapped_only,
                           settings=settings, geometry=selection.geometry,
                           **selection.crime_filter)

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from hotspots import forces as force_registry
 from hotspots import months, wording
 from hotspots.config import Settings
 from hotspots.errors import NoDataError, ParameterError
@@ -45,9 +46,14 @@ class Selection:
     types : tuple of str
         police.uk crime types; when given they alone select the crimes.
     area : str
-        ``"force"`` (the whole force area) or a district name, as the boundaries spell it.
+        ``"force"`` (the whole area of the selected forces) or a district name of one of
+        them, as the boundaries spell it.
     force : str
-        Force slug (the settings' force by default).
+        The first of ``forces`` (the settings' force by default).
+    forces : tuple of str
+        Every force selected (slugs): one force, or a region's forces.
+    region : str
+        The region the forces were chosen as (its slug), or "" for forces named one by one.
     settings : Settings
         Where the boundaries live; not part of the selection's identity.
     """
@@ -57,7 +63,9 @@ class Selection:
     groups: tuple[str, ...] = ()
     types: tuple[str, ...] = ()
     area: str = FORCE_AREA
-    force: str = "warwickshire"
+    force: str = ""
+    forces: tuple[str, ...] = ()
+    region: str = ""
     settings: Settings | None = field(default=None, compare=False, repr=False)
 
     # ------------------------------------------------------------------ construction
@@ -67,6 +75,7 @@ class Selection:
               groups: Sequence[str] | str | None = None,
               types: Sequence[str] | str | None = None,
               area: str | None = None, force: str | None = None,
+              forces: Sequence[str] | None = None, region: str | None = None,
               require_crimes: bool = True) -> Selection:
         """Validate the parts of a selection and return it.
 
@@ -78,9 +87,13 @@ class Selection:
         groups, types : sequence of str, optional
             At least one of the two unless ``require_crimes`` is False.
         area : str, optional
-            None, ``"force"`` or a district name (any case).
+            None, ``"force"`` or a district name of the selected forces (any case).
         force : str, optional
-            Default ``settings.force``.
+            One force (slug or name); default ``settings.force``.
+        forces : sequence of str, optional
+            Several forces (slugs or names), instead of ``force``.
+        region : str, optional
+            A region (ROCU or the settings' ``[regions]``), instead of ``force``/``forces``.
         require_crimes : bool, default True
 
         Returns
@@ -91,6 +104,7 @@ class Selection:
         ------
         ParameterError
             A malformed or reversed month, an unknown crime group, no crimes chosen.
+            An unknown force or region.
         NoDataError
             An unknown area name.
         """
@@ -105,14 +119,24 @@ class Selection:
                                  f"choose from {', '.join(valid)}")
         if require_crimes and not group_items and not type_items:
             raise ParameterError("choose crimes: give crime groups or crime types")
-        force = force or settings.force
+        chosen = force_registry.resolve_forces(
+            [*([force] if force else []), *(forces or [])], region, settings) or \
+            (force_registry.force_info(settings.force).slug,)
+        region_slug = force_registry.region_slug(region, settings) if region else ""
         return cls(start=first, end=last, groups=group_items, types=type_items,
-                   area=_canonical_area(area, settings, force), force=force, settings=settings)
+                   area=_canonical_area(area, settings, chosen), force=chosen[0],
+                   forces=chosen, region=region_slug, settings=settings)
 
     def with_(self, **changes: Any) -> Selection:
         """Return a copy with ``changes`` applied and validated again."""
         base = {"start": self.start, "end": self.end, "groups": self.groups,
-                "types": self.types, "area": self.area, "force": self.force}
+                "types": self.types, "area": self.area}
+        if "force" in changes or "forces" in changes or "region" in changes:
+            base.update(force=None, forces=None, region=None)
+        elif self.region:
+            base["region"] = self.region
+        else:
+            base["forces"] = self.forces or (self.force,)
         base.update(changes)
         settings = base.pop("settings", None) or self._settings()
         return Selection.build(settings, require_crimes=False, **base)
@@ -146,7 +170,12 @@ class Selection:
     def geometry(self) -> BaseGeometry:
         """The area's polygon in EPSG:27700, resolved once per selection."""
         return boundaries.area_geometry(None if self.whole_force else self.area,
-                                        self._settings())
+                                        self._settings(), forces=self.all_forces)
+
+    @property
+    def all_forces(self) -> tuple[str, ...]:
+        """Every force selected (slugs); a selection made without them has its one force."""
+        return self.forces or (self.force,)
 
     @property
     def area_km2(self) -> float:
@@ -163,14 +192,25 @@ class Selection:
         return wording.crimes_label(self.groups, self.types)
 
     @property
+    def forces_name(self) -> str:
+        """The forces in words: the region's name, or the forces' titles."""
+        if self.region and self.settings is not None:
+            return force_registry.region_name(self.region, self.settings)
+        titles = [force_registry.title(f) for f in self.all_forces]
+        return titles[0] if len(titles) == 1 else ", ".join(titles[:-1]) + " and " + titles[-1]
+
+    @property
     def area_name(self) -> str:
-        """The area for a title: the force's name or the district."""
-        return wording.force_name(self.force) if self.whole_force else self.area
+        """The area for a title: the forces' (or region's) name, or the district."""
+        return self.forces_name if self.whole_force else self.area
 
     @property
     def area_label(self) -> str:
-        """The area for a table or caption, e.g. ``"Warwickshire (force area)"``."""
-        return f"{self.area_name} (force area)" if self.whole_force else self.area
+        """The area for a table or caption, e.g. ``"Essex (force area)"``."""
+        if not self.whole_force:
+            return self.area
+        several = len(self.all_forces) > 1
+        return f"{self.area_name} ({'force areas' if several else 'force area'})"
 
     @property
     def period_label(self) -> str:
@@ -188,6 +228,7 @@ class Selection:
         out = asdict(self)
         out.pop("settings")
         out["groups"], out["types"] = list(self.groups), list(self.types)
+        out["forces"] = list(self.all_forces)
         return out
 
     def _settings(self) -> Settings:
@@ -213,12 +254,13 @@ def _canonical_types(types: tuple[str, ...], settings: Settings) -> tuple[str, .
     return tuple(dict.fromkeys(known.get(t.lower(), t) for t in types))
 
 
-def _canonical_area(area: str | None, settings: Settings, force: str) -> str:
-    """``"force"`` for the whole force, else the district as the boundaries spell it."""
+def _canonical_area(area: str | None, settings: Settings, forces: tuple[str, ...]) -> str:
+    """``"force"`` for the whole area of the forces, else the district as the boundaries
+    spell it."""
     text = "" if area is None else str(area).strip()
-    if text.lower() in (*_WHOLE, force.lower()):
+    if text.lower() in (*_WHOLE, *forces):
         return FORCE_AREA
-    names = boundaries.district_names(settings)
+    names = boundaries.district_names(settings, forces)
     for name in names:
         if name.lower() == text.lower():
             return name

@@ -343,14 +343,19 @@ def _partition_values(store: Path, level: int) -> list[str]:
 
 
 def store_months(store_dir: str | os.PathLike, force: str | None = None) -> list[str]:
-    """Return the months (``YYYY-MM``, sorted) the store holds, from partition names alone:
-    of any force, or of ``force`` (a slug) only."""
+    """Return the months (``YYYY-MM``, sorted) the store holds, from partition names alone.
+
+    Parameters
+    ----------
+    store_dir : path-like
+    force : str, optional
+        Only the months held for this force slug (default: any force).
+    """
     store = _require(store_dir)
     if force is None:
         return _partition_values(store, 1)
-    level = len(store.parts)
-    return sorted({p.parts[level + 1].split("=", 1)[1] for p in _parts(store)
-                   if p.parts[level] == f"force={force}"})
+    parts = (store / f"force={force}").glob("month=*/part-*.parquet")
+    return sorted({p.parent.name.split("=", 1)[1] for p in parts})
 
 
 def store_forces(store_dir: str | os.PathLike) -> list[str]:

@@ -24,6 +24,8 @@ from shapely.geometry.base import BaseGeometry
 
 from hotspots.config import Settings
 from hotspots.errors import ParameterError
+from hotspots.forces import INFO as FORCE_INFO
+from hotspots.forces import NO_AREA_FORCES, lookup_slug
 from hotspots.spatial.crs import to_bng, to_wgs84
 
 if TYPE_CHECKING:
@@ -37,8 +39,11 @@ R_RANGE = "coordinates out of range"
 R_GEOMETRY = "not a point geometry"
 R_OUTSIDE = "coordinates outside force area"
 R_FIELDS = "wrong number of fields"
+R_UNKNOWN_FORCE = "unknown force"
+R_NO_AREA = "force has no area in England and Wales"
 #: Every reason a row can be rejected for. Index + 1 is the internal reason code.
-REASONS = (R_TYPE, R_DATE, R_COORDS, R_RANGE, R_GEOMETRY, R_OUTSIDE, R_FIELDS)
+REASONS = (R_TYPE, R_DATE, R_COORDS, R_RANGE, R_GEOMETRY, R_OUTSIDE, R_FIELDS,
+           R_UNKNOWN_FORCE, R_NO_AREA)
 _CODE = {r: i + 1 for i, r in enumerate(REASONS)}
 
 REJECT_COLUMNS = ("file", "line", "reason", "row")
@@ -48,8 +53,56 @@ REJECT_COLUMNS = ("file", "line", "reason", "row")
 _BNG_X = (0.0, 700_000.0)
 _BNG_Y = (0.0, 1_300_000.0)
 _MONTH_RE = r"\d{4}-(0[1-9]|1[0-2])"
+#: police.uk file names: ``2025-01-essex-street.csv`` (also gzipped), the slug in the middle.
+_POLICE_UK_FILE = re.compile(r"\d{4}-\d{2}-(?P<slug>[a-z0-9-]+?)-street\.csv(\.gz)?$")
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
+
+
+def row_force(name: str) -> str:
+    """The slug of a force as a row names it: the registry's (BTP is ``btp``), else
+    :func:`force_slug`."""
+    return lookup_slug(name) or force_slug(name)
+
+
+def file_force(name: str) -> str | None:
+    """The force a police.uk file name names (``2025-01-essex-street.csv`` -> ``essex``), if
+    the slug is a known force; None otherwise."""
+    m = _POLICE_UK_FILE.search(re.split(r"[\\/!]", str(name))[-1])
+    return lookup_slug(m.group("slug")) if m else None
+
+
+@dataclass(frozen=True)
+class ForceAreas:
+    """The default ingest check: each row against its own force's area plus ``buffer_m``.
+
+    A row's force is its force column ("Falls within" for police.uk), else the force in the
+    police.uk file name, else the mapping's ``default_force`` or ``settings.force``. Rows of
+    a force without an area in England and Wales (British Transport Police, PSNI) are
+    rejected as :data:`R_NO_AREA`, of a force not in the registry as :data:`R_UNKNOWN_FORCE`.
+    """
+
+    settings: Settings
+    buffer_m: float
+
+    def area(self, slug: str) -> BaseGeometry | None:
+        """The prepared, buffered area of a force, or None when it has none."""
+        if slug not in FORCE_INFO:
+            return None
+        key = (str(self.settings.data_dir), slug, float(self.buffer_m))
+        if key not in _FORCE_AREAS:
+            from hotspots.spatial.boundaries import force_area
+
+            geom = force_area(slug, self.settings)
+            # A copy, so preparing it leaves the cached boundary untouched.
+            geom = geom.buffer(self.buffer_m) if self.buffer_m else shapely.from_wkb(
+                shapely.to_wkb(geom))
+            shapely.prepare(geom)
+            _FORCE_AREAS[key] = geom
+        return _FORCE_AREAS[key]
+
+
+_FORCE_AREAS: dict[tuple[str, str, float], BaseGeometry] = {}
 
 
 def force_slug(name: str) -> str:
@@ -265,9 +318,42 @@ def _in_grid(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return (x >= _BNG_X[0]) & (x <= _BNG_X[1]) & (y >= _BNG_Y[0]) & (y <= _BNG_Y[1])
 
 
-def normalise(t: Table, settings: Settings, area: BaseGeometry | None
-               ) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
-    """Validate a table: return (canonical frame of all rows, which are valid, rejects)."""
+def _forces(t: Table, settings: Settings) -> np.ndarray:
+    """Each row's force slug: its force column, else its police.uk file's force, else the
+    mapping's default force (or ``settings.force``)."""
+    mp, n = t.mapping, len(t.frame)
+    default = row_force(mp.default_force or settings.force)
+    by_file = np.array([file_force(name) or default for name in t.names], dtype=object)
+    fallback = by_file[t.file_idx] if len(by_file) else np.full(n, default, dtype=object)
+    if not mp.force:
+        return fallback
+    named = _per_unique(_key(t, mp.force), lambda u: [row_force(v) if v else "" for v in u])
+    return np.where(named == "", fallback, named).astype(object)
+
+
+def _check_own_force(areas: ForceAreas, force: np.ndarray, code: np.ndarray, has: np.ndarray,
+                     x: np.ndarray, y: np.ndarray) -> None:
+    """Reject rows outside their own force's area (in place on ``code``)."""
+    valid = code == 0
+    for slug in pd.unique(force[valid]):
+        rows = valid & (force == slug)
+        geom = areas.area(slug)
+        if geom is None:
+            code[rows] = _CODE[R_NO_AREA if slug in NO_AREA_FORCES else R_UNKNOWN_FORCE]
+            continue
+        check = np.flatnonzero(rows & has)
+        if check.size:
+            inside = shapely.contains_xy(geom, x[check], y[check])
+            code[check[~inside]] = _CODE[R_OUTSIDE]
+
+
+def normalise(t: Table, settings: Settings, area: BaseGeometry | ForceAreas | None
+              ) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
+    """Validate a table: return (canonical frame of all rows, which are valid, rejects).
+
+    ``area`` is a polygon every located row must fall in, :class:`ForceAreas` (each row in
+    its own force's area), or None (no area check).
+    """
     mp, n = t.mapping, len(t.frame)
     code = np.zeros(n, dtype=np.int8)
 
@@ -306,7 +392,10 @@ def normalise(t: Table, settings: Settings, area: BaseGeometry | None
             lon, lat = to_wgs84(x, y)
         reject(has & ~_in_grid(x, y), R_RANGE)
 
-    if area is not None:
+    force = _forces(t, settings)
+    if isinstance(area, ForceAreas):
+        _check_own_force(area, force, code, has, x, y)
+    elif area is not None:
         check = np.flatnonzero((code == 0) & has)
         if check.size:
             inside = shapely.contains_xy(area, x[check], y[check])
@@ -322,12 +411,6 @@ def normalise(t: Table, settings: Settings, area: BaseGeometry | None
         ids = ids.copy()
         ids[noid] = _content_ids(parts, t.file_idx[noid])
 
-    default_force = force_slug(mp.default_force or settings.force)
-    if mp.force:
-        force = _per_unique(_key(t, mp.force),
-                            lambda u: [force_slug(v) or default_force for v in u])
-    else:
-        force = np.full(n, default_force, dtype=object)
     codes, types = pd.factorize(ctype, use_na_sentinel=False)
     types = list(pd.Index(types).astype(object))
     groups = np.array([settings.crime_groups.get(v, "other") for v in types], dtype=object)

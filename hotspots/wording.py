@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from hotspots.errors import ParameterError
+from hotspots.forces import title as force_title
 from hotspots.months import month_range, month_runs, split_month
 
 if TYPE_CHECKING:
@@ -125,8 +126,9 @@ def month_runs_label(months: Sequence[str]) -> str:
 
 
 def force_name(slug: str) -> str:
-    """A force slug for people: ``"thames-valley"`` -> ``"Thames Valley"``."""
-    return str(slug).replace("-", " ").title()
+    """A force slug for people, from the force registry: ``"thames-valley"`` -> ``"Thames
+    Valley"``, ``"devon-and-cornwall"`` -> ``"Devon & Cornwall"``."""
+    return force_title(slug)
 
 
 def crimes_label(groups: Sequence[str] | None = None, types: Sequence[str] | None = None) -> str:

@@ -350,7 +350,9 @@ def test_generic_csv_with_easting_northing_and_datetime_gives_minute_precision(t
                             datetime="when", date_format="%d/%m/%Y %H:%M", id="ref",
                             location="street", soc_flag="soc", ocg_ref="ocg", county_line="cl",
                             force="force")
-    res = read_incidents(f, mapping=mapping, settings=settings)
+    # No area check: R2 names West Mercia but lies in Warwickshire (the check is pinned in
+    # test_forces.py); this test is about reading the columns.
+    res = read_incidents(f, mapping=mapping, boundary=None, settings=settings)
     assert res.report.by_reason == {"unparseable date": 1}
     inc = res.incidents
     assert inc["date_precision"].tolist() == ["minute", "minute"]

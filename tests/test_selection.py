@@ -49,7 +49,8 @@ def test_selections_are_values_equal_by_their_fields(settings):
     assert a.previous() == a.with_(start="2024-11", end="2024-12")
     assert a.months == ["2025-01", "2025-02"]
     assert a.to_dict() == {"start": "2025-01", "end": "2025-02", "groups": ["acquisitive"],
-                           "types": [], "area": "force", "force": "warwickshire"}
+                           "types": [], "area": "force", "force": "warwickshire",
+                           "forces": ["warwickshire"], "region": ""}
 
 
 @pytest.mark.parametrize("parts, error, fragment", [

@@ -781,25 +781,29 @@ def evaluate_store(store_dir: str | os.PathLike | None = None, *,
                    groups: Sequence[str] | None = None, types: Sequence[str] | None = None,
                    area: str | None = None, settings: Settings,
                    start: str | None = None, end: str | None = None,
+                   forces: Sequence[str] | None = None,
                    **kwargs: Any) -> EvaluationResult:
     """Load a crime selection from the store and :func:`evaluate` it (what the CLI runs).
 
     The store's months (:func:`hotspots.query.available_months`) define the gaps; ``area`` is
     the force (default) or a district name, used both to select incidents and as the study
     area. ``start``/``end`` (``YYYY-MM``) keep the back-test inside that window: its training
-    and test months alike (default: every month the store holds). Other keyword arguments go
-    to :func:`evaluate`.
+    and test months alike (default: every month the store holds). ``forces`` (slugs, default
+    ``settings.force``) are the forces whose incidents and area are evaluated together. Other
+    keyword arguments go to :func:`evaluate`.
     """
     if groups is None and types is None:
         raise ParameterError("choose crimes with groups (e.g. acquisitive) or types "
                              "(e.g. Burglary)")
-    inc = load_incidents(store_dir, groups=groups, types=types, area=area, start=start,
-                         end=end, settings=settings)
-    held = [m for m in available_months(store_dir, settings=settings)
+    chosen = list(forces) if forces else [settings.force]
+    study_area = area_geometry(area, settings, forces=chosen)
+    inc = load_incidents(store_dir, groups=groups, types=types, area=area, forces=chosen,
+                         start=start, end=end, settings=settings, geometry=study_area)
+    held = [m for m in available_months(store_dir, settings=settings, forces=chosen)
             if (start is None or m >= start) and (end is None or m <= end)]
     kwargs.setdefault("crimes", crime_noun(groups, types))
-    result = evaluate(inc, months=held, study_area=area_geometry(area, settings), **kwargs)
+    result = evaluate(inc, months=held, study_area=study_area, **kwargs)
     result.params.update({"area": area or "force", "groups": list(groups or []),
-                          "types": list(types or []),
+                          "types": list(types or []), "forces": chosen,
                           **({"from": start, "to": end} if start or end else {})})
     return result

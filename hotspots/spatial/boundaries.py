@@ -1,4 +1,5 @@
-"""Shipped boundaries (county = force area, districts, LSOAs) in British National Grid."""
+"""Shipped boundaries in British National Grid: every force's area and districts (national,
+generalised), and the default force's detailed area, districts and LSOAs."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ from functools import lru_cache
 from pathlib import Path
 
 import geopandas as gpd
+import shapely
 from shapely.geometry.base import BaseGeometry
 
+from hotspots import forces as force_registry
 from hotspots.config import Settings
 from hotspots.errors import InputError, NoDataError
 
@@ -16,6 +19,8 @@ _FILES = {
     "districts": "districts.parquet",
     "lsoa": "lsoa2011.parquet",
     "context": "lad_context.parquet",
+    "forces": "national/forces.parquet",
+    "national_districts": "national/districts.parquet",
 }
 
 
@@ -32,10 +37,13 @@ def load_boundary(kind: str, settings: Settings) -> gpd.GeoDataFrame:
 
     Parameters
     ----------
-    kind : {"county", "districts", "lsoa", "context"}
-        ``county`` is the Warwickshire Police force area; ``districts`` its five districts
-        (columns ``code``, ``name``); ``lsoa`` the LSOA 2011 polygons; ``context`` the
-        neighbouring local authority districts, for map context only.
+    kind : {"county", "districts", "lsoa", "context", "forces", "national_districts"}
+        ``county`` is the detailed area of the force the shipped crime is for (column
+        ``name``: the force); ``districts`` its districts (columns ``code``, ``name``);
+        ``lsoa`` its LSOA 2011 polygons; ``context`` the local authority districts around it,
+        for map context only; ``forces`` the 43 force areas of England and Wales (``code``,
+        ``name``: ONS); ``national_districts`` their 318 districts (``code``, ``name``,
+        ``force_code``).
     settings : Settings
 
     Returns
@@ -62,22 +70,93 @@ def read_boundary_file(path: str | Path) -> BaseGeometry:
     return gdf.to_crs("EPSG:27700").geometry.union_all()
 
 
-def area_geometry(area: str | None, settings: Settings) -> BaseGeometry:
-    """Return the force area (``area`` None or "force") or one district by name, in BNG.
+def national_forces(data_dir: str | Path) -> gpd.GeoDataFrame:
+    """The 43 force areas (``code``, ``name``, geometry), shared and cached: do not change."""
+    return _read(str(Path(data_dir) / "boundaries" / _FILES["forces"]))
 
-    District names match case-insensitively (e.g. "Rugby", "warwick").
+
+def national_districts(data_dir: str | Path) -> gpd.GeoDataFrame:
+    """The 318 districts with their force (``code``, ``name``, ``force_code``), shared and
+    cached: do not change."""
+    return _read(str(Path(data_dir) / "boundaries" / _FILES["national_districts"]))
+
+
+def detailed_force(settings: Settings) -> str | None:
+    """The force whose detailed boundaries are shipped (``county`` and ``districts``), or None.
+
+    Read from the county file's name, so the detailed layers are used for their own force
+    only, whichever force the settings name.
     """
-    force = settings.force
-    if area is None or area.strip().lower() in ("force", "all", force):
+    path = settings.data_dir / "boundaries" / _FILES["county"]
+    if not path.is_file():
+        return None
+    layer = _read(str(path))
+    names = layer["name"].tolist() if "name" in layer else []
+    return force_registry.lookup_slug(names[0]) if names else None
+
+
+def force_area(force: str, settings: Settings) -> BaseGeometry:
+    """Return one force's area in BNG: the detailed shipped outline for the force it is
+    shipped for, else the national (generalised) one."""
+    slug = force_registry.force_info(force).slug
+    if slug == detailed_force(settings):
         return load_boundary("county", settings).geometry.union_all()
-    d = load_boundary("districts", settings)
-    hit = d[d["name"].str.lower() == area.strip().lower()]
+    areas = national_forces(settings.data_dir)
+    hit = areas[areas["code"] == force_registry.INFO[slug].ons_code]
     if hit.empty:
-        raise NoDataError(f"unknown area {area!r}; choose the force or one of: "
-                          + ", ".join(sorted(d["name"])))
+        raise InputError(f"{settings.data_dir}: no area for {slug} in the national force areas")
     return hit.geometry.iloc[0]
 
 
-def district_names(settings: Settings) -> list[str]:
-    """Return the district names, sorted."""
-    return sorted(load_boundary("districts", settings)["name"].tolist())
+def force_districts(force: str, settings: Settings) -> gpd.GeoDataFrame:
+    """Return one force's districts (``code``, ``name``, geometry; a copy), as
+    :func:`force_area` chooses the layer."""
+    slug = force_registry.force_info(force).slug
+    if slug == detailed_force(settings):
+        return load_boundary("districts", settings)[["code", "name", "geometry"]]
+    d = national_districts(settings.data_dir)
+    own = d[d["force_code"] == force_registry.INFO[slug].ons_code]
+    return own[["code", "name", "geometry"]].reset_index(drop=True).copy()
+
+
+def _forces(forces: str | tuple[str, ...] | list[str] | None, settings: Settings
+            ) -> list[str]:
+    if forces is None:
+        return [settings.force]
+    return [forces] if isinstance(forces, str) else list(forces)
+
+
+def area_geometry(area: str | None, settings: Settings,
+                  forces: str | tuple[str, ...] | list[str] | None = None) -> BaseGeometry:
+    """Return the forces' area (``area`` None, "force", "all" or one of the forces) or one of
+    their districts by name, in BNG.
+
+    Parameters
+    ----------
+    area : str or None
+        District names match case-insensitively (e.g. "Rugby", "warwick").
+    settings : Settings
+    forces : str or sequence of str, optional
+        Force slugs (default ``settings.force``); several give the union of their areas.
+    """
+    chosen = _forces(forces, settings)
+    text = "" if area is None else area.strip().lower()
+    if text in ("", "force", "all") or text in chosen:
+        geoms = [force_area(f, settings) for f in chosen]
+        return geoms[0] if len(geoms) == 1 else shapely.union_all(geoms)
+    for f in chosen:
+        d = force_districts(f, settings)
+        hit = d[d["name"].str.lower() == text]
+        if not hit.empty:
+            return hit.geometry.iloc[0]
+    raise NoDataError(f"unknown area {area!r}; choose the force or one of: "
+                      + ", ".join(district_names(settings, chosen)))
+
+
+def district_names(settings: Settings,
+                   forces: str | tuple[str, ...] | list[str] | None = None) -> list[str]:
+    """Return the districts of the forces (default ``settings.force``), sorted."""
+    names = set()
+    for f in _forces(forces, settings):
+        names.update(force_districts(f, settings)["name"].tolist())
+    return sorted(names)

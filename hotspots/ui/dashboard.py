@@ -24,6 +24,7 @@ import streamlit as st
 from hotspots import wording
 from hotspots.config import Settings, load_settings
 from hotspots.errors import HotspotsError, NoDataError
+from hotspots.forces import title as force_title
 from hotspots.months import missing_months
 from hotspots.store import store_fingerprint
 from hotspots.ui import corridors, disruption, evaluation, hotspot_view, meeting
@@ -103,7 +104,8 @@ def _sidebar(months: Sequence[str], types: Sequence[str], districts: Sequence[st
         st.header("Selection")
         area = st.selectbox(
             "Area", [FORCE_AREA, *districts], key="area",
-            format_func=lambda a: "Warwickshire (force area)" if a == FORCE_AREA else a)
+            format_func=lambda a: f"{force_title(own_force)} (force area)"
+            if a == FORCE_AREA else a)
         default = (months[max(0, len(months) - DEFAULT_MONTHS)], months[-1])
         if len(months) > 1:
             start, end = st.select_slider("Months", options=list(months), value=default,
@@ -143,7 +145,8 @@ def _sidebar(months: Sequence[str], types: Sequence[str], districts: Sequence[st
 
 def main() -> None:
     """Draw the dashboard (the body of ``app.py``)."""
-    st.set_page_config(page_title="Hotspots: Warwickshire", layout="wide",
+    # Before any other Streamlit call, so before the settings name the force.
+    st.set_page_config(page_title="Hotspots", layout="wide",
                        initial_sidebar_state=meeting.sidebar_state())
     st.html(_PAGE_CSS)
     try:
