@@ -696,7 +696,32 @@ def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
     _add_road_commands(sub, default_store)
     _add_evaluate(sub, default_store)
     _add_report(sub, default_store)
+    _add_basemap(sub, default_store, settings)
     return p
+
+
+def _cmd_basemap(args) -> int:
+    from hotspots.streets import build_from_osm, streets_dir
+
+    out = Path(args.out) if args.out else streets_dir(args.settings)
+    written = build_from_osm(args.extract, out)
+    sizes = {p.name: p.stat().st_size for p in written}
+    _emit({"out": str(out), "files": sizes}, args.json,
+          [f"street basemap written to {out}",
+           *(f"  {name}: {size / 1e6:.2f} MB" for name, size in sizes.items())])
+    return 0
+
+
+def _add_basemap(sub, default_store: str, settings: Settings) -> None:
+    """``hotspots basemap build EXTRACT``: the street basemap from an OpenStreetMap extract."""
+    bm = sub.add_parser("basemap", help="the street basemap drawn under the maps")
+    bsub = bm.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    b = bsub.add_parser("build", help="build it from an OpenStreetMap extract (.osm.pbf, .osm)")
+    b.add_argument("extract", help="OpenStreetMap extract of the force area (.osm.pbf or .osm)")
+    b.add_argument("--out", help="folder to write (default: <data_dir>/streets, "
+                                 f"{Path(settings.data_dir) / 'streets'})")
+    b.add_argument("--json", action="store_true", help="machine-readable output")
+    b.set_defaults(func=_cmd_basemap, store=default_store)
 
 
 def _ensure_default_store(args, settings: Settings) -> None:
@@ -704,7 +729,7 @@ def _ensure_default_store(args, settings: Settings) -> None:
     (as the dashboard does) rather than fail; any other store must exist already."""
     from hotspots.ingest import build_default_store
 
-    if args.command == "ingest":
+    if args.command in ("ingest", "basemap"):
         return
     if Path(args.store).resolve() == Path(settings.store_dir).resolve():
         report = build_default_store(settings)

@@ -27,6 +27,7 @@ __all__ = [
     "PLACE_CLASSES",
     "ROAD_CLASSES",
     "StreetLayers",
+    "build_from_osm",
     "coverage",
     "landuse_layer",
     "place_layer",
@@ -238,3 +239,38 @@ def coverage(layers: StreetLayers, cell_m: float = 2000.0) -> BaseGeometry:
     cells = {(int(x // cell_m), int(y // cell_m)) for x, y in xy}
     return shapely.union_all([shapely.box(i * cell_m, j * cell_m, (i + 1) * cell_m,
                                           (j + 1) * cell_m) for i, j in cells])
+
+
+def build_from_osm(extract: str | Path, out: str | Path) -> list[Path]:
+    """Build the street basemap's files from an OpenStreetMap extract (``hotspots basemap
+    build``): the same layers, classes and simplification as the shipped ones.
+
+    Parameters
+    ----------
+    extract : path-like
+        ``.osm`` or ``.osm.pbf``.
+    out : path-like
+        Folder to write (e.g. ``<data_dir>/streets``).
+
+    Returns
+    -------
+    list of pathlib.Path
+
+    Raises
+    ------
+    InputError
+        The extract is missing or unreadable, or names no road or place.
+    """
+    from hotspots.spatial.osm_streets import read_osm_streets
+
+    raw = read_osm_streets(extract)
+    water = raw["water"].copy()
+    water["geometry"] = water.geometry.simplify(3.0)
+    rail = raw["railways"].copy()
+    rail["geometry"] = rail.geometry.simplify(5.0)
+    return write_street_layers({"roads": road_layer(raw["roads"]),
+                                "places": place_layer(raw["places"]) if len(raw["places"])
+                                else None,
+                                "railways": rail, "water": water,
+                                "landuse": landuse_layer(raw["landuse"]) if len(raw["landuse"])
+                                else None}, Path(out))
