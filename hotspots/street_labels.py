@@ -55,7 +55,8 @@ def _angle(line: shapely.LineString, at: float, span: float) -> float:
 
 def road_labels(roads: gpd.GeoDataFrame, min_length_m: float = 60.0,
                 spacing_m: float = math.inf) -> pd.DataFrame:
-    """Labels of named roads along them: one at the middle of each stretch of a road.
+    """Labels of named roads along them: at the middle of each stretch of a road, with two
+    fall-back places a quarter along either side.
 
     Parameters
     ----------
@@ -65,7 +66,7 @@ def road_labels(roads: gpd.GeoDataFrame, min_length_m: float = 60.0,
         Pieces shorter than this carry no label (the name would hide the road).
     spacing_m : float
         A road is cut into ``round(length / spacing_m)`` equal stretches (at least one), each
-        labelled at its middle: long roads are named again further along.
+        labelled at its middle (and the fall-backs): long roads are named again further along.
 
     Returns
     -------
@@ -87,10 +88,13 @@ def road_labels(roads: gpd.GeoDataFrame, min_length_m: float = 60.0,
             # Longer roads of a higher class first; the length term only breaks ties in a class.
             priority = rank.get(cls, len(rank)) * 10.0 + 5.0 / (1.0 + line.length / 200.0)
             for k in range(n):
-                at = (k + 0.5) * line.length / n
-                mid = line.interpolate(at)
-                rows.append((text, mid.x, mid.y, _angle(line, at, 25.0), round(priority, 3),
-                             cls, ROAD_MIN_ZOOM.get(cls, 16)))
+                # The middle of the stretch first; a quarter either side if the middle is
+                # taken (the page shows one name of a road per screen region).
+                for share, extra in ((0.5, 0.0), (0.25, 0.5), (0.75, 0.5)):
+                    at = (k + share) * line.length / n
+                    mid = line.interpolate(at)
+                    rows.append((text, mid.x, mid.y, _angle(line, at, 25.0),
+                                 round(priority + extra, 3), cls, ROAD_MIN_ZOOM.get(cls, 16)))
     return pd.DataFrame(rows, columns=list(LABEL_COLUMNS))
 
 

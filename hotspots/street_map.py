@@ -224,7 +224,11 @@ class StreetBasemap(MacroElement):
                 });
             }
             var size = map.getSize(), taken = blocked(), seen = {};
-            cand.sort(function (a, b) { return a[4] - b[4]; });
+            // At street zoom the streets come first: the town's name only where it fits.
+            function rank(l) {
+                return z >= 15 && (l[5] === "town" || l[5] === "city") ? l[4] + 300 : l[4];
+            }
+            cand.sort(function (a, b) { return rank(a) - rank(b); });
             cand.forEach(function (l) {
                 var p = map.latLngToContainerPoint([l[2], l[1]]);
                 if (p.x < 0 || p.y < 0 || p.x > size.x || p.y > size.y) { return; }

@@ -15,6 +15,9 @@ from hotspots.ui.common import md_escape
 
 __all__ = ["BUILD_COMMAND", "coverage_note", "served"]
 
+#: Share of the selected area that must have streets (2 km squares holding a road).
+COVERED_SHARE = 0.9
+
 #: How a user builds the street basemap for another force.
 BUILD_COMMAND = "hotspots basemap build EXTRACT.osm.pbf"
 
@@ -59,8 +62,8 @@ def _covered(data_dir: str, area: str, _settings: Settings) -> bool:
     if layers is None:
         return False
     geom = area_geometry(area, _settings)
-    return coverage(layers).buffer(1.0).contains(geom.buffer(-500.0) if geom.area > 4e6
-                                                 else geom)
+    # Covered when nearly all of it has streets: a few empty fields are not a missing basemap.
+    return coverage(layers).intersection(geom).area >= COVERED_SHARE * geom.area
 
 
 def coverage_note(settings: Settings, area: str | None) -> None:
