@@ -939,8 +939,39 @@ def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
     _add_road_commands(sub, settings)
     _add_evaluate(sub, settings)
     _add_report(sub, settings)
+    _add_basemap(sub, settings)
     _add_help(sub)
     return p
+
+
+def _cmd_basemap(args) -> int:
+    from hotspots.streets import build_from_osm, streets_dir
+
+    out = Path(args.out) if args.out else streets_dir(args.settings)
+    written = build_from_osm(args.extract, out)
+    sizes = {p.name: p.stat().st_size for p in written}
+    _emit({"out": str(out), "files": sizes}, args,
+          [f"street basemap written to {out}",
+           *(f"  {name}: {size / 1e6:.2f} MB" for name, size in sizes.items())])
+    return 0
+
+
+def _add_basemap(sub, settings: Settings) -> None:
+    """``hotspots basemap build EXTRACT``: the street basemap from an OpenStreetMap extract."""
+    bm = _subcommand(sub, "basemap", None)
+    bsub = bm.add_subparsers(dest="action", required=True, parser_class=_Parser,
+                             metavar="ACTION")
+    b = bsub.add_parser("build", help="build it from an OpenStreetMap extract (.osm.pbf, .osm)",
+                        description=cli_help.DESCRIPTIONS["basemap"],
+                        epilog=cli_help.epilog("basemap"),
+                        formatter_class=cli_help.HelpFormatter)
+    b.add_argument("extract", metavar="EXTRACT",
+                   help="OpenStreetMap extract of the force area (.osm.pbf or .osm)")
+    b.add_argument("--out", metavar="DIR",
+                   help="folder to write (default: the data folder's streets/, "
+                        f"{Path(settings.data_dir) / 'streets'})")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+    b.set_defaults(func=_cmd_basemap, store=str(settings.store_dir))
 
 
 def _ensure_default_store(args, settings: Settings) -> None:
@@ -948,7 +979,7 @@ def _ensure_default_store(args, settings: Settings) -> None:
     (as the dashboard does) rather than fail; any other store must exist already."""
     from hotspots.ingest import build_default_store
 
-    if args.command in ("ingest", "help"):
+    if args.command in ("ingest", "help", "basemap"):
         return
     if Path(args.store).resolve() == Path(settings.store_dir).resolve():
         report = build_default_store(settings)
@@ -975,7 +1006,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _ensure_default_store(args, settings)
         store = getattr(args, "store", None)
         args.settings = settings.with_(store_dir=Path(store)) if store else settings
-        if args.func not in (_cmd_ingest, _cmd_forces, _cmd_help):
+        if args.func not in (_cmd_ingest, _cmd_forces, _cmd_help, _cmd_basemap):
             args.scope = _resolve_scope(args, settings)
             # The first force is the one library defaults (e.g. the back-test) fall back to.
             args.settings = args.settings.with_(force=args.scope["forces"][0])

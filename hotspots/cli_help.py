@@ -26,6 +26,7 @@ SUMMARIES: dict[str, str] = {
     "corridors": "crime around SRN junctions and in corridor bands",
     "evaluate": "back-test the map methods on later months (PAI, hit rate)",
     "report": "map PNG, tasking pack PDF and GIS exports, audited",
+    "basemap": "build the street basemap from an OpenStreetMap extract",
     "help": "explain the terms (hotspots help terms)",
 }
 
@@ -92,6 +93,12 @@ DESCRIPTIONS: dict[str, str] = {
         "pack PDF, the hotspot areas as GeoJSON and GeoPackage, the junctions and disruption "
         "sites as CSV, each with the protective marking and attributions; one line is added "
         "to the export audit log. The map follows --method, as the dashboard's switcher."),
+    "basemap": (
+        "Build the street basemap drawn under the dashboard's map, the PNG snapshot and the "
+        "tasking pack (roads by class with their names, places, railways, water, land use) "
+        "from an OpenStreetMap extract of the force area, as analysts download them for a "
+        "county or region (.osm.pbf or .osm). OpenStreetMap data is ODbL: the maps and "
+        "exports drawn on it attribute it."),
     "help": (
         "Explain the terms used by the commands and the dashboard."),
 }
@@ -179,6 +186,12 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
         ("The same with the Gi* map and no disruption sites",
          "hotspots report --group acquisitive --from 2025-10 --to 2025-12 --method gistar "
          "--sites 0 --out out/gistar"),
+    ],
+    "basemap": [
+        ("Streets for another force from its county extract",
+         "hotspots basemap build gloucestershire-latest.osm.pbf"),
+        ("Into another folder, listing the files as JSON",
+         "hotspots basemap build extract.osm.pbf --out streets --json"),
     ],
     "help": [("The glossary", "hotspots help terms")],
 }

@@ -38,6 +38,9 @@ class Settings:
     tiles_url: str = ""
     tiles_attribution: str = ""
     harm_default: float = 10.0
+    # Same-origin URL the map page fetches the street basemap's chunks from: set by the
+    # dashboard, which serves them; empty elsewhere (the page then draws main roads only).
+    basemap_url: str = ""
     crime_groups: dict[str, str] = field(default_factory=dict)
     harm: dict[str, float] = field(default_factory=dict)
     audit_log: str = ""

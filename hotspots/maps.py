@@ -43,11 +43,15 @@ from hotspots.leaflet import (
 )
 from hotspots.legend import Legend, legend_html
 from hotspots.spatial.crs import BNG, WGS84
+from hotspots.street_map import street_basemap
 from hotspots.wording import format_share
 
 __all__ = ["build_map", "hotspot_features", "hotspot_popup_html"]
 
 _BASE_PANE = "hsBase"
+
+# The density image sits below the street lines (390) so the streets stay readable over it.
+_DENSITY_PANE = "hsDensity"
 
 
 # --------------------------------------------------------------------------------------------
@@ -247,13 +251,18 @@ def build_map(*, base: BaseLayers, view: BaseGeometry, density: DensityImage | N
         Pass it to :func:`offline_html` for the page.
     """
     m = _new_map(settings, title)
+    # No street basemap under a tile server: the tiles carry the streets.
+    streets = None if settings.tiles_url else street_basemap(
+        settings, view, extra_labels=_district_labels(base))
     _add_base(m, base, settings, density=density, roads=roads, show_services=show_services)
+    if streets is not None:
+        streets.add_to(m)
     if hotspots is not None and len(hotspots):
         _add_hotspots(m, hotspots)
     for overlay in overlays:
         overlay.add_to(m)
     _add_counts(m, counts)
-    _add_names(m, base)
+    _add_names(m, base, districts=streets is None)
     if legend is not None:
         LegendControl(legend_html(legend)).add_to(m)
     folium.LayerControl(position="topright", collapsed=True).add_to(m)
@@ -299,11 +308,12 @@ def _add_base(m: folium.Map, base: BaseLayers, settings: Settings, *,
                           pane=_BASE_PANE)
     county.add_to(m)
     if density is not None:
+        folium.map.CustomPane(_DENSITY_PANE, z_index=380, pointer_events=False).add_to(m)
         folium.raster_layers.ImageOverlay(
             image=density.url, bounds=[list(density.bounds[0]), list(density.bounds[1])],
             name="Density surface", pixelated=False, interactive=False,
             attribution=esc(ATTRIBUTION["police_uk"]), className="hs-density",
-        ).add_to(m)
+            pane=_DENSITY_PANE).add_to(m)
     GeoJsonLayer(base.districts, name="Districts", interactive=False,
                  style={"color": "#3c3c3c", "weight": 1.2, "dashArray": "5 4", "fill": False}
                  ).add_to(m)
@@ -354,11 +364,20 @@ def _add_counts(m: folium.Map, counts: Sequence[CountLayer]) -> None:
             CountSymbols(layer, max_count=largest).add_to(m)
 
 
-def _add_names(m: folium.Map, base: BaseLayers) -> None:
-    """District, neighbour and motorway names, above everything else."""
+def _district_labels(base: BaseLayers) -> list[list]:
+    """District names as street basemap labels: placed first, below zoom 12, never over a
+    hotspot's rank (their text is escaped already)."""
+    return [[f["properties"]["label"], *f["geometry"]["coordinates"][:2], 0.0, -300.0,
+             "district", 0] for f in base.district_labels["features"]]
+
+
+def _add_names(m: folium.Map, base: BaseLayers, *, districts: bool = True) -> None:
+    """District, neighbour and motorway names, above everything else (the district names go
+    with the street basemap's names when there is one)."""
     GeoJsonLayer(base.context_labels, name="Neighbouring district names", point="label",
                  label_class="hs-clabel", control=False, interactive=False).add_to(m)
-    GeoJsonLayer(base.district_labels, name="District names", point="label",
-                 label_class="hs-dlabel", interactive=False).add_to(m)
+    if districts:
+        GeoJsonLayer(base.district_labels, name="District names", point="label",
+                     label_class="hs-dlabel", interactive=False).add_to(m)
     GeoJsonLayer(base.motorway_labels, name="Motorway names", point="label",
                  label_class="hs-mlabel", control=False, interactive=False).add_to(m)

@@ -30,6 +30,7 @@ from hotspots.pdf import (
     write_paragraph,
 )
 from hotspots.snapshot import attribution_lines
+from hotspots.streets import read_street_layers
 
 __all__ = ["DATA_CAVEATS", "PACK_PARTS", "PACK_SECTIONS", "disruption_frame", "write_tasking_pack"]
 
@@ -241,7 +242,8 @@ def write_tasking_pack(path: str | os.PathLike, *, title: str, area: str, period
     if given["accuracy"]:
         _accuracy_page(pdf, accuracy)
     _notes_page(pdf, method_notes=method_notes,
-                caveats=DATA_CAVEATS if caveats is None else caveats, not_included=not_included)
+                caveats=DATA_CAVEATS if caveats is None else caveats, not_included=not_included,
+                streets=map_png is not None and read_street_layers(settings) is not None)
 
     path = _save_pdf(pdf, Path(path))
     missing = [k for k, ok in given.items() if not ok]
@@ -492,7 +494,7 @@ def _accuracy_page(pdf: PackPDF, accuracy: str | Mapping[str, Any]) -> None:
 
 
 def _notes_page(pdf: PackPDF, *, method_notes: Sequence[str], caveats: Sequence[str],
-                not_included: Sequence[str]) -> None:
+                not_included: Sequence[str], streets: bool = False) -> None:
     """Method notes, data caveats, the sections left out and the data sources (always)."""
     pdf.add_page()
     write_heading(pdf, PACK_SECTIONS["notes"])
@@ -512,7 +514,8 @@ def _notes_page(pdf: PackPDF, *, method_notes: Sequence[str], caveats: Sequence[
     pdf.ln(2)
     pdf.set_font("DejaVu", "B", 11)
     pdf.cell(0, 7, "Data sources", new_x="LMARGIN", new_y="NEXT")
-    write_bullets(pdf, attribution_lines(roads=True, junctions=True), 8)
+    # The map page's street basemap: OpenStreetMap and the ONS wards.
+    write_bullets(pdf, attribution_lines(roads=True, junctions=True, streets=streets), 8)
 
 
 def _save_pdf(pdf: PackPDF, path: Path) -> Path:

@@ -39,10 +39,13 @@ from hotspots.snapshot_basemap import (
     SITE,
     TEXT,
     Basemap,
+    StreetBasemap,
     draw_polygons,
     halo,
     line_coords,
+    street_zoom,
 )
+from hotspots.streets import read_street_layers
 from hotspots.wording import format_density_1dp, format_km, groups_label
 
 __all__ = [
@@ -76,6 +79,10 @@ ATTRIBUTION: dict[str, str] = {
                          "doi:10.1177/03611981221103243",
     "osm": "OpenStreetMap services: © OpenStreetMap contributors, available under the Open "
            "Database Licence (openstreetmap.org/copyright)",
+    "osm_streets": "Streets, places, rail, water and land use: © OpenStreetMap contributors, "
+                   "available under the Open Database Licence (openstreetmap.org/copyright); "
+                   "wards: Source: Office for National Statistics licensed under the Open "
+                   "Government Licence v.3.0",
 }
 
 #: Top of the colour scale: this percentile of the positive densities in the area (as the
@@ -95,11 +102,12 @@ _ALPHA_RAMP = 0.1  # colour positions below this fade towards the land colour
 
 
 def attribution_lines(*, roads: bool = True, junctions: bool = False,
-                      services: bool = False) -> list[str]:
+                      services: bool = False, streets: bool = False) -> list[str]:
     """Return the attribution statements for the layers a map or report shows.
 
     police.uk and ONS always apply (crime data and boundaries); OS OpenRoads when motorways are
-    drawn; National Highways when SRN junctions are; OpenStreetMap only when services are.
+    drawn; National Highways when SRN junctions are; OpenStreetMap when services are, and
+    OpenStreetMap with the ONS wards when the street basemap is.
     """
     keys = ["police_uk", "ons"]
     if roads:
@@ -108,6 +116,8 @@ def attribution_lines(*, roads: bool = True, junctions: bool = False,
         keys.append("national_highways")
     if services:
         keys.append("osm")
+    if streets:
+        keys.append("osm_streets")
     return [ATTRIBUTION[k] for k in keys]
 
 
@@ -336,8 +346,16 @@ def render_map_png(surface: Surface | None = None, hotspots: gpd.GeoDataFrame | 
     view = _view(area_geometry, aspect)
     _setup_axes(ax, view)
     layers = Basemap(settings, view)
+    street_layers = read_street_layers(settings)
+    streets = (StreetBasemap(street_layers, view)
+               if street_layers is not None and not street_layers.roads.empty else None)
+    zoom = street_zoom(ax, view, page.dpi)
     layers.draw_under(ax)
+    if streets is not None:
+        streets.draw_land(ax, zoom)
     scale = _draw_surface(ax, surface, area_geometry)
+    if streets is not None:
+        streets.draw_lines(ax, zoom)
     layers.draw_over(ax)
     selected = _draw_study_area(ax, area_geometry, layers.county)
     layers.draw_roads(ax, services)
@@ -345,12 +363,14 @@ def render_map_png(surface: Surface | None = None, hotspots: gpd.GeoDataFrame | 
     key_rows = _draw_hotspots(ax, hotspots, layers.districts, max(0, int(label_top)),
                               fill=surface is None)
     sxy = _draw_sites(ax, sites)
+    if streets is not None:
+        streets.draw_names(ax, zoom, _rank_points(hotspots, max(0, int(label_top))), page.dpi)
     _scale_bar(ax, *view)
     _north_arrow(ax)
     _draw_panel(page, surface, scale, hotspots, key_rows, sites if sxy is not None else None,
                 str(sites_label), jxy is not None, services, method_text,
                 max(0, int(label_top)), selected, str(hotspots_label))
-    _draw_footer(page, jxy is not None, services, created)
+    _draw_footer(page, jxy is not None, services, created, streets is not None)
 
     buf = io.BytesIO()
     page.fig.savefig(buf, format="png", dpi=page.dpi, facecolor="white",
@@ -628,9 +648,23 @@ def _draw_panel(page: _Page, surface: Surface | None, scale: tuple[float, float]
                   linespacing=1.3)
 
 
-def _draw_footer(page: _Page, junctions: bool, services: bool, created: datetime) -> None:
+def _rank_points(hotspots: gpd.GeoDataFrame | None, label_top: int) -> np.ndarray:
+    """Where the hotspot numbers go (the northernmost vertex, as ``_draw_hotspots``)."""
+    if hotspots is None or len(hotspots) == 0 or label_top <= 0:
+        return np.empty((0, 2))
+    out = []
+    for geom in hotspots.head(label_top).geometry:
+        part = max(getattr(geom, "geoms", [geom]), key=lambda g: g.area)
+        xy = np.asarray(part.exterior.coords)
+        out.append(xy[int(np.argmax(xy[:, 1]))][:2])
+    return np.asarray(out, dtype=float)
+
+
+def _draw_footer(page: _Page, junctions: bool, services: bool, created: datetime,
+                 streets: bool = False) -> None:
     m = page.margin
-    text = "  ".join(attribution_lines(roads=True, junctions=junctions, services=services))
+    text = "  ".join(attribution_lines(roads=True, junctions=junctions, services=services,
+                                       streets=streets))
     fsa = 6.3
     wrapped = textwrap.wrap(text, _chars(page.W - 2 * m, fsa))
     while len(wrapped) > 3 and fsa > 4.8:

@@ -112,6 +112,7 @@ def settings_cache_key(settings: Settings) -> str:
     """The settings' part of every cache key (what changes a computed result)."""
     return "|".join(str(v) for v in (settings.store_dir, settings.data_dir, settings.force,
                                      settings.tiles_url, settings.tiles_attribution,
+                                     settings.basemap_url,
                                      settings.marking, sorted(settings.crime_groups.items())))
 
 

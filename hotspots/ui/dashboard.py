@@ -27,7 +27,7 @@ from hotspots.errors import HotspotsError, NoDataError
 from hotspots.forces import title as force_title
 from hotspots.months import missing_months
 from hotspots.store import store_fingerprint
-from hotspots.ui import corridors, disruption, evaluation, hotspot_view, meeting
+from hotspots.ui import basemap, corridors, disruption, evaluation, hotspot_view, meeting
 from hotspots.ui.common import (
     CORRIDORS,
     DEFAULT_MONTHS,
@@ -150,7 +150,7 @@ def main() -> None:
                        initial_sidebar_state=meeting.sidebar_state())
     st.html(_PAGE_CSS)
     try:
-        settings = load_settings()
+        settings = basemap.served(load_settings())
         key = settings_cache_key(settings)
         _ensure_store(key, settings)
         fingerprint = store_fingerprint(settings.store_dir)
@@ -168,6 +168,7 @@ def main() -> None:
                                               _forces(fingerprint, key, settings),
                                               settings.force)
     meeting.present(view, params, settings)  # URL kept; meeting mode title and styles
+    basemap.coverage_note(settings, params.area)
     if view == CORRIDORS:
         corridors.corridors_view(settings, key, fingerprint, months, params, corridor)
     elif view == DISRUPTION:
