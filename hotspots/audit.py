@@ -11,6 +11,7 @@ from typing import Any
 
 from hotspots.config import Settings
 from hotspots.errors import AuditError
+from hotspots.filemodes import PRIVATE_FILE, make_private, private_dir
 
 __all__ = ["AuditError", "check_log_writable", "default_log_path", "read_exports",
            "record_export", "resolve_user"]
@@ -64,7 +65,7 @@ def check_log_writable(path: str | os.PathLike | None = None, *,
     """
     log = Path(path) if path is not None else default_log_path(settings)
     try:
-        log.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(log.parent)
         if log.exists():
             fd = os.open(log, os.O_WRONLY | os.O_APPEND)
             os.close(fd)
@@ -146,15 +147,17 @@ def record_export(what: str, filters: Mapping[str, Any], *, user: str | None = N
     line = (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
     log = Path(path) if path is not None else default_log_path(settings)
     try:
-        log.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(log.parent)
         # One write on an O_APPEND descriptor: concurrent exports never interleave lines.
-        fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        # Owner-only: the lines name who exported which places and crimes.
+        fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, PRIVATE_FILE)
         try:
             written = os.write(fd, line)
         finally:
             os.close(fd)
         if written != len(line):
             raise OSError(28, "short write (disk full?)")
+        make_private(log)  # a log created by an older version
     except OSError as exc:
         raise _fail(log, exc) from None
     return record

@@ -25,6 +25,7 @@ SUMMARIES: dict[str, str] = {
     "corridors": "crime around SRN junctions and in corridor bands",
     "evaluate": "back-test the map methods on later months (PAI, hit rate)",
     "report": "map PNG, tasking pack PDF and GIS exports, audited",
+    "store": "verify the incident store and set damaged parts aside (store check)",
     "help": "explain the terms (hotspots help terms)",
 }
 
@@ -86,6 +87,14 @@ DESCRIPTIONS: dict[str, str] = {
         "pack PDF, the hotspot areas as GeoJSON and GeoPackage, the junctions and disruption "
         "sites as CSV, each with the protective marking and attributions; one line is added "
         "to the export audit log. The map follows --method, as the dashboard's switcher."),
+    "store": (
+        "Check the incident store: verify every committed part file (size, SHA-256, Parquet "
+        "footer, columns, rows, every page), move a damaged one to _quarantine/ in the store "
+        "and drop it from the manifest so the other months read as before, remove what "
+        "interrupted writes left behind (staging folders, uncommitted parts), give a store "
+        "written by an older version a manifest, and make the store owner-only. Exits 0 "
+        "when the store is sound, 1 when damaged parts were set aside (ingest their months' "
+        "files again to restore the rows), 2 when the check could not run."),
     "help": (
         "Explain the terms used by the commands and the dashboard."),
 }
@@ -169,6 +178,11 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
         ("The same with the Gi* map and no disruption sites",
          "hotspots report --group acquisitive --from 2025-10 --to 2025-12 --method gistar "
          "--sites 0 --out out/gistar"),
+    ],
+    "store": [
+        ("Check the default store", "hotspots store check"),
+        ("Check another store, the report as JSON",
+         "hotspots store check --store ~/force-store --json"),
     ],
     "help": [("The glossary", "hotspots help terms")],
 }

@@ -36,19 +36,20 @@ def make_private(*paths: str | os.PathLike) -> None:
 def private_dir(path: str | os.PathLike, *, parents: bool = True) -> Path:
     """Create ``path`` (and missing parents) as owner-only folders; return it.
 
-    Only the folders this call creates, and ``path`` itself, are made ``0700``: an existing
-    parent (a home folder, ``/tmp``) keeps its mode.
+    Only the folders this call creates are made ``0700``: an existing one (a home folder, the
+    folder a user chose for exports) keeps its mode; ``hotspots store check`` tightens an
+    existing store.
     """
     p = Path(path)
     missing = []
     q = p
     while not q.exists() and q != q.parent:
         missing.append(q)
-        q = q.parent
         if not parents:
             break
+        q = q.parent
     p.mkdir(mode=PRIVATE_DIR, parents=parents, exist_ok=True)
-    make_private(p, *missing)
+    make_private(*missing)
     return p
 
 

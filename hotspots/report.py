@@ -14,6 +14,7 @@ import pandas as pd
 from hotspots import defaults
 from hotspots.audit import check_log_writable, record_export
 from hotspots.errors import InputError, ParameterError
+from hotspots.filemodes import make_private, private_dir
 from hotspots.gis import to_geojson, write_geopackage
 from hotspots.jsonvalue import json_value
 from hotspots.methods import MapMethod
@@ -109,6 +110,8 @@ def write_report(out_dir: str | os.PathLike, selection: Selection, *,
     gis_names, sites_what = _write_gis_files(out, inputs)
     files = [{"name": n, "path": str(out / n), "bytes": (out / n).stat().st_size}
              for n in ("map.png", "pack.pdf", *gis_names)]
+    # Owner-only, like the store they come from (the writers follow the umask).
+    make_private(out, *(f["path"] for f in files))
     filters = {"store": inputs.params["store"], "area": inputs.area, "start": start,
                "end": end, "groups": inputs.params["groups"], "types": inputs.params["types"],
                "marking": inputs.marking, "sites": int(sites), "method": kind.name,
@@ -124,7 +127,7 @@ def write_report(out_dir: str | os.PathLike, selection: Selection, *,
 def _write_file(out: Path, name: str, data: bytes | str) -> None:
     """Write ``out / name`` (text as UTF-8), creating ``out``; one-line error."""
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        private_dir(out)
         if isinstance(data, bytes):
             (out / name).write_bytes(data)
         else:

@@ -69,8 +69,9 @@ _PARTITIONING = ds.partitioning(
     pa.schema([pa.field(k, pa.string()) for k in PARTITION_KEYS]), flavor="hive")
 _DATASET_SCHEMA = pa.schema(list(FILE_SCHEMA) + [pa.field(k, pa.string()) for k in PARTITION_KEYS])
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
-# Without flock (Windows) a staging leftover older than this belongs to a writer that died.
-_STALE_TMP_S = 3600.0
+#: Without flock (Windows), a staging leftover older than this (seconds) belongs to a writer
+#: that died; with it, every leftover found holding the writer lock does.
+STALE_STAGING_S = 3600.0
 
 
 def _missing(store_dir: Path) -> StoreError:
@@ -176,7 +177,7 @@ def _flock(store_dir: Path, name: str) -> Iterator[bool]:
         fh.close()  # closing releases the flock
 
 
-def _writer_lock(store_dir: Path):
+def writer_lock(store_dir: Path):
     """Serialise writers of one store (two dashboards starting at once both build it)."""
     return _flock(store_dir, ".lock")
 
@@ -216,7 +217,7 @@ def prepare_store(store: Path, exclusive: bool = True) -> Manifest:
     gives a store written before manifests one (adopting its parts, setting aside any that
     does not read), or an empty one to a new store, so the first batch commits like any other.
     """
-    clear_staging(store, older_than_s=0.0 if exclusive else _STALE_TMP_S)
+    clear_staging(store, older_than_s=0.0 if exclusive else STALE_STAGING_S)
     man = read_manifest(store)
     if man is None:
         parts, bad = adopt_parts(store, FILE_SCHEMA)
@@ -287,7 +288,7 @@ def append_new(frame: pd.DataFrame, store_dir: str | os.PathLike) -> np.ndarray:
     if bad.any():
         raise ParameterError(f"{store}: {int(bad.sum())} rows have no force or month to "
                              "partition on")
-    with _writer_lock(store) as exclusive:
+    with writer_lock(store) as exclusive:
         man = prepare_store(store, exclusive)
         held = _ids(store, man.parts)
         ids = pa.array(data["incident_id"], from_pandas=True)
@@ -522,13 +523,13 @@ def clear_store(store_dir: str | os.PathLike) -> None:
     store = Path(store_dir)
     if not store.is_dir():
         return
-    with _writer_lock(store) as exclusive:
+    with writer_lock(store) as exclusive:
         try:
             man = read_manifest(store)
         except StoreError:  # an unreadable manifest is being cleared anyway
             man = None
         write_manifest(store, [], man.quarantined if man else ())
-        clear_staging(store, older_than_s=0.0 if exclusive else _STALE_TMP_S)
+        clear_staging(store, older_than_s=0.0 if exclusive else STALE_STAGING_S)
         try:
             for d in store.glob("force=*"):
                 shutil.rmtree(d)
