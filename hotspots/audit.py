@@ -16,6 +16,7 @@ from typing import Any
 
 from hotspots.config import Settings
 from hotspots.errors import AuditError
+from hotspots.filemodes import PRIVATE_FILE, make_private, private_dir
 
 __all__ = ["Actor", "AuditError", "audited_bytes", "check_log_writable", "cli_actor",
            "default_log_path", "os_account", "read_exports", "record_export", "release",
@@ -114,7 +115,7 @@ def check_log_writable(path: str | os.PathLike | None = None, *,
     log = Path(path) if path is not None else default_log_path(settings)
     _check_regular(log)
     try:
-        log.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_dir(log.parent)
         if log.exists():
             fd = os.open(log, os.O_WRONLY | os.O_APPEND)
             os.close(fd)
@@ -283,15 +284,17 @@ def record_export(what: str, filters: Mapping[str, Any], *, user: str | None = N
     log = Path(path) if path is not None else default_log_path(settings)
     _check_regular(log)
     try:
-        log.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_dir(log.parent)
         # One write on an O_APPEND descriptor: concurrent exports never interleave lines.
-        fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        # Owner-only: the lines name who exported which places and crimes.
+        fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, PRIVATE_FILE)
         try:
             written = os.write(fd, line)
         finally:
             os.close(fd)
         if written != len(line):
             raise OSError(28, "short write (disk full?)")
+        make_private(log)  # a log created by an older version
     except OSError as exc:
         raise _fail(log, exc) from None
     return record

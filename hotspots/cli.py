@@ -911,6 +911,25 @@ def _cmd_help(args) -> int:
     return 0
 
 
+def _cmd_store_check(args) -> int:
+    from hotspots.store_check import check_store
+
+    report = check_store(args.store)
+    _emit(report.to_dict(), args, report.lines())
+    # 1, like fsck: the store is usable again, but damage was found and set aside.
+    return 1 if report.corrupt else 0
+
+
+def _add_store(sub, settings: Settings) -> None:
+    """``hotspots store check``: verify the store's parts, set damaged ones aside."""
+    st = _subcommand(sub, "store", _cmd_store_check)
+    st.add_argument("action", choices=["check"],
+                    help="what to do: check (verify every part, quarantine damaged ones)")
+    st.add_argument("--store", default=str(settings.store_dir), metavar="DIR",
+                    help="incident store folder")
+    st.add_argument("--json", action="store_true", help="print one JSON object")
+
+
 def _add_help(sub) -> None:
     """``hotspots help terms``: the glossary."""
     h = _subcommand(sub, "help", _cmd_help)
@@ -940,6 +959,7 @@ def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
     _add_evaluate(sub, settings)
     _add_report(sub, settings)
     _add_basemap(sub, settings)
+    _add_store(sub, settings)
     _add_help(sub)
     return p
 
@@ -979,7 +999,8 @@ def _ensure_default_store(args, settings: Settings) -> None:
     (as the dashboard does) rather than fail; any other store must exist already."""
     from hotspots.ingest import build_default_store
 
-    if args.command in ("ingest", "help", "basemap"):
+    # `store check` must reach a damaged store as it is, to repair it.
+    if args.command in ("ingest", "help", "basemap", "store"):
         return
     if Path(args.store).resolve() == Path(settings.store_dir).resolve():
         report = build_default_store(settings)
@@ -989,7 +1010,10 @@ def _ensure_default_store(args, settings: Settings) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``hotspots`` command; return its exit code (0 ok, 2 for any handled error)."""
+    """Run the ``hotspots`` command; return its exit code (0 ok, 2 for any handled error;
+    ``store check`` returns 1 when it set damaged parts aside)."""
+    # Everything the command writes (store, rejects, exports, audit log) is owner-only.
+    umask = os.umask(0o077)
     try:
         # The one settings object of the run: every command gets it, with --store applied.
         settings = load_settings()
@@ -1006,7 +1030,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _ensure_default_store(args, settings)
         store = getattr(args, "store", None)
         args.settings = settings.with_(store_dir=Path(store)) if store else settings
-        if args.func not in (_cmd_ingest, _cmd_forces, _cmd_help, _cmd_basemap):
+        if args.func not in (_cmd_ingest, _cmd_forces, _cmd_help, _cmd_basemap,
+                             _cmd_store_check):
             args.scope = _resolve_scope(args, settings)
             # The first force is the one library defaults (e.g. the back-test) fall back to.
             args.settings = args.settings.with_(force=args.scope["forces"][0])
@@ -1021,6 +1046,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("hotspots: interrupted", file=sys.stderr)
         return 130
+    finally:
+        os.umask(umask)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ SUMMARIES: dict[str, str] = {
     "evaluate": "back-test the map methods on later months (PAI, hit rate)",
     "report": "map PNG, tasking pack PDF and GIS exports, audited",
     "basemap": "build the street basemap from an OpenStreetMap extract",
+    "store": "verify the incident store and set damaged parts aside (store check)",
     "help": "explain the terms (hotspots help terms)",
 }
 
@@ -99,6 +100,14 @@ DESCRIPTIONS: dict[str, str] = {
         "from an OpenStreetMap extract of the force area, as analysts download them for a "
         "county or region (.osm.pbf or .osm). OpenStreetMap data is ODbL: the maps and "
         "exports drawn on it attribute it."),
+    "store": (
+        "Check the incident store: verify every committed part file (size, SHA-256, Parquet "
+        "footer, columns, rows, every page), move a damaged one to _quarantine/ in the store "
+        "and drop it from the manifest so the other months read as before, remove what "
+        "interrupted writes left behind (staging folders, uncommitted parts), give a store "
+        "written by an older version a manifest, and make the store owner-only. Exits 0 "
+        "when the store is sound, 1 when damaged parts were set aside (ingest their months' "
+        "files again to restore the rows), 2 when the check could not run."),
     "help": (
         "Explain the terms used by the commands and the dashboard."),
 }
@@ -192,6 +201,11 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
          "hotspots basemap build gloucestershire-latest.osm.pbf"),
         ("Into another folder, listing the files as JSON",
          "hotspots basemap build extract.osm.pbf --out streets --json"),
+    ],
+    "store": [
+        ("Check the default store", "hotspots store check"),
+        ("Check another store, the report as JSON",
+         "hotspots store check --store ~/force-store --json"),
     ],
     "help": [("The glossary", "hotspots help terms")],
 }

@@ -14,9 +14,17 @@ from shapely.geometry.base import BaseGeometry
 
 from hotspots.config import Settings
 from hotspots.errors import ParameterError, StoreError
+from hotspots.filemodes import make_private
 from hotspots.readers import Paths, as_paths, batches, discover, read_tables
 from hotspots.schema import conform, empty_incidents
-from hotspots.store import append_new, clear_store, first_occurrence, store_exists
+from hotspots.store import (
+    append_new,
+    build_lock,
+    clear_store,
+    first_occurrence,
+    mark_building,
+    store_exists,
+)
 from hotspots.validate import (
     REJECT_COLUMNS,
     ColumnMapping,
@@ -258,6 +266,7 @@ def _append_rejects(rejects: pd.DataFrame, path: Path) -> None:
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             rejects.to_csv(path, index=False, columns=list(REJECT_COLUMNS))
+        make_private(path)  # rejected rows are incident data too
     except OSError as exc:
         raise StoreError(f"{path}: cannot write the rejects file ({exc.strerror})") from None
 
@@ -310,11 +319,17 @@ NEIGHBOUR_BUFFER_M = 12_000.0
 
 def build_default_store(settings: Settings, *, rebuild: bool = False
                         ) -> IngestReport | None:
-    """Build the store from the shipped data if it is missing or empty (or ``rebuild``).
+    """Build the store from the shipped data if it is missing, empty or half-built (or
+    ``rebuild``).
 
     Ingests ``<data_dir>/crime/<force>`` checked against its own force area with the default
     buffer, then ``<data_dir>/crime/neighbours`` (if present) checked against the configured
     force's area buffered :data:`NEIGHBOUR_BUFFER_M`: they are its near-border context rows.
+
+    The build either completes or is redone: it holds the store's build lock (a second
+    dashboard starting at once waits, then finds the store built) and a build marker from
+    before its first batch until after its last, so a build killed part-way (some months, no
+    neighbours) is found by the next run, cleared and built again.
 
     Parameters
     ----------
@@ -325,20 +340,24 @@ def build_default_store(settings: Settings, *, rebuild: bool = False
     Returns
     -------
     IngestReport or None
-        The combined report, or None when the store already held data.
+        The combined report, or None when the store already held a complete build or data.
     """
     store = Path(settings.store_dir)
-    if rebuild:
-        clear_store(store)
-        rejects_path(store).unlink(missing_ok=True)
-    elif store_exists(store):
-        return None
-    crime = Path(settings.data_dir) / "crime"
-    report = ingest(crime / settings.force, store, boundary="force", settings=settings)
-    if (crime / "neighbours").is_dir():
-        from hotspots.spatial.boundaries import force_area
+    with build_lock(store) as marker:
+        unfinished = marker.exists()
+        if not (rebuild or unfinished) and store_exists(store):
+            return None
+        if rebuild or unfinished:
+            clear_store(store)
+            rejects_path(store).unlink(missing_ok=True)
+        mark_building(marker)
+        crime = Path(settings.data_dir) / "crime"
+        report = ingest(crime / settings.force, store, boundary="force", settings=settings)
+        if (crime / "neighbours").is_dir():
+            from hotspots.spatial.boundaries import force_area
 
-        report = report.merged(ingest(crime / "neighbours", store,
-                                      boundary=force_area(settings.force, settings),
-                                      buffer_m=NEIGHBOUR_BUFFER_M, settings=settings))
+            report = report.merged(ingest(crime / "neighbours", store,
+                                          boundary=force_area(settings.force, settings),
+                                          buffer_m=NEIGHBOUR_BUFFER_M, settings=settings))
+        marker.unlink()
     return report

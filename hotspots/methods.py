@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from hotspots import defaults, method_kde, registry, wording
-from hotspots.errors import HotspotsError, ParameterError
+from hotspots.errors import HotspotsError, ParameterError, StoreError
 from hotspots.method_spec import (
     MAP_COVERAGE,
     MapAreas,
@@ -360,6 +360,8 @@ def resolve_auto(selection: Selection, store_dir: str | Path | None = None) -> A
         res = evaluate_store(store_dir or settings.store_dir, area=selection.area,
                              settings=settings, methods=registry.backtest_methods(),
                              **selection.crime_filter)
+    except StoreError:
+        raise  # a damaged store is named, not hidden behind the fallback
     except HotspotsError as exc:
         # The map itself says when the selection has no data; here only auto falls back.
         return fallback_choice(str(exc))

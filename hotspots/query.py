@@ -16,7 +16,13 @@ from hotspots.errors import NoDataError, ParameterError
 from hotspots.months import check_month
 from hotspots.schema import CRIME_GROUPS
 from hotspots.spatial.boundaries import area_geometry
-from hotspots.store import read_store, store_fingerprint, store_forces, store_months
+from hotspots.store import (
+    read_store,
+    store_crime_types,
+    store_fingerprint,
+    store_forces,
+    store_months,
+)
 
 if TYPE_CHECKING:
     from shapely.geometry.base import BaseGeometry
@@ -54,14 +60,15 @@ def crime_types(store_dir: str | os.PathLike | None = None, *,
                 settings: Settings) -> list[str]:
     """Return the distinct crime types the store holds, sorted (any force).
 
-    Cached per store fingerprint, so it is re-read only after an ingest.
+    Cached per store fingerprint, so it is re-read only after an ingest. Read from the
+    store's manifest (:func:`hotspots.store.store_crime_types`): a damaged part does not stop
+    the dashboard's crime list.
     """
     store = _store(store_dir, settings)
     key = (store, store_fingerprint(store))
     if key not in _TYPES_CACHE:
-        types = read_store(store, columns=["crime_type"])["crime_type"]
         _TYPES_CACHE.clear()  # one store at a time is the common case; keep memory flat
-        _TYPES_CACHE[key] = sorted(types.dropna().unique().tolist())
+        _TYPES_CACHE[key] = store_crime_types(store)
     return list(_TYPES_CACHE[key])
 
 

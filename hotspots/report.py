@@ -16,6 +16,7 @@ import pandas as pd
 from hotspots import defaults
 from hotspots.audit import Actor, check_log_writable, cli_actor, release
 from hotspots.errors import InputError, ParameterError
+from hotspots.filemodes import private_dir
 from hotspots.gis import to_geojson, write_geopackage
 from hotspots.jsonvalue import json_value
 from hotspots.methods import MapMethod
@@ -137,7 +138,7 @@ def write_report(out_dir: str | os.PathLike, selection: Selection, *,
 def _write_file(out: Path, name: str, data: bytes | str) -> None:
     """Write ``out / name`` (text as UTF-8), creating ``out``; one-line error."""
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        private_dir(out)
         if isinstance(data, bytes):
             (out / name).write_bytes(data)
         else:

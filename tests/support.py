@@ -6,6 +6,7 @@
 - tiny hand-built SRN graphs: :func:`hand_graph`;
 - the dashboard under ``streamlit.testing``: :data:`APP`, :data:`TIMEOUT`, :func:`app_errors`,
   :func:`map_page`, :func:`map_legend`;
+- a process killed part-way through a store write: :func:`run_killed_after`;
 - the dashboard in headless Debian Chromium: :func:`start_server`, :func:`launch_browser`,
   :func:`watched_page` and the limits and selectors the browser tests share.
 """
@@ -70,6 +71,40 @@ def link_shipped_data(dest: Path) -> Path:
         if (SHIPPED_DATA / part).exists() and not (dest / part).exists():
             (dest / part).symlink_to(SHIPPED_DATA / part)
     return dest
+
+
+# ------------------------------------------------------------------------ killed writers
+
+_KILL_PRELUDE = """
+import os, signal, sys
+from pathlib import Path
+_real, _calls, _limit = os.replace, [0], int(sys.argv[1])
+
+
+def _replace(src, dst, *a, **kw):
+    # The store commits with os.replace: die like a power cut after _limit of them.
+    if _calls[0] == _limit:
+        os.kill(os.getpid(), signal.SIGKILL)
+    _calls[0] += 1
+    return _real(src, dst, *a, **kw)
+
+
+os.replace = _replace
+args = sys.argv[2:]
+"""
+
+
+def run_killed_after(replaces: int, body: str, *args: str) -> int:
+    """Run ``body`` (Python, with ``args`` as the list ``args``) in a fresh interpreter that
+    is killed with SIGKILL on its ``replaces + 1``-th :func:`os.replace` (after ``replaces``
+    file moves); return its exit code (``-SIGKILL`` when killed, 0 when it finished first)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, "-c", _KILL_PRELUDE + body, str(replaces),
+                           *map(str, args)], env=env, cwd=REPO, capture_output=True,
+                          text=True, timeout=300)
+    if done.returncode not in (0, -signal.SIGKILL):
+        raise AssertionError(f"the writer failed otherwise:\n{done.stderr}")
+    return done.returncode
 
 
 _NOT_OURS = {".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache"}

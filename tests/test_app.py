@@ -128,6 +128,25 @@ def test_bad_settings_file_shows_error(store_dir, monkeypatch, tmp_path):
     assert at.error and "not valid TOML" in _errors(at)[0]
 
 
+def test_a_damaged_part_is_named_in_the_view_and_the_page_keeps_running(app_env, store_dir,
+                                                                         monkeypatch, tmp_path):
+    import shutil
+
+    copy = tmp_path / "damaged"
+    shutil.copytree(store_dir, copy)
+    part = next((copy / "force=warwickshire" / "month=2025-05").glob("part-*.parquet"))
+    part.write_bytes(part.read_bytes()[:100])
+    monkeypatch.setenv("HOTSPOTS_STORE_DIR", str(copy))
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, at.exception
+    # The sidebar (months and crimes from the manifest) is drawn; the default map's auto
+    # bandwidth back-tests every month, so the view names the part and the fix.
+    assert at.sidebar.radio and at.sidebar.multiselect
+    errors = _errors(at)
+    assert errors and part.name in errors[0] and "hotspots store check" in errors[0]
+
+
 def test_data_strings_are_escaped_in_markdown():
     from hotspots.ui.common import md_escape
 

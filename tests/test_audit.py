@@ -199,3 +199,12 @@ def test_bad_arguments_are_refused_with_audit_errors(settings, tmp_path, what, f
     with pytest.raises(AuditError):
         record_export(what, filters, user="u", path=tmp_path / "l.jsonl", settings=settings)
     assert not (tmp_path / "l.jsonl").exists()
+
+
+def test_the_log_and_its_new_folder_are_owner_only(settings, tmp_path):
+    import stat
+
+    log = tmp_path / "logs" / "exports.jsonl"
+    record_export("report", {"area": "Rugby"}, path=log, settings=settings)
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600
+    assert stat.S_IMODE(log.parent.stat().st_mode) == 0o700

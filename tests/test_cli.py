@@ -404,7 +404,7 @@ def test_evaluate_from_to_keeps_the_back_test_inside_the_window(store, capsys):
 
 
 COMMANDS = ("ingest", "kde", "gistar", "emerging", "clusters", "nearrepeat", "disrupt",
-            "corridors", "evaluate", "report", "help")
+            "corridors", "evaluate", "report", "store", "help")
 
 
 @pytest.mark.parametrize("command", COMMANDS)

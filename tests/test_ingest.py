@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from support import PLACES, REPO
+from support import PLACES, REPO, run_killed_after
 
 from hotspots import cli
 from hotspots.errors import InputError, ParameterError
@@ -620,6 +620,48 @@ def test_build_default_store_builds_once_from_the_shipped_data(tmp_path, setting
     rebuilt = build_default_store(settings, rebuild=True)
     assert rebuilt.accepted == report.accepted
     assert store_fingerprint(settings.store_dir) != before
+
+
+_BUILD = """
+from hotspots.config import load_settings
+from hotspots.ingest import build_default_store
+build_default_store(load_settings(env={}).with_(data_dir=Path(args[0]), store_dir=Path(args[1])))
+"""
+
+
+@pytest.fixture
+def small_shipped(tmp_path, data_dir, police_row, write_police_csv):
+    """A data folder like the shipped one: three months of the force, one of a neighbour."""
+    root = tmp_path / "data"
+    (root / "crime").mkdir(parents=True)
+    (root / "boundaries").symlink_to(data_dir / "boundaries")
+    for m in ("2025-01", "2025-02", "2025-03"):
+        write_police_csv(root / "crime" / "warwickshire" / f"{m}-warwickshire-street.csv",
+                         [police_row("warwick", month=m), police_row("rugby", month=m)])
+    write_police_csv(root / "crime" / "neighbours" / "2025-01-west-mercia-street.csv",
+                     [police_row("redditch", falls_within="West Mercia Police",
+                                 reported_by="West Mercia Police")])
+    return root
+
+
+# The build's replaces: an empty manifest, the force's three parts, its manifest (5), then the
+# neighbours' part and manifest. Killed mid-way through the force's batch, and after it with
+# no neighbours yet (the store then looks usable but is not complete).
+@pytest.mark.parametrize("moves", [2, 5])
+def test_a_first_build_killed_part_way_is_detected_and_built_again(tmp_path, settings,
+                                                                    small_shipped, moves):
+    store = tmp_path / "killed"
+    assert run_killed_after(moves, _BUILD, small_shipped, store) < 0
+    assert (store / "_building").exists()
+    killed = settings.with_(data_dir=small_shipped, store_dir=store)
+    report = build_default_store(killed)
+    assert report is not None and report.accepted == 7
+    assert not (store / "_building").exists()
+    clean = settings.with_(data_dir=small_shipped, store_dir=tmp_path / "clean")
+    build_default_store(clean)
+    assert sorted(store_ids(store)) == sorted(store_ids(clean.store_dir))
+    assert store_forces(store) == ["warwickshire", "west-mercia"]
+    assert build_default_store(killed) is None
 
 
 def test_reingest_from_another_path_or_a_zip_leaves_the_rejects_file_byte_identical(
