@@ -179,8 +179,16 @@ def _cmd_kde(args) -> int:
     if isinstance(bandwidth, str) and bandwidth.strip().lower() == AUTO:
         choice = resolve_auto(sel)
         bandwidth, auto = choice.bandwidth, describe_auto(choice)
+    from hotspots.models.patrol import area_records
+    from hotspots.pack_areas import with_trend
+    from hotspots.spatial.places import load_places
+
+    rule = _rule(args)
     surface, areas = density_areas(mapped, geom, bandwidth=bandwidth, top=args.top,
-                                   cell=args.cell, kernel=args.kernel)
+                                   cell=args.cell, kernel=args.kernel, rule=rule,
+                                   places=load_places(args.settings) if rule.patrol else None)
+    if rule.patrol:
+        areas = with_trend(areas, sel, available_months(settings=args.settings))
     written = []
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
@@ -204,8 +212,11 @@ def _cmd_kde(args) -> int:
         **({"auto": auto} if auto else {}),
         "kernel": surface.kernel,
         "top": args.top,
+        **rule.to_dict(),
+        "areas_method": areas.attrs.get("method", {}).get("method", ""),
         "hotspots": int(len(areas)),
         "share_in_hotspots": round(share, 4),
+        "areas": area_records(areas),
         "files": written,
         "seconds": round(time.perf_counter() - t0, 3),
     }
@@ -218,11 +229,39 @@ def _cmd_kde(args) -> int:
         f"cell {surface.grid.cell:.0f} m"
         + (f" ({auto['rule']}: {auto['label']}, learnt from {len(auto['folds'])} test "
            f"month{'' if len(auto['folds']) == 1 else 's'})" if auto else ""),
-        f"{payload['hotspots']} hotspot areas in the top {args.top:.0%} of the area hold "
-        f"{share:.1%} of incidents",
+        (f"{payload['hotspots']} patrol areas ({rule.words()}) hold {share:.1%} of incidents"
+         if rule.patrol else f"{payload['hotspots']} hotspot areas in the top {args.top:.0%} "
+                             f"of the area hold {share:.1%} of incidents"),
+        *(f"  {a['rank']}. {a['name']}: {a['incidents']} incidents ({a['share']:.1%}), "
+          f"{a['area_km2']:.2f} km²" for a in payload["areas"][:10] if rule.patrol),
         *(f"wrote {w}" for w in written),
     ])
     return 0
+
+
+def _rule(args):
+    """``--areas`` / ``--max-area-km2`` as a PatrolRule (one-line error when out of range)."""
+    from hotspots.models.patrol import PatrolRule
+
+    return PatrolRule(args.areas, args.max_area_km2)
+
+
+def _patrol(args, method, result, inc, sel):
+    """The patrol areas of a model command's result, with their trend, or None in share
+    mode (``--areas 0``) or when the command's units are not a grid."""
+    from hotspots import methods
+    from hotspots.pack_areas import with_trend
+    from hotspots.spatial.places import load_places
+
+    rule = _rule(args)
+    if not rule.patrol:
+        return None
+    held = available_months(settings=args.settings)
+    shown = methods.model_areas(method, result, inc, start=sel.start, end=sel.end,
+                                crimes=wording.crimes_label(sel.groups, sel.types),
+                                study_area=sel.geometry, months_held=held, rule=rule,
+                                places=load_places(args.settings))
+    return with_trend(shown.areas, sel, held)
 
 
 def _records(frame, columns: list[str]) -> list[dict]:
@@ -311,7 +350,24 @@ def _area_records(areas) -> list[dict]:
     return _records(rows, list(rows.columns))
 
 
+def _patrol_payload(payload: dict, lines: list[str], areas, args, written: list[str]) -> None:
+    """Put a model command's patrol areas into its JSON, its lines and ``--areas-out``."""
+    from hotspots.models.patrol import area_records
+
+    payload["areas"] = area_records(areas)
+    payload["areas_method"] = areas.attrs["method"]["method"]
+    payload.update(_rule(args).to_dict())
+    share = sum(a["share"] for a in payload["areas"])
+    payload["share_in_areas"] = round(share, 4)
+    _write_geojson(areas, args.areas_out, written)
+    lines.append(f"{len(payload['areas'])} patrol areas ({_rule(args).words()}) hold "
+                 f"{share:.1%} of mapped incidents")
+    lines += [f"  {a['rank']}. {a['name']}: {a['incidents']} incidents ({a['share']:.1%}), "
+              f"{a['area_km2']:.2f} km²" for a in payload["areas"][:10]]
+
+
 def _cmd_gistar(args) -> int:
+    from hotspots.method_spec import MapMethod
     from hotspots.models.areas import gistar_areas
     from hotspots.models.gistar import gi_star_grid, gi_star_lsoa
 
@@ -340,17 +396,25 @@ def _cmd_gistar(args) -> int:
     lines = [f"Gi* on {args.units} ({params.get('correction_name', args.correction)}): "
              f"{payload['hot']} hot and {payload['cold']} cold features at 90% or more"]
     if args.units != "lsoa":
-        areas = gistar_areas(frame, inc)
-        payload["areas"] = _area_records(areas)
-        payload["areas_method"] = areas.attrs["method"]["method"]
-        lines += [f"  area {a['rank']}: {a['incidents']} incidents, {a['confidence']}%, "
-                  f"{a['top_locations']}" for a in payload["areas"][:5]]
+        patrol = _patrol(args, MapMethod("gistar", correction=args.correction), frame, inc,
+                         sel)
+        if patrol is not None:
+            _patrol_payload(payload, lines, patrol, args, written)
+        else:
+            areas = gistar_areas(frame, inc)
+            payload["areas"] = _area_records(areas)
+            payload["areas_method"] = areas.attrs["method"]["method"]
+            lines += [f"  area {a['rank']}: {a['incidents']} incidents, {a['confidence']}%, "
+                      f"{a['top_locations']}" for a in payload["areas"][:5]]
+    elif args.areas_out:
+        raise ParameterError("--areas-out needs --units grid (patrol areas grow on grid cells)")
     payload["seconds"] = round(time.perf_counter() - t0, 3)
     _emit(payload, args.json, [*lines, *(f"wrote {w}" for w in written)])
     return 0
 
 
 def _cmd_emerging(args) -> int:
+    from hotspots.method_spec import MapMethod
     from hotspots.models.areas import emerging_areas
     from hotspots.models.emerging import emerging_hotspots
 
@@ -365,17 +429,22 @@ def _cmd_emerging(args) -> int:
     written: list[str] = []
     with_pattern = res[res["pattern"] != "no pattern detected"]
     _write_geojson(with_pattern.drop(columns=["bins"], errors="ignore"), args.out, written)
-    areas = emerging_areas(res, inc)
     payload = {"incidents": int(len(inc)), "from": getattr(args, "from"), "to": args.to,
                "area": args.area or "force", "params": params,
-               "patterns": {str(k): int(v) for k, v in classes.items()},
-               "areas": _area_records(areas), "areas_method": areas.attrs["method"]["method"],
-               "files": written, "seconds": round(time.perf_counter() - t0, 3)}
-    _emit(payload, args.json, [
-        "Emerging hot spots: " + ", ".join(f"{k} {v}" for k, v in payload["patterns"].items()),
-        *(f"  area {a['rank']}: {a['pattern']}, {a['incidents']} incidents, "
-          f"{a['top_locations']}" for a in payload["areas"][:5]),
-        *(f"wrote {w}" for w in written)])
+               "patterns": {str(k): int(v) for k, v in classes.items()}, "files": written}
+    lines = ["Emerging hot spots: " + ", ".join(f"{k} {v}"
+                                                for k, v in payload["patterns"].items())]
+    patrol = _patrol(args, MapMethod("emerging", correction=args.correction), res, inc, sel)
+    if patrol is not None:
+        _patrol_payload(payload, lines, patrol, args, written)
+    else:
+        areas = emerging_areas(res, inc)
+        payload["areas"] = _area_records(areas)
+        payload["areas_method"] = areas.attrs["method"]["method"]
+        lines += [f"  area {a['rank']}: {a['pattern']}, {a['incidents']} incidents, "
+                  f"{a['top_locations']}" for a in payload["areas"][:5]]
+    payload["seconds"] = round(time.perf_counter() - t0, 3)
+    _emit(payload, args.json, [*lines, *(f"wrote {w}" for w in written)])
     return 0
 
 
@@ -433,7 +502,8 @@ def _cmd_report(args) -> int:
     result = write_report(args.out, _selection(args), marking=args.marking,
                           method=args.method, bandwidth=_bandwidth_arg(args.bandwidth),
                           top=args.top, correction=args.correction,
-                          cluster_method=args.cluster_method, sites=args.sites)
+                          cluster_method=args.cluster_method, sites=args.sites,
+                          rule=_rule(args))
     p = result["parameters"]
     acc = p.get("accuracy") or {}
     _emit(result, args.json, [
@@ -486,10 +556,12 @@ def _cmd_evaluate(args) -> int:
 
 
 def _cmd_clusters(args) -> int:
+    from hotspots.method_spec import MapMethod
     from hotspots.models.clusters import find_clusters
 
     t0 = time.perf_counter()
-    inc = _load_period(_selection(args))
+    sel = _selection(args)
+    inc = _load_period(sel)
     eps = args.eps if args.eps in (None, "elbow") else float(args.eps)
     clusters = find_clusters(inc, method=args.method, eps=eps, min_samples=args.min_samples,
                              min_cluster_size=args.min_cluster_size)
@@ -500,12 +572,18 @@ def _cmd_clusters(args) -> int:
                "area": args.area or "force", "params": clusters.attrs.get("params", {}),
                "clusters": _records(clusters, [c for c in clusters.columns
                                                if c != "geometry"]),
-               "files": written, "seconds": round(time.perf_counter() - t0, 3)}
-    _emit(payload, args.json, [
-        f"{len(records)} clusters ({args.method}) among {len(inc)} mapped incidents",
-        *(f"  {i + 1}. {r.get('incidents')} incidents, {r.get('top_location', '')}"
-          for i, r in enumerate(records[:10])),
-        *(f"wrote {w}" for w in written)])
+               "files": written}
+    lines = [f"{len(records)} clusters ({args.method}) among {len(inc)} mapped incidents"]
+    patrol = (_patrol(args, MapMethod("clusters", cluster_method=args.method), clusters, inc,
+                      sel) if len(clusters) else None)
+    if patrol is not None:
+        _patrol_payload(payload, lines, patrol, args, written)
+    else:  # share mode, or no cluster at all: the clusters are the areas
+        payload["areas"] = [{**r, "rank": i + 1} for i, r in enumerate(payload["clusters"])]
+        lines += [f"  {i + 1}. {r.get('incidents')} incidents, {r.get('top_location', '')}"
+                  for i, r in enumerate(records[:10])]
+    payload["seconds"] = round(time.perf_counter() - t0, 3)
+    _emit(payload, args.json, [*lines, *(f"wrote {w}" for w in written)])
     return 0
 
 
@@ -521,6 +599,29 @@ def _cmd_nearrepeat(args) -> int:
         "Knox near-repeat test: observed / expected pairs (Monte Carlo p-value)",
         res.to_frame().to_string()])
     return 0
+
+
+def _whole(value: str) -> int:
+    try:
+        v = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"{value!r} must be 0 or more")
+    return v
+
+
+def _add_area_rule(p: argparse.ArgumentParser, *, out: bool = True) -> None:
+    """``--areas`` and ``--max-area-km2`` (and ``--areas-out``): how the ranked areas are drawn."""
+    p.add_argument("--areas", type=_whole, default=10, metavar="N",
+                   help="patrol areas to rank: compact areas grown from the map's peaks, "
+                        "chosen to hold the most predicted crime (default 10); 0 for the "
+                        "method's own areas (the KDE's --top share of the area, every Gi* hot "
+                        "cell, emerging hot pattern or cluster)")
+    p.add_argument("--max-area-km2", type=_positive(float), default=1.0, metavar="A",
+                   help="largest patrol area, km² (default 1: about ten minutes' walk across)")
+    if out:
+        p.add_argument("--areas-out", help="the ranked patrol areas, GeoJSON (WGS84)")
 
 
 def _add_selection(p: argparse.ArgumentParser) -> None:
@@ -577,8 +678,9 @@ def _add_map_commands(sub, default_store: str) -> None:
     kde.add_argument("--kernel", default="quartic", choices=["quartic", "gaussian",
                                                              "epanechnikov"])
     kde.add_argument("--top", type=_positive(float), default=0.05,
-                     help="share of the area marked as hotspot (default 0.05)")
-    kde.add_argument("--out", help="hotspot polygons, GeoJSON (WGS84)")
+                     help="share of the area marked as hotspot with --areas 0 (default 0.05)")
+    _add_area_rule(kde, out=False)
+    kde.add_argument("--out", help="hotspot (patrol) area polygons, GeoJSON (WGS84)")
     kde.add_argument("--surface", help="density surface, GeoTIFF (EPSG:27700)")
 
     gi = _analysis_command(sub, "gistar", "Getis-Ord Gi* hot and cold spots with FDR",
@@ -593,12 +695,14 @@ def _add_map_commands(sub, default_store: str) -> None:
                     help="conditional permutations for pseudo p-values (default 0: analytical)")
     gi.add_argument("--seed", type=int, default=0)
     gi.add_argument("--out", help="significant features, GeoJSON (WGS84)")
+    _add_area_rule(gi)
 
     em = _analysis_command(sub, "emerging", "emerging hot spot patterns over time",
                             _cmd_emerging, default_store)
     em.add_argument("--cell", type=_positive(float), default=None)
     em.add_argument("--correction", choices=list(CORRECTIONS), default="fdr_bh")
     em.add_argument("--out", help="locations with a pattern, GeoJSON (WGS84)")
+    _add_area_rule(em)
 
     cl = _analysis_command(sub, "clusters", "DBSCAN / HDBSCAN clusters in metres",
                             _cmd_clusters, default_store)
@@ -608,6 +712,7 @@ def _add_map_commands(sub, default_store: str) -> None:
     cl.add_argument("--min-samples", type=int, default=None)
     cl.add_argument("--min-cluster-size", type=int, default=None)
     cl.add_argument("--out", help="cluster hulls, GeoJSON (WGS84)")
+    _add_area_rule(cl)
 
     nr = _analysis_command(sub, "nearrepeat", "Knox near-repeat test",
                             _cmd_nearrepeat, default_store)
@@ -667,7 +772,9 @@ def _add_report(sub, default_store: str) -> None:
                      help="KDE bandwidth: auto (default, as the dashboard), metres, a rule name "
                           "or several metres separated by commas (multi-scale)")
     rep.add_argument("--top", type=_positive(float), default=0.05,
-                     help="share of the area marked as hotspot by the KDE (default 0.05)")
+                     help="share of the area marked as hotspot by the KDE with --areas 0 "
+                          "(default 0.05)")
+    _add_area_rule(rep, out=False)
     rep.add_argument("--correction", default="fdr_bh", choices=list(CORRECTIONS),
                      help="multiple-testing correction of gistar and emerging (default fdr_bh)")
     rep.add_argument("--cluster-method", default="dbscan", choices=list(CLUSTER_METHODS),

@@ -362,12 +362,17 @@ def _hotspots_page(pdf: PackPDF, hotspots: pd.DataFrame, *, rows: int, has_class
                              "selection.")
         return
     shown = hs.head(rows)
+    named = "name" in shown.columns and shown["name"].astype(str).str.len().gt(0).all()
+    what = ("Each patrol area is named by its place and its commonest streets (police.uk map "
+            "points)." if named else "Locations are the most frequent police.uk map points in "
+            "the area, with counts.")
     write_paragraph(pdf, f"The {len(shown)} of {n:,} hotspot areas with most incidents "
-                         "(all areas are in the GeoJSON/GeoPackage exports). Locations are "
-                         "the most frequent police.uk map points in the area, with counts.", 9)
+                         f"(all areas are in the GeoJSON/GeoPackage exports). {what}", 9)
     pdf.ln(2)
+    where = (("name", "Area (place: streets)", 58, "", "LEFT") if named else
+             ("locations", "Locations (police.uk map points, incidents)", 58, "", "LEFT"))
     spec = [("rank", "Rank", 5, "int", "CENTER"),
-            ("locations", "Locations (police.uk map points, incidents)", 58, "", "LEFT"),
+            where,
             ("district", "District", 15, "", "LEFT"),
             ("incidents", "Incidents", 8, "int", "RIGHT"),
             ("previous", "Previous", 8, "int", "RIGHT"),

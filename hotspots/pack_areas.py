@@ -30,7 +30,7 @@ __all__ = ["TABLE_COLUMNS", "add_changes", "add_districts", "add_no_changes", "c
            "previous_counts", "with_trend"]
 
 #: Columns of the hotspot table, in the order it shows them.
-TABLE_COLUMNS = ("rank", "locations", "district", "incidents", "previous", "change",
+TABLE_COLUMNS = ("rank", "name", "locations", "district", "incidents", "previous", "change",
                  "change_pct", "change_note", "share", "area_km2", "pai", "peak_density", "harm",
                  "class", "lon", "lat")
 

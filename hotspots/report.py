@@ -16,6 +16,7 @@ from hotspots.errors import InputError, ParameterError
 from hotspots.gis import to_geojson, write_geopackage
 from hotspots.jsonvalue import json_value
 from hotspots.methods import MapMethod
+from hotspots.models.patrol import DEFAULT_RULE, PatrolRule, area_records
 from hotspots.pack import write_tasking_pack
 from hotspots.pack_inputs import PackInputs, build_pack_inputs
 from hotspots.safe_csv import write_csv
@@ -29,7 +30,8 @@ def write_report(out_dir: str | os.PathLike, selection: Selection, *,
                  user: str | None = None, sites: int = 5,
                  audit_path: str | os.PathLike | None = None, method: str = "kde",
                  bandwidth: float | str | Sequence[float] = "auto", top: float = 0.05,
-                 correction: str = "fdr_bh", cluster_method: str = "dbscan") -> dict[str, Any]:
+                 correction: str = "fdr_bh", cluster_method: str = "dbscan",
+                 rule: PatrolRule = DEFAULT_RULE) -> dict[str, Any]:
     """Write every tasking export of one selection into a folder and audit it.
 
     The map method and surface default to the dashboard's: kernel density with the ``auto``
@@ -75,6 +77,9 @@ def write_report(out_dir: str | os.PathLike, selection: Selection, *,
         Multiple-testing correction of Gi* and emerging hot spots (default "fdr_bh").
     cluster_method : {"dbscan", "hdbscan"}
         Clustering of the "clusters" method (default "dbscan").
+    rule : PatrolRule, default 10 areas of at most 1 km²
+        How the areas are drawn: patrol areas, or ``PatrolRule(0)`` for the method's own
+        (the KDE's ``top`` share of the area).
 
     Returns
     -------
@@ -100,7 +105,7 @@ def write_report(out_dir: str | os.PathLike, selection: Selection, *,
                      cluster_method=cluster_method)  # checked by build_pack_inputs
     inputs = build_pack_inputs(selection, store_dir, marking=marking,
                                disruption_sites=int(sites), method=kind, bandwidth=bandwidth,
-                               top=top)
+                               top=top, rule=rule)
     _write_file(out, "map.png", inputs.map_png)
     pack = write_tasking_pack(out / "pack.pdf", settings=settings, **inputs.pack_kwargs())
     gis_names, sites_what = _write_gis_files(out, inputs)
@@ -110,10 +115,11 @@ def write_report(out_dir: str | os.PathLike, selection: Selection, *,
                "end": end, "groups": inputs.params["groups"], "types": inputs.params["types"],
                "marking": inputs.marking, "sites": int(sites), "method": kind.name,
                "bandwidth": json_value(inputs.surface.bandwidths or inputs.surface.bandwidth),
-               "top": float(top)}
+               "top": float(top), **rule.to_dict()}
     record = record_export("report", filters, user=user, path=log, settings=settings,
                            files=[f["path"] for f in files])
     return {"files": files, "sites_csv": sites_what, "pages": pack["pages"],
+            "areas": area_records(inputs.areas),
             "sections": pack["sections"], "omitted": pack["omitted"],
             "parameters": inputs.params, "audit_log": str(log), "audit": record}
 

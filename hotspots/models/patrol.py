@@ -325,3 +325,44 @@ def patrol_recipe(base: Method, rule: PatrolRule, *, dense: bool) -> Method:
                   partial(score_patrol, base=base.score, dense=dense),
                   {**base.params, **rule.to_dict()}, base.smoothness,
                   {**base.notes, "areas": rule.words()})
+
+
+# ------------------------------------------------------------------------------ records
+
+#: The keys of every area record (:func:`area_records`), in order.
+RECORD_KEYS = ("rank", "name", "place", "streets", "incidents", "share", "area_km2")
+
+
+def area_records(areas: gpd.GeoDataFrame) -> list[dict[str, Any]]:
+    """Ranked areas as JSON-ready records: :data:`RECORD_KEYS` (``streets`` a list), then
+    ``predicted``, ``previous`` and ``trend`` when known, and ``lon``/``lat`` of a point
+    inside. Areas without names (the methods' own) get ``name`` from their top locations."""
+    from hotspots.jsonvalue import json_value
+    from hotspots.spatial.crs import to_wgs84
+    from hotspots.wording import trend_label
+
+    if areas is None or not len(areas):
+        return []
+    inner = areas.geometry.representative_point()
+    lon, lat = to_wgs84(inner.x.to_numpy(), inner.y.to_numpy())
+    out = []
+    for i, (_, row) in enumerate(areas.iterrows()):
+        streets = [s for s in str(row.get("streets") or "").split("; ") if s]
+        name = row.get("name") or str(row.get("top_locations") or "").split("; ")[0]
+        rec: dict[str, Any] = {
+            "rank": int(row["rank"]), "name": str(name or f"Area {int(row['rank'])}"),
+            "place": str(row.get("place") or ""), "streets": streets,
+            "incidents": int(row["incidents"]), "share": float(row["share"]),
+            "area_km2": round(float(row["area_km2"]), 4)}
+        if "predicted" in row:
+            rec["predicted"] = round(float(row["predicted"]), 2)
+        if "previous" in row:
+            prev = row["previous"]
+            rec["previous"] = None if prev is pd.NA or prev is None else int(prev)
+            rec["trend"] = trend_label(row["incidents"], prev)
+        for extra in ("confidence", "pattern", "cluster", "pai", "top_locations"):
+            if extra in row:
+                rec[extra] = row[extra]
+        rec["lon"], rec["lat"] = round(float(lon[i]), 6), round(float(lat[i]), 6)
+        out.append(json_value(rec))
+    return out
