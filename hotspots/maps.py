@@ -341,7 +341,9 @@ def _add_hotspots(m: folium.Map, hotspots: gpd.GeoDataFrame) -> None:
                  style={"color": HOTSPOT_COLOUR, "weight": 2.2, "fill": True,
                         "fillColor": "#ffffff", "fillOpacity": 0.04,
                         "className": "hs-hotspot"},
-                 attribution=esc(ATTRIBUTION["police_uk"])).add_to(group)
+                 attribution=esc(ATTRIBUTION["police_uk"]
+                                 + ("; place names " + ATTRIBUTION["osm"]
+                                    if "name" in hotspots.columns else ""))).add_to(group)
     GeoJsonLayer(ranks, name="Hotspot ranks", point="label", label_class="hs-rank",
                  control=False, interactive=False).add_to(group)
     group.add_to(m)

@@ -16,6 +16,7 @@ from hotspots import wording
 from hotspots.config import Settings
 from hotspots.errors import InputError, ParameterError
 from hotspots.jsonvalue import json_value
+from hotspots.leaflet import ATTRIBUTION
 from hotspots.pack_areas import CLASSES_COMPUTED
 from hotspots.pdf import (
     PackPDF,
@@ -517,7 +518,9 @@ def _notes_page(pdf: PackPDF, *, method_notes: Sequence[str], caveats: Sequence[
     pdf.ln(2)
     pdf.set_font("DejaVu", "B", 11)
     pdf.cell(0, 7, "Data sources", new_x="LMARGIN", new_y="NEXT")
-    write_bullets(pdf, attribution_lines(roads=True, junctions=True), 8)
+    # Patrol areas are named after OpenStreetMap places.
+    write_bullets(pdf, [*attribution_lines(roads=True, junctions=True),
+                        f"Place names: {ATTRIBUTION['osm']}"], 8)
 
 
 def _save_pdf(pdf: PackPDF, path: Path) -> Path:
