@@ -223,12 +223,21 @@ def _cmd_kde(args) -> int:
     if isinstance(bandwidth, str) and bandwidth.strip().lower() == AUTO:
         choice = resolve_auto(sel)
         bandwidth, auto = choice.bandwidth, describe_auto(choice)
+    from hotspots.models.patrol import area_records
+    from hotspots.pack_areas import with_trend
+    from hotspots.spatial.places import load_places
+
+    rule = _rule(args)
     surface, areas = density_areas(mapped, geom, bandwidth=bandwidth, top=args.top,
-                                   cell=args.cell, kernel=args.kernel)
+                                   cell=args.cell, kernel=args.kernel, rule=rule,
+                                   places=load_places(args.settings) if rule.patrol else None)
+    if rule.patrol:
+        areas = with_trend(areas, sel, available_months(settings=args.settings,
+                                                        forces=list(sel.all_forces)))
     staged: list = []
     params = {"cell_m": surface.grid.cell, "bandwidth": args.bandwidth,
               "bandwidth_m": surface.bandwidths or surface.bandwidth,
-              "kernel": surface.kernel, "top": args.top}
+              "kernel": surface.kernel, "top": args.top, **rule.to_dict()}
     _stage_geojson(areas, args.out, staged, args, {**areas.attrs.get("method", {}), **params})
     if args.surface:
         write_geotiff(surface, _stage(args.surface, staged), mask=geom,
@@ -249,8 +258,11 @@ def _cmd_kde(args) -> int:
         "kernel": surface.kernel,
         "top": args.top,
         "params": params,
+        **rule.to_dict(),
+        "areas_method": areas.attrs.get("method", {}).get("method", ""),
         "hotspots": int(len(areas)),
         "share_in_hotspots": round(share, 4),
+        "areas": area_records(areas),
         "files": written,
         "seconds": round(time.perf_counter() - t0, 3),
     }
@@ -263,11 +275,55 @@ def _cmd_kde(args) -> int:
         f"cell {surface.grid.cell:.0f} m"
         + (f" ({auto['rule']}: {auto['label']}, learnt from {len(auto['folds'])} test "
            f"month{'' if len(auto['folds']) == 1 else 's'})" if auto else ""),
-        f"{payload['hotspots']} hotspot areas in the top {args.top:.0%} of the area hold "
-        f"{share:.1%} of incidents",
+        (f"{payload['hotspots']} patrol areas ({rule.words()}) hold {share:.1%} of incidents"
+         if rule.patrol else f"{payload['hotspots']} hotspot areas in the top {args.top:.0%} "
+                             f"of the area hold {share:.1%} of incidents"),
+        *(f"  {a['rank']}. {a['name']}: {a['incidents']} incidents ({a['share']:.1%}), "
+          f"{a['area_km2']:.2f} km²" for a in payload["areas"][:10] if rule.patrol),
         *(f"wrote {w}" for w in written),
     ])
     return 0
+
+
+def _rule(args):
+    """``--areas`` / ``--max-area-km2`` as a PatrolRule (one-line error when out of range)."""
+    from hotspots.models.patrol import PatrolRule
+
+    return PatrolRule(args.areas, args.max_area_km2)
+
+
+def _patrol(args, method, result, inc, sel):
+    """The patrol areas of a model command's result, with their trend, or None in share
+    mode (``--areas 0``)."""
+    from hotspots import methods
+    from hotspots.pack_areas import with_trend
+    from hotspots.spatial.places import load_places
+
+    rule = _rule(args)
+    if not rule.patrol:
+        return None
+    held = available_months(settings=args.settings, forces=list(sel.all_forces))
+    shown = methods.model_areas(method, result, inc, start=sel.start, end=sel.end,
+                                crimes=wording.crimes_label(sel.groups, sel.types),
+                                study_area=sel.geometry, months_held=held, rule=rule,
+                                places=load_places(args.settings))
+    return with_trend(shown.areas, sel, held)
+
+
+def _patrol_payload(payload: dict, lines: list[str], areas, args, staged: list) -> None:
+    """Put a model command's patrol areas into its JSON, its lines and ``--areas-out``."""
+    from hotspots.models.patrol import area_records
+
+    payload["areas"] = area_records(areas)
+    payload["areas_method"] = areas.attrs["method"]["method"]
+    payload.update(_rule(args).to_dict())
+    share = sum(a["share"] for a in payload["areas"])
+    payload["share_in_areas"] = round(share, 4)
+    _stage_geojson(areas, args.areas_out, staged, args, areas.attrs.get("method", {}))
+    lines.append(f"{len(payload['areas'])} patrol areas ({_rule(args).words()}) hold "
+                 f"{share:.1%} of mapped incidents")
+    lines += [f"  {a['rank']}. {a['name']}: {a['incidents']} incidents ({a['share']:.1%}), "
+              f"{a['area_km2']:.2f} km²" for a in payload["areas"][:10]]
 
 
 def _records(frame, columns: list[str]) -> list[dict]:
@@ -404,6 +460,7 @@ def _area_records(areas) -> list[dict]:
 
 
 def _cmd_gistar(args) -> int:
+    from hotspots.method_spec import MapMethod
     from hotspots.models.areas import gistar_areas
     from hotspots.models.gistar import gi_star_grid, gi_star_lsoa
 
@@ -411,6 +468,9 @@ def _cmd_gistar(args) -> int:
     sel = _selection(args)
     inc = _load_period(sel)
     if args.units == "lsoa":
+        if args.areas_out:
+            raise ParameterError("--areas-out needs --units grid (patrol areas grow on grid "
+                                 "cells)")
         frame = gi_star_lsoa(inc, settings=args.settings, correction=args.correction,
                              permutations=args.permutations,
                              seed=args.seed)
@@ -425,25 +485,32 @@ def _cmd_gistar(args) -> int:
     significant = frame[frame["bin"] != 0]
     staged: list = []
     _stage_geojson(significant, args.out, staged, args, params)
-    written = _release(args, "gistar", sel, staged, params)
     payload = {"incidents": int(len(inc)), "from": getattr(args, "from"), "to": args.to,
                "area": sel.area, "units": args.units, "params": params,
                "hot": int((significant["bin"] > 0).sum()),
-               "cold": int((significant["bin"] < 0).sum()), "files": written}
+               "cold": int((significant["bin"] < 0).sum())}
     lines = [f"Gi* on {args.units} ({params.get('correction_name', args.correction)}): "
              f"{payload['hot']} hot and {payload['cold']} cold features at 90% or more"]
     if args.units != "lsoa":
-        areas = gistar_areas(frame, inc)
-        payload["areas"] = _area_records(areas)
-        payload["areas_method"] = areas.attrs["method"]["method"]
-        lines += [f"  area {a['rank']}: {a['incidents']} incidents, {a['confidence']}%, "
-                  f"{a['top_locations']}" for a in payload["areas"][:5]]
+        patrol = _patrol(args, MapMethod("gistar", correction=args.correction), frame, inc,
+                         sel)
+        if patrol is not None:
+            _patrol_payload(payload, lines, patrol, args, staged)
+        else:
+            areas = gistar_areas(frame, inc)
+            payload["areas"] = _area_records(areas)
+            payload["areas_method"] = areas.attrs["method"]["method"]
+            lines += [f"  area {a['rank']}: {a['incidents']} incidents, {a['confidence']}%, "
+                      f"{a['top_locations']}" for a in payload["areas"][:5]]
+    written = _release(args, "gistar", sel, staged, params)
+    payload["files"] = written
     payload["seconds"] = round(time.perf_counter() - t0, 3)
     _emit(payload, args, [*lines, *(f"wrote {w}" for w in written)])
     return 0
 
 
 def _cmd_emerging(args) -> int:
+    from hotspots.method_spec import MapMethod
     from hotspots.models.areas import emerging_areas
     from hotspots.models.emerging import emerging_hotspots
 
@@ -460,18 +527,24 @@ def _cmd_emerging(args) -> int:
     with_pattern = res[res["pattern"] != "no pattern detected"]
     _stage_geojson(with_pattern.drop(columns=["bins"], errors="ignore"), args.out, staged,
                    args, params)
-    written = _release(args, "emerging", sel, staged, params)
-    areas = emerging_areas(res, inc)
     payload = {"incidents": int(len(inc)), "from": getattr(args, "from"), "to": args.to,
                "area": sel.area, "params": params,
-               "patterns": {str(k): int(v) for k, v in classes.items()},
-               "areas": _area_records(areas), "areas_method": areas.attrs["method"]["method"],
-               "files": written, "seconds": round(time.perf_counter() - t0, 3)}
-    _emit(payload, args, [
-        "Emerging hot spots: " + ", ".join(f"{k} {v}" for k, v in payload["patterns"].items()),
-        *(f"  area {a['rank']}: {a['pattern']}, {a['incidents']} incidents, "
-          f"{a['top_locations']}" for a in payload["areas"][:5]),
-        *(f"wrote {w}" for w in written)])
+               "patterns": {str(k): int(v) for k, v in classes.items()}}
+    lines = ["Emerging hot spots: " + ", ".join(f"{k} {v}"
+                                                for k, v in payload["patterns"].items())]
+    patrol = _patrol(args, MapMethod("emerging", correction=args.correction), res, inc, sel)
+    if patrol is not None:
+        _patrol_payload(payload, lines, patrol, args, staged)
+    else:
+        areas = emerging_areas(res, inc)
+        payload["areas"] = _area_records(areas)
+        payload["areas_method"] = areas.attrs["method"]["method"]
+        lines += [f"  area {a['rank']}: {a['pattern']}, {a['incidents']} incidents, "
+                  f"{a['top_locations']}" for a in payload["areas"][:5]]
+    written = _release(args, "emerging", sel, staged, params)
+    payload["files"] = written
+    payload["seconds"] = round(time.perf_counter() - t0, 3)
+    _emit(payload, args, [*lines, *(f"wrote {w}" for w in written)])
     return 0
 
 
@@ -538,7 +611,8 @@ def _cmd_report(args) -> int:
     result = write_report(args.out, _selection(args), marking=args.marking,
                           method=args.method, bandwidth=_bandwidth_arg(args.bandwidth),
                           top=args.top, correction=args.correction,
-                          cluster_method=args.cluster_method, sites=args.sites)
+                          cluster_method=args.cluster_method, sites=args.sites,
+                          rule=_rule(args))
     p = result["parameters"]
     acc = p.get("accuracy") or {}
     _emit(result, args, [
@@ -593,6 +667,7 @@ def _cmd_evaluate(args) -> int:
 
 
 def _cmd_clusters(args) -> int:
+    from hotspots.method_spec import MapMethod
     from hotspots.models.clusters import find_clusters
 
     t0 = time.perf_counter()
@@ -601,22 +676,28 @@ def _cmd_clusters(args) -> int:
     eps = args.eps if args.eps in (None, "elbow") else float(args.eps)
     clusters = find_clusters(inc, method=args.method, eps=eps, min_samples=args.min_samples,
                              min_cluster_size=args.min_cluster_size)
+    params = clusters.attrs.get("params", {})
     staged: list = []
-    _stage_geojson(clusters, args.out, staged, args, clusters.attrs.get("params", {}))
-    written = _release(args, "clusters", sel, staged, clusters.attrs.get("params", {}))
+    _stage_geojson(clusters, args.out, staged, args, params)
     records = clusters.drop(columns="geometry").to_dict("records")
     payload = {"incidents": int(len(inc)), "from": getattr(args, "from"), "to": args.to,
-               "area": sel.area, "params": clusters.attrs.get("params", {}),
+               "area": sel.area, "params": params,
                "clusters": _records(clusters, [c for c in clusters.columns
-                                               if c != "geometry"]),
-               "files": written, "seconds": round(time.perf_counter() - t0, 3)}
-    _emit(payload, args, [
-        f"{len(records)} clusters ({args.method}) among {len(inc)} mapped incidents",
-        *(f"  {i + 1}. {r.get('incidents')} incidents, {r.get('top_location', '')}"
-          for i, r in enumerate(records[:10])),
-        *(f"wrote {w}" for w in written)])
+                                               if c != "geometry"])}
+    lines = [f"{len(records)} clusters ({args.method}) among {len(inc)} mapped incidents"]
+    patrol = (_patrol(args, MapMethod("clusters", cluster_method=args.method), clusters, inc,
+                      sel) if len(clusters) else None)
+    if patrol is not None:
+        _patrol_payload(payload, lines, patrol, args, staged)
+    else:  # share mode, or no cluster at all: the clusters are the areas
+        payload["areas"] = [{**r, "rank": i + 1} for i, r in enumerate(payload["clusters"])]
+        lines += [f"  {i + 1}. {r.get('incidents')} incidents, {r.get('top_location', '')}"
+                  for i, r in enumerate(records[:10])]
+    written = _release(args, "clusters", sel, staged, params)
+    payload["files"] = written
+    payload["seconds"] = round(time.perf_counter() - t0, 3)
+    _emit(payload, args, [*lines, *(f"wrote {w}" for w in written)])
     return 0
-
 
 def _cmd_nearrepeat(args) -> int:
     from hotspots.models.nearrepeat import knox_test
@@ -635,6 +716,31 @@ def _cmd_nearrepeat(args) -> int:
 _GROUPS_HELP = "crime group: acquisitive, soc, violence, asb or other (any case)"
 _TYPES_HELP = ('police.uk crime types separated by commas, any case, e.g. '
                '"Burglary,Vehicle crime"')
+
+
+def _whole(value: str) -> int:
+    try:
+        v = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"{value!r} must be 0 or more")
+    return v
+
+
+def _add_area_rule(p: argparse.ArgumentParser, *, out: bool = True) -> None:
+    """``--areas`` and ``--max-area-km2`` (and ``--areas-out``): how the ranked areas are drawn."""
+    p.add_argument("--areas", type=_whole, default=defaults.AREAS, metavar="N",
+                   help="patrol areas to rank: compact areas grown from the map's peaks, "
+                        "chosen to hold the most predicted crime; 0 for the method's own "
+                        "areas (the KDE's --top share of the area, every Gi* hot cell, "
+                        "emerging hot pattern or cluster)")
+    p.add_argument("--max-area-km2", type=_positive(float), default=defaults.MAX_AREA_KM2,
+                   metavar="KM2",
+                   help="largest patrol area, km² (1 km²: about ten minutes' walk across)")
+    if out:
+        p.add_argument("--areas-out", metavar="FILE",
+                       help="the ranked patrol areas, GeoJSON (WGS84)")
 
 
 def _add_crimes(p: argparse.ArgumentParser) -> None:
@@ -787,8 +893,11 @@ def _add_map_commands(sub, settings: Settings) -> None:
                      choices=["quartic", "gaussian", "epanechnikov"],
                      help="kernel shape")
     kde.add_argument("--top", type=_positive(float), default=defaults.TOP, metavar="SHARE",
-                     help="share of the area marked as hotspot, between 0 and 1")
-    kde.add_argument("--out", metavar="FILE", help="hotspot polygons, GeoJSON (WGS84)")
+                     help="share of the area marked as hotspot with --areas 0, between 0 "
+                          "and 1")
+    _add_area_rule(kde, out=False)
+    kde.add_argument("--out", metavar="FILE",
+                     help="hotspot (patrol) area polygons, GeoJSON (WGS84)")
     kde.add_argument("--surface", metavar="FILE", help="density surface, GeoTIFF (EPSG:27700)")
 
     gi = _analysis_command(sub, "gistar", _cmd_gistar, settings)
@@ -807,6 +916,7 @@ def _add_map_commands(sub, settings: Settings) -> None:
     gi.add_argument("--seed", type=int, default=defaults.SEED,
                     help="random seed of the permutations, for a repeatable run")
     gi.add_argument("--out", metavar="FILE", help="significant features, GeoJSON (WGS84)")
+    _add_area_rule(gi)
 
     em = _analysis_command(sub, "emerging", _cmd_emerging, settings)
     em.add_argument("--cell", type=_positive(float), default=None, metavar="METRES",
@@ -814,6 +924,7 @@ def _add_map_commands(sub, settings: Settings) -> None:
     em.add_argument("--correction", choices=list(CORRECTIONS), default=defaults.CORRECTION,
                     help="multiple-testing correction of each month's Gi*")
     em.add_argument("--out", metavar="FILE", help="locations with a pattern, GeoJSON (WGS84)")
+    _add_area_rule(em)
 
     cl = _analysis_command(sub, "clusters", _cmd_clusters, settings)
     cl.add_argument("--method", choices=list(CLUSTER_METHODS), default=defaults.CLUSTER_METHOD,
@@ -827,6 +938,7 @@ def _add_map_commands(sub, settings: Settings) -> None:
     cl.add_argument("--min-cluster-size", type=int, default=None, metavar="N",
                     help="HDBSCAN: fewest incidents in a cluster (default: 10)")
     cl.add_argument("--out", metavar="FILE", help="cluster hulls, GeoJSON (WGS84)")
+    _add_area_rule(cl)
 
     nr = _analysis_command(sub, "nearrepeat", _cmd_nearrepeat, settings)
     nr.add_argument("--permutations", type=int, default=defaults.KNOX_PERMUTATIONS, metavar="N",
@@ -897,7 +1009,9 @@ def _add_report(sub, settings: Settings) -> None:
                      help="KDE bandwidth: auto (as the dashboard), metres, a rule name or "
                           "several metres separated by commas (multi-scale)")
     rep.add_argument("--top", type=_positive(float), default=defaults.TOP, metavar="SHARE",
-                     help="share of the area marked as hotspot by the KDE, between 0 and 1")
+                     help="share of the area marked as hotspot by the KDE with --areas 0, "
+                          "between 0 and 1")
+    _add_area_rule(rep, out=False)
     rep.add_argument("--correction", default=defaults.CORRECTION, choices=list(CORRECTIONS),
                      help="multiple-testing correction of gistar and emerging")
     rep.add_argument("--cluster-method", default=defaults.CLUSTER_METHOD,

@@ -8,6 +8,7 @@ the commands' JSON ``params``.
 from __future__ import annotations
 
 __all__ = [
+    "AREAS",
     "BANDWIDTH",
     "CELL_M",
     "CLUSTER_METHOD",
@@ -18,6 +19,7 @@ __all__ = [
     "KERNEL",
     "KNOX_PERMUTATIONS",
     "MAP_METHOD",
+    "MAX_AREA_KM2",
     "SEED",
     "SITES",
     "TOP",
@@ -37,6 +39,10 @@ CELL_M = 100.0
 KERNEL = "quartic"
 #: Share of the study area marked as hotspot by the KDE.
 TOP = 0.05
+#: Ranked patrol areas on every map (0: the method's own areas, e.g. the KDE's --top share).
+AREAS = 10
+#: Largest patrol area, km²: about ten minutes' walk across.
+MAX_AREA_KM2 = 1.0
 #: Map method of the dashboard's switcher and of ``hotspots report``.
 MAP_METHOD = "kde"
 #: Multiple-testing correction of Gi* and emerging hot spots (Benjamini-Hochberg FDR).

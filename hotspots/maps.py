@@ -98,6 +98,8 @@ def hotspot_popup_html(row: Mapping[str, Any], total: int | None = None) -> str:
     if "peak_density" in row and row["peak_density"] is not None:
         rows.append(("Peak density", f"{float(row['peak_density']):,.0f} per km²"))
     head = f"Hotspot {rank}" + (f" of {int(total)}" if total else "")
+    if row.get("name"):  # patrol areas are named by place and streets
+        head += f": {row['name']}"
     table = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
     places = _location_items(row.get("top_locations"))
     listing = ("<div class='hs-sub'>Top locations</div><ol>"
@@ -130,7 +132,9 @@ def hotspot_features(areas: gpd.GeoDataFrame, label_top: int = 10) -> dict:
     polys, labels = [], []
     for (_, row), g, p in zip(areas.iterrows(), geoms, pts, strict=True):
         rank = int(row["rank"])
-        tip = f"Hotspot {rank}: {int(row['incidents']):,} incidents ({format_share(row['share'])})"
+        named = f" {row['name']}," if row.get("name") else ""
+        tip = (f"Hotspot {rank}:{named} {int(row['incidents']):,} incidents "
+               f"({format_share(row['share'])})")
         polys.append(feature(g, {"popup": hotspot_popup_html(row, total), "tooltip": esc(tip),
                                   "rank": rank}))
         if rank <= label_top:
@@ -347,7 +351,9 @@ def _add_hotspots(m: folium.Map, hotspots: gpd.GeoDataFrame) -> None:
                  style={"color": HOTSPOT_COLOUR, "weight": 2.2, "fill": True,
                         "fillColor": "#ffffff", "fillOpacity": 0.04,
                         "className": "hs-hotspot"},
-                 attribution=esc(ATTRIBUTION["police_uk"])).add_to(group)
+                 attribution=esc(ATTRIBUTION["police_uk"]
+                                 + ("; place names " + ATTRIBUTION["osm"]
+                                    if "name" in hotspots.columns else ""))).add_to(group)
     GeoJsonLayer(ranks, name="Hotspot ranks", point="label", label_class="hs-rank",
                  control=False, interactive=False).add_to(group)
     group.add_to(m)

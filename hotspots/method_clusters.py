@@ -36,6 +36,11 @@ def areas(hulls: gpd.GeoDataFrame, incidents: pd.DataFrame, *,
     return cluster_areas(hulls, study_area_km2=study_area.area / 1e6)
 
 
+def cells(result: gpd.GeoDataFrame, grid: Grid) -> np.ndarray:
+    """The cells a cluster hull overlaps on ``grid``: 1 inside, else 0."""
+    return hull_cells(list(result.geometry), grid).astype(float)
+
+
 def statement(params: dict, *, start: str, end: str, crimes: str,
               missing: Sequence[str] = ()) -> str:
     """The cluster legend's one line."""
@@ -94,4 +99,5 @@ SPEC = MethodSpec(
     name="clusters", label="Clusters", area_name="Clusters", area_legend="Cluster",
     help="Clusters: groups of incidents packed closely together (DBSCAN / HDBSCAN).",
     options=("cluster_method",), mapped_only=False, result=result, areas=areas,
-    statement=statement, layer=layer, metrics=metrics, recipe=recipe, recipe_words=recipe_words)
+    statement=statement, layer=layer, metrics=metrics, recipe=recipe, recipe_words=recipe_words,
+    cells=cells)

@@ -40,6 +40,15 @@ def areas(cells: gpd.GeoDataFrame, incidents: pd.DataFrame, *,
     return emerging_areas(cells, mapped_rows(incidents))
 
 
+def cells(result: gpd.GeoDataFrame, grid: Grid) -> np.ndarray:
+    """The cells of every hot spot pattern on ``grid``: 1 inside, else 0."""
+    coarse = Grid.from_dict(result.attrs["params"]["grid"])
+    hot = np.zeros(coarse.shape)
+    flag = result["pattern"].astype(str).str.endswith("hot spot").to_numpy()
+    hot[result["row"].to_numpy()[flag], result["col"].to_numpy()[flag]] = 1.0
+    return fine_from_coarse(hot, coarse, grid)
+
+
 def statement(params: dict, *, start: str, end: str, crimes: str,
               missing: Sequence[str] = ()) -> str:
     """The emerging map legend's one line (its time steps say the period)."""
@@ -107,4 +116,4 @@ SPEC = MethodSpec(
     area_legend="Emerging hot spot area",
     help="Emerging hot spots: Gi* month by month with a trend test.",
     options=("correction",), result=result, areas=areas, statement=statement, layer=layer,
-    metrics=metrics, recipe=recipe, recipe_words=recipe_words)
+    metrics=metrics, recipe=recipe, recipe_words=recipe_words, cells=cells)

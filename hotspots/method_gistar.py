@@ -38,6 +38,15 @@ def areas(cells: gpd.GeoDataFrame, incidents: pd.DataFrame, *,
     return gistar_areas(cells, mapped_rows(incidents))
 
 
+def cells(result: gpd.GeoDataFrame, grid: Grid) -> np.ndarray:
+    """The hot cells at 90 % or more (after the correction) on ``grid``: 1 inside, else 0."""
+    coarse = Grid.from_dict(result.attrs["params"]["grid"])
+    hot = np.zeros(coarse.shape)
+    flag = result["bin"].to_numpy(dtype=np.int64) > 0
+    hot[result["row"].to_numpy()[flag], result["col"].to_numpy()[flag]] = 1.0
+    return fine_from_coarse(hot, coarse, grid)
+
+
 def statement(params: dict, *, start: str, end: str, crimes: str,
               missing: Sequence[str] = ()) -> str:
     """The Gi* legend's one line."""
@@ -110,4 +119,4 @@ SPEC = MethodSpec(
          "the area's average.",
     options=("correction",), result=result, areas=areas, statement=statement, layer=layer,
     metrics=metrics, recipe=recipe, recipe_words=recipe_words,
-    candidates=lambda: [gistar_candidate()])
+    candidates=lambda: [gistar_candidate()], cells=cells)

@@ -17,6 +17,7 @@ from hotspots import defaults, wording
 from hotspots.method_spec import MapMethod, MethodSpec
 from hotspots.models.areas import hotspot_areas
 from hotspots.models.kde import Surface, kernel_density
+from hotspots.models.patrol import DEFAULT_RULE, PatrolRule, patrol_areas
 from hotspots.models.scoring import (
     Method,
     kde_candidates,
@@ -38,7 +39,8 @@ KERNEL = defaults.KERNEL
 
 def density_areas(mapped: pd.DataFrame, study_area: BaseGeometry, *,
                   bandwidth: float | str | tuple[float, ...], top: float,
-                  cell: float = CELL_M, kernel: str = KERNEL
+                  cell: float = CELL_M, kernel: str = KERNEL,
+                  rule: PatrolRule = DEFAULT_RULE, places: gpd.GeoDataFrame | None = None
                   ) -> tuple[Surface, gpd.GeoDataFrame]:
     """The KDE surface of located incidents on the study area's grid, and its hotspot areas.
 
@@ -51,19 +53,29 @@ def density_areas(mapped: pd.DataFrame, study_area: BaseGeometry, *,
     bandwidth : float, str or tuple of float
         Metres, a rule name, or several metres for the multi-scale KDE.
     top : float
-        Share of the study area marked as hotspot, ``0 < top < 1``.
+        Share of the study area marked as hotspot, ``0 < top < 1``, when ``rule`` draws the
+        method's own areas (``n_areas == 0``).
     cell : float, default 100
     kernel : str, default "quartic"
+    rule : PatrolRule, default 10 areas of at most 1 km²
+        Patrol areas grown on the density (:func:`hotspots.models.patrol.patrol_areas`), or
+        ``PatrolRule(0)`` for the densest ``top`` share of the area.
+    places : geopandas.GeoDataFrame, optional
+        Place points naming the patrol areas (:func:`hotspots.spatial.places.load_places`).
 
     Returns
     -------
     surface, areas : Surface, geopandas.GeoDataFrame
         :func:`hotspots.models.kde.kernel_density` and
-        :func:`hotspots.models.areas.hotspot_areas`.
+        :func:`hotspots.models.patrol.patrol_areas` (or
+        :func:`hotspots.models.areas.hotspot_areas`).
     """
     grid = Grid.from_geometry(study_area, cell)
     surface = kernel_density(mapped["x"].to_numpy(), mapped["y"].to_numpy(), cell=cell,
                              bandwidth=bandwidth, kernel=kernel, grid=grid)
+    if rule.patrol:
+        return surface, patrol_areas(surface.values, grid, mapped, study_area=study_area,
+                                     rule=rule, places=places, basis="kernel density")
     return surface, hotspot_areas(surface, mapped, top=top, study_area=study_area)
 
 

@@ -128,6 +128,11 @@ class MethodSpec:
     candidates : callable
         ``candidates() -> [Method, ...]``: what the method adds to ``hotspots evaluate``'s
         default comparison (may be empty).
+    cells : callable, optional
+        ``cells(result, grid) -> (ny, nx) array``: the cells of ``grid`` the model flags (> 0),
+        inside which its patrol areas grow on the incidents' density
+        (:func:`hotspots.models.patrol.masked_intensity`); None for the density surface,
+        whose patrol areas grow on the density itself.
     """
 
     name: str
@@ -146,6 +151,7 @@ class MethodSpec:
     layer: Callable[..., Any] | None = None
     metrics: Callable[..., list[tuple[str, str, str]]] | None = None
     candidates: Callable[[], list[Method]] = field(default=_none)
+    cells: Callable[..., np.ndarray] | None = None
 
 
 # ----------------------------------------------------------------------------- grid helpers

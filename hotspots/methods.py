@@ -34,9 +34,19 @@ from hotspots.models.evaluate import (
     evaluate_store,
     summarise,
 )
+from hotspots.models.patrol import (
+    DEFAULT_RULE,
+    INTENSITY_BANDWIDTH,
+    PatrolRule,
+    masked_intensity,
+    patrol_areas,
+    patrol_recipe,
+)
 from hotspots.models.scoring import Method
 from hotspots.models.significance import CORRECTIONS
 from hotspots.months import missing_months
+from hotspots.schema import mapped_rows
+from hotspots.spatial.grid import Grid
 
 if TYPE_CHECKING:
     from shapely.geometry.base import BaseGeometry
@@ -248,6 +258,27 @@ def model_statement(method: MapMethod, result: gpd.GeoDataFrame, *, start: str, 
                           crimes=crimes, missing=list(missing))
 
 
+def rule_of(areas: gpd.GeoDataFrame) -> PatrolRule:
+    """The rule that drew ``areas``: their patrol rule, or ``PatrolRule(0)`` for the method's
+    own areas."""
+    info = dict(areas.attrs.get("method") or {})
+    if int(info.get("n_areas") or 0) > 0:
+        return PatrolRule(int(info["n_areas"]), float(info["max_area_km2"]))
+    return PatrolRule(0)
+
+
+def rule_recipe(method: MapMethod | str, base: Method, rule: PatrolRule, how: str
+                ) -> tuple[Method, str]:
+    """``base`` as the map's back-test under ``rule``: patrol areas over its score (measured
+    at coverage 1), with the words of how each month's map is made; unchanged in share mode."""
+    if not rule.patrol:
+        return base, how
+    spec = spec_of(method)
+    # A density map's own words name its share of the area, which patrol areas replace.
+    how = f"{base.label}, {rule.words()}" if spec.density else f"{how}; {rule.words()}"
+    return patrol_recipe(base, rule, dense=spec.density), how
+
+
 def area_recipe(method: MapMethod | str, areas: gpd.GeoDataFrame) -> tuple[Method, str]:
     """The back-test recipe of a map whose areas are ``areas``, and how it makes each map.
 
@@ -279,12 +310,14 @@ def area_recipe(method: MapMethod | str, areas: gpd.GeoDataFrame) -> tuple[Metho
     cell = None if cell is None else float(cell)
     distance = None if distance is None else float(distance)
     m = recipe(method, cell=cell, distance=distance)
-    return m, recipe_words(method, m.label, top=MAP_COVERAGE, cell=cell)
+    return rule_recipe(method, m, rule_of(areas),
+                       recipe_words(method, m.label, top=MAP_COVERAGE, cell=cell))
 
 
 def model_areas(method: MapMethod, result: gpd.GeoDataFrame, incidents: pd.DataFrame, *,
                 start: str, end: str, crimes: str, study_area: BaseGeometry | None,
-                months_held: Sequence[str]) -> MapAreas:
+                months_held: Sequence[str], rule: PatrolRule = DEFAULT_RULE,
+                places: gpd.GeoDataFrame | None = None) -> MapAreas:
     """A model map's result as ranked areas, for the table, downloads and pack.
 
     Gi*: hot cells at 90 % confidence or more after the map's correction, joined where they
@@ -308,6 +341,11 @@ def model_areas(method: MapMethod, result: gpd.GeoDataFrame, incidents: pd.DataF
         EPSG:27700 (the clusters' share of the area).
     months_held : sequence of str
         Months the source holds.
+    rule : PatrolRule, default 10 areas of at most 1 km²
+        Patrol areas grown on the incidents' density (300 m) inside the cells the model flags
+        (:attr:`MethodSpec.cells`), or ``PatrolRule(0)`` for the method's own areas above.
+    places : geopandas.GeoDataFrame, optional
+        Place points naming the patrol areas.
 
     Returns
     -------
@@ -316,7 +354,17 @@ def model_areas(method: MapMethod, result: gpd.GeoDataFrame, incidents: pd.DataF
     spec = _model_spec(method, "areas")
     statement = model_statement(method, result, start=start, end=end, crimes=crimes,
                                 missing=missing_months(start, end, months_held))
-    areas = spec.areas(result, incidents, study_area=study_area)
+    if rule.patrol and spec.cells is not None and study_area is not None:
+        mapped = mapped_rows(incidents)
+        grid = Grid.from_geometry(study_area, method_kde.CELL_M)
+        intensity = masked_intensity(spec.cells(result, grid), mapped, grid)
+        areas = patrol_areas(intensity, grid, mapped, study_area=study_area, rule=rule,
+                             places=places, basis=f"incident density (quartic, "
+                                                  f"{INTENSITY_BANDWIDTH:g} m) in the "
+                                                  f"{spec.label} map's cells")
+        areas.attrs["method"]["model"] = dict(result.attrs.get("params") or {})
+    else:
+        areas = spec.areas(result, incidents, study_area=study_area)
     rule = str(areas.attrs.get("method", {}).get("method", ""))
     if rule:
         statement = f"{statement.rstrip('.')}. Areas: {rule}."

@@ -513,7 +513,8 @@ def model_legend_html(layer: ModelLayer, *, counts: Sequence[CountLayer] = (),
 def model_map(layer: ModelLayer, *, base: BaseLayers, view: BaseGeometry,
               settings: Settings, counts: Sequence[CountLayer] = (),
               show_services: bool = False, notes: Sequence[str] = (),
-              title: str = "Hotspot map") -> folium.Map:
+              title: str = "Hotspot map", areas: gpd.GeoDataFrame | None = None
+              ) -> folium.Map:
     """Build a model map on the hotspot map's base: the layer's polygons, ranks and legend.
 
     The polygons sit in a pane of their own just below the boundaries and roads, so district
@@ -536,24 +537,29 @@ def model_map(layer: ModelLayer, *, base: BaseLayers, view: BaseGeometry,
         Extra legend notes (plain text).
     title : str
         Page title.
+    areas : geopandas.GeoDataFrame, optional
+        The ranked patrol areas (EPSG:27700): drawn as the hotspot map draws its areas, with
+        their rank numbers, in place of the layer's own numbers.
 
     Returns
     -------
     folium.Map
         Pass it to :func:`hotspots.leaflet.offline_html`.
     """
+    ranked = areas is not None and len(areas) > 0
     pane = folium.map.CustomPane(_MODEL_PANE, z_index=380, pointer_events=True)
     group = folium.FeatureGroup(name=esc(layer.name), overlay=True, control=True, show=True)
     GeoJsonLayer(layer.features, name=f"{esc(layer.name)} (polygons)", control=False,
                  style=dict(layer.style or {}), feature_style=("fillColor", "className"),
                  attribution=esc(ATTRIBUTION["police_uk"]),
                  pane=_MODEL_PANE).add_to(group)
-    if layer.labels.get("features"):
+    if layer.labels.get("features") and not ranked:
         GeoJsonLayer(layer.labels, name=f"{esc(layer.name)} (numbers)", point="label",
                      label_class="hs-rank hs-mrank", control=False,
                      interactive=False).add_to(group)
     m = build_map(base=base, view=view, counts=counts, legend=None, settings=settings,
-                  show_services=show_services, title=title, overlays=[pane, group])
+                  show_services=show_services, title=title, overlays=[pane, group],
+                  hotspots=areas if ranked else None)
     m.get_root().header.add_child(Element(f"<style>{_CSS}</style>"), name="hs_model_css")
     LegendControl(model_legend_html(layer, counts=counts, marking=settings.marking,
                                     notes=notes)).add_to(m)

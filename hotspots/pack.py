@@ -16,6 +16,7 @@ from hotspots import wording
 from hotspots.config import Settings
 from hotspots.errors import InputError, ParameterError
 from hotspots.jsonvalue import json_value
+from hotspots.leaflet import ATTRIBUTION
 from hotspots.pack_areas import CLASSES_COMPUTED
 from hotspots.pdf import (
     PackPDF,
@@ -364,12 +365,17 @@ def _hotspots_page(pdf: PackPDF, hotspots: pd.DataFrame, *, rows: int, has_class
                              "selection.")
         return
     shown = hs.head(rows)
+    named = "name" in shown.columns and shown["name"].astype(str).str.len().gt(0).all()
+    what = ("Each patrol area is named by its place and its commonest streets (police.uk map "
+            "points)." if named else "Locations are the most frequent police.uk map points in "
+            "the area, with counts.")
     write_paragraph(pdf, f"The {len(shown)} of {n:,} hotspot areas with most incidents "
-                         "(all areas are in the GeoJSON/GeoPackage exports). Locations are "
-                         "the most frequent police.uk map points in the area, with counts.", 9)
+                         f"(all areas are in the GeoJSON/GeoPackage exports). {what}", 9)
     pdf.ln(2)
+    where = (("name", "Area (place: streets)", 58, "", "LEFT") if named else
+             ("locations", "Locations (police.uk map points, incidents)", 58, "", "LEFT"))
     spec = [("rank", "Rank", 5, "int", "CENTER"),
-            ("locations", "Locations (police.uk map points, incidents)", 58, "", "LEFT"),
+            where,
             ("district", "District", 15, "", "LEFT"),
             ("incidents", "Incidents", 8, "int", "RIGHT"),
             ("previous", "Previous", 8, "int", "RIGHT"),
@@ -514,8 +520,10 @@ def _notes_page(pdf: PackPDF, *, method_notes: Sequence[str], caveats: Sequence[
     pdf.ln(2)
     pdf.set_font("DejaVu", "B", 11)
     pdf.cell(0, 7, "Data sources", new_x="LMARGIN", new_y="NEXT")
-    # The map page's street basemap: OpenStreetMap and the ONS wards.
-    write_bullets(pdf, attribution_lines(roads=True, junctions=True, streets=streets), 8)
+    # The map page's street basemap (OpenStreetMap, ONS wards); patrol areas are named after
+    # OpenStreetMap places.
+    write_bullets(pdf, [*attribution_lines(roads=True, junctions=True, streets=streets),
+                        f"Place names: {ATTRIBUTION['osm']}"], 8)
 
 
 def _save_pdf(pdf: PackPDF, path: Path) -> Path:

@@ -4,7 +4,7 @@ emerging hot spot class, and the table the pack prints."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -22,12 +22,15 @@ from hotspots.spatial.crs import to_wgs84
 from hotspots.spatial.grid import Grid
 from hotspots.wording import emerging_statement
 
+if TYPE_CHECKING:
+    from hotspots.selection import Selection
+
 __all__ = ["TABLE_COLUMNS", "add_changes", "add_districts", "add_no_changes", "change_note",
            "check_shown_areas", "class_note", "hotspot_classes", "hotspot_table",
-           "previous_counts"]
+           "previous_counts", "with_trend"]
 
 #: Columns of the hotspot table, in the order it shows them.
-TABLE_COLUMNS = ("rank", "locations", "district", "incidents", "previous", "change",
+TABLE_COLUMNS = ("rank", "name", "locations", "district", "incidents", "previous", "change",
                  "change_pct", "change_note", "share", "area_km2", "pai", "peak_density", "harm",
                  "class", "lon", "lat")
 
@@ -96,6 +99,26 @@ def add_changes(areas: gpd.GeoDataFrame, previous: pd.DataFrame | None, grid: Gr
     if not note:
         areas.loc[areas["previous"] == 0, "change_note"] = "previous period had no incidents here"
     return areas
+
+
+def with_trend(areas: gpd.GeoDataFrame, selection: Selection, months_held: Sequence[str]
+               ) -> gpd.GeoDataFrame:
+    """A copy of ``areas`` with their change on the previous period of equal length
+    (:func:`add_changes`: ``previous``, ``change``, ``change_pct``, ``change_note``).
+
+    The previous period's mapped incidents of the same area and crimes are read from the
+    selection's store; a gap in either period's data leaves the change missing, with the note.
+    """
+    from hotspots.query import select
+
+    out = areas.copy()
+    out.attrs = dict(areas.attrs)
+    if not len(out):
+        return add_no_changes(out).drop(columns="district")
+    prev = selection.previous()
+    note = change_note(selection.months, prev.months, set(months_held))
+    grid = Grid.from_geometry(selection.geometry, 100.0)
+    return add_changes(out, None if note else select(prev, mapped_only=True), grid, note)
 
 
 def add_no_changes(areas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

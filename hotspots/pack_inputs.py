@@ -27,6 +27,7 @@ from hotspots.jsonvalue import json_value
 from hotspots.method_spec import MapAreas, MapMethod
 from hotspots.models.areas import hotspot_areas
 from hotspots.models.kde import Surface, kernel_density
+from hotspots.models.patrol import DEFAULT_RULE, PatrolRule, patrol_areas
 from hotspots.months import month_range, previous_period
 from hotspots.pack import DATA_CAVEATS, disruption_frame
 from hotspots.pack_areas import (
@@ -53,6 +54,7 @@ from hotspots.selection import Selection
 from hotspots.snapshot import render_map_png
 from hotspots.spatial.corridors import corridor_bands, junction_stats
 from hotspots.spatial.grid import Grid
+from hotspots.spatial.places import load_places
 from hotspots.spatial.srn_graph import build_srn_graph
 
 __all__ = ["PackInputs", "build_pack_inputs"]
@@ -151,7 +153,8 @@ def build_pack_inputs(selection: Selection, store_dir: str | os.PathLike | None 
                       disruption_sites: int = 0,
                       accuracy: str | Mapping[str, Any] | bool | None = None,
                       classes: Mapping[int, str] | bool | None = None,
-                      shown: MapAreas | None = None) -> PackInputs:
+                      shown: MapAreas | None = None,
+                      rule: PatrolRule = DEFAULT_RULE) -> PackInputs:
     """Compute what a tasking pack holds from the incident store.
 
     Kernel density and hotspot areas for the period, each area's count in the previous period
@@ -181,6 +184,10 @@ def build_pack_inputs(selection: Selection, store_dir: str | os.PathLike | None 
         maps made the same way (:func:`hotspots.methods.area_recipe`).
     radius : float
         Junction radius, metres (default 2000).
+    rule : PatrolRule, default 10 areas of at most 1 km²
+        How the areas are drawn when ``shown`` is not given: patrol areas named by place and
+        street (:mod:`hotspots.models.patrol`), or ``PatrolRule(0)`` for the method's own
+        areas (the KDE's densest ``top`` share of the area).
     marking, created : str, datetime, optional
         Protective marking (default ``settings.marking``) and creation time stamped on the map
         and the pack (default now, UTC).
@@ -234,7 +241,7 @@ def build_pack_inputs(selection: Selection, store_dir: str | os.PathLike | None 
         statement="" if shown is None else shown.statement,
         name="" if shown is None else shown.name,
         legend="Hotspot area" if shown is None else shown.legend, classes=classes,
-        settings=settings)
+        settings=settings, rule=rule)
     graph = build_srn_graph(settings)
     junctions, corridors = _junctions_and_corridors(sel, graph, radius=radius)
     title, method_text = _title_and_method(sel, density, shown, top=top)
@@ -396,7 +403,8 @@ def _load_selection(store: Path, selection: Selection) -> _Loaded:
 def _hotspots(sel: _Loaded, method: MapMethod | str | None, *, cell: float,
               bandwidth: float | str | Sequence[float], kernel: str, top: float,
               bandwidth_rule: str, areas: gpd.GeoDataFrame | None, statement: str, name: str,
-              legend: str, classes: Mapping[int, str] | bool | None, settings: Settings
+              legend: str, classes: Mapping[int, str] | bool | None, settings: Settings,
+              rule: PatrolRule = DEFAULT_RULE
               ) -> tuple[_Density, _Areas, _Change, gpd.GeoDataFrame, _Classes]:
     """The surface, the areas the map shows, the previous period, and the areas with their
     change, district and class."""
@@ -404,8 +412,10 @@ def _hotspots(sel: _Loaded, method: MapMethod | str | None, *, cell: float,
                               else method or MapMethod(registry.default().name))
     density = _density_surface(sel, cell=cell, bandwidth=bandwidth, kernel=kernel, top=top,
                                bandwidth_rule=bandwidth_rule)
+    places = load_places(settings) if rule.patrol else None
     shown = _map_areas(map_kind, sel, density.surface, top=top, areas=areas,
-                       statement=statement, name=name, legend=legend)
+                       statement=statement, name=name, legend=legend, rule=rule,
+                       places=places)
     change = _previous_period(sel, clusters=shown.clusters)
     annotated, found = _annotate_areas(shown, sel, density.grid, change, classes=classes,
                                        settings=settings)
@@ -438,7 +448,8 @@ def _density_surface(sel: _Loaded, *, cell: float, bandwidth: float | str | Sequ
 
 
 def _map_areas(map_kind: MapMethod, sel: _Loaded, surface: Surface, *, top: float,
-               areas: gpd.GeoDataFrame | None, statement: str, name: str, legend: str
+               areas: gpd.GeoDataFrame | None, statement: str, name: str, legend: str,
+               rule: PatrolRule = DEFAULT_RULE, places: gpd.GeoDataFrame | None = None
                ) -> _Areas:
     """The areas the map shows: those given, the map method's, or the density hotspot areas.
 
@@ -454,7 +465,8 @@ def _map_areas(map_kind: MapMethod, sel: _Loaded, surface: Surface, *, top: floa
         model = mm.model_result(map_kind, sel.period_inc, study_area=sel.geometry,
                                 months_held=sel.have)
         made = mm.model_areas(map_kind, model, sel.period_inc, start=sel.start, end=sel.end,
-                              crimes=sel.crimes, study_area=sel.geometry, months_held=sel.have)
+                              crimes=sel.crimes, study_area=sel.geometry, months_held=sel.have,
+                              rule=rule, places=places)
         areas, statement, name, legend = made.areas, made.statement, made.name, made.legend
     shown = areas is not None
     own = None
@@ -462,6 +474,9 @@ def _map_areas(map_kind: MapMethod, sel: _Loaded, surface: Surface, *, top: floa
         areas = check_shown_areas(areas, statement, name)
         if not density:
             own = mm.area_recipe(map_kind, areas)
+    elif rule.patrol:
+        areas = patrol_areas(surface.values, surface.grid, sel.mapped, study_area=sel.geometry,
+                             rule=rule, places=places, basis="kernel density")
     else:
         areas = hotspot_areas(surface, sel.mapped, top=top, study_area=sel.geometry)
     return _Areas(areas=areas, shown=shown, own=own, statement=statement, name=name,
@@ -553,7 +568,10 @@ def _title_and_method(sel: _Loaded, density: _Density, shown: _Areas, *, top: fl
     method_text = wording.method_statement(
         kernel=surface.kernel, bandwidth=surface.bandwidths or surface.bandwidth,
         bandwidth_rule=density.bandwidth_rule or surface.bandwidth_rule, cell=surface.grid.cell,
-        top=top, start=sel.start, end=sel.end, crimes=sel.crimes, missing=sel.missing_now)
+        top=None if shown.method.get("n_areas") else top, start=sel.start, end=sel.end,
+        crimes=sel.crimes, missing=sel.missing_now)
+    if shown.method.get("n_areas"):  # the density's patrol areas: say how they were drawn
+        method_text = f"{method_text}. Areas: {shown.method['method']}"
     title = f"{sel.crimes[:1].upper()}{sel.crimes[1:]} hotspots"
     if shown.shown:
         method_text = shown.statement.rstrip(". ")

@@ -20,6 +20,7 @@ from hotspots.filemodes import private_dir
 from hotspots.gis import to_geojson, write_geopackage
 from hotspots.jsonvalue import json_value
 from hotspots.methods import MapMethod
+from hotspots.models.patrol import DEFAULT_RULE, PatrolRule, area_records
 from hotspots.pack import write_tasking_pack
 from hotspots.pack_inputs import PackInputs, build_pack_inputs
 from hotspots.safe_csv import write_csv
@@ -35,7 +36,8 @@ def write_report(out_dir: str | os.PathLike, selection: Selection, *,
                  method: str = defaults.MAP_METHOD,
                  bandwidth: float | str | Sequence[float] = defaults.BANDWIDTH,
                  top: float = defaults.TOP, correction: str = defaults.CORRECTION,
-                 cluster_method: str = defaults.CLUSTER_METHOD) -> dict[str, Any]:
+                 cluster_method: str = defaults.CLUSTER_METHOD,
+                 rule: PatrolRule = DEFAULT_RULE) -> dict[str, Any]:
     """Write every tasking export of one selection into a folder and audit it.
 
     The map method and surface default to the dashboard's: kernel density with the ``auto``
@@ -81,6 +83,9 @@ def write_report(out_dir: str | os.PathLike, selection: Selection, *,
         Multiple-testing correction of Gi* and emerging hot spots (default "fdr_bh").
     cluster_method : {"dbscan", "hdbscan"}
         Clustering of the "clusters" method (default "dbscan").
+    rule : PatrolRule, default 10 areas of at most 1 km²
+        How the areas are drawn: patrol areas, or ``PatrolRule(0)`` for the method's own
+        (the KDE's ``top`` share of the area).
 
     Returns
     -------
@@ -106,7 +111,7 @@ def write_report(out_dir: str | os.PathLike, selection: Selection, *,
                      cluster_method=cluster_method)  # checked by build_pack_inputs
     inputs = build_pack_inputs(selection, store_dir, marking=marking,
                                disruption_sites=int(sites), method=kind, bandwidth=bandwidth,
-                               top=top)
+                               top=top, rule=rule)
     # Everything is written to a hidden staging folder first and moved into place only once
     # its audit line is written: an unwritable log releases nothing and leaves nothing.
     stage = out / f".staging-{uuid.uuid4().hex[:8]}"
@@ -122,7 +127,7 @@ def write_report(out_dir: str | os.PathLike, selection: Selection, *,
                    "sites": int(sites), "method": kind.name,
                    "bandwidth": json_value(inputs.surface.bandwidths
                                            or inputs.surface.bandwidth),
-                   "top": float(top)}
+                   "top": float(top), **rule.to_dict()}
         actor = Actor(user, "given", "local") if user else cli_actor()
         record = release("report", filters, [(stage / n, out / n) for n in names],
                          settings=settings, actor=actor, path=log)
@@ -131,6 +136,7 @@ def write_report(out_dir: str | os.PathLike, selection: Selection, *,
     files = [{"name": f["name"], "path": f["path"], "bytes": f["bytes"],
               "sha256": f["sha256"]} for f in record["files"]]
     return {"files": files, "sites_csv": sites_what, "pages": pack["pages"],
+            "areas": area_records(inputs.areas),
             "sections": pack["sections"], "omitted": pack["omitted"],
             "parameters": inputs.params, "audit_log": str(log), "audit": record}
 

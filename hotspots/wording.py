@@ -306,7 +306,7 @@ def format_km(metres: float) -> str:
 
 def method_statement(*, kernel: str, bandwidth: float | Sequence[float], bandwidth_rule: str,
                      cell: float,
-                     top: float, start: str, end: str, crimes: str,
+                     top: float | None, start: str, end: str, crimes: str,
                      missing: Sequence[str] = ()) -> str:
     """Return the one-line statement of method and parameters printed in the legend.
 
@@ -324,8 +324,9 @@ def method_statement(*, kernel: str, bandwidth: float | Sequence[float], bandwid
         ``"fixed"`` or the rule that chose it (e.g. ``"arcgis"``).
     cell : float
         Cell size, metres.
-    top : float
-        Share of the study area marked as hotspot (0..1).
+    top : float or None
+        Share of the study area marked as hotspot (0..1); None when the areas are drawn
+        another way (patrol areas), which the caller states.
     start, end : str
         Period, ``YYYY-MM``.
     crimes : str
@@ -339,6 +340,7 @@ def method_statement(*, kernel: str, bandwidth: float | Sequence[float], bandwid
         Plain text (escape it before putting it into HTML).
     """
     period = period_statement(start, end, missing)
+    share = "" if top is None else f"top {format_share(top)} of area, "
     if _several(bandwidth):
         bw = (f"multi-scale: mean of the bandwidths {_metres_list(bandwidth)}, each surface "
               "scaled to the same total")
@@ -347,7 +349,7 @@ def method_statement(*, kernel: str, bandwidth: float | Sequence[float], bandwid
     if bandwidth_rule != "multi-scale":  # already said by the bandwidths
         bw += f" ({bandwidth_rule_label(bandwidth_rule)})"
     return (f"Kernel density, {kernel} kernel, {bw}, {format_metres(cell)} cells, "
-            f"top {format_share(top)} of area, {period}, {crimes}; incidents per km²")
+            f"{share}{period}, {crimes}; incidents per km²")
 
 
 def network_statement(*, bandwidth: float, lixel: float, band: float, start: str, end: str,
@@ -643,3 +645,16 @@ def catchment_statement(params: Mapping[str, Any], buffer_m: float, close_m: flo
     return text + (f", gaps under {format_metres(close_m)} filled" if close_m > 0 else "")
 
 
+def trend_label(incidents: Any, previous: Any) -> str:
+    """An area's change on the previous period: ``"up 12 (+40%)"``, ``"down 3 (-10%)"``,
+    ``"no change"``, ``"new (none before)"``; ``"–"`` when the previous count is unknown."""
+    try:
+        now, before = int(incidents), int(previous)
+    except (TypeError, ValueError):
+        return "–"
+    if before == 0:
+        return "no change" if now == 0 else "new (none before)"
+    diff = now - before
+    if diff == 0:
+        return "no change"
+    return f"{'up' if diff > 0 else 'down'} {abs(diff):,} ({100.0 * diff / before:+.0f}%)"

@@ -41,7 +41,7 @@ REPO = Path(__file__).resolve().parent.parent
 #: The shipped open data: read-only input of the tests.
 SHIPPED_DATA = REPO / "data"
 #: The shipped data folders a test run may read (``store``, ``cache`` and ``logs`` are outputs).
-SHIPPED_PARTS = ("crime", "boundaries", "roads", "streets", "README.md")
+SHIPPED_PARTS = ("crime", "boundaries", "roads", "streets", "places", "README.md")
 
 #: WGS84 points (lon, lat) checked against the shipped boundaries.
 PLACES = {

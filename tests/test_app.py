@@ -44,8 +44,9 @@ def test_defaults_render_without_exception(app, store_dir, shipped_settings):
                                       settings=shipped_settings), "2025-12")
     assert auto.folds and not isinstance(auto.bandwidth, tuple)
     assert f"Kernel density, quartic kernel, bandwidth {auto.bandwidth:,.0f} m (auto: best " \
-           "back-tested PAI at 5% on earlier months), 100 m cells, top 5% of area, Oct–Dec " \
-           "2025, acquisitive crime; incidents per km²" in legend
+           "back-tested PAI at 5% on earlier months), 100 m cells, Oct–Dec " \
+           "2025, acquisitive crime; incidents per km². Areas: up to 10 patrol areas of at " \
+           "most 1 km² each" in legend
     # The sidebar says what SOC-linked means, and that the months have a gap.
     captions = " ".join(c.value for c in app.sidebar.caption)
     assert "Drugs and Possession of weapons" in captions
@@ -71,6 +72,7 @@ def test_changing_filters_changes_summary_and_map(app):
 
 def test_method_controls_reach_the_legend(app):
     app.radio(key="bw_mode").set_value("arcgis").run()
+    app.radio(key="area_mode").set_value("share").run()  # the methods' own areas
     app.slider(key="top").set_value(10.0).run()
     assert not app.exception and not app.error
     legend = _legend(_map_page(app))
@@ -111,8 +113,9 @@ def test_no_incidents_in_selection_shows_error(app):
     app.select_slider(key="period").set_range("2024-01", "2024-01").run()
     assert not app.exception
     assert _errors(app) == [
-        "no mapped Bicycle theft incidents in North Warwickshire for Jan 2024; widen the "
-        "period, area or crime selection"]
+        "no mapped Bicycle theft incidents in North Warwickshire for Jan 2024; the store holds "
+        "2024-01..2024-04 and 2025-01..2025-12; 2024-05..2024-12 are missing (the period is "
+        "held: widen the area or the crimes)"]
     assert not app.get("iframe")
     assert len(app.get("vega_lite_chart")) == 1  # the monthly trend is still drawn
 
@@ -280,6 +283,7 @@ def test_previous_period_neighbour_gaps_and_toggle_caption():
 def test_near_total_in_sample_share_is_explained(app):
     # Auto's surface of three months' acquisitive crime holds 99.9% of incidents in its
     # top 5%: the page says why, instead of leaving "100%" to look like an error.
+    app.radio(key="area_mode").set_value("share").run()
     captions = " ".join(c.value for c in app.main.caption)
     assert "lie inside the hotspot areas: at this bandwidth" in captions
     app.radio(key="bw_mode").set_value("fixed").run()

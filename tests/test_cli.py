@@ -113,7 +113,7 @@ def test_missing_store_is_one_line_error(tmp_path, capsys):
 def test_gistar_json_names_the_correction_and_counts_hot_cells(store, tmp_path, capsys):
     out = tmp_path / "gi.geojson"
     d = run_json(capsys, "gistar", "--store", str(store), "--group", "acquisitive", "--from",
-                 "2025-01", "--to", "2025-12", "--out", str(out), "--json")
+                 "2025-01", "--to", "2025-12", "--out", str(out), "--json", "--areas", "0")
     assert d["params"]["correction"] == "fdr_bh" and d["hot"] > 0
     written = gpd.read_file(out)
     assert len(written) == d["hot"] + d["cold"]
@@ -136,7 +136,7 @@ def test_gistar_on_lsoas_uses_the_shipped_polygons(store, shipped_settings, caps
 def test_emerging_reports_patterns_and_the_month_gap(store, tmp_path, capsys):
     out = tmp_path / "emerging.geojson"
     d = run_json(capsys, "emerging", "--store", str(store), "--group", "acquisitive", "--from",
-                 "2024-01", "--to", "2025-12", "--out", str(out), "--json")
+                 "2024-01", "--to", "2025-12", "--out", str(out), "--json", "--areas", "0")
     written = gpd.read_file(out)
     assert len(written) == sum(v for k, v in d["patterns"].items() if k != "no pattern detected")
     assert d["params"]["period"] == "month"
@@ -193,7 +193,7 @@ def test_report_method_flag_builds_that_methods_pack(store, tmp_path, capsys, mo
     d = run_json(capsys, "report", "--store", str(store), "--group", "acquisitive", "--from",
                  "2025-10", "--to", "2025-12", "--area", "Rugby", "--out",
                  str(tmp_path / "pack"), "--method", "clusters", "--cluster-method", "hdbscan",
-                 "--sites", "0", "--json")
+                 "--sites", "0", "--json", "--areas", "0")
     p = d["parameters"]
     assert p["map_method"] == "Clusters" and p["areas_method"]["model"]["method"] == "hdbscan"
     assert p["accuracy"]["method"] == "HDBSCAN cluster hulls"
@@ -203,6 +203,20 @@ def test_report_method_flag_builds_that_methods_pack(store, tmp_path, capsys, mo
     assert "crime_mix" in geo["features"][0]["properties"]
     rec = json.loads((tmp_path / "audit.jsonl").read_text().splitlines()[-1])
     assert rec["filters"]["method"] == "clusters" and rec["filters"]["sites"] == 0
+
+
+def test_report_default_lists_the_named_patrol_areas_it_back_tests(store, tmp_path, capsys,
+                                                                   monkeypatch):
+    monkeypatch.setenv("HOTSPOTS_AUDIT_LOG", str(tmp_path / "audit.jsonl"))
+    d = run_json(capsys, "report", "--store", str(store), "--group", "acquisitive", "--from",
+                 "2025-10", "--to", "2025-12", "--area", "Rugby", "--out",
+                 str(tmp_path / "pack"), "--method", "gistar", "--sites", "0", "--json",
+                 "--areas", "3")
+    assert [a["rank"] for a in d["areas"]] == [1, 2, 3]
+    assert "up to 3 patrol areas" in d["parameters"]["accuracy"]["method"]
+    geo = json.loads((tmp_path / "pack" / "hotspots.geojson").read_text())
+    names = [f["properties"]["name"] for f in geo["features"]]
+    assert names == [a["name"] for a in d["areas"]]
 
 
 def test_report_and_kde_default_to_or_accept_the_dashboards_auto(store, shipped_settings,

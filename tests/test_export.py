@@ -22,6 +22,7 @@ from hotspots.errors import HotspotsError, NoDataError, ParameterError
 from hotspots.models.areas import hotspot_areas
 from hotspots.models.gistar import default_cell
 from hotspots.models.kde import kernel_density
+from hotspots.models.patrol import PatrolRule
 from hotspots.months import missing_months
 from hotspots.pack import write_tasking_pack
 from hotspots.pack_inputs import build_pack_inputs
@@ -266,7 +267,7 @@ def test_previous_period_without_data_gives_no_change_not_a_fall(store_settings)
 def test_previous_counts_match_hotspot_areas_counting_the_earlier_months(store_settings):
     inputs = build_pack_inputs(Selection.build(store_settings, start="2025-04", end="2025-06",
                                                groups=["soc"]),
-                               created=CREATED)
+                               created=CREATED, rule=PatrolRule(0))
     prev = load_incidents(start="2025-01", end="2025-03", groups=["soc"], mapped_only=True,
                           settings=store_settings)
     check = hotspot_areas(inputs.surface, prev, top=0.05, study_area=inputs.geometry)
@@ -516,8 +517,11 @@ def test_pack_with_the_auto_bandwidth_draws_and_states_the_dashboards_auto(store
     assert inputs.params["accuracy"]["method"] == choice.label
 
 
-@pytest.mark.parametrize("method, label", [("gistar", "Gi* hot cells (400 m, 90%+)"),
-                                           ("clusters", "DBSCAN cluster hulls")])
+_PATROL = ", up to 10 patrol areas of at most 1 km² each"
+
+
+@pytest.mark.parametrize("method, label", [("gistar", "Gi* hot cells (400 m, 90%+)" + _PATROL),
+                                           ("clusters", "DBSCAN cluster hulls" + _PATROL)])
 def test_pack_of_another_method_back_tests_maps_made_the_same_way(store_settings, method,
                                                                   label):
     from hotspots.methods import MAP_COVERAGE, area_recipe

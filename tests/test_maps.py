@@ -264,7 +264,8 @@ def test_html_under_3_mb_on_the_full_data(full_store):
 
     months = available_months(settings=full_store)
     params = compute.Params(area="force", start=months[0], end=months[-1],
-                            groups=tuple(compute.GROUP_LABELS), bandwidth=100.0, top=0.05)
+                            groups=tuple(compute.GROUP_LABELS), bandwidth=100.0, top=0.05,
+                            n_areas=0)  # the share of the area: the most polygons
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         analysis = compute.run_analysis(params, full_store, months)

@@ -8,6 +8,7 @@ from hotspots import methods as mm
 from hotspots import registry
 from hotspots.errors import ParameterError
 from hotspots.models.evaluate import evaluate_store
+from hotspots.models.patrol import PatrolRule
 from hotspots.query import available_months, load_incidents
 from hotspots.selection import Selection
 from hotspots.spatial.boundaries import area_geometry
@@ -46,7 +47,8 @@ def test_area_recipe_makes_each_month_as_the_shown_map_was_made(shipped, method)
     settings, inc, geom, months = shipped
     result = mm.model_result(method, inc, study_area=geom, months_held=months)
     shown = mm.model_areas(method, result, inc, start="2025-10", end="2025-12",
-                           crimes="acquisitive crime", study_area=geom, months_held=months)
+                           crimes="acquisitive crime", study_area=geom, months_held=months,
+                           rule=PatrolRule(0))
     # Told only the method's name, the recipe reads every option back from the areas.
     recipe, how = mm.area_recipe(method.name, shown.areas)
     model = result.attrs["params"]
@@ -62,6 +64,21 @@ def test_area_recipe_makes_each_month_as_the_shown_map_was_made(shipped, method)
     assert shown.name == registry.get(method.name).area_name
     assert shown.statement.startswith(mm.model_statement(
         method, result, start="2025-10", end="2025-12", crimes="acquisitive crime").rstrip("."))
+
+
+@pytest.mark.parametrize("name", ["gistar", "emerging", "clusters"])
+def test_patrol_areas_back_test_as_patrol_areas_of_the_same_map(shipped, name):
+    settings, inc, geom, months = shipped
+    method = mm.MapMethod(name)
+    result = mm.model_result(method, inc, study_area=geom, months_held=months)
+    shown = mm.model_areas(method, result, inc, start="2025-10", end="2025-12",
+                           crimes="acquisitive crime", study_area=geom, months_held=months,
+                           rule=PatrolRule(4, 0.5))
+    assert 0 < len(shown.areas) <= 4 and (shown.areas["area_km2"] <= 0.5 + 1e-9).all()
+    recipe, how = mm.area_recipe(name, shown.areas)
+    assert recipe.name == "patrol"
+    assert recipe.params["n_areas"] == 4 and recipe.params["max_area_km2"] == 0.5
+    assert how.endswith("up to 4 patrol areas of at most 0.5 km² each")
 
 
 def test_resolve_auto_is_the_dashboards_auto_for_the_period(store, shipped_settings):

@@ -37,6 +37,22 @@ def env(app_env, audit_log, monkeypatch) -> None:
     audit_to(monkeypatch, audit_log)
 
 
+@pytest.fixture
+def made(monkeypatch) -> dict:
+    """The download buttons' producers by what they export, as the page made them. The test
+    harness has no browser to fetch a file, so a test "clicks" by calling the producer, as
+    Streamlit does when the real button is clicked."""
+    out: dict = {}
+    real = downloads.producer
+
+    def keep(what, *args, **kwargs):
+        out[what] = real(what, *args, **kwargs)
+        return out[what]
+
+    monkeypatch.setattr(downloads, "producer", keep)
+    return out
+
+
 def _run(query: dict | None = None) -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
     at.query_params.update(query or {})
@@ -130,6 +146,7 @@ def test_bad_link_falls_back_with_a_note(env):
 
 def test_a_changed_selection_is_written_back_and_reopens_exactly(env):
     at = _run()
+    at.radio(key="area_mode").set_value("share").run()  # the share slider is in the link
     at.selectbox(key="area").select("Stratford-on-Avon").run()
     at.multiselect(key="groups").set_value(["violence", "asb"]).run()
     at.radio(key="bw_mode").set_value("arcgis").run()
@@ -153,7 +170,7 @@ def test_a_changed_selection_is_written_back_and_reopens_exactly(env):
 
 def test_view_ranges_match_the_sidebar(env):
     """viewstate's accepted values are the sidebar's: the same ranges, groups and methods."""
-    at = _run({"method": "fixed"})
+    at = _run({"method": "fixed", "top": "5"})
     for key, rng in (("bandwidth", viewstate.BANDWIDTH), ("top", viewstate.TOP)):
         s = at.slider(key=key)
         assert (s.min, s.max, s.step) == (rng.lo, rng.hi, rng.step), key
@@ -227,9 +244,53 @@ def test_downloads_panel_offers_the_files(settings, env, audit_log):
     at.download_button(key="download_csv").click().run()
     assert _audit(settings, audit_log) == []
 
+
+@pytest.mark.parametrize("method, column", [("gistar", "Confidence"),
+                                            ("emerging", "Pattern"),
+                                            ("clusters", "Crime mix")])
+def test_the_table_and_downloads_follow_the_map_method(settings, env, audit_log, made, method,
+                                                      column):
+    at = _run({"map": method, "top": "5"})  # a share of the area: the method's own areas
+    assert not at.error, [e.value for e in at.error]
+    table = at.table[0].value
+    assert column in table.columns and "Top locations" in table.columns
+    captions = " ".join(c.value for c in at.caption).replace("\\", "")
+    assert "Share and PAI are in-sample" in captions and "Areas: " in captions
+    assert "the map snapshots and the tasking pack hold the " in captions
+    assert "shown on the map" in captions and "back-test of maps made the same way" in captions
+    made["hotspots.csv"]()
+    rec = _audit(settings, audit_log)[-1]
+    assert rec["what"] == "hotspots.csv" and rec["filters"]["map_method"] == method
+    assert "Areas: " in rec["filters"]["method"]
+
+
+def test_the_kde_table_and_downloads_name_the_density_areas(settings, env, audit_log, made):
+    at = _run({"top": "5"})
+    assert list(at.table[0].value.columns) == ["Incidents", "Share", "km²", "PAI",
+                                               "Top locations"]
+    captions = " ".join(c.value for c in at.caption).replace("\\", "")
+    assert "hold the kernel density hotspot areas" in captions
+    made["hotspots.geojson"]()
+    assert _audit(settings, audit_log)[-1]["filters"]["map_method"] == "kde"
+
+
+def test_signed_in_user_is_recorded(settings, env, audit_log, made):
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.user = {"is_logged_in": True, "email": "pc4021@example.police.uk", "name": "PC 4021"}
+    at.run()
+    made["hotspots.geojson"]()
+    (rec,) = _audit(settings, audit_log)
+    assert rec["user"] == "pc4021@example.police.uk" and rec["what"] == "hotspots.geojson"
+
+
+def test_corridor_downloads(settings, env, audit_log, made):
     at = _run({"view": "corridors"})
     assert [b.key for b in at.download_button] == ["download_corridor_map",
                                                    "download_junctions"]
+    made["junctions.csv"]()
+    rec = _audit(settings, audit_log)[-1]
+    assert rec["what"] == "junctions.csv" and rec["filters"]["view"] == "corridors"
+    assert rec["filters"]["radius"] == 2000.0 and rec["files"][0]["bytes"] > 0
 
 
 def test_a_download_producer_writes_its_line_before_it_returns_the_bytes(tmp_path, data_dir):
@@ -276,8 +337,9 @@ def rugby(shipped_settings):
     from hotspots.query import available_months
 
     months = tuple(available_months(settings=settings))
+    # The methods' own areas (a share of the area), whose downloads and pack these tests pin.
     params = Params(area="Rugby", start="2025-10", end="2025-12", groups=("acquisitive",),
-                    bandwidth=600.0, top=0.05)
+                    bandwidth=600.0, top=0.05, n_areas=0)
     return settings, compute.run_analysis(params, settings, months)
 
 

@@ -289,14 +289,17 @@ def test_default_bandwidth_is_auto_and_the_map_states_its_back_test(app, store_d
                                              settings=settings), "2025-12")
     assert float(m.group(1).replace(",", "")) == expected.bandwidth
     lines = [_unescape(x.value) for x in app.markdown]
+    # The default areas are patrol areas: their back-test says the area they flagged.
     assert any(re.fullmatch(r"\*\*This map would have captured \d+% of next month's "
-                            r"acquisitive crimes in 5% of the area \(PAI [\d.]+\)\.\*\*", line)
+                            r"acquisitive crimes in (under )?[\d.]+% of the area \(PAI [\d.]+\)"
+                            r"\.\*\*", line)
                for line in lines), lines
     captions = " ".join(_unescape(c.value) for c in app.caption)
     # The line under the map back-tests the drawn surface over auto's own folds.
     folds = expected.folds
     assert folds and max(folds) <= "2025-12"
-    assert (f"Back-test: KDE {expected.bandwidth:g} m, top 5% of the area, made from the 3 "
+    assert (f"Back-test: KDE {expected.bandwidth:g} m, up to 10 patrol areas of at most 1 km² "
+            f"each, made from the 3 "
             f"months before each test month; mean over {len(folds)} test months "
             f"({mt.months_label(folds)}).") in captions
     assert app.radio(key="hs_method").value == "kde"
@@ -350,7 +353,7 @@ def test_auto_draws_the_multiscale_kde_for_vehicle_crime_as_the_cli_auto_picks(a
     assert (f"multi-scale: mean of the bandwidths {', '.join(most)} and {last} m, each surface "
             f"scaled to the same total {AUTO_TEXT}") in legend, legend[:500]
     captions = " ".join(_unescape(c.value) for c in app.caption)
-    assert f"Back-test: {choice.label}, top 5% of the area" in captions
+    assert f"Back-test: {choice.label}, up to 10 patrol areas of at most 1 km²" in captions
     assert "cannot draw" not in captions
 
 
@@ -380,7 +383,7 @@ def test_fixed_bandwidth_overrides_auto(app):
     _ok(app)
     assert "bandwidth 650 m (fixed)" in _legend(map_page(app))
     captions = " ".join(_unescape(c.value) for c in app.caption)
-    assert "Back-test: KDE 650 m, top 5% of the area" in captions
+    assert "Back-test: KDE 650 m, up to 10 patrol areas of at most 1 km² each" in captions
 
 
 def _measures(at: AppTest) -> pd.DataFrame:
@@ -441,3 +444,14 @@ def test_a_period_too_long_to_back_test_says_so(app):
     assert "No back-test for this map: no month has 12 complete months of data before it" \
         in captions
     assert not any("would have captured" in _unescape(x.value) for x in app.markdown)
+
+
+def test_share_of_the_area_stays_available_beside_the_default_patrol_areas(app):
+    tables = [t.value for t in app.table]
+    assert tables and "Area" in tables[-1].columns and "Trend" in tables[-1].columns
+    assert len(tables[-1]) <= 10
+    app.radio(key="area_mode").set_value("share").run()
+    _ok(app)
+    captions = " ".join(_unescape(c.value) for c in app.caption)
+    assert "top 5% of the area" in captions
+    assert "Area" not in app.table[-1].value.columns

@@ -30,7 +30,7 @@ TIE_TOLERANCE = 1e-9
 _ROOK = ndimage.generate_binary_structure(2, 1)
 
 
-def _empty(method: dict[str, Any]) -> gpd.GeoDataFrame:
+def empty_areas(method: dict[str, Any]) -> gpd.GeoDataFrame:
     gdf = gpd.GeoDataFrame(
         {"rank": pd.Series(dtype="int64"), "incidents": pd.Series(dtype="int64"),
          "share": pd.Series(dtype="float64"), "area_km2": pd.Series(dtype="float64"),
@@ -59,7 +59,7 @@ def _top_locations(labels: np.ndarray, names: pd.Series, n: int, n_labels: int) 
     return out
 
 
-def _incident_cells(incidents: pd.DataFrame, grid: Grid, study: np.ndarray
+def incident_cells(incidents: pd.DataFrame, grid: Grid, study: np.ndarray
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
     """Mapped flag, cell row/col, on-grid and in-study flags of each incident, and the count."""
     mapped, x, y = located_xy(incidents)
@@ -70,7 +70,7 @@ def _incident_cells(incidents: pd.DataFrame, grid: Grid, study: np.ndarray
     return mapped, row, col, on_grid, in_study, int(in_study.sum())
 
 
-def _dissolve(grid: Grid, labels: np.ndarray, n_labels: int, incidents: pd.DataFrame,
+def dissolve_labels(grid: Grid, labels: np.ndarray, n_labels: int, incidents: pd.DataFrame,
               row: np.ndarray, col: np.ndarray, on_grid: np.ndarray, in_study: np.ndarray,
               n_inc: int, study_km2: float, peaks: np.ndarray, n_locations: int
               ) -> gpd.GeoDataFrame:
@@ -171,7 +171,7 @@ def hotspot_areas(surface: Surface, incidents: pd.DataFrame, *, top: float = 0.0
         raise ParameterError(f"top must be a share between 0 and 1, got {top!r}") from None
     if not (0 < top <= 1):
         raise ParameterError(f"top must be a share in (0, 1], e.g. 0.05 for 5 %, got {top!r}")
-    _check_incidents(incidents, n_locations)
+    check_incidents(incidents, n_locations)
 
     grid = surface.grid
     values = surface.values
@@ -183,7 +183,7 @@ def hotspot_areas(surface: Surface, incidents: pd.DataFrame, *, top: float = 0.0
     cell_km2 = grid.cell_area / 1e6
     study_km2 = n_study * cell_km2
 
-    _, row, col, on_grid, in_study, n_inc = _incident_cells(incidents, grid, study)
+    _, row, col, on_grid, in_study, n_inc = incident_cells(incidents, grid, study)
 
     sv = values[study]
     peak = float(sv.max())
@@ -206,11 +206,11 @@ def hotspot_areas(surface: Surface, incidents: pd.DataFrame, *, top: float = 0.0
     method["selected_cells"] = int(selected.sum())
     method["selected_area_share"] = float(selected.sum() / n_study)
     if not selected.any():
-        return _empty(method)
+        return empty_areas(method)
 
     labels, n_labels = ndimage.label(selected, structure=_ROOK)
     peaks = np.asarray(ndimage.maximum(values, labels, np.arange(1, n_labels + 1)), dtype=float)
-    gdf = _dissolve(grid, labels, n_labels, incidents, row, col, on_grid, in_study, n_inc,
+    gdf = dissolve_labels(grid, labels, n_labels, incidents, row, col, on_grid, in_study, n_inc,
                     study_km2, peaks, n_locations)
     gdf = gdf.sort_values(["incidents", "peak_density", "_label"],
                           ascending=[False, False, True], kind="stable")
@@ -251,7 +251,7 @@ def _cell_result(cells: gpd.GeoDataFrame, needs: Sequence[str], what: str
     return grid, study, r, c, params
 
 
-def _check_incidents(incidents: Any, n_locations: Any) -> None:
+def check_incidents(incidents: Any, n_locations: Any) -> None:
     if not isinstance(incidents, pd.DataFrame) or not {"x", "y"} <= set(incidents.columns):
         raise ParameterError("incidents must be an incident frame with x and y columns")
     if isinstance(n_locations, bool) or not isinstance(n_locations, int) or n_locations < 0:
@@ -271,7 +271,7 @@ def _ranked_frame(gdf: gpd.GeoDataFrame, extra: Sequence[str], by: Sequence[str]
 
 
 def _empty_with(method: dict[str, Any], extra: dict[str, str]) -> gpd.GeoDataFrame:
-    base = _empty(method)
+    base = empty_areas(method)
     for name, dtype in extra.items():
         base.insert(len(base.columns) - 1, name, pd.Series(dtype=dtype))
     base = gpd.GeoDataFrame(base, geometry="geometry", crs=CRS)
@@ -304,7 +304,7 @@ def gistar_areas(cells: gpd.GeoDataFrame, incidents: pd.DataFrame, *,
         incidents, then ``max_z``. ``attrs["method"]`` states the rule and carries the Gi*
         parameters under ``model``.
     """
-    _check_incidents(incidents, n_locations)
+    check_incidents(incidents, n_locations)
     if min_confidence not in CONFIDENCE_BINS:
         raise ParameterError(f"min_confidence must be 90, 95 or 99, got {min_confidence!r}")
     grid, study, r, c, params = _cell_result(cells, ("count", "z", "bin"), "gi_star_grid")
@@ -317,7 +317,7 @@ def gistar_areas(cells: gpd.GeoDataFrame, incidents: pd.DataFrame, *,
     density = np.zeros(grid.shape)
     density[r, c] = cells["count"].to_numpy(dtype=float) / cell_km2
     selected = study & (bins >= CONFIDENCE_BINS[min_confidence])
-    _, row, col, on_grid, in_study, n_inc = _incident_cells(incidents, grid, study)
+    _, row, col, on_grid, in_study, n_inc = incident_cells(incidents, grid, study)
     method: dict[str, Any] = {
         "method": f"Gi* hot cells at {min_confidence}% confidence or more "
                   f"({params.get('correction_name') or params.get('correction', '')}), "
@@ -332,7 +332,7 @@ def gistar_areas(cells: gpd.GeoDataFrame, incidents: pd.DataFrame, *,
     labels, n_labels = ndimage.label(selected, structure=_ROOK)
     idx = np.arange(1, n_labels + 1)
     peaks = np.asarray(ndimage.maximum(density, labels, idx), dtype=float)
-    gdf = _dissolve(grid, labels, n_labels, incidents, row, col, on_grid, in_study, n_inc,
+    gdf = dissolve_labels(grid, labels, n_labels, incidents, row, col, on_grid, in_study, n_inc,
                     study_km2, peaks, n_locations)
     top_bin = np.asarray(ndimage.maximum(bins, labels, idx), dtype=np.int64)
     level = {b: lv for lv, b in CONFIDENCE_BINS.items()}
@@ -364,7 +364,7 @@ def emerging_areas(cells: gpd.GeoDataFrame, incidents: pd.DataFrame, *,
         rook neighbours of the same pattern. ``peak_density`` is the busiest cell's incidents
         per km² over all time steps. Ranked by incidents.
     """
-    _check_incidents(incidents, n_locations)
+    check_incidents(incidents, n_locations)
     grid, study, r, c, params = _cell_result(cells, ("count", "pattern"), "emerging_hotspots")
     cell_km2 = grid.cell_area / 1e6
     study_km2 = float(study.sum()) * cell_km2
@@ -378,7 +378,7 @@ def emerging_areas(cells: gpd.GeoDataFrame, incidents: pd.DataFrame, *,
     codes[r, c] = [code_of.get(p, -1) for p in pattern]
     density = np.zeros(grid.shape)
     density[r, c] = cells["count"].to_numpy(dtype=float) / cell_km2
-    _, row, col, on_grid, in_study, n_inc = _incident_cells(incidents, grid, study)
+    _, row, col, on_grid, in_study, n_inc = incident_cells(incidents, grid, study)
     selected = study & (codes >= 0)
     method: dict[str, Any] = {
         "method": "emerging hot spot cells (" + (", ".join(keep) or "none") + "), dissolved "
@@ -401,7 +401,7 @@ def emerging_areas(cells: gpd.GeoDataFrame, incidents: pd.DataFrame, *,
         area_pattern += [name] * int(k)
     idx = np.arange(1, n_labels + 1)
     peaks = np.asarray(ndimage.maximum(density, labels, idx), dtype=float)
-    gdf = _dissolve(grid, labels, n_labels, incidents, row, col, on_grid, in_study, n_inc,
+    gdf = dissolve_labels(grid, labels, n_labels, incidents, row, col, on_grid, in_study, n_inc,
                     study_km2, peaks, n_locations)
     gdf["pattern"] = area_pattern
     return _ranked_frame(gdf, EMERGING_COLUMNS, ["peak_density"], method)

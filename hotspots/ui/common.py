@@ -48,7 +48,8 @@ SOURCES = (
     ("Boundaries", "Office for National Statistics", leaflet.ATTRIBUTION["ons"]),
     ("Motorways", "OS OpenRoads", leaflet.ATTRIBUTION["os_roads"]),
     ("SRN junctions", "National Highways", leaflet.ATTRIBUTION["national_highways"]),
-    ("Service areas (when shown)", "OpenStreetMap", leaflet.ATTRIBUTION["osm"]),
+    ("Service areas (when shown) and place names", "OpenStreetMap",
+     leaflet.ATTRIBUTION["osm"]),
 )
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")

@@ -32,9 +32,12 @@ from hotspots.config import Settings
 from hotspots.errors import NoDataError, ParameterError
 from hotspots.legend import Legend
 from hotspots.method_kde import CELL_M, KERNEL, density_areas
+from hotspots.models.patrol import MAX_AREA_KM2, N_AREAS, PatrolRule
 from hotspots.months import missing_months, month_range
+from hotspots.pack_areas import with_trend
 from hotspots.query import select
 from hotspots.selection import Selection
+from hotspots.spatial.places import load_places
 
 #: Crime groups as offered in the sidebar, with their labels.
 GROUP_LABELS: dict[str, str] = {
@@ -71,7 +74,11 @@ class Params:
         Metres, or ``"arcgis"``; several metres for the multi-scale KDE (which ``auto`` may
         choose).
     top : float
-        Share of the study area marked as hotspot.
+        Share of the study area marked as hotspot when ``n_areas`` is 0.
+    n_areas : int
+        Patrol areas to draw (0: the method's own areas, e.g. the KDE's top share).
+    max_area_km2 : float
+        Size cap of each patrol area.
     bandwidth_rule : str
         How a bandwidth in metres was chosen, for the legend (e.g. the auto back-test's
         reason); empty: the surface's own rule (``fixed`` or the named rule).
@@ -85,6 +92,12 @@ class Params:
     bandwidth: float | str | tuple[float, ...] = defaults.FIXED_BANDWIDTH_M
     top: float = defaults.TOP
     bandwidth_rule: str = ""
+    n_areas: int = N_AREAS
+    max_area_km2: float = MAX_AREA_KM2
+
+    def rule(self) -> PatrolRule:
+        """How the map's areas are drawn (:class:`~hotspots.models.patrol.PatrolRule`)."""
+        return PatrolRule(self.n_areas, self.max_area_km2)
 
     def selection(self) -> dict[str, list[str] | None]:
         """Return ``groups``/``types`` keyword arguments for ``load_incidents``."""
@@ -153,11 +166,16 @@ class Analysis:
         return self.share / (self.hotspot_km2 / self.study_km2)
 
     def method(self) -> str:
-        """The legend's one-line method statement."""
-        return wording.method_statement(
+        """The legend's one-line method statement (and the patrol areas' rule)."""
+        text = wording.method_statement(
             kernel=self.kernel, bandwidth=self.bandwidth, bandwidth_rule=self.bandwidth_rule,
-            cell=self.cell, top=self.params.top, start=self.params.start, end=self.params.end,
+            cell=self.cell, top=None if self.params.rule().patrol else self.params.top,
+            start=self.params.start, end=self.params.end,
             crimes=self.params.crimes(), missing=self.missing_months)
+        rule = str(self.areas.attrs.get("method", {}).get("method", ""))
+        if self.params.rule().patrol and rule:
+            text = f"{text.rstrip('.')}. Areas: {rule}."
+        return text
 
 
 def _settings_store(settings: Settings) -> Path:
@@ -187,6 +205,7 @@ def run_analysis(params: Params, settings: Settings, months_present: Sequence[st
         raise ParameterError(f"the period starts ({params.start}) after it ends ({params.end})")
     if not 0 < params.top < 1:
         raise ParameterError(f"hotspot share {params.top!r} must be between 0 and 1")
+    rule = params.rule()
     sel = params.to_selection(settings)
     inc = select(sel)
     has_loc = inc["has_location"].fillna(False).astype(bool)
@@ -196,7 +215,10 @@ def run_analysis(params: Params, settings: Settings, months_present: Sequence[st
                                                   params.start, params.end, months_present))
     geom = sel.geometry
     surface, areas = density_areas(mapped, geom, bandwidth=params.bandwidth, top=params.top,
-                                   cell=CELL_M, kernel=KERNEL)
+                                   cell=CELL_M, kernel=KERNEL, rule=rule,
+                                   places=load_places(settings) if rule.patrol else None)
+    if rule.patrol:
+        areas = with_trend(areas, sel, months_present)
     method = areas.attrs.get("method", {})
     study_km2 = float(method.get("study_area_km2", geom.area / 1e6))
     in_study = int(method.get("incidents_in_study_area", len(mapped)))
@@ -304,9 +326,11 @@ def map_page(analysis: Analysis, settings: Settings, *,
     """Build the map for an analysis and render it to self-contained, offline HTML."""
     p = analysis.params
     n = len(analysis.areas)
-    hot_line = (f"Hotspot areas (top {wording.format_share(p.top)} of area): {n:,}, holding "
+    what = (p.rule().words() if p.rule().patrol
+            else f"top {wording.format_share(p.top)} of area")
+    hot_line = (f"Hotspot areas ({what}): {n:,}, holding "
                 f"{analysis.share:.0%} of mapped incidents (PAI {analysis.pai:.1f})"
-                if n else f"No hotspot areas (top {wording.format_share(p.top)} of area)")
+                if n else f"No hotspot areas ({what})")
     notes = []
     if any(c.shape == "diamond" for c in counts):
         notes.append(SOC_NOTE)

@@ -56,7 +56,7 @@ def _cor_counts(fingerprint: str, settings_key: str, sel: Params, neighbours: bo
 
     return corridor_compute.corridor_counts(
         _cor_incidents(fingerprint, settings_key, sel, neighbours, _settings), sel,
-        held=available_months(settings=_settings, force=_settings.force))
+        held=available_months(settings=_settings, forces=[_settings.force]))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

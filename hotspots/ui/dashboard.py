@@ -134,9 +134,10 @@ def _sidebar(months: Sequence[str], types: Sequence[str], districts: Sequence[st
             return view, Params(area=area, start=start, end=end, groups=tuple(groups),
                                 types=tuple(chosen_types)), layers, corridor
 
-        bandwidth, top, layers = hotspot_view.controls()
+        bandwidth, top, layers, rule = hotspot_view.controls()
     params = Params(area=area, start=start, end=end, groups=tuple(groups),
-                    types=tuple(chosen_types), bandwidth=bandwidth, top=top)
+                    types=tuple(chosen_types), bandwidth=bandwidth, top=top,
+                    n_areas=rule.n_areas, max_area_km2=rule.max_area_km2)
     return view, params, layers, corridor
 
 

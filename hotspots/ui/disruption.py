@@ -179,7 +179,7 @@ def load_selection(sel: Params, settings: Settings) -> pd.DataFrame:
     if not inc["has_location"].fillna(False).astype(bool).any():
         from hotspots.query import available_months
 
-        held = available_months(settings=settings, force=settings.force)
+        held = available_months(settings=settings, forces=[settings.force])
         raise NoDataError(wording.no_data_message(sel.crimes(), sel.area_label(), sel.start,
                                                   sel.end, held))
     return inc

@@ -16,6 +16,7 @@ from hotspots import defaults, registry, wording
 from hotspots.config import Settings
 from hotspots.errors import HotspotsError, NoDataError
 from hotspots.method_spec import MapAreas
+from hotspots.models.patrol import MAX_AREA_KM2, N_AREAS, PatrolRule
 from hotspots.ui import compute, downloads, meeting, methods
 from hotspots.ui.common import (
     KEEP,
@@ -61,7 +62,7 @@ def _map_html(fingerprint: str, settings_key: str, params: Params, months: tuple
 # ----------------------------------------------------------------------------------- widgets
 
 
-def controls() -> tuple[float | str | tuple[float, ...], float, Layers]:
+def controls() -> tuple[float | str | tuple[float, ...], float, Layers, PatrolRule]:
     """Draw the Hotspots view's sidebar sections (inside ``st.sidebar``).
 
     Returns
@@ -70,9 +71,12 @@ def controls() -> tuple[float | str | tuple[float, ...], float, Layers]:
         Metres, ``"auto"`` (resolved by :func:`hotspots.ui.methods.resolve_bandwidth`) or
         ``"arcgis"``.
     top : float
-        Hotspot share of the area (0-1).
+        Hotspot share of the area (0-1), used when the areas are the top share.
     layers : Layers
         The optional map layers.
+    rule : PatrolRule
+        How the map's areas are drawn: patrol areas (default 10 of at most 1 km²) or the
+        method's own areas (``n_areas == 0``).
     """
     st.header("Method")
     mode = st.radio("Bandwidth", ["auto", "fixed", "arcgis"], horizontal=True, key="bw_mode",
@@ -90,10 +94,29 @@ def controls() -> tuple[float | str | tuple[float, ...], float, Layers]:
                                     step=50, key="bandwidth", persist_state=KEEP))
     else:
         bandwidth = mode  # "arcgis", or "auto": resolved by hotspots.ui.methods
-    top = st.slider("Hotspot share of the area, %", 1.0, 20.0, defaults.TOP * 100, step=0.5,
-                    key="top", persist_state=KEEP,
-                    help="Hotspot areas are the densest cells covering this share of the "
-                         "study area.")
+    kind = st.radio("Hotspot areas", ["patrol", "share"], horizontal=True, key="area_mode",
+                    persist_state=KEEP,
+                    format_func={"patrol": "Patrol areas", "share": "Share of the area"}.get,
+                    help="Patrol areas (default): a handful of ranked, compact areas a "
+                         "meeting can task, each grown from a peak of the map's prediction "
+                         "and chosen to hold the most of it. Share of the area: the method's "
+                         "own areas (the KDE's densest share of the area; every Gi* hot cell, "
+                         "emerging hot pattern or cluster).")
+    if kind == "share":
+        rule = PatrolRule(0)
+        top = st.slider("Hotspot share of the area, %", 1.0, 20.0, defaults.TOP * 100,
+                        step=0.5, key="top", persist_state=KEEP,
+                        help="KDE hotspot areas are the densest cells covering this share of "
+                             "the study area.")
+    else:
+        top = defaults.TOP * 100
+        n = st.slider("Patrol areas", 1, 20, N_AREAS, key="n_areas", persist_state=KEEP,
+                      help=f"How many areas to rank (default {N_AREAS}).")
+        size = st.select_slider("Largest patrol area, km²", [0.25, 0.5, 1.0, 1.5, 2.0, 4.0],
+                                value=MAX_AREA_KM2, key="max_area", persist_state=KEEP,
+                                help="Each area is at most this big (default 1 km²: about ten "
+                                     "minutes' walk across).")
+        rule = PatrolRule(int(n), float(size))
 
     st.header("Layers")
     show_counts = st.checkbox("Acquisitive and SOC-linked counts (1 km squares)",
@@ -109,7 +132,7 @@ def controls() -> tuple[float | str | tuple[float, ...], float, Layers]:
     show_services = st.checkbox("Motorway service areas (OpenStreetMap)", value=False,
                                 key="show_services", persist_state=KEEP)
     return bandwidth, float(top) / 100.0, Layers(counts=show_counts, neighbours=show_neighbours,
-                                                 services=show_services)
+                                                 services=show_services), rule
 
 
 # ----------------------------------------------------------------------------------- panels
@@ -125,8 +148,10 @@ def _summary(analysis: compute.Analysis) -> None:
                         "mapped." + (" District views cannot include them: they cannot be "
                                      "placed in a district." if p.area != FORCE_AREA else ""))
     cols[2].metric("Hotspot areas", f"{len(analysis.areas):,}",
-                   help=f"Contiguous groups of the densest cells covering the top "
-                        f"{wording.format_share(p.top)} of the study area.")
+                   help=(f"Patrol areas: {p.rule().words()}, grown from the density's peaks."
+                         if p.rule().patrol else
+                         f"Contiguous groups of the densest cells covering the top "
+                         f"{wording.format_share(p.top)} of the study area."))
     share = "–" if analysis.share != analysis.share else f"{analysis.share:.0%}"
     cols[3].metric("Share in hotspots", share,
                    help="Share of the mapped incidents in the study area that fall inside the "
@@ -208,13 +233,18 @@ def area_table(areas: pd.DataFrame, rows: int = 10) -> pd.DataFrame:
         Indexed by rank.
     """
     top = areas.head(rows)
-    table = pd.DataFrame({
-        "Rank": top["rank"].astype(int).astype(str),
-        "Incidents": top["incidents"].map(lambda v: f"{int(v):,}"),
-        "Share": top["share"].map(wording.format_share_1dp),
-        "km²": top["area_km2"].map(lambda v: f"{float(v):.2f}"),
-        "PAI": top["pai"].map(lambda v: "–" if v != v else f"{float(v):.1f}"),
-    })
+    table = pd.DataFrame({"Rank": top["rank"].astype(int).astype(str)})
+    named = "name" in top.columns
+    if named:  # patrol areas: named by place and streets
+        table["Area"] = top["name"].astype(str).map(md_escape)
+    table["Incidents"] = top["incidents"].map(lambda v: f"{int(v):,}")
+    table["Share"] = top["share"].map(wording.format_share_1dp)
+    table["km²"] = top["area_km2"].map(lambda v: f"{float(v):.2f}")
+    if "previous" in top.columns:
+        # "–" where the previous count is unknown (a gap in the data)
+        table["Trend"] = [md_escape(wording.trend_label(a, b))
+                          for a, b in zip(top["incidents"], top["previous"], strict=True)]
+    table["PAI"] = top["pai"].map(lambda v: "–" if v != v else f"{float(v):.1f}")
     for col, (heading, fmt) in _AREA_EXTRAS.items():
         if col in top.columns:
             table[heading] = top[col].map(fmt).map(md_escape)
@@ -223,7 +253,8 @@ def area_table(areas: pd.DataFrame, rows: int = 10) -> pd.DataFrame:
                            zip(top["first_month"], top["last_month"], strict=True)]
     # st.table renders Markdown in cells: escape data so a location cannot become a link or
     # an image fetched from elsewhere.
-    table["Top locations"] = top["top_locations"].astype(str).map(md_escape)
+    if not named:
+        table["Top locations"] = top["top_locations"].astype(str).map(md_escape)
     return table.set_index("Rank")
 
 
@@ -233,12 +264,15 @@ def _hotspot_table(areas: pd.DataFrame, name: str, statement: str) -> None:
                 "No hotspot areas: the surface is flat or empty at this share.")
         st.caption(md_escape(statement))
         return
-    st.table(area_table(areas))
-    shown = f"The {min(len(areas), 10)} with most incidents, of {len(areas):,}. " \
-        if len(areas) > 10 else ""
+    rows = len(areas) if "name" in areas.columns else 10
+    st.table(area_table(areas, rows))
+    shown = f"The {min(len(areas), rows)} with most incidents, of {len(areas):,}. " \
+        if len(areas) > rows else ""
+    trend = (" Trend: the change on the previous period of equal length (– where a month of "
+             "either period has no data)." if "previous" in areas.columns else "")
     st.caption(md_escape(f"{name}. {shown}Share and PAI are in-sample (the period's own "
-                         f"incidents). {statement}") + " Click an area on the map for its "
-               "details.")
+                         f"incidents).{trend} {statement}") + " Click an area on the map for "
+               "its details.")
 
 
 def _about(settings: Settings) -> None:

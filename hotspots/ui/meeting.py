@@ -240,6 +240,8 @@ def seed_widgets(state: ViewState, session: Any, *, labels: Mapping[str, str] | 
     for name, value in (("method", state.method), ("top", state.top)):
         if value is not None:
             session[WIDGETS[name]] = value
+    if state.top is not None:  # a share of the area is the areas' share mode
+        session[AREA_MODE] = "share"
     for name, value in (("bandwidth", state.bandwidth), ("radius", state.radius),
                         ("road_bandwidth", state.road_bandwidth)):
         if value is not None:
@@ -251,6 +253,10 @@ def seed_widgets(state: ViewState, session: Any, *, labels: Mapping[str, str] | 
         if name in OPTION_WIDGETS:
             session[OPTION_WIDGETS[name][0]] = value
     session[WIDGETS["meeting"]] = state.meeting
+
+
+#: The Hotspots view's radio choosing patrol areas or a share of the area.
+AREA_MODE = "area_mode"
 
 
 def state_from_widgets(session: Mapping[str, Any], params: Params, view: str) -> ViewState:
@@ -283,7 +289,9 @@ def state_from_widgets(session: Mapping[str, Any], params: Params, view: str) ->
         view=str(view).lower(), area=params.area, start=params.start, end=params.end,
         groups=tuple(params.groups), types=tuple(params.types),
         method=None if method is None else str(method),
-        bandwidth=num("bandwidth"), top=num("top"),
+        bandwidth=num("bandwidth"),
+        # The share of the area is the view's only in share mode (patrol areas have none).
+        top=num("top") if get(AREA_MODE) == "share" else None,
         layers=tuple(n for n, k in LAYER_WIDGETS.items() if bool(get(k))),
         neighbours=bool(get(WIDGETS["neighbours"])),
         radius=num("radius"), road_bandwidth=num("road_bandwidth"), options=options,

@@ -34,12 +34,16 @@ from hotspots.methods import (
     fallback_choice,
     recipe,
     recipe_words,
+    rule_recipe,
 )
 from hotspots.models.clusters import CLUSTER_METHODS
 from hotspots.models.evaluate import EvaluationResult, plan_folds
+from hotspots.models.patrol import PatrolRule
 from hotspots.models.significance import CORRECTIONS
 from hotspots.months import missing_months, month_range
+from hotspots.pack_areas import with_trend
 from hotspots.query import select
+from hotspots.spatial.places import load_places
 from hotspots.ui import compute
 from hotspots.ui.common import (
     KEEP,
@@ -88,11 +92,17 @@ def model_run(method: MapMethod, params: Params, settings: Settings,
 def model_areas(method: MapMethod, result: gpd.GeoDataFrame, params: Params,
                 settings: Settings, months_held: Sequence[str]) -> MapAreas:
     """A model map's result as ranked areas (:func:`hotspots.methods.model_areas` on the
-    selection's period)."""
-    return methods.model_areas(method, result, load_selection(params, settings), start=params.start,
-                               end=params.end, crimes=params.crimes(),
-                               study_area=params.to_selection(settings).geometry,
-                               months_held=months_held)
+    selection's period, under the params' area rule); patrol areas carry their change on the
+    previous period."""
+    rule = params.rule()
+    sel = params.to_selection(settings)
+    shown = methods.model_areas(method, result, load_selection(params, settings),
+                                start=params.start, end=params.end, crimes=params.crimes(),
+                                study_area=sel.geometry, months_held=months_held, rule=rule,
+                                places=load_places(settings) if rule.patrol else None)
+    if rule.patrol:
+        shown = replace(shown, areas=with_trend(shown.areas, sel, months_held))
+    return shown
 
 
 def model_layer(method: MapMethod, result: gpd.GeoDataFrame, params: Params,
@@ -124,11 +134,12 @@ def result_metrics(method: MapMethod, result: gpd.GeoDataFrame
 def _backtest(fingerprint: str, settings_key: str, area: str, groups: tuple[str, ...],
               types: tuple[str, ...], method: MapMethod, bandwidth: float | str | tuple[float, ...],
               cell: float | None, distance: float | None, train_months: int, coverage: float,
-              _settings: Settings) -> EvaluationResult:
+              rule: PatrolRule, _settings: Settings) -> EvaluationResult:
     from hotspots.models.evaluate import evaluate_store
 
     sel = Params(area=area, start="", end="", groups=groups, types=types)
-    m = recipe(method, bandwidth=bandwidth, cell=cell, distance=distance)
+    m, _ = rule_recipe(method, recipe(method, bandwidth=bandwidth, cell=cell,
+                                      distance=distance), rule, "")
     return evaluate_store(_settings.store_dir, area=area, settings=_settings, methods=[m],
                           fallback=m.label, coverages=(coverage,), select_coverage=coverage,
                           train_months=train_months, **sel.selection())
@@ -137,6 +148,11 @@ def _backtest(fingerprint: str, settings_key: str, area: str, groups: tuple[str,
 def _sel(params: Params) -> Params:
     return Params(area=params.area, start=params.start, end=params.end, groups=params.groups,
                   types=params.types)
+
+
+def _sel_rule(params: Params) -> Params:
+    """The model's selection and the area rule (what the areas and the map depend on)."""
+    return replace(_sel(params), n_areas=params.n_areas, max_area_km2=params.max_area_km2)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -148,7 +164,7 @@ def _model_result(fingerprint: str, settings_key: str, sel: Params, method: MapM
 @st.cache_data(show_spinner=False, max_entries=24)
 def _model_areas(fingerprint: str, settings_key: str, sel: Params, method: MapMethod,
                  months: tuple[str, ...], _settings: Settings) -> MapAreas:
-    result = _model_result(fingerprint, settings_key, sel, method, months, _settings)
+    result = _model_result(fingerprint, settings_key, _sel(sel), method, months, _settings)
     return model_areas(method, result, sel, _settings, months)
 
 
@@ -156,18 +172,28 @@ def _model_areas(fingerprint: str, settings_key: str, sel: Params, method: MapMe
 def _model_html(fingerprint: str, settings_key: str, sel: Params, method: MapMethod,
                 months: tuple[str, ...], layers: Layers, unmapped: int, _settings: Settings
                 ) -> str:
-    result = _model_result(fingerprint, settings_key, sel, method, months, _settings)
+    result = _model_result(fingerprint, settings_key, _sel(sel), method, months, _settings)
     layer = model_layer(method, result, sel, months, unmapped)
+    areas = None
+    if sel.rule().patrol:
+        try:
+            areas = _model_areas(fingerprint, settings_key, sel, method, months, _settings).areas
+        except HotspotsError:
+            areas = None  # the model's own layer still draws
     counts = load_count_layers(fingerprint, settings_key, sel, layers, _settings)
     notes = []
     if any(c.shape == "diamond" for c in counts):
         notes.append(compute.SOC_NOTE)
     if any(c.name == compute.NEIGHBOUR_LAYER for c in counts):
         notes.append(compute.NEIGHBOUR_NOTE)
+    if areas is not None and len(areas):
+        notes.append("Numbered outlines, ranked as in the table: "
+                     + str(areas.attrs.get("method", {}).get("method", "patrol areas")) + ".")
     return model_maps.model_map_page(
         layer, base=base_layers.load_base_layers(_settings),
         view=sel.to_selection(_settings).geometry,
         settings=_settings, counts=counts, show_services=layers.services, notes=notes,
+        areas=areas,
         title=f"Hotspots ({methods.spec_of(method).label}): {sel.crimes()}, {sel.area_label()}, "
               f"{wording.period_label(sel.start, sel.end)}")
 
@@ -250,14 +276,14 @@ def model_map_html(method: MapMethod, settings: Settings, key: str, fingerprint:
                    months: tuple[str, ...], params: Params, layers: Layers,
                    unmapped: int = 0) -> str:
     """The offline HTML of a Gi*, emerging or cluster map (cached)."""
-    return _model_html(fingerprint, key, _sel(params), method, months, layers, int(unmapped),
-                       settings)
+    return _model_html(fingerprint, key, _sel_rule(params), method, months, layers,
+                       int(unmapped), settings)
 
 
 def map_areas(method: MapMethod, settings: Settings, key: str, fingerprint: str,
               months: tuple[str, ...], params: Params) -> MapAreas:
     """The ranked areas of a Gi*, emerging or cluster map (cached)."""
-    return _model_areas(fingerprint, key, _sel(params), method, months, settings)
+    return _model_areas(fingerprint, key, _sel_rule(params), method, months, settings)
 
 
 def backtest_caption(method: MapMethod, settings: Settings, key: str, fingerprint: str,
@@ -280,17 +306,19 @@ def backtest_caption(method: MapMethod, settings: Settings, key: str, fingerprin
                              "data before it. A shorter period back-tests maps made from "
                              "fewer months."))
         return
-    coverage = params.top if density else MAP_COVERAGE
+    rule = params.rule()
+    coverage = params.top if density and not rule.patrol else MAP_COVERAGE
     bw = params.bandwidth if density else FALLBACK_BANDWIDTH
     try:
         res = _backtest(fingerprint, key, params.area, params.groups, params.types, method, bw,
-                        cell, distance, n, float(coverage), settings)
+                        cell, distance, n, float(coverage), rule, settings)
     except HotspotsError as exc:
         st.caption(md_escape(f"No back-test for this map: {exc}."))
         return
-    label = next(lab for lab in res.summary["label"] if lab != "auto")
-    headline, detail = backtest_lines(
-        res, how=recipe_words(method, label, top=params.top, cell=cell), train_months=n)
+    base = recipe(method, bandwidth=bw, cell=cell, distance=distance)
+    _, how = rule_recipe(method, base, rule,
+                         recipe_words(method, base.label, top=params.top, cell=cell))
+    headline, detail = backtest_lines(res, how=how, train_months=n)
     st.markdown(f"**{md_escape(headline)}**")
     st.caption(md_escape(detail) + " Every method compared: the Evaluation view.")
 
