@@ -561,8 +561,9 @@ def _cmd_disrupt(args) -> int:
         raise ParameterError("give --radius (metres) or --minutes (drive time), not both")
     sel = _selection(args)
     inc = _load_period(sel)
-    extra = read_sites(args.candidates) if args.candidates else None
-    existing = read_sites(args.existing) if args.existing else None
+    # Sites beyond the selected area (plus a margin) are rejected row by row, with the reason.
+    extra = read_sites(args.candidates, area=sel.geometry) if args.candidates else None
+    existing = read_sites(args.existing, area=sel.geometry) if args.existing else None
     # "Hotspots within reach" in the rationale: the period's KDE areas at the fallback bandwidth.
     _, hotspots = density_areas(inc, sel.geometry, bandwidth=FALLBACK_BANDWIDTH, top=0.05)
     cov = build_coverage(inc, build_srn_graph(args.settings), minutes=args.minutes,

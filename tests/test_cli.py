@@ -498,3 +498,16 @@ def test_cli_releases_nothing_when_the_audit_log_cannot_be_written(store, tmp_pa
     assert err.count("cannot write the export audit log") == 2 and "Traceback" not in err
     left = [p for p in out.rglob("*") if p.is_file()] if out.exists() else []
     assert left == []
+
+
+def test_a_100000_site_candidate_file_is_refused_at_once_with_one_line(store, tmp_path, capsys):
+    rows = "".join(f"site {i},{-1.7 + (i % 500) / 1000:.4f},{52.1 + (i // 500) / 400:.4f}\n"
+                   for i in range(100_000))
+    f = tmp_path / "sites.csv"
+    f.write_text("name,lon,lat\n" + rows)
+    assert f.stat().st_size < 5_000_000  # under the dashboard's upload cap, as in the probe
+    assert main(["disrupt", "--store", str(store), "--group", "acquisitive", "--from",
+                 "2025-10", "--to", "2025-12", "--candidates", str(f), "--time-limit",
+                 "10"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "100,000 sites; at most 2,000 can be considered" in err and "\n" not in err

@@ -549,3 +549,49 @@ def test_malformed_site_files_are_one_line_input_errors(tmp_path, name, content,
     with pytest.raises(InputError) as err:
         read_sites(path)
     assert fragment in str(err.value) and "\n" not in str(err.value)
+
+
+def test_sites_beyond_the_selected_area_are_rejected_row_by_row(tmp_path):
+    from hotspots.spatial.crs import to_bng
+
+    x, y = to_bng(np.array([-1.5]), np.array([52.3]))
+    area = shapely.box(x[0] - 10_000, y[0] - 10_000, x[0] + 10_000, y[0] + 10_000)
+    f = tmp_path / "sites.csv"
+    f.write_text("name,lon,lat\n"
+                 "Inside,-1.5,52.3\n"
+                 "Edinburgh,-3.19,55.95\n"
+                 "Inverness,-4.22,57.48\n"
+                 "North Sea,1.9,55.0\n")
+    got = read_sites(f, area=area, buffer_m=5_000)
+    assert got["name"].tolist() == ["Inside"]
+    reasons = {r["name"]: r["reason"] for r in got.attrs["rejected"]}
+    assert set(reasons) == {"Edinburgh", "Inverness", "North Sea"}
+    assert all("outside the selected area" in r or "outside Great Britain" in r
+               for r in reasons.values())
+    assert "outside the selected area (more than 5 km beyond it)" == reasons["Edinburgh"]
+    assert len(got) + len(got.attrs["rejected"]) == 4  # every row accounted for
+
+
+def test_a_site_file_over_the_cap_is_refused_before_any_work(tmp_path):
+    f = tmp_path / "many.csv"
+    f.write_text("name,lon,lat\n" + "".join(f"s{i},-1.5,52.{i % 10}\n" for i in range(31)))
+    with pytest.raises(InputError, match="31 sites; at most 30 can be considered"):
+        read_sites(f, max_sites=30)
+    assert len(read_sites(f, max_sites=31)) == 31
+
+
+def test_the_time_limit_covers_the_whole_solve_not_only_the_milp(monkeypatch):
+    import hotspots.models.solvers as solvers
+
+    s, p, harm = random_instance(3, 60, 2000, extent=20_000.0)
+    cov = build_coverage(incidents(p, harm=harm), candidates=sites(s), radius=2500)
+    clock = iter(np.arange(0.0, 1000.0, 2.0))  # each reading of the clock is 2 s later
+    monkeypatch.setattr(solvers.time, "perf_counter", lambda: float(next(clock)))
+    called = []
+    monkeypatch.setattr(solvers, "_milp", lambda *a, **k: called.append(a) or (None, False,
+                                                                                None, ""))
+    plan = choose_sites(cov, 5, time_limit=1.5)
+    # the model and greedy took the whole budget: no exact solve, greedy kept with its gap
+    assert called == [] and plan.method == "greedy" and plan.gap >= 0
+    assert "time limit of 1.5 s used up" in plan.summary["status"]
+    assert plan.summary["bound"] >= plan.summary["objective"]

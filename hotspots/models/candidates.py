@@ -18,7 +18,9 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
+import shapely.prepared
 from scipy.spatial import cKDTree
+from shapely.geometry.base import BaseGeometry
 
 from hotspots.errors import InputError, NoDataError, ParameterError
 from hotspots.spatial.crs import BNG, to_bng, to_wgs84
@@ -177,7 +179,16 @@ def _read_site_geojson(path: Path) -> tuple[list[dict], list[dict]]:
     return rows, rejected
 
 
-def read_sites(path: str | os.PathLike) -> gpd.GeoDataFrame:
+#: Most sites one file may hold: each candidate adds a column to the covering problem and a
+#: drive-time search, so a file of 100,000 would pin the server for minutes.
+MAX_SITES = 2_000
+#: How far outside the selected area an uploaded site may lie and still be considered.
+SITE_BUFFER_M = 5_000.0
+
+
+def read_sites(path: str | os.PathLike, *, area: BaseGeometry | None = None,
+               buffer_m: float = SITE_BUFFER_M, max_sites: int = MAX_SITES
+               ) -> gpd.GeoDataFrame:
     """Read user-supplied candidate or existing sites (lay-bys, safe stop sites, ANPR cameras).
 
     Parameters
@@ -186,6 +197,13 @@ def read_sites(path: str | os.PathLike) -> gpd.GeoDataFrame:
         CSV with a ``name`` column and ``lon``/``lat`` (WGS84) or ``easting``/``northing``
         (British National Grid) columns, optionally ``kind``; or GeoJSON Point features with a
         ``name`` property (WGS84, or EPSG:27700 when the file's legacy ``crs`` member says so).
+    area : shapely geometry, optional
+        The selected area (EPSG:27700): a site more than ``buffer_m`` outside it is rejected
+        with that reason (e.g. a site in Edinburgh for a Warwickshire plan).
+    buffer_m : float, default 5000
+        Metres beyond ``area`` a site may lie.
+    max_sites : int, default 2000
+        Most rows the file may hold; more is refused with one line before any work is done.
 
     Returns
     -------
@@ -198,7 +216,8 @@ def read_sites(path: str | os.PathLike) -> gpd.GeoDataFrame:
     Raises
     ------
     InputError
-        Missing or unreadable file, unknown format, missing columns, or no usable row.
+        Missing or unreadable file, unknown format, missing columns, more than ``max_sites``
+        rows, or no usable row.
     """
     p = Path(path)
     if not p.is_file():
@@ -210,6 +229,13 @@ def read_sites(path: str | os.PathLike) -> gpd.GeoDataFrame:
         rows, rejected = _read_site_geojson(p)
     else:
         raise InputError(f"{p}: site files must be CSV or GeoJSON (.csv, .geojson)")
+    if len(rows) + len(rejected) > max_sites:
+        raise InputError(f"{p}: {len(rows) + len(rejected):,} sites; at most {max_sites:,} can "
+                         "be considered at once (each adds a drive-time search and a column "
+                         "to the covering problem): split the file or keep the likeliest")
+    reach = None
+    if area is not None:
+        reach = shapely.prepared.prep(area.buffer(buffer_m))
     good: list[dict] = []
     seen: dict[str, int] = {}
     for r in rows:
@@ -234,6 +260,11 @@ def read_sites(path: str | os.PathLike) -> gpd.GeoDataFrame:
         problem = _check_site_xy(x, y)
         if problem:
             rejected.append({"line": r["line"], "name": name, "reason": problem})
+            continue
+        if reach is not None and not reach.contains(shapely.Point(x, y)):
+            rejected.append({"line": r["line"], "name": name,
+                             "reason": f"outside the selected area (more than "
+                                       f"{buffer_m / 1000:g} km beyond it)"})
             continue
         if name.lower() in seen:
             rejected.append({"line": r["line"], "name": name,

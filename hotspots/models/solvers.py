@@ -156,15 +156,17 @@ def _milp_cbc(c: np.ndarray, A: csr_matrix, lb: np.ndarray, ub: np.ndarray, lo: 
 
 
 def _lp_bound(c: np.ndarray, A: csr_matrix, lb: np.ndarray, ub: np.ndarray, lo: np.ndarray,
-              hi: np.ndarray) -> float | None:
-    """Optimum of the LP relaxation (a bound on the integer optimum), or None."""
+              hi: np.ndarray, time_limit: float | None = None) -> float | None:
+    """Optimum of the LP relaxation (a bound on the integer optimum), or None (also when it
+    is not found within ``time_limit`` seconds)."""
     eq = lb == ub
     up = ~eq & np.isfinite(ub)
     down = ~eq & np.isfinite(lb)
     A_ub = vstack([A[up], -A[down]]).tocsr() if (up | down).any() else None
     b_ub = np.r_[ub[up], -lb[down]] if A_ub is not None else None
     res = linprog(c, A_ub=A_ub, b_ub=b_ub, A_eq=A[eq] if eq.any() else None,
-                  b_eq=ub[eq] if eq.any() else None, bounds=np.c_[lo, hi], method="highs")
+                  b_eq=ub[eq] if eq.any() else None, bounds=np.c_[lo, hi], method="highs",
+                  options=None if time_limit is None else {"time_limit": float(time_limit)})
     return float(res.fun) if res.status == 0 else None
 
 
@@ -230,17 +232,24 @@ def _mclp_problem(model: _Model, k: int):
 def solve_mclp(cov: Coverage, k: int, solver: str, time_limit: float) -> dict[str, Any]:
     """Best ``k`` free sites: exact with a greedy fallback, and the evidence for the answer."""
     t0 = time.perf_counter()
+    # One budget for the whole answer: building the model and greedy count against the time
+    # limit, and the exact solve and the LP bound get only what is left of it.
+    deadline = t0 + time_limit
     model = _build_model(cov)
     greedy = _greedy(cov, k)
     g_val = cov.value(greedy)
     chosen, method, proven, status = greedy, "greedy", False, "greedy requested"
     bounds: list[tuple[float, str]] = []
+    left = deadline - time.perf_counter()
     if len(model.w) == 0:
         # the existing sites already reach everything any candidate could
         chosen, method, proven, status = greedy, "mclp", True, "nothing left to cover"
+    elif solver != "greedy" and left <= 0.05:
+        status = (f"time limit of {time_limit:g} s used up building the model; greedy kept "
+                  "with its gap")
     elif solver != "greedy":
         problem = _mclp_problem(model, k)
-        z, proven, dual, status = _milp(*problem, solver, time_limit)
+        z, proven, dual, status = _milp(*problem, solver, left)
         exact = None
         if z is not None:
             exact = [int(model.free[i]) for i in np.flatnonzero(z[:len(model.free)] > 0.5)]
@@ -255,7 +264,9 @@ def solve_mclp(cov: Coverage, k: int, solver: str, time_limit: float) -> dict[st
     if proven:
         bound, source, gap = value, "proven optimal", 0.0
     else:
-        lp = _lp_bound(*_mclp_problem(model, k)[:6])
+        left = deadline - time.perf_counter()
+        lp = _lp_bound(*_mclp_problem(model, k)[:6], time_limit=left) if left > 0.05 \
+            else None
         if lp is not None:
             bounds.append((model.base - lp, "LP relaxation"))
         # greedy's worst case bounds the optimum of what the new sites add

@@ -34,6 +34,7 @@ from hotspots.ui.compute import SOC_NOTE, Params
 if TYPE_CHECKING:
     import geopandas as gpd
     import networkx as nx
+    from shapely.geometry.base import BaseGeometry
 
     from hotspots.models.coverage import Coverage
     from hotspots.models.disruption import SitePlan
@@ -121,7 +122,8 @@ class Controls:
 # ------------------------------------------------------------------------------ computations
 
 
-def parse_sites(name: str, content: bytes) -> gpd.GeoDataFrame:
+def parse_sites(name: str, content: bytes, area: BaseGeometry | None = None
+                ) -> gpd.GeoDataFrame:
     """Read an uploaded site file with :func:`hotspots.models.candidates.read_sites`.
 
     The bytes are written to a temporary folder only for as long as ``read_sites`` reads them;
@@ -132,6 +134,8 @@ def parse_sites(name: str, content: bytes) -> gpd.GeoDataFrame:
     name : str
         The uploaded file's name (its suffix chooses CSV or GeoJSON).
     content : bytes
+    area : shapely geometry, optional
+        The selected area: sites more than 5 km beyond it are rejected row by row.
 
     Returns
     -------
@@ -153,7 +157,7 @@ def parse_sites(name: str, content: bytes) -> gpd.GeoDataFrame:
         path = Path(tmp) / f"sites{suffix}"
         path.write_bytes(content)
         try:
-            sites = read_sites(path)
+            sites = read_sites(path, area=area)
         except InputError as exc:
             raise InputError(str(exc).replace(str(path), name).splitlines()[0]) from None
         except (ValueError, TypeError, AttributeError, KeyError, IndexError, csv.Error,
@@ -296,8 +300,9 @@ def _incidents(fingerprint: str, settings_key: str, sel: Params, _settings: Sett
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _site_file(digest: str, name: str, _content: bytes) -> gpd.GeoDataFrame:
-    return parse_sites(name, _content)
+def _site_file(digest: str, name: str, area_key: str, _content: bytes,
+               _area: BaseGeometry | None) -> gpd.GeoDataFrame:
+    return parse_sites(name, _content, _area)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -342,7 +347,13 @@ def _upload(label: str, key: str, help_text: str) -> Upload | None:
                             max_upload_size=UPLOAD_MAX_MB)
     if file is None:
         return None
-    return Upload(name=str(file.name), content=file.getvalue())
+    content = file.getvalue()
+    # Checked here too, on the server: the browser's cap is only the page's own word.
+    if len(content) > UPLOAD_MAX_MB * 1024 * 1024:
+        show_error(InputError(f"{file.name}: {len(content) / 1e6:.1f} MB; site files may be at "
+                              f"most {UPLOAD_MAX_MB} MB. The file is left out."))
+        return None
+    return Upload(name=str(file.name), content=content)
 
 
 def controls(params: Params) -> Controls:
@@ -396,12 +407,13 @@ def controls(params: Params) -> Controls:
 # ------------------------------------------------------------------------------------ panels
 
 
-def _read_upload(upload: Upload | None, what: str) -> tuple[gpd.GeoDataFrame | None, str]:
+def _read_upload(upload: Upload | None, what: str, area_key: str = "",
+                 area: BaseGeometry | None = None) -> tuple[gpd.GeoDataFrame | None, str]:
     """Parse an upload; report rejected rows; on a one-line error show it and go on without."""
     if upload is None:
         return None, ""
     try:
-        sites = _site_file(upload.digest, upload.name, upload.content)
+        sites = _site_file(upload.digest, upload.name, area_key, upload.content, area)
     except HotspotsError as exc:
         show_error(InputError(f"{exc} The {what} file is left out."))
         return None, ""
@@ -590,8 +602,13 @@ def disruption_view(settings: Settings, key: str, fingerprint: str, months: tupl
                 wording.period_label(dp.start, dp.end), f"{k} site{'s' if k != 1 else ''} {reach}",
                 marking=settings.marking)
 
-    cand, cand_digest = _read_upload(ctl.candidates, "candidate sites")
-    exist, exist_digest = _read_upload(ctl.existing, "existing sites")
+    try:
+        area_geom = sel.to_selection(settings).geometry
+    except HotspotsError:
+        area_geom = None  # the selection's own error is shown by the analysis below
+    area_key = f"{sel.area}"
+    cand, cand_digest = _read_upload(ctl.candidates, "candidate sites", area_key, area_geom)
+    exist, exist_digest = _read_upload(ctl.existing, "existing sites", area_key, area_geom)
     uploads = tuple(f"{len(f):,} {what} from {u.name} (uploaded)" for f, u, what in
                     ((cand, ctl.candidates, "candidate sites"),
                      (exist, ctl.existing, "existing sites")) if f is not None and u)
