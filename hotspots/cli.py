@@ -1095,7 +1095,7 @@ def _add_basemap(sub, settings: Settings) -> None:
     """``hotspots basemap build EXTRACT``: the street basemap from an OpenStreetMap extract."""
     bm = _subcommand(sub, "basemap", None)
     bsub = bm.add_subparsers(dest="action", required=True, parser_class=_Parser,
-                             metavar="ACTION")
+                             metavar="ACTION", help="build: write the basemap from an extract")
     b = bsub.add_parser("build", help="build it from an OpenStreetMap extract (.osm.pbf, .osm)",
                         description=cli_help.DESCRIPTIONS["basemap"],
                         epilog=cli_help.epilog("basemap"),

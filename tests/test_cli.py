@@ -417,8 +417,8 @@ def test_evaluate_from_to_keeps_the_back_test_inside_the_window(store, capsys):
     assert d["params"]["from"] == "2025-06" and d["params"]["to"] == "2025-12"
 
 
-COMMANDS = ("ingest", "kde", "gistar", "emerging", "clusters", "nearrepeat", "disrupt",
-            "corridors", "evaluate", "report", "store", "help")
+COMMANDS = ("ingest", "forces", "kde", "gistar", "emerging", "clusters", "nearrepeat",
+            "disrupt", "corridors", "evaluate", "report", "store", "basemap", "help")
 
 
 @pytest.mark.parametrize("command", COMMANDS)
