@@ -148,12 +148,17 @@ def test_url_follows_the_selection_and_downloads_are_audited(settings, server, b
         csv_path = tmp_path / info.value.suggested_filename
         info.value.save_as(csv_path)
         assert csv_path.name == "hotspots-force-2025-10-2025-12.csv"
-        assert csv_path.read_text(encoding="utf-8-sig").startswith("rank,locations,incidents")
+        head = csv_path.read_text(encoding="utf-8-sig").splitlines()
+        assert head[0] == "# OFFICIAL-SENSITIVE" and head[1].startswith("rank,")
         expect(page.get_by_role("button", name="Prepare screen map")).to_be_visible()
         lines = _audit_after(settings, server, before + 1)
         assert len(lines) == before + 1
         assert lines[-1]["what"] == "hotspots.csv" and "layer=services" in \
             lines[-1]["filters"]["link"]
+        # The line names exactly the bytes the browser received.
+        import hashlib
+
+        assert lines[-1]["files"][0]["sha256"] == hashlib.sha256(csv_path.read_bytes()).hexdigest()
 
         t0 = time.perf_counter()
         page.get_by_role("button", name="Prepare screen map").click()

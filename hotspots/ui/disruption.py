@@ -20,7 +20,7 @@ from hotspots.config import Settings
 from hotspots.errors import HotspotsError, InputError, NoDataError
 from hotspots.legend import Legend
 from hotspots.months import missing_months
-from hotspots.ui import meeting
+from hotspots.ui import downloads, meeting
 from hotspots.ui.common import (
     KEEP,
     MAP_HEIGHT,
@@ -634,8 +634,6 @@ def disruption_view(settings: Settings, key: str, fingerprint: str, months: tupl
             show_error(exc)
         else:
             st.iframe(meeting.map_page(html), height=MAP_HEIGHT, alt="Disruption map")
-            from hotspots.ui import downloads
-
             slug = re.sub(r"[^a-z0-9]+", "-", dp.area.lower()).strip("-")
             left, right = st.columns(2)
             # Audited like every other download: the line is written when the button is
