@@ -108,7 +108,8 @@ def _gpkg_frame(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out
 
 
-def write_geopackage(layers: Mapping[str, gpd.GeoDataFrame], path: str | os.PathLike) -> Path:
+def write_geopackage(layers: Mapping[str, gpd.GeoDataFrame], path: str | os.PathLike,
+                     marking: str | None = None) -> Path:
     """Write GeoDataFrames as the layers of one GeoPackage, in EPSG:27700.
 
     Parameters
@@ -120,6 +121,9 @@ def write_geopackage(layers: Mapping[str, gpd.GeoDataFrame], path: str | os.Path
     path : path-like
         Output file; an existing file is replaced whole (written to a temporary file first,
         so a failure leaves the old one in place).
+    marking : str, optional
+        Protective marking, stored as every layer's metadata item ``marking`` (QGIS shows it
+        in the layer's properties).
 
     Returns
     -------
@@ -151,10 +155,13 @@ def write_geopackage(layers: Mapping[str, gpd.GeoDataFrame], path: str | os.Path
         tmp = Path(tmp_name)
         tmp.unlink()  # GDAL wants to create the file itself
         for name, gdf in layers.items():
-            kw: dict[str, Any] = {}
+            meta: dict[str, str] = {}
+            if marking:
+                meta["marking"] = str(marking)
             if gdf.attrs.get("method"):
-                kw["layer_metadata"] = {"hotspots_method": json.dumps(
-                    json_value(gdf.attrs["method"]), ensure_ascii=False)}
+                meta["hotspots_method"] = json.dumps(json_value(gdf.attrs["method"]),
+                                                     ensure_ascii=False)
+            kw: dict[str, Any] = {"layer_metadata": meta} if meta else {}
             _gpkg_frame(gdf).to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", **kw)
         os.replace(tmp, path)
     except OSError as exc:

@@ -169,20 +169,21 @@ def _write_gis_files(out: Path, inputs: PackInputs) -> tuple[list[str], str]:
     sites, ``sites.geojson``; return the names written and what ``sites.csv`` holds."""
     names = ["hotspots.geojson", "hotspots.gpkg", "sites.csv"]
     _write_file(out, "hotspots.geojson", to_geojson(inputs.areas, metadata={
-        **inputs.params, "hotspot_method": json_value(inputs.areas.attrs.get("method", {}))}))
+        **inputs.params, "hotspot_method": json_value(inputs.areas.attrs.get("method", {}))},
+        marking=inputs.marking))
     layers: dict[str, gpd.GeoDataFrame] = {"hotspots": inputs.areas,
                                            "junctions": _junctions_gdf(inputs.junctions)}
     plan = inputs.disruption
     if plan is not None:
         layers["sites"] = _sites_gdf(plan)
-    write_geopackage(layers, out / "hotspots.gpkg")
+    write_geopackage(layers, out / "hotspots.gpkg", inputs.marking)
     if plan is None:
         write_csv(inputs.hotspot_table, out / "sites.csv", inputs.marking)
         return names, ("hotspot table, not disruption sites ("
                        + inputs.omitted.get("disruption", "no disruption sites") + "): rank, "
                        "locations, incidents, previous period, change, share, PAI, lon/lat")
     write_csv(plan, out / "sites.csv", inputs.marking)
-    _write_file(out, "sites.geojson", to_geojson(layers["sites"]))
+    _write_file(out, "sites.geojson", to_geojson(layers["sites"], marking=inputs.marking))
     return [*names, "sites.geojson"], ("disruption sites (hotspots.models.disruption, maximal "
                                        "covering): rank, name, type, roads, coverage, "
                                        "rationale, lon/lat")

@@ -120,3 +120,14 @@ def test_bad_geopackage_layers_are_refused(tmp_path, layers, fragment):
     with pytest.raises(ParameterError, match=fragment):
         write_geopackage(layers, tmp_path / "x.gpkg")
 
+
+
+def test_the_marking_is_in_the_geojson_and_every_geopackage_layer(polygons, tmp_path):
+    doc = json.loads(to_geojson(polygons, marking="OFFICIAL-SENSITIVE"))
+    assert list(doc)[:2] == ["type", "marking"] and doc["marking"] == "OFFICIAL-SENSITIVE"
+    assert "marking" not in json.loads(to_geojson(polygons))
+    path = write_geopackage({"a": polygons, "b": polygons}, tmp_path / "m.gpkg",
+                            marking="OFFICIAL-SENSITIVE")
+    for layer in ("a", "b"):
+        info = pyogrio.read_info(path, layer=layer)
+        assert info["layer_metadata"]["marking"] == "OFFICIAL-SENSITIVE"

@@ -196,11 +196,12 @@ def hotspot_geojson(analysis: compute.Analysis, settings: Settings,
     """
     from hotspots.gis import to_geojson
 
-    return to_geojson(_areas(analysis, shown),
-                      metadata=_metadata(analysis, settings, shown)).encode("utf-8")
+    return to_geojson(_areas(analysis, shown), metadata=_metadata(analysis, settings, shown),
+                      marking=settings.marking).encode("utf-8")
 
 
-def hotspot_geopackage(analysis: compute.Analysis, shown: MapAreas | None = None) -> bytes:
+def hotspot_geopackage(analysis: compute.Analysis, shown: MapAreas | None = None,
+                       marking: str | None = None) -> bytes:
     """The hotspot polygons as a GeoPackage.
 
     Parameters
@@ -219,7 +220,7 @@ def hotspot_geopackage(analysis: compute.Analysis, shown: MapAreas | None = None
 
     with tempfile.TemporaryDirectory(prefix="hotspots-gpkg-") as tmp:
         path = write_geopackage({"hotspots": _areas(analysis, shown)},
-                                Path(tmp) / "hotspots.gpkg")
+                                Path(tmp) / "hotspots.gpkg", marking)
         return path.read_bytes()
 
 
@@ -415,7 +416,7 @@ def _cheap(kind: str, fingerprint: str, settings_key: str, params: Params,
         return hotspot_csv(_analysis, _shown, _settings.marking)
     if kind == "geojson":
         return hotspot_geojson(_analysis, _settings, _shown)
-    return hotspot_geopackage(_analysis, _shown)
+    return hotspot_geopackage(_analysis, _shown, _settings.marking)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
