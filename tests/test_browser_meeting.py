@@ -198,3 +198,26 @@ def test_map_snapshot_for_the_readme(server, artifacts, shipped_settings):
     shot.write_bytes(png)
     assert Image.open(shot).size == (1920, 1080)
     _publish(shot, "map-snapshot.png")
+
+
+def test_a_link_with_more_parameters_than_are_read_says_it_was_ignored(server, browser):
+    page, _, _, _ = watched_page(browser, 1400, 900)
+
+    def note_text(limit_s: float = 60.0) -> str:
+        deadline = time.monotonic() + limit_s
+        while time.monotonic() < deadline:
+            for frame in page.frames:
+                el = frame.query_selector("#note")
+                if el is not None and el.is_visible():
+                    return el.inner_text()
+            time.sleep(0.5)
+        return ""
+
+    try:
+        page.goto(server.url + "?" + "&".join(f"p{i}=1" for i in range(1001)))
+        assert "it has 1,001 parameters" in note_text()
+        page.goto(server.url + "?area=Rugby")
+        _wait_for_map(page)
+        assert note_text(limit_s=3) == ""  # a link the page reads says nothing
+    finally:
+        page.close()

@@ -11,6 +11,7 @@ import streamlit as st
 from hotspots import registry, viewstate, wording
 from hotspots.models.clusters import CLUSTER_METHODS
 from hotspots.models.significance import CORRECTIONS
+from hotspots.ui import link_guard
 from hotspots.ui.common import DEFAULT_MONTHS, VIEWS, md_escape
 from hotspots.ui.compute import FORCE_AREA, Params
 from hotspots.viewstate import Choices, ViewState
@@ -314,6 +315,8 @@ def restore_view(months: Sequence[str], types: Sequence[str], districts: Sequenc
     st.session_state[_RESTORED] = True
     query = {k: v for k, v in _url_query().items() if k.lower() not in viewstate.RESERVED}
     if not query:
+        # An over-long link reaches the page empty: the browser is asked whether that is why.
+        link_guard.note_ignored_link()
         return
     decoded = viewstate.decode(query, choices(months, types, districts))
     seed_widgets(decoded.state, st.session_state, single_month=len(months) < 2)
