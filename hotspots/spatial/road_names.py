@@ -23,14 +23,6 @@ __all__ = [
     "junctions_frame",
 ]
 
-# Well-known local names of SRN junctions, matched to the nearest junction within 500 m.
-# They are aliases only: the canonical name stays the road/junction-number one.
-ALIASES = (
-    ("Tollbar End", 436_462.0, 275_718.0),  # A45 / A46, south-east Coventry
-    ("Thickthorn", 429_931.0, 270_407.0),  # A46 / A452, Kenilworth
-    ("Longbridge", 426_470.0, 262_524.0),  # M40 J15 / A46, Warwick
-)
-
 _MOTORWAY_JUNCTION = re.compile(r"^\s*(A\d+\s*\(M\)|M\d+)\s*(TOLL)?\s*([JT])\s*(\d+[A-Z]?)\s*$",
                                 re.IGNORECASE)
 
