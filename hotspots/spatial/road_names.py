@@ -141,8 +141,9 @@ def junctions_frame(graph: nx.MultiDiGraph, *, kinds: Sequence[str] = ("junction
     Returns
     -------
     pandas.DataFrame
-        ``name``, ``alias``, ``kind``, ``roads``, ``x``, ``y``, ``lon``, ``lat``, ``nodes``
-        (tuple of node ids), sorted by name.
+        ``name``, ``alias``, ``kind``, ``roads``, ``force`` (the force area holding the
+        junction, ``""`` when the graph does not say), ``x``, ``y``, ``lon``, ``lat``,
+        ``nodes`` (tuple of node ids), sorted by name.
     """
     check_graph(graph)
     rows = [(n, d) for n, d in graph.nodes(data=True) if d.get("kind") in kinds and d.get("name")]
@@ -153,6 +154,7 @@ def junctions_frame(graph: nx.MultiDiGraph, *, kinds: Sequence[str] = ("junction
                        "alias": [str(d.get("alias") or "") for _, d in rows],
                        "kind": [str(d.get("kind")) for _, d in rows],
                        "roads": [str(d.get("roads") or "") for _, d in rows],
+                       "force": [str(d.get("force") or "") for _, d in rows],
                        "x": [float(d["x"]) for _, d in rows],
                        "y": [float(d["y"]) for _, d in rows]})
     out = []
@@ -171,12 +173,13 @@ def junctions_frame(graph: nx.MultiDiGraph, *, kinds: Sequence[str] = ("junction
                         "kind": g["kind"].iloc[0],
                         "roads": "; ".join(dict.fromkeys(
                             r for rs in g["roads"] for r in rs.split("; ") if r)),
+                        "force": next((f for f in g["force"] if f), ""),
                         "x": float(g["x"].mean()), "y": float(g["y"].mean()),
                         "nodes": tuple(g["node"].tolist())})
     res = pd.DataFrame(out)
     lon, lat = to_wgs84(res["x"].to_numpy(), res["y"].to_numpy())
     res["lon"], res["lat"] = lon, lat
-    return res[["name", "alias", "kind", "roads", "x", "y", "lon", "lat", "nodes"]]
+    return res[["name", "alias", "kind", "roads", "force", "x", "y", "lon", "lat", "nodes"]]
 
 
 def find_junction(graph: nx.MultiDiGraph, query: str | int) -> list[int]:

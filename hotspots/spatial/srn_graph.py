@@ -23,7 +23,12 @@ from shapely.geometry.base import BaseGeometry
 from hotspots import forces as force_registry
 from hotspots.config import Settings
 from hotspots.errors import InputError, NoDataError, ParameterError
-from hotspots.spatial.boundaries import area_geometry, force_area, national_forces
+from hotspots.spatial.boundaries import (
+    area_geometry,
+    detailed_force,
+    force_area,
+    national_forces,
+)
 from hotspots.spatial.crs import BNG
 from hotspots.spatial.road_lines import (
     SPEEDS_KPH,
@@ -57,6 +62,7 @@ __all__ = [
     "ROAD_FILES",
     "build_srn_graph",
     "force_areas",
+    "srn_graph_for",
     "graph_summary",
 ]
 
@@ -635,6 +641,37 @@ def build_srn_graph(settings: Settings, *, area: str | BaseGeometry | None = Non
     if cache_file is not None:
         _write_cache(G, cache_file)
     return G
+
+
+def srn_graph_for(settings: Settings, forces: Sequence[str], *,
+                  extract: str | os.PathLike | None = None,
+                  buffer_m: float = DEFAULT_BUFFER_M) -> nx.MultiDiGraph:
+    """The SRN graph for a selection's forces.
+
+    The shipped extent's graph when the forces are just the one it is shipped for (its
+    figures stay as they were); otherwise the national (HAPMS) graph of the forces plus
+    ``buffer_m``; or, with ``extract``, the graph of an OpenStreetMap extract (the only way for
+    the Welsh forces), clipped to the forces' areas plus ``buffer_m``. Nodes carry ``force``.
+
+    Raises
+    ------
+    NoDataError
+        The forces have no SRN in the national data (the message names the OSM path).
+    InputError
+        The extract cannot be read.
+    """
+    slugs = tuple(dict.fromkeys(force_registry.force_info(f).slug for f in forces))
+    if extract is not None:
+        from hotspots.spatial.osm_roads import graph_from_osm  # it imports this module
+
+        area = shapely.union_all([force_area(s, settings) for s in slugs]).buffer(buffer_m)
+        G = graph_from_osm(extract, area=area, settings=settings)
+        _label_forces(G, settings)
+        return G
+    if slugs == (detailed_force(settings),) and all(
+            (settings.data_dir / "roads" / f).is_file() for f in ROAD_FILES.values()):
+        return build_srn_graph(settings)
+    return build_srn_graph(settings, forces=slugs, buffer_m=buffer_m)
 
 
 def _read_cache(path: Path) -> nx.MultiDiGraph | None:
