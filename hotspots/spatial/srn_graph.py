@@ -718,21 +718,28 @@ def _national_graph(settings: Settings, *, area: str | BaseGeometry | None, cach
         raise InputError(f"{missing[0]}: national road layer not found (rebuild it with "
                          "scripts/build_srn_national.py)")
     aliases = read_aliases(settings)
+    cache_file = None
+    if cache:
+        # Keyed by what decides the extent (the boundary files, forces, buffer, area), so a
+        # cached graph is found without buffering the forces' polygons again.
+        boundaries = {"forces": settings.data_dir / "boundaries" / "national" / "forces.parquet"}
+        if detailed_force(settings) in slugs:
+            boundaries["county"] = settings.data_dir / "boundaries" / "county.parquet"
+        where = area.wkb_hex if isinstance(area, BaseGeometry) else area
+        key = _hash_inputs({**paths, **boundaries},
+                           {"version": _NATIONAL_VERSION, "speeds": SPEEDS_KPH,
+                            "aliases": aliases, "forces": slugs, "buffer_m": float(buffer_m),
+                            "area": where})
+        cache_file = settings.data_dir / "cache" / f"srn-graph-{key[:24]}.pickle"
+        G = _read_cache(cache_file)
+        if G is not None:
+            return G
     if area is not None:
         geom, label = extent_geometry(area, settings)
     else:
         geom = shapely.union_all([force_area(s, settings) for s in slugs])
         label = ", ".join(slugs)
     extent = geom.buffer(float(buffer_m)) if buffer_m else geom
-    cache_file = None
-    if cache:
-        key = _hash_inputs(paths, {"version": _NATIONAL_VERSION, "speeds": SPEEDS_KPH,
-                                   "aliases": aliases, "forces": slugs,
-                                   "buffer_m": float(buffer_m), "extent": extent.wkb_hex})
-        cache_file = settings.data_dir / "cache" / f"srn-graph-{key[:24]}.pickle"
-        G = _read_cache(cache_file)
-        if G is not None:
-            return G
     layers = read_national(settings)
     try:
         G = graph_from_sections(layers["sections"], layers["links"], layers["sites"], extent,
