@@ -373,6 +373,7 @@ def _cmd_corridors(args) -> int:
         "band_method": "distance to the nearest SRN road; location quotient = share of "
                        "incidents / share of the force area",
         "srn": graph.graph.get("source", ""),
+        "srn_attribution": graph.graph.get("attribution", ""),
         "junctions": _records(junctions, ["name", "force", "lon", "lat", "incidents",
                                           "by_group", "by_force", "previous", "change",
                                           "change_note"]),
@@ -599,6 +600,7 @@ def _cmd_disrupt(args) -> int:
         for r, f in zip(rows, where, strict=True):
             r["force"] = str(f)
     payload["srn"] = graph.graph.get("source", "")
+    payload["srn_attribution"] = graph.graph.get("attribution", "")
     payload["seconds"] = round(time.perf_counter() - t0, 3)
     _emit(payload, args, [
         f"{len(payload['sites'])} sites by {payload['method']} (gap {payload['gap']:.2%}):",

@@ -694,6 +694,10 @@ def force_areas(settings: Settings) -> gpd.GeoDataFrame:
 
 
 def _label_forces(G: nx.MultiDiGraph, settings: Settings) -> None:
+    """Each node's ``force``: the national force area holding it (``""`` without the file)."""
+    if not (settings.data_dir / "boundaries" / "national" / "forces.parquet").is_file():
+        nx.set_node_attributes(G, "", "force")
+        return
     nodes = list(G.nodes)
     x = np.array([G.nodes[n]["x"] for n in nodes], float)
     y = np.array([G.nodes[n]["y"] for n in nodes], float)
