@@ -333,7 +333,7 @@ def _records(frame, columns: list[str]) -> list[dict]:
 
 def _cmd_corridors(args) -> int:
     from hotspots.spatial.corridors import corridor_bands, junction_stats
-    from hotspots.spatial.srn_graph import build_srn_graph
+    from hotspots.spatial.srn_graph import srn_graph_for
 
     t0 = time.perf_counter()
     sel, settings = _selection(args), args.settings
@@ -354,7 +354,7 @@ def _cmd_corridors(args) -> int:
     located = mapped_rows(period)
     if located.empty:
         raise no_data_error(sel)
-    graph = build_srn_graph(settings)
+    graph = srn_graph_for(settings, sel.all_forces, extract=args.roads)
     junctions = junction_stats(everything, graph, radius=args.radius, period=(start, end),
                                months=available_months(settings=settings,
                                                        forces=list(sel.all_forces)))
@@ -372,8 +372,11 @@ def _cmd_corridors(args) -> int:
                            "node; change against the previous period of equal length",
         "band_method": "distance to the nearest SRN road; location quotient = share of "
                        "incidents / share of the force area",
-        "junctions": _records(junctions, ["name", "lon", "lat", "incidents", "by_group",
-                                          "previous", "change", "change_note"]),
+        "srn": graph.graph.get("source", ""),
+        "srn_attribution": graph.graph.get("attribution", ""),
+        "junctions": _records(junctions, ["name", "force", "lon", "lat", "incidents",
+                                          "by_group", "by_force", "previous", "change",
+                                          "change_note"]),
         "bands": _records(bands, ["band", "incidents", "share", "area_km2", "density_km2",
                                   "lq"]),
         "seconds": round(time.perf_counter() - t0, 3),
@@ -384,12 +387,20 @@ def _cmd_corridors(args) -> int:
         f"({', '.join(payload['forces'])})",
         "Junctions by incidents within "
         f"{args.radius:.0f} m:",
-        *(f"  {j['name']}: {j['incidents']}" for j in top),
+        *(f"  {j['name']}{_force_note(j, sel)}: {j['incidents']}" for j in top),
         "Corridor bands (distance from the SRN):",
         *(f"  {b['band']}: {b['incidents']} ({b['share']:.1%}), LQ "
           f"{b['lq'] if b['lq'] is None else round(b['lq'], 2)}" for b in payload["bands"]),
     ])
     return 0
+
+
+def _force_note(row: dict, sel: Selection) -> str:
+    """" (essex)" after a junction or site of a selection of several forces, else nothing."""
+    force = row.get("force") or ""
+    if len(sel.all_forces) < 2:
+        return ""
+    return f" ({force})" if force else " (outside the forces' areas)"
 
 
 def _load_period(sel: Selection, *, mapped_only: bool = True):
@@ -549,12 +560,16 @@ def _cmd_emerging(args) -> int:
 
 
 def _cmd_disrupt(args) -> int:
+    import numpy as np
+
     from hotspots.method_kde import density_areas
     from hotspots.methods import FALLBACK_BANDWIDTH
     from hotspots.models.candidates import read_sites
     from hotspots.models.coverage import build_coverage
     from hotspots.models.disruption import choose_sites
-    from hotspots.spatial.srn_graph import build_srn_graph
+    from hotspots.spatial.crs import to_bng
+    from hotspots.spatial.srn_graph import force_areas, srn_graph_for
+    from hotspots.spatial.srn_national import forces_at
 
     t0 = time.perf_counter()
     if args.radius is not None and args.minutes is not None:
@@ -566,7 +581,8 @@ def _cmd_disrupt(args) -> int:
     existing = read_sites(args.existing, area=sel.geometry) if args.existing else None
     # "Hotspots within reach" in the rationale: the period's KDE areas at the fallback bandwidth.
     _, hotspots = density_areas(inc, sel.geometry, bandwidth=FALLBACK_BANDWIDTH, top=0.05)
-    cov = build_coverage(inc, build_srn_graph(args.settings), minutes=args.minutes,
+    graph = srn_graph_for(args.settings, sel.all_forces, extract=args.roads)
+    cov = build_coverage(inc, graph, minutes=args.minutes,
                          radius=args.radius, extra=extra, existing=existing,
                          soc_boost=args.soc_boost, weight="count" if args.unweighted else "harm",
                          hotspots=hotspots, study_area=sel.geometry,
@@ -575,10 +591,21 @@ def _cmd_disrupt(args) -> int:
                                                  forces=list(sel.all_forces)))
     plan = choose_sites(cov, args.k, time_limit=args.time_limit)
     payload = plan.to_dict()
+    # Each site with the force whose area holds it: a region's plan crosses force borders.
+    areas = force_areas(args.settings)
+    for key in ("sites", "existing"):
+        rows = payload.get(key) or []
+        x, y = to_bng(np.array([r["lon"] for r in rows], float),
+                      np.array([r["lat"] for r in rows], float))
+        where = forces_at(x, y, areas)
+        for r, f in zip(rows, where, strict=True):
+            r["force"] = str(f)
+    payload["srn"] = graph.graph.get("source", "")
+    payload["srn_attribution"] = graph.graph.get("attribution", "")
     payload["seconds"] = round(time.perf_counter() - t0, 3)
     _emit(payload, args, [
         f"{len(payload['sites'])} sites by {payload['method']} (gap {payload['gap']:.2%}):",
-        *(f"  {site['rank']}. {site['name']}: {site['rationale']}"
+        *(f"  {site['rank']}. {site['name']}{_force_note(site, sel)}: {site['rationale']}"
           for site in payload["sites"])])
     return 0
 
@@ -968,6 +995,10 @@ def _add_road_commands(sub, settings: Settings) -> None:
                      help="seconds for the exact solver before falling back to greedy")
 
     cor = _analysis_command(sub, "corridors", _cmd_corridors, settings)
+    for p in (dis, cor):
+        p.add_argument("--roads", metavar="EXTRACT", default=None,
+                       help="SRN from this OpenStreetMap extract (.osm.pbf, .osm) instead of "
+                            "the shipped National Highways data (needed for the Welsh forces)")
     cor.add_argument("--radius", type=_positive(float), default=defaults.JUNCTION_RADIUS_M,
                      metavar="METRES", help="junction radius, metres (straight line)")
     cor.add_argument("--neighbours", action="store_true",

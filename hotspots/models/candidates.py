@@ -292,13 +292,17 @@ def _compass(dx: float, dy: float) -> str:
 def _slip_ends(graph: nx.MultiDiGraph, named: pd.DataFrame) -> list[dict]:
     """Where slip roads meet the local road: ends of surveyed/OSM link edges off the motorway.
 
-    The shipped graph's links are synthetic junction connectors, so it has none; OSM extracts
-    (``graph_from_osm``) have real ``motorway_link``/``trunk_link`` ways.
+    The shipped extent's links are synthetic junction connectors, so it has none; the national
+    (HAPMS) graph and OSM extracts (``graph_from_osm``) have real slip roads.
     """
     classes: dict[Any, set] = {}
     for u, v, d in graph.edges(data=True):
-        cls = "slip" if (d.get("road_class") == "link"
-                         and d.get("geometry_source") != "connector") else d.get("road_class")
+        # HAPMS graphs say what each section is: roundabouts and lay-bys are links too, but
+        # only slip roads have the ends sought; a slip meeting the main carriageway is not one.
+        func = d.get("function")
+        cls = "slip" if (d.get("road_class") == "link" and d.get("geometry_source") != "connector"
+                         and func in (None, "slip")) else \
+            "motorway" if func == "main" else d.get("road_class")
         classes.setdefault(u, set()).add(cls)
         classes.setdefault(v, set()).add(cls)
     ends = [n for n, c in classes.items() if "slip" in c and "motorway" not in c

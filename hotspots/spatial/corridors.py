@@ -450,7 +450,8 @@ def junction_stats(incidents: pd.DataFrame, graph: nx.MultiDiGraph, *, radius: f
             pct = 100.0 * change / prev_n if prev_n else math.nan
             jnote = "" if prev_n else "previous period had no incidents here"
         records.append({
-            "name": j.name, "alias": j.alias, "roads": j.roads, "lon": float(j.lon),
+            "name": j.name, "alias": j.alias, "roads": j.roads, "force": j.force,
+            "lon": float(j.lon),
             "lat": float(j.lat), "x": float(j.x), "y": float(j.y), "incidents": n,
             "by_group": _group_dict(group.iloc[cur]) if group is not None else {},
             "by_force": _group_dict(force.iloc[cur]) if force is not None else {},

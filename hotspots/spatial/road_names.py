@@ -23,14 +23,6 @@ __all__ = [
     "junctions_frame",
 ]
 
-# Well-known local names of SRN junctions, matched to the nearest junction within 500 m.
-# They are aliases only: the canonical name stays the road/junction-number one.
-ALIASES = (
-    ("Tollbar End", 436_462.0, 275_718.0),  # A45 / A46, south-east Coventry
-    ("Thickthorn", 429_931.0, 270_407.0),  # A46 / A452, Kenilworth
-    ("Longbridge", 426_470.0, 262_524.0),  # M40 J15 / A46, Warwick
-)
-
 _MOTORWAY_JUNCTION = re.compile(r"^\s*(A\d+\s*\(M\)|M\d+)\s*(TOLL)?\s*([JT])\s*(\d+[A-Z]?)\s*$",
                                 re.IGNORECASE)
 
@@ -149,8 +141,9 @@ def junctions_frame(graph: nx.MultiDiGraph, *, kinds: Sequence[str] = ("junction
     Returns
     -------
     pandas.DataFrame
-        ``name``, ``alias``, ``kind``, ``roads``, ``x``, ``y``, ``lon``, ``lat``, ``nodes``
-        (tuple of node ids), sorted by name.
+        ``name``, ``alias``, ``kind``, ``roads``, ``force`` (the force area holding the
+        junction, ``""`` when the graph does not say), ``x``, ``y``, ``lon``, ``lat``,
+        ``nodes`` (tuple of node ids), sorted by name.
     """
     check_graph(graph)
     rows = [(n, d) for n, d in graph.nodes(data=True) if d.get("kind") in kinds and d.get("name")]
@@ -161,6 +154,7 @@ def junctions_frame(graph: nx.MultiDiGraph, *, kinds: Sequence[str] = ("junction
                        "alias": [str(d.get("alias") or "") for _, d in rows],
                        "kind": [str(d.get("kind")) for _, d in rows],
                        "roads": [str(d.get("roads") or "") for _, d in rows],
+                       "force": [str(d.get("force") or "") for _, d in rows],
                        "x": [float(d["x"]) for _, d in rows],
                        "y": [float(d["y"]) for _, d in rows]})
     out = []
@@ -179,12 +173,13 @@ def junctions_frame(graph: nx.MultiDiGraph, *, kinds: Sequence[str] = ("junction
                         "kind": g["kind"].iloc[0],
                         "roads": "; ".join(dict.fromkeys(
                             r for rs in g["roads"] for r in rs.split("; ") if r)),
+                        "force": next((f for f in g["force"] if f), ""),
                         "x": float(g["x"].mean()), "y": float(g["y"].mean()),
                         "nodes": tuple(g["node"].tolist())})
     res = pd.DataFrame(out)
     lon, lat = to_wgs84(res["x"].to_numpy(), res["y"].to_numpy())
     res["lon"], res["lat"] = lon, lat
-    return res[["name", "alias", "kind", "roads", "x", "y", "lon", "lat", "nodes"]]
+    return res[["name", "alias", "kind", "roads", "force", "x", "y", "lon", "lat", "nodes"]]
 
 
 def find_junction(graph: nx.MultiDiGraph, query: str | int) -> list[int]:

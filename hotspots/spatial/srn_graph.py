@@ -9,6 +9,7 @@ import os
 import pickle
 import tempfile
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 
 import geopandas as gpd
@@ -19,9 +20,15 @@ import shapely
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
+from hotspots import forces as force_registry
 from hotspots.config import Settings
 from hotspots.errors import InputError, NoDataError, ParameterError
-from hotspots.spatial.boundaries import area_geometry
+from hotspots.spatial.boundaries import (
+    area_geometry,
+    detailed_force,
+    force_area,
+    national_forces,
+)
 from hotspots.spatial.crs import BNG
 from hotspots.spatial.road_lines import (
     SPEEDS_KPH,
@@ -34,7 +41,6 @@ from hotspots.spatial.road_lines import (
     split_lines,
 )
 from hotspots.spatial.road_names import (
-    ALIASES,
     ROAD_IN_TEXT,
     disambiguate,
     junction_label,
@@ -43,10 +49,20 @@ from hotspots.spatial.road_names import (
     road_class_of,
     road_sort_key,
 )
+from hotspots.spatial.srn_national import (
+    NATIONAL_FILES,
+    OSM_HINT,
+    forces_at,
+    graph_from_sections,
+    read_national,
+)
 
 __all__ = [
+    "DEFAULT_BUFFER_M",
     "ROAD_FILES",
     "build_srn_graph",
+    "force_areas",
+    "srn_graph_for",
     "graph_summary",
 ]
 
@@ -59,8 +75,16 @@ ROAD_FILES = {
     "services": "osm_services.parquet",
 }
 
+#: Local names of junctions, under ``settings.data_dir / "roads"``.
+ALIASES_FILE = "junction_aliases.csv"
+
 # Bump when the build changes what it produces, so stale caches are not reused.
-_BUILD_VERSION = "2"
+_BUILD_VERSION = "3"
+_NATIONAL_VERSION = "1"
+
+#: Metres of road kept around the forces' areas in the national graph: routes that leave and
+#: re-enter the area, and the junctions just over the border, stay in.
+DEFAULT_BUFFER_M = 10_000.0
 
 # A HATRIS junction cluster is the mean of its link ends; big interchanges put it a few hundred
 # metres off each carriageway, so it is joined to motorway lines up to this far away.
@@ -167,7 +191,25 @@ def _assign_sites(pairs: pd.DataFrame, cxy: dict[int, np.ndarray], sites: gpd.Ge
 def _build_params() -> dict:
     return {"version": _BUILD_VERSION, "speeds": SPEEDS_KPH, "junction_snap": _JUNCTION_SNAP_M,
             "services_snap": SERVICES_SNAP_M, "detour": [_DETOUR_RATIO, _DETOUR_EXTRA_M],
-            "site_merge": _SITE_MERGE_M, "aliases": ALIASES}
+            "site_merge": _SITE_MERGE_M}
+
+
+def read_aliases(settings: Settings) -> list[tuple[str, float, float]]:
+    """Well-known local names of junctions (``data/roads/junction_aliases.csv``: ``name``,
+    ``x``, ``y`` in EPSG:27700, ``note``); none when the file is absent.
+
+    They are aliases only, matched to the nearest junction within 500 m: the canonical name
+    stays the road/junction-number one.
+    """
+    path = settings.data_dir / "roads" / ALIASES_FILE
+    if not path.is_file():
+        return []
+    try:
+        table = pd.read_csv(path, dtype={"name": str})
+        return [(str(r.name), float(r.x), float(r.y)) for r in table.itertuples()
+                if str(r.name).strip()]
+    except (ValueError, AttributeError, pd.errors.ParserError) as exc:
+        raise InputError(f"{path}: cannot read junction aliases ({exc})") from None
 
 
 def _junction_clusters(junctions: gpd.GeoDataFrame, links: pd.DataFrame
@@ -211,7 +253,7 @@ def _junction_clusters(junctions: gpd.GeoDataFrame, links: pd.DataFrame
 
 
 def _name_junctions(cxy: dict[int, np.ndarray], cnames: dict[int, list[str]],
-                    croads: dict[int, list[str]]
+                    croads: dict[int, list[str]], aliases: list[tuple[str, float, float]]
                     ) -> tuple[dict[int, str], dict[int, bool], dict[int, str]]:
     """Officer-style label, county-border flag and local alias of each junction cluster."""
     labels: dict[int, str] = {}
@@ -222,7 +264,7 @@ def _name_junctions(cxy: dict[int, np.ndarray], cnames: dict[int, list[str]],
     alias = {}
     cids = np.array(list(cxy))
     cpts = np.array([cxy[c] for c in cids])
-    for name, x, y in ALIASES:
+    for name, x, y in aliases:
         d = np.hypot(cpts[:, 0] - x, cpts[:, 1] - y)
         if d.min() <= 500:
             alias[int(cids[d.argmin()])] = name
@@ -388,14 +430,15 @@ def _join_services(lines: list[RoadLine], services: gpd.GeoDataFrame
     return lines, known, skipped
 
 
-def _build_from_layers(layers: dict[str, gpd.GeoDataFrame]) -> nx.MultiDiGraph:
+def _build_from_layers(layers: dict[str, gpd.GeoDataFrame],
+                       aliases: list[tuple[str, float, float]]) -> nx.MultiDiGraph:
     """Assemble the graph: junctions, surveyed motorways, derived links, services."""
     links = layers["links"].copy()
     links["ref"] = [_link_ref(d, r) for d, r in zip(links["LinkDescription"], links["road"],
                                                      strict=True)]
     cxy, cnames, croads = _junction_clusters(layers["junctions"], links)
     in_file = set(int(c) for c in layers["junctions"]["cluster_id"])
-    labels, border, alias = _name_junctions(cxy, cnames, croads)
+    labels, border, alias = _name_junctions(cxy, cnames, croads, aliases)
     pairs_all, refs_at = _junction_pairs(links)
 
     lines, conn_lines = _join_junctions(_surveyed_lines(layers["motorways"]), cxy, refs_at,
@@ -521,16 +564,21 @@ def _hash_inputs(paths: dict[str, Path], extra: dict) -> str:
 
 
 def build_srn_graph(settings: Settings, *, area: str | BaseGeometry | None = None,
-                    cache: bool = True) -> nx.MultiDiGraph:
+                    cache: bool = True, forces: Sequence[str] | None = None,
+                    buffer_m: float = DEFAULT_BUFFER_M) -> nx.MultiDiGraph:
     """Build the Strategic Road Network graph from the shipped road data.
 
-    Motorways come from OS OpenRoads (surveyed centre lines, ``geometry_source="surveyed"``),
-    cut where the HATRIS junction clusters join them by short connector edges
-    (``road_class="link"``, ``geometry_source="connector"``). Trunk A-roads, and motorway links
-    beyond the OpenRoads extract, have no line geometry in the data: their alignment is derived
-    as junction -> WebTRIS counter sites of that road ordered along the link -> junction
-    (``geometry_source="approximate"``). Named OSM services are nodes of kind ``services``
-    joined to the nearest carriageway of the road their name gives (else the nearest SRN road).
+    Without ``forces``: the graph of the shipped Warwickshire extent. Motorways come from OS
+    OpenRoads (surveyed centre lines, ``geometry_source="surveyed"``), cut where the HATRIS
+    junction clusters join them by short connector edges (``road_class="link"``,
+    ``geometry_source="connector"``). Trunk A-roads, and motorway links beyond the OpenRoads
+    extract, have no line geometry in those layers: their alignment is derived as junction ->
+    WebTRIS counter sites of that road ordered along the link -> junction
+    (``geometry_source="approximate"``). Named OSM services are nodes of kind ``services``.
+
+    With ``forces``: the graph of those forces' areas plus ``buffer_m`` from the national
+    HAPMS sections (true geometry for every carriageway, slip road and roundabout; see
+    :func:`hotspots.spatial.srn_national.graph_from_sections`).
 
     Parameters
     ----------
@@ -538,10 +586,14 @@ def build_srn_graph(settings: Settings, *, area: str | BaseGeometry | None = Non
         Reads ``settings.data_dir / "roads"``; the cache lives in ``settings.data_dir / "cache"``.
     area : str or shapely geometry, optional
         Keep only edges touching this area (a district name, ``"force"``, or a polygon in
-        EPSG:27700). Default: everything shipped (the county plus about 10 km around).
+        EPSG:27700). Default: everything built.
     cache : bool
-        Reuse (and write) a pickled graph keyed by a hash of the input files' bytes and the
-        build parameters.
+        Reuse (and write) a pickled graph keyed by a hash of the input files' bytes, the build
+        parameters, the forces, the buffer and the area.
+    forces : sequence of str, optional
+        Force slugs (e.g. a ``Selection``'s ``all_forces``): build from the national layers.
+    buffer_m : float
+        Metres around the forces' areas (national graph only; 0-50 km).
 
     Returns
     -------
@@ -549,37 +601,159 @@ def build_srn_graph(settings: Settings, *, area: str | BaseGeometry | None = Non
         osmnx-compatible, ``graph["crs"] == "EPSG:27700"``. Nodes: ``x``, ``y``, ``lon``,
         ``lat``, ``name`` (e.g. ``"M6 J2"``, ``"M42 J7 / M6 J4"``, ``"A45 / A46"``), ``alias``
         (e.g. ``"Tollbar End"``), ``kind`` (``junction``, ``services``, ``end``, ``via``),
-        ``roads`` (``"; "``-joined). Edges: ``ref``, ``road_class`` (``motorway``, ``trunk``,
-        ``link``), ``length`` (m), ``speed_kph`` (see :data:`SPEEDS_KPH`), ``travel_time``
-        (s), ``geometry``, ``geometry_source``, ``oneway``, ``link`` (HATRIS LinkRefs for
-        derived edges). ``graph["links"]`` lists each HATRIS junction pair with the edges that
-        carry it (used by :func:`hotspots.spatial.corridors.link_stats`).
+        ``roads`` (``"; "``-joined), ``force`` (the force area holding it, ``""`` outside
+        all). Edges: ``ref``, ``road_class`` (``motorway``, ``trunk``, ``link``), ``length``
+        (m), ``speed_kph`` (see :data:`SPEEDS_KPH`), ``travel_time`` (s), ``geometry``,
+        ``geometry_source``, ``oneway``, ``link`` (HATRIS LinkRefs for derived edges),
+        ``function`` (national graph: ``main``, ``slip``, ``roundabout``, ``layby``,
+        ``connector``). ``graph["links"]`` lists each HATRIS junction pair with the edges that
+        carry it (shipped extent; used by :func:`hotspots.spatial.corridors.link_stats`).
 
     Raises
     ------
     InputError
         A road data file is missing or unreadable.
+    ParameterError
+        An unknown force, or ``buffer_m`` out of range.
     NoDataError
-        ``area`` holds no SRN road.
+        ``area`` holds no SRN road, or the forces have none in the national data (the Welsh
+        forces: HAPMS is England's network); the message names the OpenStreetMap path.
     """
+    if forces is not None:
+        return _national_graph(settings, area=area, cache=cache, forces=forces,
+                               buffer_m=buffer_m)
     paths = _road_paths(settings)
+    aliases = read_aliases(settings)
     geom, label = extent_geometry(area, settings)
     cache_file = None
     if cache:
-        key = _hash_inputs(paths, {**_build_params(), "area": geom.wkb_hex if geom else None})
+        key = _hash_inputs(paths, {**_build_params(), "aliases": aliases,
+                                   "area": geom.wkb_hex if geom else None})
         cache_file = settings.data_dir / "cache" / f"srn-graph-{key[:24]}.pickle"
-        if cache_file.is_file():
-            try:
-                with open(cache_file, "rb") as fh:
-                    G = pickle.load(fh)
-                if isinstance(G, nx.MultiDiGraph):
-                    return G
-            except Exception:  # noqa: BLE001 - a damaged cache is rebuilt, never fatal
-                pass
+        G = _read_cache(cache_file)
+        if G is not None:
+            return G
     layers = {name: _read_layer(p) for name, p in paths.items()}
-    G = _build_from_layers(layers)
+    G = _build_from_layers(layers, aliases)
+    _label_forces(G, settings)
     if geom is not None:
         G = clip_graph(G, geom, label)
+    if cache_file is not None:
+        _write_cache(G, cache_file)
+    return G
+
+
+def srn_graph_for(settings: Settings, forces: Sequence[str], *,
+                  extract: str | os.PathLike | None = None,
+                  buffer_m: float = DEFAULT_BUFFER_M) -> nx.MultiDiGraph:
+    """The SRN graph for a selection's forces.
+
+    The shipped extent's graph when the forces are just the one it is shipped for (its
+    figures stay as they were); otherwise the national (HAPMS) graph of the forces plus
+    ``buffer_m``; or, with ``extract``, the graph of an OpenStreetMap extract (the only way for
+    the Welsh forces), clipped to the forces' areas plus ``buffer_m``. Nodes carry ``force``.
+
+    Raises
+    ------
+    NoDataError
+        The forces have no SRN in the national data (the message names the OSM path).
+    InputError
+        The extract cannot be read.
+    """
+    slugs = tuple(dict.fromkeys(force_registry.force_info(f).slug for f in forces))
+    if extract is not None:
+        from hotspots.spatial.osm_roads import graph_from_osm  # it imports this module
+
+        area = shapely.union_all([force_area(s, settings) for s in slugs]).buffer(buffer_m)
+        G = graph_from_osm(extract, area=area, settings=settings)
+        _label_forces(G, settings)
+        return G
+    if slugs == (detailed_force(settings),) and all(
+            (settings.data_dir / "roads" / f).is_file() for f in ROAD_FILES.values()):
+        return build_srn_graph(settings)
+    return build_srn_graph(settings, forces=slugs, buffer_m=buffer_m)
+
+
+def _read_cache(path: Path) -> nx.MultiDiGraph | None:
+    if not path.is_file():
+        return None
+    try:
+        with open(path, "rb") as fh:
+            G = pickle.load(fh)
+        return G if isinstance(G, nx.MultiDiGraph) else None
+    except Exception:  # noqa: BLE001 - a damaged cache is rebuilt, never fatal
+        return None
+
+
+def force_areas(settings: Settings) -> gpd.GeoDataFrame:
+    """The national force areas with their registry ``slug`` (EPSG:27700)."""
+    areas = national_forces(settings.data_dir)
+    by_code = {info.ons_code: slug for slug, info in force_registry.INFO.items()}
+    out = areas.assign(slug=areas["code"].map(by_code).fillna(""))
+    return out[out["slug"] != ""][["slug", "code", "geometry"]].reset_index(drop=True)
+
+
+def _label_forces(G: nx.MultiDiGraph, settings: Settings) -> None:
+    """Each node's ``force``: the national force area holding it (``""`` without the file)."""
+    if not (settings.data_dir / "boundaries" / "national" / "forces.parquet").is_file():
+        nx.set_node_attributes(G, "", "force")
+        return
+    nodes = list(G.nodes)
+    x = np.array([G.nodes[n]["x"] for n in nodes], float)
+    y = np.array([G.nodes[n]["y"] for n in nodes], float)
+    for n, f in zip(nodes, forces_at(x, y, force_areas(settings)), strict=True):
+        G.nodes[n]["force"] = f
+
+
+def _national_graph(settings: Settings, *, area: str | BaseGeometry | None, cache: bool,
+                    forces: Sequence[str], buffer_m: float) -> nx.MultiDiGraph:
+    if isinstance(buffer_m, bool) or not 0 <= float(buffer_m) <= 50_000:
+        raise ParameterError(f"buffer_m {buffer_m!r} is outside 0-50000 m")
+    slugs = sorted(dict.fromkeys(force_registry.force_info(f).slug for f in forces))
+    if not slugs:
+        raise ParameterError("forces is empty: give at least one force")
+    english = [s for s in slugs if force_registry.INFO[s].ons_code.startswith("E")]
+    if not english:
+        raise NoDataError(f"{', '.join(slugs)}: the shipped SRN (National Highways HAPMS) "
+                          f"covers England only; {OSM_HINT}")
+    paths = {k: settings.data_dir / "roads" / f for k, f in NATIONAL_FILES.items()}
+    missing = [p for p in paths.values() if not p.is_file()]
+    if missing:
+        raise InputError(f"{missing[0]}: national road layer not found (rebuild it with "
+                         "scripts/build_srn_national.py)")
+    aliases = read_aliases(settings)
+    cache_file = None
+    if cache:
+        # Keyed by what decides the extent (the boundary files, forces, buffer, area), so a
+        # cached graph is found without buffering the forces' polygons again.
+        boundaries = {"forces": settings.data_dir / "boundaries" / "national" / "forces.parquet"}
+        if detailed_force(settings) in slugs:
+            boundaries["county"] = settings.data_dir / "boundaries" / "county.parquet"
+        where = area.wkb_hex if isinstance(area, BaseGeometry) else area
+        key = _hash_inputs({**paths, **boundaries},
+                           {"version": _NATIONAL_VERSION, "speeds": SPEEDS_KPH,
+                            "aliases": aliases, "forces": slugs, "buffer_m": float(buffer_m),
+                            "area": where})
+        cache_file = settings.data_dir / "cache" / f"srn-graph-{key[:24]}.pickle"
+        G = _read_cache(cache_file)
+        if G is not None:
+            return G
+    if area is not None:
+        geom, label = extent_geometry(area, settings)
+    else:
+        geom = shapely.union_all([force_area(s, settings) for s in slugs])
+        label = ", ".join(slugs)
+    extent = geom.buffer(float(buffer_m)) if buffer_m else geom
+    layers = read_national(settings)
+    try:
+        G = graph_from_sections(layers["sections"], layers["links"], layers["sites"], extent,
+                                force_areas=force_areas(settings), aliases=aliases,
+                                attrs={"forces": slugs, "buffer_m": float(buffer_m),
+                                       "forces_without_srn": [s for s in slugs
+                                                              if s not in english]})
+    except NoDataError:
+        raise NoDataError(f"no Strategic Road Network road within {label} in the national "
+                          f"(England) data; {OSM_HINT}") from None
     if cache_file is not None:
         _write_cache(G, cache_file)
     return G
