@@ -221,13 +221,18 @@ class Guard:
         Base URL path to the sign-in URL a signed-out page request is sent to.
     base_path : callable, optional
         The server's base URL path (default Streamlit's ``server.baseUrlPath``).
+    upload_cap : callable, optional
+        The largest upload in bytes (default Streamlit's ``server.maxUploadSize``): a larger
+        stated length gets 413 and an upload that states none 411, before Streamlit reads
+        a byte (Streamlit also counts the bytes as they arrive).
     """
 
     def __init__(self, app: Any, *, settings: Settings,
                  identify: Callable[[dict[str, str]], Identity] = streamlit_identity,
                  sign_in_problem: Callable[[], str | None] = _sign_in_problem,
                  login_url: Callable[[str], str] = _login_url,
-                 base_path: Callable[[], str] | None = None) -> None:
+                 base_path: Callable[[], str] | None = None,
+                 upload_cap: Callable[[], int] | None = None) -> None:
         self.app = app
         self.settings = settings
         self.deployment = settings.mode == "deployment"
@@ -236,6 +241,7 @@ class Guard:
         self.sign_in_problem = sign_in_problem
         self.login_url = login_url
         self.base_path = base_path or _streamlit_base_path
+        self.upload_cap = upload_cap or _streamlit_upload_cap
 
     def _host_ok(self, name: str | None) -> bool:
         if name is None:
@@ -275,40 +281,57 @@ class Guard:
             if not _is_loopback(scope.get("client")):
                 await deny(403, "Single-user local mode serves this computer only.")
                 return
-            await self.app(scope, receive, send)
-            return
+        else:
+            receive = await self._signed_in(kind, scope, rel, base, headers, receive, deny,
+                                            send)
+            if receive is None:
+                return
+        if kind == "http" and rel.startswith(_UPLOAD) and scope.get("method") == "PUT":
+            length = headers.get("content-length", "")
+            if not length.isdigit():
+                await deny(411, "An upload must state its length.")
+                return
+            if int(length) > self.upload_cap():
+                await deny(413, "The file is larger than this server accepts.")
+                return
+        await self.app(scope, receive, send)
 
+    async def _signed_in(self, kind: str, scope: Scope, rel: str, base: str,
+                         headers: dict[str, str], receive: Receive,
+                         deny: Callable[[int, str], Awaitable[None]],
+                         send: Send) -> Receive | None:
+        """Deployment mode: the ``receive`` to serve the request with, or None when it has
+        been answered here (refused, or sent to sign in)."""
         if rel == _METRICS or rel.startswith(_METRICS + "/"):
             await deny(404, "Not found.")
-            return
+            return None
         problem = self.sign_in_problem()
         if problem is not None:
             _LOG.error("deployment mode refuses every request: %s (see docs/deployment.md)",
                        problem)
             await deny(503, "Sign-in is not configured on this server; tell its admin.")
-            return
+            return None
         if rel in _SIGN_IN:
-            await self.app(scope, receive, send)
-            return
+            return receive
         who = self.identify(_cookies(headers.get("cookie", "")))
         if who.email is None:
             if kind == "http" and scope.get("method") in ("GET", "HEAD") and not any(
                     rel.startswith(p) for p in _API):
                 await _respond(send, 302, "Sign in first.",
                                [("location", self.login_url(base.rstrip("/")))])
-                return
+                return None
             await deny(401, "Sign in first.")
-            return
+            return None
         role = access.role_for(who.email, self.settings)
         if role is None:
             await deny(403, "Your account has no role in this dashboard; ask its admin.")
-            return
+            return None
         if rel.startswith(_UPLOAD) and not access.may(role, "upload"):
             await deny(403, "Your role may not upload files.")
-            return
+            return None
         if kind == "websocket" and not access.may(role, "refresh"):
-            receive = _without_clear_cache(receive, who.email)
-        await self.app(scope, receive, send)
+            return _without_clear_cache(receive, who.email)
+        return receive
 
 
 def _without_clear_cache(receive: Receive, email: str) -> Receive:
@@ -322,6 +345,12 @@ def _without_clear_cache(receive: Receive, email: str) -> Receive:
             _LOG.warning("dropped clear_cache from %s: the role may not refresh", email)
 
     return filtered
+
+
+def _streamlit_upload_cap() -> int:
+    from streamlit import config
+
+    return int(config.get_option("server.maxUploadSize")) * 1024 * 1024
 
 
 def _streamlit_base_path() -> str:
