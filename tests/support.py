@@ -8,7 +8,9 @@
   :func:`map_page`, :func:`map_legend`;
 - a process killed part-way through a store write: :func:`run_killed_after`;
 - the dashboard in headless Debian Chromium: :func:`start_server`, :func:`launch_browser`,
-  :func:`watched_page` and the limits and selectors the browser tests share.
+  :func:`watched_page` and the limits and selectors the browser tests share;
+- the server's answers as a client sees them: :func:`http_get`, :func:`ws_handshake`, and
+  the test identity provider's accounts :data:`TEST_ACCOUNTS`.
 """
 
 from __future__ import annotations
@@ -321,6 +323,12 @@ def start_server(*, store: Path, data_dir: Path, audit_log: Path, log: Path,
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=15)
+
+
+#: Who the test identity provider signs in, by the role each has in the deployed test
+#: server's settings (the viewer by ``default_role``).
+TEST_ACCOUNTS = {"analyst": "ann.analyst@force.example", "admin": "ada.admin@force.example",
+                 "viewer": "vic.viewer@force.example"}
 
 
 def free_port() -> int:
