@@ -76,3 +76,17 @@ def test_access_settings_are_never_taken_from_the_environment(tmp_path):
     s = load_settings(path, env=env)
     assert (s.mode, s.allowed_hosts, s.default_role) == ("deployment",
                                                         ("dash.force.example",), "viewer")
+
+
+def test_a_download_producer_refuses_an_account_whose_role_may_not_export(tmp_path):
+    from hotspots.ui import downloads
+
+    log = tmp_path / "exports.jsonl"
+    settings = load_settings(env={}).with_(audit_log=str(log))
+    # Outside a signed-in session no role was found for the account: it may not export.
+    produce = downloads.producer("hotspots.csv", {"view": "hotspots"}, "x.csv", settings,
+                                 b"rank\n1\n", user="vic.viewer@force.example")
+    with pytest.raises(AccessError, match="need the analyst role"):
+        produce()
+    assert not log.exists()  # refused before any line or byte
+    assert downloads.producer("hotspots.csv", {}, "x.csv", settings, b"rank\n")() == b"rank\n"
