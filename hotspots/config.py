@@ -21,9 +21,11 @@ _SCALAR_KEYS = {
     "harm_default": float,
 }
 
-#: Keys only the settings file sets, never the environment: where exports are audited must
-#: not be something a user redirects for one command.
-_ADMIN_KEYS = {"audit_log": str}
+#: Keys only the settings file sets, never the environment: where exports are audited, who
+#: may sign in with which role and which host names the server answers to must not be
+#: something a user redirects for one command.
+_ADMIN_KEYS = {"audit_log": str, "mode": str, "allowed_hosts": list, "roles": dict,
+               "default_role": str}
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,12 @@ class Settings:
     harm: dict[str, float] = field(default_factory=dict)
     audit_log: str = ""
     regions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Admin-only (the settings file, never the environment): see hotspots.access and
+    # docs/deployment.md. ``local``: no sign-in, this machine only; ``deployment``: sign-in.
+    mode: str = "local"
+    allowed_hosts: tuple[str, ...] = ()
+    roles: dict[str, str] = field(default_factory=dict)
+    default_role: str = "viewer"
     source: str = "defaults"
 
     def with_(self, **changes) -> Settings:
@@ -80,6 +88,35 @@ def _regions(table: object, source: str) -> dict[str, tuple[str, ...]]:
                                  f'["warwickshire", "west-mercia"] (in {source})')
         out[str(name)] = tuple(m.strip() for m in members)
     return out
+
+
+def _access(raw: dict, source: str) -> dict:
+    """``mode``, ``allowed_hosts``, ``[roles]`` and ``default_role``, checked."""
+    from hotspots.access import MODES, NO_ROLE, ROLES
+
+    mode = raw.get("mode", "local")
+    if mode not in MODES:
+        raise ParameterError(f"mode must be one of {', '.join(MODES)}, not {mode!r} "
+                             f"(in {source})")
+    hosts = raw.get("allowed_hosts", [])
+    if not isinstance(hosts, list) or not all(isinstance(h, str) and h.strip()
+                                              and "/" not in h for h in hosts):
+        raise ParameterError('allowed_hosts must be a list of host names, e.g. '
+                             f'["hotspots.force.police.uk"] (in {source})')
+    roles = raw.get("roles", {})
+    if not isinstance(roles, dict):
+        raise ParameterError(f"[roles] must be a table of e-mail = role (in {source})")
+    for email, role in roles.items():
+        if role not in ROLES:
+            raise ParameterError(f"[roles] {email} = {role!r}: a role is one of "
+                                 f"{', '.join(ROLES)} (in {source})")
+    default = raw.get("default_role", "viewer")
+    if default not in (*ROLES, NO_ROLE):
+        raise ParameterError(f"default_role must be one of {', '.join((*ROLES, NO_ROLE))}, "
+                             f"not {default!r} (in {source})")
+    return {"mode": mode, "allowed_hosts": tuple(h.strip().lower().rstrip(".") for h in hosts),
+            "roles": {str(k).strip().lower(): str(v) for k, v in roles.items()},
+            "default_role": default}
 
 
 def load_settings(path: str | os.PathLike | None = None, env: dict | None = None) -> Settings:
@@ -139,5 +176,6 @@ def load_settings(path: str | os.PathLike | None = None, env: dict | None = None
         harm={str(k): float(v) for k, v in raw["harm"].items()},
         audit_log=str(raw.get("audit_log") or ""),
         regions=_regions(raw.get("regions", {}), source),
+        **_access(raw, source),
         source=source,
     )

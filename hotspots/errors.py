@@ -36,3 +36,7 @@ class StoreError(HotspotsError):
 class AuditError(HotspotsError):
     """The export audit log cannot be written or read."""
 
+
+
+class AccessError(HotspotsError, PermissionError):
+    """The signed-in user's role does not allow the action (e.g. a viewer asks for an export)."""

@@ -21,10 +21,12 @@ import pytest
 from support import (
     PLACES,
     REPO,
+    TEST_ACCOUNTS,
     audit_settings,
     audit_to,
     checkout_changes,
     checkout_files,
+    free_port,
     launch_browser,
     link_shipped_data,
     start_server,
@@ -213,6 +215,50 @@ def first_run_server(data_dir: Path, artifacts: Path, tmp_path_factory):
     yield from start_server(store=root / "store", data_dir=data_dir,
                             audit_log=root / "logs" / "exports.jsonl",
                             log=artifacts / "streamlit-first-run.log")
+
+
+@pytest.fixture(scope="module")
+def identity_provider():
+    """A local OpenID Connect provider for tests (oidc-provider-mock) on a free port; yields
+    its issuer URL. Its sign-in form takes any subject, which becomes the e-mail claim."""
+    from oidc_provider_mock import run_server_in_thread
+
+    with pytest.MonkeyPatch.context() as mp:
+        # Plain http on this machine: Authlib refuses it unless told this is a test.
+        mp.setenv("AUTHLIB_INSECURE_TRANSPORT", "1")
+        with run_server_in_thread(port=free_port()) as idp:
+            yield f"http://localhost:{idp.server_port}"
+
+
+@pytest.fixture(scope="module")
+def deployed_server(store: Path, data_dir: Path, artifacts: Path, tmp_path_factory,
+                    identity_provider: str):
+    """The dashboard in deployment mode (sign-in through :func:`identity_provider`, roles
+    from :data:`TEST_ACCOUNTS`), at ``http://localhost:<port>/``."""
+    import json
+    import secrets
+
+    root = tmp_path_factory.mktemp("deployed")
+    port = free_port()
+    secrets_file = root / "secrets.toml"
+    secrets_file.write_text(
+        "[auth]\n"
+        f'redirect_uri = "http://localhost:{port}/oauth2callback"\n'
+        f'cookie_secret = "{secrets.token_hex(32)}"\n'
+        'client_id = "hotspots-test"\nclient_secret = "hotspots-test-secret"\n'
+        f'server_metadata_url = "{identity_provider}/.well-known/openid-configuration"\n',
+        encoding="utf-8")
+    audit_log = root / "logs" / "exports.jsonl"
+    config = root / "hotspots.toml"
+    config.write_text(
+        'mode = "deployment"\nallowed_hosts = ["localhost"]\n'
+        f"audit_log = {json.dumps(str(audit_log))}\n[roles]\n"
+        f'"{TEST_ACCOUNTS["analyst"]}" = "analyst"\n"{TEST_ACCOUNTS["admin"]}" = "admin"\n',
+        encoding="utf-8")
+    yield from start_server(store=store, data_dir=data_dir, audit_log=audit_log,
+                            log=artifacts / "streamlit-deployed.log", config=config,
+                            port=port, args=("--secrets.files", str(secrets_file)),
+                            host="localhost")
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,9 @@
   :func:`map_page`, :func:`map_legend`;
 - a process killed part-way through a store write: :func:`run_killed_after`;
 - the dashboard in headless Debian Chromium: :func:`start_server`, :func:`launch_browser`,
-  :func:`watched_page` and the limits and selectors the browser tests share.
+  :func:`watched_page` and the limits and selectors the browser tests share;
+- the server's answers as a client sees them: :func:`http_get`, :func:`ws_handshake`, and
+  the test identity provider's accounts :data:`TEST_ACCOUNTS`.
 """
 
 from __future__ import annotations
@@ -274,29 +276,35 @@ def audit_to(monkeypatch, log: Path) -> Path:
     return log
 
 
-def start_server(*, store: Path, data_dir: Path, audit_log: Path, log: Path
-                 ) -> Iterator[Server]:
+def start_server(*, store: Path, data_dir: Path, audit_log: Path, log: Path,
+                 config: Path | None = None, port: int | None = None,
+                 args: tuple[str, ...] = (), host: str = "127.0.0.1") -> Iterator[Server]:
     """``streamlit run app.py`` on a free local port, reading ``store`` (built by the app on
-    first run if it is missing) and writing downloads' audit lines to ``audit_log``."""
+    first run if it is missing) and writing downloads' audit lines to ``audit_log``.
+
+    ``config`` replaces the settings file (which must then name ``audit_log`` itself),
+    ``args`` are more ``streamlit run`` options (e.g. ``--secrets.files``) and ``host`` is the
+    name in :attr:`Server.url` (the server listens on 127.0.0.1 whatever it is)."""
     require_chromium()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOTSPOTS_")}
     env.update(HOTSPOTS_STORE_DIR=str(store), HOTSPOTS_DATA_DIR=str(data_dir),
-               HOTSPOTS_CONFIG=str(audit_settings(audit_log)))
-    port = _free_port()
+               HOTSPOTS_CONFIG=str(config or audit_settings(audit_log)))
+    port = port or _free_port()
     log.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1"],
+             "--server.port", str(port), "--server.address", "127.0.0.1", *args],
             cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,  # REPO: .streamlit/
             start_new_session=True)
     try:
-        url = f"http://127.0.0.1:{port}/"
+        url = f"http://{host}:{port}/"
         deadline = time.monotonic() + 60
         while True:
             try:
-                with urllib.request.urlopen(url + "_stcore/health", timeout=2) as r:
+                health = f"http://127.0.0.1:{port}/_stcore/health"
+                with urllib.request.urlopen(health, timeout=2) as r:
                     if r.status == 200:
                         break
             except OSError:
@@ -315,6 +323,71 @@ def start_server(*, store: Path, data_dir: Path, audit_log: Path, log: Path
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=15)
+
+
+#: Who the test identity provider signs in, by the role each has in the deployed test
+#: server's settings (the viewer by ``default_role``).
+TEST_ACCOUNTS = {"analyst": "ann.analyst@force.example", "admin": "ada.admin@force.example",
+                 "viewer": "vic.viewer@force.example"}
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now."""
+    return _free_port()
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An HTTP answer, redirects not followed."""
+
+    status: int
+    body: str
+    location: str | None
+
+
+def http_get(url: str, *, host: str | None = None, cookies: dict[str, str] | None = None,
+             method: str = "GET", headers: dict[str, str] | None = None,
+             body: bytes | None = None) -> Reply:
+    """One request to a test server (``host``: the Host header to send instead of the URL's)."""
+    import http.client
+
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=20)
+    sent = dict(headers or {})
+    if host is not None:
+        sent["Host"] = host
+    if cookies:
+        sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    try:
+        conn.request(method, parts.path + (f"?{parts.query}" if parts.query else ""),
+                     body=body, headers=sent)
+        r = conn.getresponse()
+        return Reply(r.status, r.read().decode("utf-8", "replace"), r.getheader("Location"))
+    finally:
+        conn.close()
+
+
+def ws_handshake(url: str, *, host: str, origin: str | None,
+                 cookies: dict[str, str] | None = None) -> int:
+    """The HTTP status a server answers a WebSocket handshake to ``/_stcore/stream`` with
+    (101: switched to WebSocket), sending ``host`` and ``origin`` as a browser would."""
+    parts = urlsplit(url)
+    lines = ["GET /_stcore/stream HTTP/1.1", f"Host: {host}", "Upgrade: websocket",
+             "Connection: Upgrade", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+             "Sec-WebSocket-Version: 13", "Sec-WebSocket-Protocol: streamlit"]
+    if origin is not None:
+        lines.append(f"Origin: {origin}")
+    if cookies:
+        lines.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in cookies.items()))
+    with socket.create_connection((parts.hostname, parts.port), timeout=20) as sock:
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        head = b""
+        while b"\r\n" not in head:
+            chunk = sock.recv(1024)
+            if not chunk:
+                break
+            head += chunk
+    return int(head.split(b" ", 2)[1])
 
 
 def launch_browser():

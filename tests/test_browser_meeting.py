@@ -206,10 +206,9 @@ def test_a_link_with_more_parameters_than_are_read_says_it_was_ignored(server, b
     def note_text(limit_s: float = 60.0) -> str:
         deadline = time.monotonic() + limit_s
         while time.monotonic() < deadline:
-            for frame in page.frames:
-                el = frame.query_selector("#note")
-                if el is not None and el.is_visible():
-                    return el.inner_text()
+            el = page.query_selector("#hs-link-note")
+            if el is not None and el.is_visible():
+                return el.inner_text()
             time.sleep(0.5)
         return ""
 

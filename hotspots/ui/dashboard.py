@@ -27,7 +27,7 @@ from hotspots.errors import HotspotsError, NoDataError
 from hotspots.forces import title as force_title
 from hotspots.months import missing_months
 from hotspots.store import store_fingerprint
-from hotspots.ui import basemap, corridors, disruption, evaluation, hotspot_view, meeting
+from hotspots.ui import auth, basemap, corridors, disruption, evaluation, hotspot_view, meeting
 from hotspots.ui.common import (
     CORRIDORS,
     DEFAULT_MONTHS,
@@ -149,6 +149,7 @@ def main() -> None:
     # Before any other Streamlit call, so before the settings name the force.
     st.set_page_config(page_title="Hotspots", layout="wide",
                        initial_sidebar_state=meeting.sidebar_state())
+    auth.gate()  # sign-in and role (deployment mode) or the local-mode note, before any data
     st.html(_PAGE_CSS)
     try:
         settings = basemap.served(load_settings())

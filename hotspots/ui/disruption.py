@@ -20,7 +20,7 @@ from hotspots.config import Settings
 from hotspots.errors import HotspotsError, InputError, NoDataError
 from hotspots.legend import Legend
 from hotspots.months import missing_months
-from hotspots.ui import downloads, meeting
+from hotspots.ui import auth, downloads, meeting
 from hotspots.ui.common import (
     KEEP,
     MAP_HEIGHT,
@@ -343,6 +343,9 @@ def _map_html(fingerprint: str, settings_key: str, dp: DisruptionParams, candida
 
 
 def _upload(label: str, key: str, help_text: str) -> Upload | None:
+    if not auth.may("upload"):  # the server refuses the upload too (hotspots.ui.server)
+        st.caption(md_escape(f"{label}: uploading needs the analyst role."))
+        return None
     file = st.file_uploader(label, type=list(UPLOAD_TYPES), key=key, help=help_text,
                             max_upload_size=UPLOAD_MAX_MB)
     if file is None:
@@ -634,30 +637,31 @@ def disruption_view(settings: Settings, key: str, fingerprint: str, months: tupl
             show_error(exc)
         else:
             st.iframe(meeting.map_page(html), height=MAP_HEIGHT, alt="Disruption map")
-            slug = re.sub(r"[^a-z0-9]+", "-", dp.area.lower()).strip("-")
-            left, right = st.columns(2)
-            # Audited like every other download: the line is written when the button is
-            # clicked, before the bytes are served.
-            base = downloads.selection_filters(
-                sel, settings, view="disruption", k=k, minutes=dp.minutes,
-                radius_m=dp.radius_m, weight=dp.weight, soc_boost=dp.soc_boost,
-                uploads=list(uploads))
-            user = downloads.signed_in_user()
-            map_name = f"disruption-{slug}-{dp.start}-{dp.end}.html"
-            csv_name = f"disruption-sites-{slug}-{dp.start}-{dp.end}.csv"
-            left.download_button(
-                "Download this map (HTML, works offline)",
-                downloads.producer("disruption.html", base, map_name, settings,
-                                   html.encode("utf-8"), user=user),
-                file_name=map_name, mime="text/html", key="download_disruption_map",
-                on_click="ignore")
-            right.download_button(
-                "Download the ranked sites (CSV)",
-                downloads.producer("disruption-sites.csv", base, csv_name, settings,
-                                   _sites_csv(plan, settings.marking).encode("utf-8"),
-                                   user=user),
-                file_name=csv_name, mime="text/csv", key="download_disruption_csv",
-                on_click="ignore")
+            if auth.may("export"):  # a viewer gets no download (the producer checks too)
+                slug = re.sub(r"[^a-z0-9]+", "-", dp.area.lower()).strip("-")
+                left, right = st.columns(2)
+                # Audited like every other download: the line is written when the button is
+                # clicked, before the bytes are served.
+                base = downloads.selection_filters(
+                    sel, settings, view="disruption", k=k, minutes=dp.minutes,
+                    radius_m=dp.radius_m, weight=dp.weight, soc_boost=dp.soc_boost,
+                    uploads=list(uploads))
+                user = downloads.signed_in_user()
+                map_name = f"disruption-{slug}-{dp.start}-{dp.end}.html"
+                csv_name = f"disruption-sites-{slug}-{dp.start}-{dp.end}.csv"
+                left.download_button(
+                    "Download this map (HTML, works offline)",
+                    downloads.producer("disruption.html", base, map_name, settings,
+                                       html.encode("utf-8"), user=user),
+                    file_name=map_name, mime="text/html", key="download_disruption_map",
+                    on_click="ignore")
+                right.download_button(
+                    "Download the ranked sites (CSV)",
+                    downloads.producer("disruption-sites.csv", base, csv_name, settings,
+                                       _sites_csv(plan, settings.marking).encode("utf-8"),
+                                       user=user),
+                    file_name=csv_name, mime="text/csv", key="download_disruption_csv",
+                    on_click="ignore")
 
     st.subheader("Sites ranked by added coverage", anchor=False)
     if plan is not None:

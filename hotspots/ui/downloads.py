@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from hotspots import registry, wording
+from hotspots import access, registry, wording
 from hotspots.audit import Actor, audited_bytes, os_account
 from hotspots.config import Settings
 from hotspots.errors import HotspotsError
-from hotspots.ui import compute, corridor_compute, meeting
+from hotspots.ui import auth, compute, corridor_compute, meeting
 from hotspots.ui.common import Layers, md_escape
 from hotspots.ui.compute import Params
 from hotspots.ui.corridor_compute import CorridorParams
@@ -387,8 +387,9 @@ def _actor(user: str | None = None) -> Actor:
 
 
 def _role() -> str:
-    """The signed-in user's role (see :mod:`hotspots.ui.auth` when sign-in is configured)."""
-    return "analyst"
+    """The signed-in user's role, as :func:`hotspots.ui.auth.gate` found it from the settings'
+    ``[roles]`` (``none``, which may not export, when it has not run)."""
+    return auth.current_role()
 
 
 def producer(what: str, filters: Mapping[str, Any], file_name: str, settings: Settings,
@@ -400,6 +401,9 @@ def producer(what: str, filters: Mapping[str, Any], file_name: str, settings: Se
     actor = _actor(user)
 
     def produce() -> bytes:
+        # Enforced where the bytes are made, on the server: a viewer's session gets no
+        # button, and a click that reached here anyway gets an AccessError, not the file.
+        access.require(actor.role, "export")
         return audited_bytes(what, filters, file_name, data, settings=settings, actor=actor)
 
     return produce
@@ -442,14 +446,9 @@ def _junctions(fingerprint: str, settings_key: str, cp: CorridorParams,
 
 
 def signed_in_user() -> str | None:
-    """The signed-in user, when Streamlit authentication is on (else the audit uses $USER)."""
-    try:
-        info = st.user.to_dict()
-    except Exception:  # noqa: BLE001 - no script context or no auth: nobody is signed in
-        return None
-    if info.get("is_logged_in") is True:
-        return str(info.get("email") or info.get("name") or "").strip() or None
-    return None
+    """The signed-in user (:func:`hotspots.ui.auth.signed_in_email`); None in local mode, where
+    the audit records the OS account."""
+    return auth.signed_in_email()
 
 
 def _prepare(flag: str, token: str) -> None:
@@ -498,6 +497,10 @@ def _audit_ready(settings: Settings) -> bool:
     """Check the audit log can take a line before offering any file (else say why)."""
     from hotspots.audit import check_log_writable
 
+    if not auth.may("export"):
+        st.info(md_escape(f"Downloads need the analyst role; you are signed in as "
+                          f"{_role()}."))
+        return False
     try:
         check_log_writable(settings=settings)
     except HotspotsError as exc:

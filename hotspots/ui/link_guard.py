@@ -2,15 +2,15 @@
 
 Streamlit drops a query string of more than 1,000 parameters or 512 Ki characters before the
 page sees it, so the view silently falls back to its defaults. The page cannot see what was
-dropped, but the browser can: this draws a zero-height frame whose script compares the link it
-was opened with against those limits and, only then, opens up to say the link was ignored.
+dropped, but the browser can: this draws a hidden note whose script (ours, no data in it)
+compares the link the page was opened with against those limits and, only then, shows it.
 """
 
 from __future__ import annotations
 
 import json
 
-import streamlit.components.v1 as components
+import streamlit as st
 
 __all__ = ["MAX_FIELDS", "MAX_LENGTH", "note_ignored_link"]
 
@@ -22,7 +22,7 @@ _NOTE = ("This link could not be followed: it has {n} parameters (the dashboard 
          "{max}), so the view opened with its defaults. Share the view again from the address "
          "bar.")
 
-_PAGE = """<div id="note" style="display:none;font:14px sans-serif;color:#7a4b00;
+_PAGE = """<div id="hs-link-note" style="display:none;font:14px sans-serif;color:#7a4b00;
 background:#fff4e0;border:1px solid #e8c27a;border-radius:6px;padding:8px 12px"></div>
 <script>
 (function () {
@@ -31,19 +31,18 @@ background:#fff4e0;border:1px solid #e8c27a;border-radius:6px;padding:8px 12px">
   // so the navigation entry, not location.search, still holds what was asked for.
   var opened = "";
   try {
-    var nav = window.parent.performance.getEntriesByType("navigation")[0];
-    opened = nav ? nav.name : window.parent.location.href;
+    var nav = window.performance.getEntriesByType("navigation")[0];
+    opened = nav ? nav.name : window.location.href;
   } catch (e) { return; }
   var at = opened.indexOf("?");
   var q = at < 0 ? "" : opened.slice(at + 1).split("#")[0];
   if (!q) { return; }
   var fields = q.split("&").length;
   if (fields <= limits.fields && q.length <= limits.length) { return; }
-  var note = document.getElementById("note");
+  var note = document.getElementById("hs-link-note");
   note.textContent = text.replace("{n}", fields.toLocaleString("en-GB"))
                          .replace("{max}", limits.fields.toLocaleString("en-GB"));
   note.style.display = "block";
-  if (window.frameElement) { window.frameElement.style.height = "64px"; }
 })();
 </script>"""
 
@@ -52,4 +51,4 @@ def note_ignored_link() -> None:
     """Draw the (normally invisible) check; call it on a session's first run."""
     page = _PAGE % (json.dumps({"fields": MAX_FIELDS, "length": MAX_LENGTH}),
                     json.dumps(_NOTE))
-    components.html(page, height=0)
+    st.html(page, unsafe_allow_javascript=True)
