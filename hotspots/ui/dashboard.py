@@ -102,6 +102,15 @@ def _scopes(fingerprint: str, settings_key: str, _settings: Settings) -> tuple[S
     return tuple(scopes(_settings, held, context_only_forces(_settings, held)))
 
 
+def _neighbours(scope: Scope, settings: Settings) -> tuple[str, ...]:
+    """The registry's neighbours of the chosen forces (not themselves)."""
+    from hotspots.forces import registry
+
+    forces = registry(settings)
+    near = {n for f in scope.forces if f in forces for n in forces[f].neighbours}
+    return tuple(sorted(near - set(scope.forces)))
+
+
 # ----------------------------------------------------------------------------------- the scope
 
 
@@ -147,7 +156,7 @@ def _month_label(month: str) -> str:
 
 def _sidebar(months: Sequence[str], types: Sequence[str], districts: Sequence[str],
              forces: Sequence[str] = (), choices: Sequence[Scope] = (),
-             scope: Scope | None = None
+             scope: Scope | None = None, expected: Sequence[str] = ()
              ) -> tuple[str, Params, Layers, CorridorControls]:
     """Draw the sidebar; return the view, the selection, the optional layers and the corridor
     controls (the controls of the view not shown keep their values, at their defaults here)."""
@@ -197,7 +206,7 @@ def _sidebar(months: Sequence[str], types: Sequence[str], districts: Sequence[st
             help="Pick crime types to analyse them alone: they replace the group selection.")
 
         if view == CORRIDORS:
-            corridor = corridors.controls(forces, own_force)
+            corridor = corridors.controls(forces, own_force, expected)
             params = Params(area=area, start=start, end=end, groups=tuple(groups),
                             types=tuple(chosen_types), **where)
             return view, params, layers, corridor
@@ -244,7 +253,7 @@ def main() -> None:
     meeting.restore_view(months, types, districts, choices)  # a link's view, before widgets
     view, params, layers, corridor = _sidebar(months, types, districts,
                                               _forces(fingerprint, key, settings),
-                                              choices, scope)
+                                              choices, scope, _neighbours(scope, settings))
     meeting.present(view, params, settings)  # URL kept; meeting mode title and styles
     basemap.coverage_note(settings, params.area)
     if view == CORRIDORS:

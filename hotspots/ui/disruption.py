@@ -454,7 +454,7 @@ def _summary(cov: Coverage, plan: SitePlan, dp: DisruptionParams) -> None:
     cols[3].metric("Candidate sites", f"{int(cov.params['candidates']):,}"
                    + (f" ({own} yours)" if own else ""),
                    help="Named SRN junctions and motorway service areas on the SRN within "
-                        "about 15 km of the county, plus any uploaded candidate sites.")
+                        "about 15 km of the force area, plus any uploaded candidate sites.")
     if s["covered_share"] >= SATURATED_SHARE:
         st.info(f"The sites reach {s['covered_share']:.0%} of the {of}: at this reach many "
                 "sets of sites cover almost everything, and the choice among equally good "
@@ -554,7 +554,7 @@ def _about() -> None:
             "harm (the harm table in the settings) or counted; the SOC boost multiplies "
             "SOC-linked incidents' weight. Incidents without a location cannot be covered.\n"
             "- **Candidates**: named SRN junctions and motorway service areas on the SRN "
-            "within about 15 km of the county (the road graph of the Corridors view), plus "
+            "within about 15 km of the force area (the road graph of the Corridors view), plus "
             "uploaded sites. The `hotspots disrupt` command offers the whole shipped network; "
             "on the shipped data both choose the same sites at 10 minutes, while at long "
             "reaches several sets cover the same share and either may be shown. Existing "
