@@ -31,7 +31,7 @@ from hotspots import (
 )
 from hotspots import forces as force_registry
 from hotspots.config import Settings
-from hotspots.errors import NoDataError, ParameterError
+from hotspots.errors import NoDataError, ParameterError, StoreError
 from hotspots.forces import title as force_title
 from hotspots.legend import Legend
 from hotspots.method_kde import CELL_M, KERNEL, density_areas
@@ -475,8 +475,9 @@ class Scope:
 
 
 def context_only_forces(settings: Settings, held: Sequence[str]) -> list[str]:
-    """The held forces whose located rows all lie near another held force's area: the
-    near-border context rows the shipped build keeps of the neighbours, not a force's data."""
+    """The held forces (besides the configured one) whose located rows all lie near another
+    held force's area: the near-border context rows the shipped build keeps of the
+    neighbours, not a force's data."""
     from hotspots.spatial.boundaries import force_area
     from hotspots.store import read_store
 
@@ -485,7 +486,13 @@ def context_only_forces(settings: Settings, held: Sequence[str]) -> list[str]:
         return []
     out = []
     for f in known:
-        rows = read_store(settings.store_dir, columns=["x", "y", "has_location"], forces=[f])
+        if f == settings.force:
+            continue  # the configured force is the analysis' own, whatever its rows
+        try:
+            rows = read_store(settings.store_dir, columns=["x", "y", "has_location"],
+                              forces=[f])
+        except StoreError:
+            continue  # offered: the view names the damaged part and the fix
         located = rows[rows["has_location"].fillna(False).astype(bool)]
         if located.empty:
             continue
