@@ -1,9 +1,11 @@
-"""The shipped boundaries and roads, read once and simplified, as the maps' context layers."""
+"""The shipped boundaries and roads, read once and simplified, as the maps' context layers:
+the selected forces' outline and districts, the districts around them, the roads."""
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,7 @@ from hotspots.config import Settings
 from hotspots.errors import InputError
 from hotspots.geojson import collection, feature, wgs84_geoms
 from hotspots.leaflet import esc
-from hotspots.spatial.boundaries import load_boundary
+from hotspots.spatial.boundaries import area_geometry, context_districts, forces_districts
 from hotspots.spatial.crs import BNG
 
 __all__ = ["BaseLayers", "load_base_layers", "names_of"]
@@ -62,33 +64,35 @@ def _road_file(settings: Settings, name: str) -> gpd.GeoDataFrame:
 _BASE_CACHE: dict[str, BaseLayers] = {}
 
 
-def load_base_layers(settings: Settings) -> BaseLayers:
-    """Read and simplify the shipped boundaries and roads for the map (cached per data folder).
+def load_base_layers(settings: Settings, forces: Sequence[str] | None = None) -> BaseLayers:
+    """Read and simplify the shipped boundaries and roads for the map (cached per data folder
+    and forces).
 
     Parameters
     ----------
     settings : Settings
+    forces : sequence of str, optional
+        The selected forces (slugs): their outline is the force area, their districts are
+        drawn, the districts around them are context. Default ``settings.force``.
 
     Returns
     -------
     BaseLayers
     """
-    key = str(Path(settings.data_dir).resolve())
+    chosen = tuple(forces) if forces else (settings.force,)
+    key = f"{Path(settings.data_dir).resolve()}|{','.join(chosen)}"
     if key not in _BASE_CACHE:
-        _BASE_CACHE[key] = _read_base_layers(settings)
+        _BASE_CACHE[key] = _read_base_layers(settings, chosen)
     return _BASE_CACHE[key]
 
 
-def _read_base_layers(settings: Settings) -> BaseLayers:
-    county = load_boundary("county", settings)
-    districts = load_boundary("districts", settings)
-    context = load_boundary("context", settings)
-    if "in_warwickshire" in context.columns:
-        context = context[~context["in_warwickshire"].astype(bool)]
-    # Neighbours are orientation only: keep 25 km around the force area, coarsely.
-    near = county.to_crs(BNG).geometry.union_all().buffer(25_000)
-    context = context.to_crs(BNG)
-    context = context[context.intersects(near)].copy()
+def _read_base_layers(settings: Settings, forces: tuple[str, ...]) -> BaseLayers:
+    outline = area_geometry(None, settings, forces=list(forces))
+    county = gpd.GeoDataFrame({"name": [", ".join(forces)]}, geometry=[outline], crs=BNG)
+    districts = forces_districts(list(forces), settings)
+    # Neighbours are orientation only: keep 25 km around the forces' area, coarsely.
+    near = outline.buffer(25_000)
+    context = context_districts(list(forces), settings, within_m=25_000).to_crs(BNG)
     context["geometry"] = context.geometry.intersection(near)
 
     def polygons(gdf: gpd.GeoDataFrame, tolerance: float, label: str | None,

@@ -17,7 +17,7 @@ from hotspots.config import Settings
 from hotspots.errors import ParameterError
 from hotspots.models.areas import COLUMNS
 from hotspots.models.emerging import PATTERNS, emerging_hotspots
-from hotspots.spatial.boundaries import load_boundary
+from hotspots.spatial.boundaries import forces_districts
 from hotspots.spatial.crs import to_wgs84
 from hotspots.spatial.grid import Grid
 from hotspots.wording import emerging_statement
@@ -131,10 +131,11 @@ def add_no_changes(areas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return areas
 
 
-def add_districts(areas: gpd.GeoDataFrame, settings: Settings) -> gpd.GeoDataFrame:
-    """``areas`` with ``district``: the district holding a point inside each area ("" when
-    none does). Modifies and returns ``areas``."""
-    districts = load_boundary("districts", settings)
+def add_districts(areas: gpd.GeoDataFrame, settings: Settings,
+                  forces: Sequence[str] | None = None) -> gpd.GeoDataFrame:
+    """``areas`` with ``district``: the district of ``forces`` (default ``settings.force``)
+    holding a point inside each area ("" when none does). Modifies and returns ``areas``."""
+    districts = forces_districts(list(forces) if forces else None, settings)
     inner = areas.geometry.representative_point()
     areas["district"] = [next((str(n) for n, g in zip(districts["name"], districts.geometry,
                                                        strict=True)

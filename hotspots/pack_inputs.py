@@ -296,6 +296,7 @@ class _Loaded:
     period: str
     cur_months: list[str]
     missing_now: list[str]
+    forces: tuple[str, ...] = ()  # the selection's forces: their boundaries on the map
 
 
 @dataclass(frozen=True)
@@ -397,7 +398,8 @@ def _load_selection(store: Path, selection: Selection) -> _Loaded:
                    everything=everything, months=months, period_inc=period_inc, mapped=mapped,
                    geometry=selection.geometry, area_words=selection.area_label,
                    crimes=selection.crimes, period=selection.period_label,
-                   cur_months=cur_months, missing_now=missing_now)
+                   cur_months=cur_months, missing_now=missing_now,
+                   forces=tuple(selection.all_forces))
 
 
 def _hotspots(sel: _Loaded, method: MapMethod | str | None, *, cell: float,
@@ -512,7 +514,7 @@ def _annotate_areas(shown: _Areas, sel: _Loaded, grid: Grid, change: _Change, *,
     if len(areas):
         add_changes(areas, None if change.note else _previous_mapped(sel, change), grid,
                     change.note)
-        add_districts(areas, settings)
+        add_districts(areas, settings, forces=sel.forces or None)
         found = _classes(areas, classes, sel)
         if found.source is not None:
             areas["class"] = found.column
@@ -616,7 +618,7 @@ def _map_png(sel: _Loaded, surface: Surface, shown: _Areas, areas: gpd.GeoDataFr
                           method_text=map_method, marking=marking, size="a4",
                           area=sel.area_words, sites=sites, junctions=junctions,
                           created=created, hotspots_label=shown.legend if shown.shown
-                          else "Hotspot area", settings=settings)
+                          else "Hotspot area", forces=sel.forces or None, settings=settings)
 
 
 def _figures(sel: _Loaded, areas: gpd.GeoDataFrame, method: Mapping[str, Any]) -> _Figures:

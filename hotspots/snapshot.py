@@ -265,7 +265,7 @@ def render_map_png(surface: Surface | None = None, hotspots: gpd.GeoDataFrame | 
                    label_top: int = 10, sites_label: str = "Disruption site",
                    hotspots_label: str = "Hotspot area",
                    created: datetime | None = None,
-                   settings: Settings) -> bytes:
+                   forces: Sequence[str] | None = None, settings: Settings) -> bytes:
     """Render a hotspot map to a print-ready PNG, with no browser and no network.
 
     Parameters
@@ -313,6 +313,9 @@ def render_map_png(surface: Surface | None = None, hotspots: gpd.GeoDataFrame | 
         Legend text for ``hotspots`` (e.g. ``"Gi* hot spot area (90%+ confidence)"``).
     created : datetime, optional
         Creation time printed on the map; default now (UTC).
+    forces : sequence of str, optional
+        The selected forces (slugs): their outline and districts are drawn, the districts
+        around them are context. Default ``settings.force``.
     settings : Settings
         Where the shipped boundaries and roads are. Tiles are never drawn, whatever
         ``settings.tiles_url`` says: the snapshot is built only from shipped data.
@@ -345,7 +348,7 @@ def render_map_png(surface: Surface | None = None, hotspots: gpd.GeoDataFrame | 
     aspect = (page.map_x1 - page.map_x0) / (page.map_y1 - page.map_y0)
     view = _view(area_geometry, aspect)
     _setup_axes(ax, view)
-    layers = Basemap(settings, view)
+    layers = Basemap(settings, view, forces)
     street_layers = read_street_layers(settings)
     streets = (StreetBasemap(street_layers, view)
                if street_layers is not None and not street_layers.roads.empty else None)

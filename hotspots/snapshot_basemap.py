@@ -6,6 +6,7 @@ matplotlib paths and lines.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import geopandas as gpd
@@ -19,7 +20,7 @@ from shapely.geometry.base import BaseGeometry
 
 from hotspots.config import Settings
 from hotspots.errors import InputError
-from hotspots.spatial.boundaries import load_boundary
+from hotspots.spatial.boundaries import area_geometry, context_districts, forces_districts
 
 # Basemap colours, matching the dashboard's map (hotspots.maps).
 SEA = "#dcdcd6"
@@ -92,16 +93,18 @@ def halo(width: float = 2.5, colour: str = "white") -> list:
 class Basemap:
     """The shipped boundaries and motorways within a view."""
 
-    def __init__(self, settings: Settings, view: tuple[float, float, float, float]) -> None:
+    def __init__(self, settings: Settings, view: tuple[float, float, float, float],
+                 forces: Sequence[str] | None = None) -> None:
         xmin, xmax, ymin, ymax = view
         self.view = view
         self.box = shapely.box(xmin, ymin, xmax, ymax)
         self.settings = settings
-        self.county = load_boundary("county", settings)
-        self.districts = load_boundary("districts", settings)
-        context = load_boundary("context", settings)
-        if "in_warwickshire" in context.columns:
-            context = context[~context["in_warwickshire"].astype(bool)]
+        chosen = list(forces) if forces else [settings.force]
+        self.county = gpd.GeoDataFrame(
+            geometry=[area_geometry(None, settings, forces=chosen)], crs="EPSG:27700")
+        self.districts = forces_districts(chosen, settings)
+        # The view's own extent decides what context shows; 100 km covers any page's margin.
+        context = context_districts(chosen, settings, within_m=100_000.0)
         self.context = context[context.intersects(self.box)]
 
     def _inset(self, share: float) -> BaseGeometry:

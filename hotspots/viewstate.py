@@ -43,8 +43,8 @@ QUOTE_CHARS = 40
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
-_KNOWN = ("view", "area", "from", "to", "group", "type", "method", "bandwidth", "top", "layer",
-          "neighbours", "radius", "road_bandwidth", "meeting")
+_KNOWN = ("view", "force", "region", "area", "from", "to", "group", "type", "method",
+          "bandwidth", "top", "layer", "neighbours", "radius", "road_bandwidth", "meeting")
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,10 @@ class ViewState:
     ----------
     view : str
         The view shown, lower case: ``"hotspots"``, ``"corridors"``, ...
+    force : str
+        The force chosen (its slug), or "" (the dashboard's default, or a region).
+    region : str
+        The region chosen (its slug), or "".
     area : str
         ``"force"`` or a district name.
     start, end : str
@@ -120,6 +124,8 @@ class ViewState:
     """
 
     view: str = VIEWS[0]
+    force: str = ""
+    region: str = ""
     area: str = "force"
     start: str = ""
     end: str = ""
@@ -144,6 +150,10 @@ class Choices:
     ----------
     months : tuple of str
         Months the store holds, sorted (the period slider offers only these).
+    forces : tuple of str
+        Force slugs the picker offers (empty: a ``force=`` is not checked, and kept).
+    regions : tuple of str
+        Region slugs the picker offers.
     districts : tuple of str
         District names (besides ``"force"``).
     types : tuple of str
@@ -159,6 +169,8 @@ class Choices:
 
     months: tuple[str, ...]
     districts: tuple[str, ...] = ()
+    forces: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
     types: tuple[str, ...] = ()
     default_period: tuple[str, str] | None = None
     views: tuple[str, ...] = VIEWS
@@ -188,9 +200,10 @@ def _num(value: float) -> str:
 def encode(state: ViewState) -> dict[str, str | list[str]]:
     """Return the query parameters of a view, in a stable order.
 
-    The area, period, crimes and view are always written; the method parameters when they have
-    a value; crime types, layers, the neighbours toggle and meeting mode only when set. An
-    empty crime-group list is written as one blank ``group=`` (no group is not the default).
+    The view, the force or region (when set), the area, period and crimes are always written;
+    the method parameters when they have a value; crime types, layers, the neighbours toggle
+    and meeting mode only when set. An empty crime-group list is written as one blank
+    ``group=`` (no group is not the default).
 
     Parameters
     ----------
@@ -202,7 +215,12 @@ def encode(state: ViewState) -> dict[str, str | list[str]]:
         Parameter name to a value, or to a list of values for repeated parameters
         (``group``, ``type``, ``layer``), as ``st.query_params.from_dict`` takes them.
     """
-    out: dict[str, str | list[str]] = {"view": state.view, "area": state.area}
+    out: dict[str, str | list[str]] = {"view": state.view}
+    if state.region:
+        out["region"] = state.region
+    elif state.force:
+        out["force"] = state.force
+    out["area"] = state.area
     if state.start:
         out["from"] = state.start
     if state.end:
@@ -391,6 +409,30 @@ def _options(r: _Reader, choices: Choices) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
+def _scope(r: _Reader, choices: Choices) -> tuple[str, str]:
+    """The link's force or region, as the picker offers them ("" when not given or not
+    offered; a region wins over a force)."""
+    region = r.one("region")
+    if region:
+        found = {o.lower(): o for o in choices.regions}.get(region.lower())
+        if found is not None:
+            return "", found
+        r.note(f"Region {_quote(region)} is not one the store holds two forces of"
+               + (f" ({', '.join(choices.regions)})" if choices.regions else "")
+               + ": the default force is used.")
+    force = r.one("force")
+    if not force:
+        return "", ""
+    if not choices.forces:
+        return force.lower(), ""
+    found = {o.lower(): o for o in choices.forces}.get(force.lower())
+    if found is None:
+        r.note(f"Force {_quote(force)} is not in the store (forces: "
+               f"{', '.join(choices.forces)}): the default force is used.")
+        return "", ""
+    return found, ""
+
+
 def decode(query: Mapping[str, str | Sequence[str]], choices: Choices) -> Decoded:
     """Read a view from query parameters, checking every value against what exists.
 
@@ -418,10 +460,12 @@ def decode(query: Mapping[str, str | Sequence[str]], choices: Choices) -> Decode
         r.note("Unknown link parameter " + ", ".join(_quote(k) for k in unknown[:5])
                + " ignored.")
     views = tuple(v.lower() for v in choices.views) or VIEWS
+    force, region = _scope(r, choices)
     area = r.choice("area", ("force", *choices.districts), "Area")
     start, end = _period(r, choices)
     state = ViewState(
-        view=r.choice("view", views, "View") or views[0], area=area or "force", start=start,
+        view=r.choice("view", views, "View") or views[0], force=force, region=region,
+        area=area or "force", start=start,
         end=end, groups=_groups(r), types=_types(r, choices),
         method=r.choice("method", METHODS, "Bandwidth method"),
         bandwidth=r.number("bandwidth", BANDWIDTH, "Bandwidth"),

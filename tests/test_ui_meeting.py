@@ -208,7 +208,8 @@ def test_meeting_flag_renders_the_title(env):
 
 
 def test_meeting_title_is_escaped_and_the_map_restyled():
-    p = Params(area="force", start="2025-10", end="2025-12", groups=("acquisitive",))
+    p = Params(area="force", start="2025-10", end="2025-12", groups=("acquisitive",),
+               forces=("warwickshire",))
     assert meeting.title_line(p) == "Acquisitive crime · Warwickshire · Oct–Dec 2025"
     hostile = Params(area="<img src=x onerror=alert(1)>", start="2025-01", end="2025-03",
                      groups=(), types=("<b>Burglary</b>",))

@@ -16,6 +16,7 @@ CHOICES = Choices(
     districts=("North Warwickshire", "Nuneaton and Bedworth", "Rugby", "Stratford-on-Avon",
                "Warwick"),
     types=("Bicycle theft", "Burglary", "Theft, other", "Vehicle crime"),
+    forces=("warwickshire", "essex"), regions=("west-midlands",),
     views=("hotspots", "corridors", "disruption"),
     options={"map": ("kde", "gistar", "clusters"), "correction": ("fdr_bh", "none")})
 DEFAULT_PERIOD = ("2025-10", "2025-12")
@@ -28,7 +29,8 @@ FULL = ViewState(view="corridors", area="Nuneaton and Bedworth", start="2024-02"
                  options=(("map", "gistar"), ("correction", "none")), meeting=True)
 
 #: For each field, a second value (to show that every field reaches the URL).
-OTHER = {"view": "disruption", "area": "Warwick", "start": "2024-01", "end": "2025-12",
+OTHER = {"view": "disruption", "force": "essex", "region": "west-midlands", "area": "Warwick",
+         "start": "2024-01", "end": "2025-12",
          "groups": ("violence",), "types": ("Vehicle crime",), "method": "fixed",
          "bandwidth": 2950.0, "top": 1.0, "layers": ("neighbours",), "neighbours": False,
          "radius": 500.0, "road_bandwidth": 3000.0, "options": (("map", "clusters"),),

@@ -1,5 +1,6 @@
 """Shipped boundaries in British National Grid: every force's area and districts (national,
-generalised), and the default force's detailed area, districts and LSOAs."""
+generalised), the default force's detailed area, districts and LSOAs, and the districts
+around any selection of forces for map context."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
@@ -160,3 +162,46 @@ def district_names(settings: Settings,
     for f in _forces(forces, settings):
         names.update(force_districts(f, settings)["name"].tolist())
     return sorted(names)
+
+
+def forces_districts(forces: str | tuple[str, ...] | list[str] | None, settings: Settings
+                     ) -> gpd.GeoDataFrame:
+    """Return the districts of the forces (``code``, ``name``, ``force``: its slug,
+    geometry; a copy), each force's as :func:`force_districts` chooses the layer."""
+    parts = []
+    for f in _forces(forces, settings):
+        d = force_districts(f, settings)
+        d["force"] = force_registry.force_info(f).slug
+        parts.append(d)
+    out = gpd.GeoDataFrame(
+        pd.concat(parts, ignore_index=True), geometry="geometry",
+        crs=parts[0].crs if parts and parts[0].crs is not None else "EPSG:27700")
+    return out
+
+
+def context_districts(forces: str | tuple[str, ...] | list[str] | None, settings: Settings,
+                      within_m: float = 25_000.0) -> gpd.GeoDataFrame:
+    """Return the districts around the forces' area, for map context only (``code``,
+    ``name``, geometry; a copy, not clipped).
+
+    The shipped detailed context layer when the one force is the one it is shipped for, else
+    the national districts; districts of the selected forces (by code, or lying inside their
+    area) are left out, and so are districts further than ``within_m`` from it.
+    """
+    chosen = tuple(force_registry.force_info(f).slug for f in _forces(forces, settings))
+    area = area_geometry(None, settings, forces=list(chosen))
+    own = set(forces_districts(list(chosen), settings)["code"].astype(str))
+    path = settings.data_dir / "boundaries" / _FILES["context"]
+    if chosen == (detailed_force(settings),) and path.is_file():
+        layer = load_boundary("context", settings)[["code", "name", "geometry"]]
+    else:
+        codes = {force_registry.INFO[f].ons_code for f in chosen}
+        d = national_districts(settings.data_dir)
+        layer = d.loc[~d["force_code"].isin(codes), ["code", "name", "geometry"]].copy()
+    layer = layer.to_crs("EPSG:27700") if layer.crs is not None else layer
+    near = area.buffer(within_m)
+    shapely.prepare(area)
+    inside = shapely.contains(area, layer.geometry.representative_point().to_numpy())
+    keep = (~layer["code"].astype(str).isin(own).to_numpy() & ~inside
+            & layer.intersects(near).to_numpy())
+    return layer[keep].reset_index(drop=True)

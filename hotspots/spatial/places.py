@@ -23,6 +23,10 @@ from hotspots.errors import InputError
 
 #: An area whose centre lies this close to a town's or city's point is its town centre.
 TOWN_CENTRE_M = 500.0
+#: Furthest a place may be from an area and still name it: the shipped places cover the
+#: default force and its surroundings only, so an area of another force far from any of them
+#: is named by its streets alone rather than by a place 100 km away.
+PLACE_REACH_M = 5_000.0
 #: Settlement classes that have a town (or city) centre.
 CENTRES = {"town": "town centre", "city": "city centre"}
 #: police.uk map points that name a kind of place, not a street: listed after the streets.
@@ -82,7 +86,8 @@ def top_streets(locations: Iterable[object], n: int = 3) -> list[str]:
 def place_of(geometry: BaseGeometry, places: gpd.GeoDataFrame, *,
              repeated: frozenset[str] = frozenset()) -> str:
     """The place an area lies in: "<Town> town centre" within :data:`TOWN_CENTRE_M` of a town
-    or city point, else the nearest place's name ("" with no places).
+    or city point, else the nearest place's name within :data:`PLACE_REACH_M` ("" with no
+    place that near).
 
     Parameters
     ----------
@@ -109,6 +114,8 @@ def place_of(geometry: BaseGeometry, places: gpd.GeoDataFrame, *,
         i = int(np.flatnonzero(centres)[np.argmin(dist[centres])])
         return f"{names[i]} {CENTRES[cls[i]]}"
     i = int(np.argmin(dist))
+    if dist[i] > PLACE_REACH_M:
+        return ""
     name = names[i]
     if name in repeated and districts[i] and districts[i] != name:
         name = f"{name} ({districts[i]})"

@@ -119,9 +119,10 @@ def settings_cache_key(settings: Settings) -> str:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def load_symbol_layers(fingerprint: str, settings_key: str, area: str, start: str, end: str,
-                       _settings: Settings) -> tuple[count_symbols.CountLayer, ...]:
+                       _settings: Settings, forces: tuple[str, ...] = ()
+                       ) -> tuple[count_symbols.CountLayer, ...]:
     """Acquisitive and SOC-linked counts per 1 km square (:func:`compute.symbol_layers`)."""
-    params = Params(area=area, start=start, end=end, groups=("acquisitive",))
+    params = Params(area=area, start=start, end=end, groups=("acquisitive",), forces=forces)
     return compute.symbol_layers(params, _settings)
 
 
@@ -138,7 +139,7 @@ def load_count_layers(fingerprint: str, settings_key: str, params: Params, layer
     counts: list[count_symbols.CountLayer] = []
     if layers.counts:
         counts.extend(load_symbol_layers(fingerprint, settings_key, params.area, params.start,
-                                         params.end, settings))
+                                         params.end, settings, params.forces))
     if layers.neighbours:
         counts.append(load_neighbour_layer(fingerprint, settings_key, params, settings))
     return counts
@@ -154,7 +155,8 @@ def load_srn_graph(settings_key: str, _settings: Settings) -> nx.MultiDiGraph:
 @st.cache_data(show_spinner="Back-testing the methods on earlier months (once per selection)...",
                max_entries=16)
 def backtest_methods(fingerprint: str, settings_key: str, area: str, groups: tuple[str, ...],
-                     types: tuple[str, ...], _settings: Settings) -> EvaluationResult:
+                     types: tuple[str, ...], _settings: Settings, forces: tuple[str, ...] = ()
+                     ) -> EvaluationResult:
     """Every registered method's candidates back-tested on the selection's whole history (as
     ``hotspots evaluate``): 3-month windows, 1/2/5/10 % of the area, ``auto`` chosen on earlier
     folds.
@@ -163,4 +165,5 @@ def backtest_methods(fingerprint: str, settings_key: str, area: str, groups: tup
     """
     sel = Params(area=area, start="", end="", groups=groups, types=types)
     return evaluate_store(_settings.store_dir, area=area, settings=_settings,
+                          forces=list(forces) or None,
                           methods=registry.backtest_methods(), **sel.selection())

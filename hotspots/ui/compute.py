@@ -18,6 +18,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from hotspots import (
     base_layers,
@@ -28,8 +29,10 @@ from hotspots import (
     maps,
     wording,
 )
+from hotspots import forces as force_registry
 from hotspots.config import Settings
-from hotspots.errors import NoDataError, ParameterError
+from hotspots.errors import NoDataError, ParameterError, StoreError
+from hotspots.forces import title as force_title
 from hotspots.legend import Legend
 from hotspots.method_kde import CELL_M, KERNEL, density_areas
 from hotspots.models.patrol import MAX_AREA_KM2, N_AREAS, PatrolRule
@@ -82,6 +85,14 @@ class Params:
     bandwidth_rule : str
         How a bandwidth in metres was chosen, for the legend (e.g. the auto back-test's
         reason); empty: the surface's own rule (``fixed`` or the named rule).
+    forces : tuple of str
+        The forces selected (slugs): one force, or a region's forces; empty: the settings'
+        force.
+    region : str
+        The region they were chosen as (its slug), or "".
+    forces_name : str
+        The forces or region in words for titles (:attr:`Selection.forces_name`); empty: the
+        forces' titles.
     """
 
     area: str
@@ -94,6 +105,17 @@ class Params:
     bandwidth_rule: str = ""
     n_areas: int = N_AREAS
     max_area_km2: float = MAX_AREA_KM2
+    forces: tuple[str, ...] = ()
+    region: str = ""
+    forces_name: str = ""
+
+    def force_list(self, settings: Settings) -> list[str]:
+        """The selected forces' slugs (the settings' force when none is given)."""
+        return list(self.forces) or [settings.force]
+
+    def scope(self) -> dict[str, object]:
+        """The forces part of the selection, to carry into another ``Params``."""
+        return {"forces": self.forces, "region": self.region, "forces_name": self.forces_name}
 
     def rule(self) -> PatrolRule:
         """How the map's areas are drawn (:class:`~hotspots.models.patrol.PatrolRule`)."""
@@ -108,11 +130,13 @@ class Params:
         return {"groups": list(self.groups), "types": None}
 
     def to_selection(self, settings: Settings) -> Selection:
-        """The dashboard's choice as a validated :class:`~hotspots.selection.Selection` of the
-        settings' force, for the library calls behind every view."""
+        """The dashboard's choice as a validated :class:`~hotspots.selection.Selection` of its
+        forces or region, for the library calls behind every view."""
         self.selection()  # no crime chosen: the dashboard's own message
+        where = ({"region": self.region} if self.region
+                 else {"forces": list(self.force_list(settings))})
         return Selection.build(settings, start=self.start, end=self.end, area=self.area,
-                               groups=self.groups, types=self.types)
+                               groups=self.groups, types=self.types, **where)
 
     def crimes(self) -> str:
         """The crime selection in words."""
@@ -120,9 +144,26 @@ class Params:
             return "no crime chosen"
         return wording.crimes_label(self.groups, self.types)
 
+    def scope_name(self) -> str:
+        """The forces or region in words (``"Essex"``, ``"Eastern"``)."""
+        if self.forces_name:
+            return self.forces_name
+        titles = [force_title(f) for f in self.forces]
+        if not titles:
+            return "Force area"
+        return titles[0] if len(titles) == 1 else ", ".join(titles[:-1]) + " and " + titles[-1]
+
+    def area_name(self) -> str:
+        """The area for a title: the forces' (or region's) name, or the district."""
+        return self.scope_name() if self.area == FORCE_AREA else self.area
+
     def area_label(self) -> str:
-        """The area in words."""
-        return "Warwickshire (force area)" if self.area == FORCE_AREA else self.area
+        """The area in words, e.g. ``"Essex (force area)"`` or ``"Colchester"``."""
+        if self.area != FORCE_AREA:
+            return self.area
+        if not self.forces:
+            return "force area"
+        return f"{self.scope_name()} ({'force areas' if len(self.forces) > 1 else 'force area'})"
 
 
 @dataclass
@@ -142,6 +183,7 @@ class Analysis:
     cell: float
     study_km2: float
     missing_months: list[str] = field(default_factory=list)
+    by_force: dict[str, int] = field(default_factory=dict)
 
     @property
     def hotspot_incidents(self) -> int:
@@ -219,6 +261,8 @@ def run_analysis(params: Params, settings: Settings, months_present: Sequence[st
                                    places=load_places(settings) if rule.patrol else None)
     if rule.patrol:
         areas = with_trend(areas, sel, months_present)
+    if len(sel.all_forces) > 1:
+        areas = label_forces(areas, sel.all_forces, settings)
     method = areas.attrs.get("method", {})
     study_km2 = float(method.get("study_area_km2", geom.area / 1e6))
     in_study = int(method.get("incidents_in_study_area", len(mapped)))
@@ -229,7 +273,42 @@ def run_analysis(params: Params, settings: Settings, months_present: Sequence[st
         bandwidth=surface.bandwidths or float(surface.bandwidth),
         bandwidth_rule=params.bandwidth_rule or str(surface.bandwidth_rule),
         kernel=str(surface.kernel), cell=float(surface.grid.cell), study_km2=study_km2,
-        missing_months=missing_months(params.start, params.end, months_present))
+        missing_months=missing_months(params.start, params.end, months_present),
+        by_force=force_counts(inc, sel.all_forces))
+
+
+def force_counts_line(by_force: dict[str, int]) -> str:
+    """Incidents per force in words, e.g. ``"Incidents by force: Essex 120; West Mercia
+    98."``."""
+    parts = [f"{force_title(f)} {n:,}" for f, n in by_force.items()]
+    return f"Incidents by force: {'; '.join(parts)}."
+
+
+def force_counts(incidents: pd.DataFrame, forces: Sequence[str]) -> dict[str, int]:
+    """Incidents per selected force (slug -> count, in the order of ``forces``; 0 for a force
+    with none)."""
+    counts = incidents["force"].astype(str).value_counts() if len(incidents) else pd.Series()
+    return {f: int(counts.get(f, 0)) for f in forces}
+
+
+def label_forces(areas: gpd.GeoDataFrame, forces: Sequence[str], settings: Settings
+                 ) -> gpd.GeoDataFrame:
+    """A copy of ``areas`` with ``force``: the title of the force whose area holds a point
+    inside each area ("" when none does), for a map of several forces."""
+    from hotspots.spatial.boundaries import force_area
+
+    out = areas.copy()
+    if not len(out):
+        out["force"] = pd.Series(dtype="object")
+        return out
+    inner = out.geometry.representative_point().to_numpy()
+    label = np.full(len(out), "", dtype=object)
+    for f in forces:
+        geom = force_area(f, settings)
+        hit = shapely.contains(geom, inner) & (label == "")
+        label[hit] = force_title(f)
+    out["force"] = label
+    return out
 
 
 def monthly_counts(params: Params, settings: Settings, months_present: Sequence[str]
@@ -257,8 +336,10 @@ def monthly_counts(params: Params, settings: Settings, months_present: Sequence[
     if not months_present:
         raise NoDataError("the incident store holds no months")
     first, last = min(months_present), max(months_present)
-    inc = load_incidents(_settings_store(settings), start=first, end=last, area=params.area,
-                         forces=[settings.force], settings=settings, **params.selection())
+    sel = params.to_selection(settings)
+    inc = load_incidents(_settings_store(settings), start=first, end=last, area=sel.area,
+                         forces=list(sel.all_forces), settings=settings,
+                         geometry=sel.geometry, **params.selection())
     counts = inc.groupby(inc["month"].astype(str)).size()
     months = month_range(first, last)
     have = set(months_present)
@@ -281,13 +362,16 @@ def symbol_layers(params: Params, settings: Settings) -> tuple[count_symbols.Cou
     from hotspots.query import load_incidents
 
     out = []
+    forces = params.force_list(settings)
+    geom = Selection.build(settings, start=params.start, end=params.end, area=params.area,
+                           forces=forces, require_crimes=False).geometry
     specs = (("acquisitive", "Acquisitive", "circle", leaflet.ACQUISITIVE_COLOUR, "acquisitive"),
              ("soc", "SOC-linked (Drugs, Possession of weapons)", "diamond", leaflet.SOC_COLOUR,
               "SOC-linked"))
     for group, name, shape, colour, noun in specs:
         inc = load_incidents(_settings_store(settings), start=params.start, end=params.end,
-                             groups=[group], area=params.area, forces=[settings.force],
-                             mapped_only=True, settings=settings)
+                             groups=[group], area=params.area, forces=forces,
+                             mapped_only=True, settings=settings, geometry=geom)
         out.append(count_symbols.count_layer(inc["x"].to_numpy(), inc["y"].to_numpy(), name=name,
                                              cell=SYMBOL_CELL_M, shape=shape, colour=colour,
                                              noun=noun))
@@ -301,16 +385,17 @@ NEIGHBOUR_NOTE = ("Neighbouring forces' incidents are context only: they are not
 
 
 def neighbour_layer(params: Params, settings: Settings) -> count_symbols.CountLayer:
-    """The selected crimes recorded by neighbouring forces near the border, per 1 km square.
+    """The selected crimes recorded by the other forces the store holds, per 1 km square.
 
-    The store holds neighbours' rows only near the force boundary (a buffer at ingest); they
-    are context for the map and take no part in the analysis.
+    The shipped store holds neighbours' rows only near the force boundary (a buffer at
+    ingest); they are context for the map and take no part in the analysis.
     """
     from hotspots.query import load_incidents
     from hotspots.store import store_forces
 
     store = _settings_store(settings)
-    others = [f for f in store_forces(store) if f != settings.force]
+    chosen = set(params.force_list(settings))
+    others = [f for f in store_forces(store) if f not in chosen]
     if not others:
         return count_symbols.CountLayer(name=NEIGHBOUR_LAYER, points=(), cell=SYMBOL_CELL_M,
                                         colour=NEIGHBOUR_COLOUR)
@@ -336,6 +421,8 @@ def map_page(analysis: Analysis, settings: Settings, *,
         notes.append(SOC_NOTE)
     if any(c.name == NEIGHBOUR_LAYER for c in counts):
         notes.append(NEIGHBOUR_NOTE)
+    if len(analysis.by_force) > 1:
+        notes.append(force_counts_line(analysis.by_force))
     if analysis.no_location:
         notes.append(f"{analysis.no_location:,} of {analysis.incidents:,} incidents have no "
                      "location and are not mapped.")
@@ -343,10 +430,118 @@ def map_page(analysis: Analysis, settings: Settings, *,
         title=f"{p.crimes()[:1].upper()}{p.crimes()[1:]} hotspots, {p.area_label()}",
         method=analysis.method(), density=analysis.image, hotspots_line=hot_line,
         counts=tuple(counts), marking=settings.marking, notes=tuple(notes))
-    m = maps.build_map(base=base_layers.load_base_layers(settings),
+    m = maps.build_map(base=base_layers.load_base_layers(settings, p.force_list(settings)),
                        view=p.to_selection(settings).geometry, density=analysis.image,
                        hotspots=analysis.areas, counts=counts, legend=legend, settings=settings,
                        show_services=show_services,
                        title=f"Hotspots: {p.crimes()}, {p.area_label()}, "
                              f"{wording.period_label(p.start, p.end)}")
     return leaflet.offline_html(m)
+
+
+# ----------------------------------------------------------------------------------- the picker
+
+#: Prefix of a region's value in the force / region picker (a force's value is its slug).
+REGION_PREFIX = "region:"
+#: Metres beyond another held force's area within which a force's rows all lie when the store
+#: holds them only as that force's near-border context (the shipped build ingests its
+#: neighbours within 12 km); 1 km more for the generalised outlines.
+CONTEXT_REACH_M = 13_000.0
+
+
+@dataclass(frozen=True)
+class Scope:
+    """One choice of the force / region picker.
+
+    Attributes
+    ----------
+    value : str
+        A force's slug, or :data:`REGION_PREFIX` and the region's slug.
+    label : str
+        As the picker shows it (``"Essex Police"``, ``"Region: Eastern (2 of 7 forces)"``).
+    forces : tuple of str
+        The forces it selects that the store holds.
+    region : str
+        The region's slug, or "".
+    name : str
+        The forces or region in words for titles (``"Essex"``, ``"Eastern"``).
+    """
+
+    value: str
+    label: str
+    forces: tuple[str, ...]
+    region: str = ""
+    name: str = ""
+
+
+def context_only_forces(settings: Settings, held: Sequence[str]) -> list[str]:
+    """The held forces (besides the configured one) whose located rows all lie near another
+    held force's area: the near-border context rows the shipped build keeps of the
+    neighbours, not a force's data."""
+    from hotspots.spatial.boundaries import force_area
+    from hotspots.store import read_store
+
+    known = [f for f in held if f in force_registry.INFO]
+    if len(known) < 2:
+        return []
+    out = []
+    for f in known:
+        if f == settings.force:
+            continue  # the configured force is the analysis' own, whatever its rows
+        try:
+            rows = read_store(settings.store_dir, columns=["x", "y", "has_location"],
+                              forces=[f])
+        except StoreError:
+            continue  # offered: the view names the damaged part and the fix
+        located = rows[rows["has_location"].fillna(False).astype(bool)]
+        if located.empty:
+            continue
+        x, y = located["x"].to_numpy(), located["y"].to_numpy()
+        for other in known:
+            if other == f or other in out:
+                continue
+            reach = force_area(other, settings).buffer(CONTEXT_REACH_M)
+            shapely.prepare(reach)
+            if shapely.contains_xy(reach, x, y).all():
+                out.append(f)
+                break
+    return out
+
+
+def scopes(settings: Settings, held: Sequence[str], context: Sequence[str] = ()
+           ) -> list[Scope]:
+    """The force / region picker's choices: each force the store holds (besides ``context``
+    forces), then each region holding at least two of them (a region of the settings' own
+    ``[regions]``: at least one), by title.
+
+    Parameters
+    ----------
+    settings : Settings
+    held : sequence of str
+        Force slugs the store holds.
+    context : sequence of str
+        Held forces with near-border context rows only (:func:`context_only_forces`).
+    """
+    full = [f for f in held if f in force_registry.INFO and f not in set(context)]
+    out = [Scope(value=f, label=force_registry.INFO[f].name, forces=(f,),
+                 name=force_title(f)) for f in sorted(full, key=force_title)]
+    own = {force_registry.region_slug(n, settings) for n in settings.regions}
+    for slug, members in force_registry.regions(settings).items():
+        have = tuple(f for f in members if f in full)
+        if len(have) < (1 if slug in own else 2):
+            continue
+        name = force_registry.region_name(slug, settings)
+        count = (f"{len(have)} forces" if len(have) == len(members)
+                 else f"{len(have)} of {len(members)} forces held")
+        out.append(Scope(value=REGION_PREFIX + slug, label=f"Region: {name} ({count})",
+                         forces=have, region=slug, name=name))
+    return out
+
+
+def default_scope(settings: Settings, choices: Sequence[Scope]) -> Scope | None:
+    """The picker's default: the configured force, else the store's only force, else the
+    first force offered (None when nothing is offered)."""
+    forces = [c for c in choices if not c.region]
+    slug = force_registry.default_force(settings, [c.value for c in forces])
+    return next((c for c in forces if c.value == slug), forces[0] if forces else
+                (choices[0] if choices else None))

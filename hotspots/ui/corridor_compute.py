@@ -60,7 +60,7 @@ def corridor_extent(settings: Settings) -> BaseGeometry:
     """
     from hotspots.spatial.boundaries import area_geometry
 
-    key = str(Path(settings.data_dir).resolve())
+    key = f"{Path(settings.data_dir).resolve()}|{settings.force}"
     if key not in _EXTENT_CACHE:
         extent = area_geometry(FORCE_AREA, settings).buffer(CORRIDOR_DRAW_BUFFER_M)
         shapely.prepare(extent)
@@ -103,6 +103,9 @@ class CorridorParams:
     neighbours: bool = False
     radius: float = JUNCTION_RADIUS_M
     bandwidth: float = NKDE_BANDWIDTH_M
+    forces: tuple[str, ...] = ()
+    region: str = ""
+    forces_name: str = ""
 
     @classmethod
     def from_params(cls, params: Params, *, neighbours: bool = False,
@@ -111,13 +114,14 @@ class CorridorParams:
         """Take the shared filters of a hotspot selection (its surface settings are dropped)."""
         return cls(area=params.area, start=params.start, end=params.end, groups=params.groups,
                    types=params.types, neighbours=bool(neighbours), radius=float(radius),
-                   bandwidth=float(bandwidth))
+                   bandwidth=float(bandwidth), **params.scope())
 
     def crimes_params(self) -> Params:
         """The area, period and crimes as a :class:`Params` (default surface settings), which
         is also the cache key of everything that does not depend on the corridor controls."""
         return Params(area=self.area, start=self.start, end=self.end, groups=self.groups,
-                      types=self.types)
+                      types=self.types, forces=self.forces, region=self.region,
+                      forces_name=self.forces_name)
 
 
 @dataclass(frozen=True)
@@ -167,19 +171,22 @@ def corridor_incidents(sel: Params, neighbours: bool, settings: Settings) -> pd.
         month of the previous period to the last of the period.
     """
     from hotspots.query import load_incidents
+    from hotspots.spatial.boundaries import area_geometry
     from hotspots.store import store_forces
 
     store = Path(settings.store_dir)
     kw = {**sel.selection(), "start": previous_period(sel.start, sel.end)[0], "end": sel.end}
+    own = sel.force_list(settings)
+    geom = area_geometry(sel.area, settings, forces=own)
     if not neighbours:
-        inc = load_incidents(store, area=sel.area, forces=[settings.force], settings=settings,
-                             **kw)
+        inc = load_incidents(store, area=sel.area, forces=own, settings=settings,
+                             geometry=geom, **kw)
     elif sel.area == FORCE_AREA:
         inc = load_incidents(store, area="none", forces="all", settings=settings, **kw)
     else:
-        parts = [load_incidents(store, area=sel.area, forces=[settings.force],
+        parts = [load_incidents(store, area=sel.area, forces=own, geometry=geom,
                                 settings=settings, **kw)]
-        others = [f for f in store_forces(store) if f != settings.force]
+        others = [f for f in store_forces(store) if f not in own]
         if others:
             parts.append(load_incidents(store, area="none", forces=others, settings=settings,
                                         **kw))
@@ -423,8 +430,9 @@ def corridor_map_page(cp: CorridorParams, network: NetworkDensity, junctions: pd
         junction_key=(f"SRN junction, sized by incidents within {cp.radius:,.0f} m (largest "
                       f"{markers.largest:,}); number = rank in the table"),
         marking=settings.marking, notes=tuple(legend_notes))
-    m = corridor_map.corridor_map(base=base_layers.load_base_layers(settings),
-                          view=area_geometry(cp.area, settings), lines=network.lines,
+    own = cp.crimes_params().force_list(settings)
+    m = corridor_map.corridor_map(base=base_layers.load_base_layers(settings, own),
+                          view=area_geometry(cp.area, settings, forces=own), lines=network.lines,
                           junctions=markers, legend=legend, settings=settings,
                           title=f"SRN corridors: {crimes}, {sel.area_label()}, "
                                 f"{wording.period_label(cp.start, cp.end)}")

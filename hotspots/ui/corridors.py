@@ -121,32 +121,35 @@ class CorridorControls:
     bandwidth: float = NKDE_BANDWIDTH_M
 
 
-def neighbours_caption(forces: Sequence[str], own: str) -> str:
-    """Say next to the neighbours toggle which forces' rows it adds and which are missing."""
+def neighbours_caption(forces: Sequence[str], own: str,
+                       expected: Sequence[str] = EXPECTED_NEIGHBOURS) -> str:
+    """Say next to the neighbours toggle which forces' rows it adds and which of the
+    ``expected`` neighbours (the own force's, from the registry) are missing."""
     others = [wording.force_name(f) for f in forces if f != own]
     names = (", ".join(others[:-1]) + " and " + others[-1]) if len(others) > 1 else \
         (others[0] if others else "no neighbouring force")
-    text = f"police.uk rows of {names} within 10 km of the county."
-    missing = [wording.force_name(f) for f in EXPECTED_NEIGHBOURS if f not in forces]
+    text = f"police.uk rows of {names} within 10 km of the force area."
+    missing = [wording.force_name(f) for f in expected if f not in forces and f != own]
     if "West Midlands" in missing:
-        text += (" West Midlands Police is missing from the shipped data: the Birmingham, "
-                 "Solihull and Coventry side of the border has no incidents.")
+        text += (" West Midlands Police is missing from the shipped data: its side of the "
+                 "border has no incidents.")
         missing.remove("West Midlands")
     if missing:
         text += f" Also missing: {', '.join(missing)}."
     return text
 
 
-def controls(forces: Sequence[str], own_force: str) -> CorridorControls:
+def controls(forces: Sequence[str], own_force: str,
+             expected: Sequence[str] = EXPECTED_NEIGHBOURS) -> CorridorControls:
     """The Corridors view's sidebar section (inside ``st.sidebar``)."""
     st.header("Corridors")
     neighbours = st.toggle(
         "Include neighbouring forces' near-border incidents", value=False,
         key="cor_neighbours", persist_state=KEEP,
-        help="Adds the selected crimes recorded by neighbouring forces near the county border "
+        help="Adds the selected crimes recorded by neighbouring forces near the force border "
              "to the network density and the junction counts. The corridor bands count "
              "incidents inside the area only.")
-    st.caption(md_escape(neighbours_caption(forces, own_force)))
+    st.caption(md_escape(neighbours_caption(forces, own_force, expected)))
     radius = st.slider("Junction radius, metres", 500, 5000, int(JUNCTION_RADIUS_M),
                        step=250, key="cor_radius", persist_state=KEEP,
                        help="Incidents within this straight-line distance of a junction count "
@@ -296,9 +299,9 @@ def _corridor_about() -> None:
             "- **Corridor bands** use the distance to the nearest SRN road. The location "
             "quotient (LQ) is the band's share of incidents divided by its share of the area: "
             "above 1, more crime than the band's area would suggest.\n"
-            "- **Neighbouring forces**: police.uk rows within 10 km of the county, for the "
-            "network density and the junctions. West Midlands Police is not in the shipped "
-            "data, so the Birmingham, Solihull and Coventry side of the border is empty.\n"
+            "- **Neighbouring forces**: police.uk rows within 10 km of the force area, for "
+            "the network density and the junctions, where the store holds them (the caption "
+            "beside the toggle names the neighbours missing).\n"
             f"- {SOC_NOTE}")
 
 

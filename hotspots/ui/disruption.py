@@ -83,17 +83,21 @@ class DisruptionParams:
     radius_m: float | None = None
     weight: str = "harm"
     soc_boost: float = 1.0
+    forces: tuple[str, ...] = ()
+    region: str = ""
+    forces_name: str = ""
 
     @classmethod
     def from_params(cls, params: Params, **controls: Any) -> DisruptionParams:
         """Take the shared filters of a selection and the view's own controls."""
         return cls(area=params.area, start=params.start, end=params.end, groups=params.groups,
-                   types=params.types, **controls)
+                   types=params.types, **params.scope(), **controls)
 
     def crimes_params(self) -> Params:
         """The area, period and crimes as a :class:`Params` (the incidents' cache key)."""
         return Params(area=self.area, start=self.start, end=self.end, groups=self.groups,
-                      types=self.types)
+                      types=self.types, forces=self.forces, region=self.region,
+                      forces_name=self.forces_name)
 
 
 @dataclass(frozen=True)
@@ -178,12 +182,14 @@ def load_selection(sel: Params, settings: Settings) -> pd.DataFrame:
     """
     from hotspots.query import load_incidents
 
+    chosen = sel.to_selection(settings)
     inc = load_incidents(Path(settings.store_dir), start=sel.start, end=sel.end, area=sel.area,
-                         forces=[settings.force], settings=settings, **sel.selection())
+                         forces=list(chosen.all_forces), settings=settings,
+                         geometry=chosen.geometry, **sel.selection())
     if not inc["has_location"].fillna(False).astype(bool).any():
         from hotspots.query import available_months
 
-        held = available_months(settings=settings, forces=[settings.force])
+        held = available_months(settings=settings, forces=list(chosen.all_forces))
         raise NoDataError(wording.no_data_message(sel.crimes(), sel.area_label(), sel.start,
                                                   sel.end, held))
     return inc
@@ -199,7 +205,8 @@ def coverage_of(inc: pd.DataFrame, graph: nx.MultiDiGraph, dp: DisruptionParams,
 
     return build_coverage(inc, graph, minutes=dp.minutes, radius=dp.radius_m, extra=candidates,
                           existing=existing, soc_boost=dp.soc_boost, weight=dp.weight,
-                          study_area=area_geometry(dp.area, settings),
+                          study_area=area_geometry(dp.area, settings,
+                                                   forces=dp.crimes_params().force_list(settings)),
                           period=(dp.start, dp.end), months=list(months))
 
 
@@ -284,7 +291,8 @@ def map_page(cov: Coverage, plan: SitePlan, graph: nx.MultiDiGraph, dp: Disrupti
             missing=missing_months(dp.start, dp.end, months)),
         marking=settings.marking, notes=tuple(notes))
     return site_maps.disruption_map_page(
-        base=base_layers.load_base_layers(settings), view=area_geometry(dp.area, settings),
+        base=base_layers.load_base_layers(settings, dp.crimes_params().force_list(settings)),
+        view=area_geometry(dp.area, settings, forces=dp.crimes_params().force_list(settings)),
         coverage=cov, plan=plan, legend=legend, graph=graph, settings=settings,
         title=f"Disruption points: {sel.crimes()}, {sel.area_label()}, "
               f"{wording.period_label(dp.start, dp.end)}")
@@ -461,7 +469,7 @@ def _summary(cov: Coverage, plan: SitePlan, dp: DisruptionParams) -> None:
     cols[3].metric("Candidate sites", f"{int(cov.params['candidates']):,}"
                    + (f" ({own} yours)" if own else ""),
                    help="Named SRN junctions and motorway service areas on the SRN within "
-                        "about 15 km of the county, plus any uploaded candidate sites.")
+                        "about 15 km of the force area, plus any uploaded candidate sites.")
     if s["covered_share"] >= SATURATED_SHARE:
         st.info(f"The sites reach {s['covered_share']:.0%} of the {of}: at this reach many "
                 "sets of sites cover almost everything, and the choice among equally good "
@@ -561,7 +569,7 @@ def _about() -> None:
             "harm (the harm table in the settings) or counted; the SOC boost multiplies "
             "SOC-linked incidents' weight. Incidents without a location cannot be covered.\n"
             "- **Candidates**: named SRN junctions and motorway service areas on the SRN "
-            "within about 15 km of the county (the road graph of the Corridors view), plus "
+            "within about 15 km of the force area (the road graph of the Corridors view), plus "
             "uploaded sites. The `hotspots disrupt` command offers the whole shipped network; "
             "on the shipped data both choose the same sites at 10 minutes, while at long "
             "reaches several sets cover the same share and either may be shown. Existing "

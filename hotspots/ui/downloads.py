@@ -243,10 +243,11 @@ def density_surface(params: Params, settings: Settings) -> Surface:
     from hotspots.query import load_incidents
     from hotspots.spatial.grid import Grid
 
+    sel = params.to_selection(settings)
     inc = load_incidents(settings.store_dir, start=params.start, end=params.end,
-                         area=params.area, forces=[settings.force], mapped_only=True,
-                         settings=settings, **params.selection())
-    grid = Grid.from_geometry(params.to_selection(settings).geometry, compute.CELL_M)
+                         area=sel.area, forces=list(sel.all_forces), mapped_only=True,
+                         settings=settings, geometry=sel.geometry, **params.selection())
+    grid = Grid.from_geometry(sel.geometry, compute.CELL_M)
     return kernel_density(inc["x"].to_numpy(), inc["y"].to_numpy(), cell=compute.CELL_M,
                           bandwidth=params.bandwidth, kernel=compute.KERNEL, grid=grid)
 
@@ -287,7 +288,7 @@ def map_png(analysis: compute.Analysis, settings: Settings, size: str, *,
         period=wording.period_label(p.start, p.end),
         groups=list(p.types) or list(p.groups), method_text=text,
         marking=settings.marking, size=size, area=p.area_label(), services=services,
-        hotspots_label=label, settings=settings)
+        hotspots_label=label, forces=p.force_list(settings), settings=settings)
 
 
 def tasking_pack(params: Params, settings: Settings, shown: MapAreas | None = None) -> bytes:

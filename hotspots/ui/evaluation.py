@@ -252,26 +252,33 @@ def knox_notes(result: KnoxResult) -> list[str]:
 @st.cache_data(show_spinner="Drawing the capture curves...", max_entries=16)
 def _curves(fingerprint: str, settings_key: str, area: str, groups: tuple[str, ...],
             types: tuple[str, ...], labels: tuple[str, ...], _result: EvaluationResult,
-            _settings: Settings) -> pd.DataFrame:
+            _settings: Settings, forces: tuple[str, ...] = ()) -> pd.DataFrame:
     from hotspots.query import available_months, load_incidents
     from hotspots.spatial.boundaries import area_geometry
 
     sel = Params(area=area, start="", end="", groups=groups, types=types)
-    inc = load_incidents(_settings.store_dir, area=area, settings=_settings, **sel.selection())
-    return capture_curves(inc, available_months(_settings.store_dir, settings=_settings),
-                          area_geometry(area, _settings), labels=labels, auto=_result.auto,
+    chosen = list(forces) or [_settings.force]
+    geom = area_geometry(area, _settings, forces=chosen)
+    inc = load_incidents(_settings.store_dir, area=area, settings=_settings, forces=chosen,
+                         geometry=geom, **sel.selection())
+    return capture_curves(inc, available_months(_settings.store_dir, settings=_settings,
+                                                forces=chosen),
+                          geom, labels=labels, auto=_result.auto,
                           train_months=int(_result.params["train_months"]))
 
 
 @st.cache_data(show_spinner="Running the Knox near-repeat test...", max_entries=32)
 def _knox(fingerprint: str, settings_key: str, area: str, start: str, end: str,
-          crime_type: str, _settings: Settings) -> KnoxResult:
+          crime_type: str, _settings: Settings, forces: tuple[str, ...] = ()) -> KnoxResult:
     from hotspots.models.nearrepeat import knox_test
     from hotspots.query import load_incidents
+    from hotspots.spatial.boundaries import area_geometry
 
     inc = load_incidents(_settings.store_dir, start=start, end=end, types=[crime_type],
-                         area=area, forces=[_settings.force], mapped_only=True,
-                         settings=_settings)
+                         area=area, forces=list(forces) or [_settings.force],
+                         mapped_only=True, settings=_settings,
+                         geometry=area_geometry(area, _settings,
+                                                forces=list(forces) or [_settings.force]))
     return knox_test(inc)
 
 
@@ -386,7 +393,7 @@ def _capture_panel(settings: Settings, key: str, fingerprint: str, params: Param
     labels = tuple(curve_labels(result))
     try:
         curves = _curves(fingerprint, key, params.area, params.groups, params.types, labels,
-                         result, settings)
+                         result, settings, params.forces)
     except HotspotsError as exc:
         show_error(exc)
         return
@@ -448,7 +455,7 @@ def _knox_panel(settings: Settings, key: str, fingerprint: str, params: Params) 
             st.markdown(f"**{md_escape(crime)}**")
             try:
                 res = _knox(fingerprint, key, params.area, params.start, params.end, crime,
-                            settings)
+                            settings, params.forces)
             except HotspotsError as exc:
                 show_error(exc)
                 continue
@@ -505,7 +512,7 @@ def evaluation_view(settings: Settings, key: str, fingerprint: str, months: tupl
     try:
         params.selection()
         result = backtest_methods(fingerprint, key, params.area, params.groups, params.types,
-                                  settings)
+                                  settings, params.forces)
     except HotspotsError as exc:
         show_error(exc)
     if result is not None:

@@ -46,8 +46,9 @@ def _analysis(fingerprint: str, settings_key: str, params: Params, months: tuple
 @st.cache_data(show_spinner=False, max_entries=64)
 def _monthly(fingerprint: str, settings_key: str, area: str, groups: tuple[str, ...],
              types: tuple[str, ...], start: str, end: str, months: tuple[str, ...],
-             _settings: Settings) -> pd.DataFrame:
-    params = Params(area=area, start=start, end=end, groups=groups, types=types)
+             _settings: Settings, forces: tuple[str, ...] = ()) -> pd.DataFrame:
+    params = Params(area=area, start=start, end=end, groups=groups, types=types,
+                    forces=forces)
     return compute.monthly_counts(params, _settings, months)
 
 
@@ -160,6 +161,8 @@ def _summary(analysis: compute.Analysis) -> None:
     cols[4].metric("PAI (in-sample)", pai,
                    help="Predictive Accuracy Index: share of incidents / share of area. "
                         "In-sample: measured on the same incidents the surface came from.")
+    if len(analysis.by_force) > 1:
+        st.caption(md_escape(compute.force_counts_line(analysis.by_force)))
 
 
 def _share_note(analysis: compute.Analysis) -> str:
@@ -237,6 +240,8 @@ def area_table(areas: pd.DataFrame, rows: int = 10) -> pd.DataFrame:
     named = "name" in top.columns
     if named:  # patrol areas: named by place and streets
         table["Area"] = top["name"].astype(str).map(md_escape)
+    if "force" in top.columns:  # a map of several forces: the force holding each area
+        table["Force"] = top["force"].astype(str).map(md_escape)
     table["Incidents"] = top["incidents"].map(lambda v: f"{int(v):,}")
     table["Share"] = top["share"].map(wording.format_share_1dp)
     table["km²"] = top["area_km2"].map(lambda v: f"{float(v):.2f}")
@@ -351,7 +356,8 @@ def hotspots_view(settings: Settings, key: str, fingerprint: str, months: tuple[
             if not params.groups and not params.types:
                 raise NoDataError("choose at least one crime group or crime type")
             _monthly_chart(_monthly(fingerprint, key, params.area, params.groups, params.types,
-                                    params.start, params.end, months, settings))
+                                    params.start, params.end, months, settings,
+                                    params.forces))
         except HotspotsError as exc:
             show_error(exc)
     with right:

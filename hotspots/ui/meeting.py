@@ -13,14 +13,15 @@ from hotspots.models.clusters import CLUSTER_METHODS
 from hotspots.models.significance import CORRECTIONS
 from hotspots.ui import link_guard
 from hotspots.ui.common import DEFAULT_MONTHS, VIEWS, md_escape
-from hotspots.ui.compute import FORCE_AREA, Params
+from hotspots.ui.compute import REGION_PREFIX, Params, Scope
 from hotspots.viewstate import Choices, ViewState
 
 #: Session-state key of the meeting-mode checkbox.
 MEETING_KEY = "meeting"
 #: Widget keys of the sidebar (hotspots.ui.dashboard), by ViewState field.
 WIDGETS = {
-    "view": "view", "area": "area", "period": "period", "groups": "groups", "types": "types",
+    "view": "view", "scope": "scope", "area": "area", "period": "period", "groups": "groups",
+    "types": "types",
     "method": "bw_mode", "bandwidth": "bandwidth", "top": "top", "neighbours": "cor_neighbours",
     "radius": "cor_radius", "road_bandwidth": "cor_bandwidth", "meeting": MEETING_KEY,
 }
@@ -109,7 +110,7 @@ def title_line(params: Params) -> str:
         E.g. ``"Acquisitive crime · Rugby · Oct–Dec 2025"`` (not escaped).
     """
     crimes = params.crimes()
-    area = "Warwickshire" if params.area == FORCE_AREA else params.area
+    area = params.area_name()
     return (f"{crimes[:1].upper()}{crimes[1:]} · {area} · "
             f"{wording.period_label(params.start, params.end)}")
 
@@ -194,13 +195,16 @@ def option_values() -> dict[str, tuple[str, ...]]:
             for name, (_key, values) in OPTION_WIDGETS.items()}
 
 
-def choices(months: Sequence[str], types: Sequence[str], districts: Sequence[str]) -> Choices:
+def choices(months: Sequence[str], types: Sequence[str], districts: Sequence[str],
+            scopes: Sequence[Scope] = ()) -> Choices:
     """What a link is checked against.
 
     Parameters
     ----------
     months, types, districts : sequence of str
         Months and crime types the store holds; district names.
+    scopes : sequence of Scope
+        The force / region picker's choices.
 
     Returns
     -------
@@ -211,7 +215,24 @@ def choices(months: Sequence[str], types: Sequence[str], districts: Sequence[str
     period = ((months[max(0, len(months) - DEFAULT_MONTHS)], months[-1]) if months
               else ("", ""))
     return Choices(months=months, districts=tuple(districts), types=tuple(types),
+                   forces=tuple(c.value for c in scopes if not c.region),
+                   regions=tuple(c.region for c in scopes if c.region),
                    default_period=period, views=tuple(view_labels()), options=option_values())
+
+
+def scope_value(state: ViewState) -> str:
+    """The picker's value for a view's force or region ("" for neither)."""
+    return REGION_PREFIX + state.region if state.region else state.force
+
+
+def scope_from_url(scopes: Sequence[Scope]) -> Scope | None:
+    """The picker's choice the page's link names (``region=`` or ``force=``), or None when it
+    names none the picker offers (the link's notes say so once the sidebar is drawn)."""
+    query = _url_query()
+    state = viewstate.decode({k: v for k, v in query.items() if k in ("force", "region")},
+                             choices((), (), (), scopes)).state
+    value = scope_value(state)
+    return next((c for c in scopes if c.value == value), None) if value else None
 
 
 def seed_widgets(state: ViewState, session: Any, *, labels: Mapping[str, str] | None = None,
@@ -233,6 +254,8 @@ def seed_widgets(state: ViewState, session: Any, *, labels: Mapping[str, str] | 
     labels = view_labels() if labels is None else labels
     if state.view in labels:
         session[WIDGETS["view"]] = labels[state.view]
+    if scope_value(state):
+        session[WIDGETS["scope"]] = scope_value(state)
     session[WIDGETS["area"]] = state.area
     if not single_month and state.start and state.end:
         session[WIDGETS["period"]] = (state.start, state.end)
@@ -284,10 +307,14 @@ def state_from_widgets(session: Mapping[str, Any], params: Params, view: str) ->
         return None if value is None else float(value)
 
     method = get(WIDGETS["method"])
+    # The picker is drawn (and kept in the link) only when the store offers a choice.
+    scope = str(get(WIDGETS["scope"]) or "")
     options = tuple((name, str(get(key))) for name, (key, _values) in OPTION_WIDGETS.items()
                     if get(key) is not None)
     return ViewState(
-        view=str(view).lower(), area=params.area, start=params.start, end=params.end,
+        view=str(view).lower(), force="" if scope.startswith(REGION_PREFIX) else scope,
+        region=scope.removeprefix(REGION_PREFIX) if scope.startswith(REGION_PREFIX) else "",
+        area=params.area, start=params.start, end=params.end,
         groups=tuple(params.groups), types=tuple(params.types),
         method=None if method is None else str(method),
         bandwidth=num("bandwidth"),
@@ -299,7 +326,8 @@ def state_from_widgets(session: Mapping[str, Any], params: Params, view: str) ->
         meeting=bool(get(WIDGETS["meeting"])))
 
 
-def restore_view(months: Sequence[str], types: Sequence[str], districts: Sequence[str]) -> None:
+def restore_view(months: Sequence[str], types: Sequence[str], districts: Sequence[str],
+                 scopes: Sequence[Scope] = ()) -> None:
     """On a session's first run, set the sidebar from the link's query parameters.
 
     Bad values fall back to their defaults; a note at the top of the page says which (on that
@@ -308,7 +336,10 @@ def restore_view(months: Sequence[str], types: Sequence[str], districts: Sequenc
     Parameters
     ----------
     months, types, districts : sequence of str
-        What the store holds and the districts, to check the link against.
+        What the store holds for the link's forces and their districts, to check the link
+        against.
+    scopes : sequence of Scope
+        The force / region picker's choices.
     """
     if st.session_state.get(_RESTORED):
         return
@@ -318,7 +349,7 @@ def restore_view(months: Sequence[str], types: Sequence[str], districts: Sequenc
         # An over-long link reaches the page empty: the browser is asked whether that is why.
         link_guard.note_ignored_link()
         return
-    decoded = viewstate.decode(query, choices(months, types, districts))
+    decoded = viewstate.decode(query, choices(months, types, districts, scopes))
     seed_widgets(decoded.state, st.session_state, single_month=len(months) < 2)
     notes = decoded.notes
     if notes:

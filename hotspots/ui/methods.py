@@ -134,20 +134,22 @@ def result_metrics(method: MapMethod, result: gpd.GeoDataFrame
 def _backtest(fingerprint: str, settings_key: str, area: str, groups: tuple[str, ...],
               types: tuple[str, ...], method: MapMethod, bandwidth: float | str | tuple[float, ...],
               cell: float | None, distance: float | None, train_months: int, coverage: float,
-              rule: PatrolRule, _settings: Settings) -> EvaluationResult:
+              rule: PatrolRule, _settings: Settings, forces: tuple[str, ...] = ()
+              ) -> EvaluationResult:
     from hotspots.models.evaluate import evaluate_store
 
     sel = Params(area=area, start="", end="", groups=groups, types=types)
     m, _ = rule_recipe(method, recipe(method, bandwidth=bandwidth, cell=cell,
                                       distance=distance), rule, "")
     return evaluate_store(_settings.store_dir, area=area, settings=_settings, methods=[m],
+                          forces=list(forces) or None,
                           fallback=m.label, coverages=(coverage,), select_coverage=coverage,
                           train_months=train_months, **sel.selection())
 
 
 def _sel(params: Params) -> Params:
     return Params(area=params.area, start=params.start, end=params.end, groups=params.groups,
-                  types=params.types)
+                  types=params.types, **params.scope())
 
 
 def _sel_rule(params: Params) -> Params:
@@ -214,7 +216,7 @@ def resolve_bandwidth(settings: Settings, key: str, fingerprint: str, params: Pa
     try:
         params.selection()
         res = backtest_methods(fingerprint, key, params.area, params.groups, params.types,
-                               settings)
+                               settings, params.forces)
         choice = auto_choice(res, params.end)
     except HotspotsError as exc:
         choice = fallback_choice(str(exc))
@@ -311,7 +313,7 @@ def backtest_caption(method: MapMethod, settings: Settings, key: str, fingerprin
     bw = params.bandwidth if density else FALLBACK_BANDWIDTH
     try:
         res = _backtest(fingerprint, key, params.area, params.groups, params.types, method, bw,
-                        cell, distance, n, float(coverage), rule, settings)
+                        cell, distance, n, float(coverage), rule, settings, params.forces)
     except HotspotsError as exc:
         st.caption(md_escape(f"No back-test for this map: {exc}."))
         return
