@@ -126,7 +126,7 @@ def density_image(values: np.ndarray, grid: GridLike, *, mask: BaseGeometry | No
     """Colour a density surface and re-project it to Web Mercator for a Leaflet image overlay.
 
     Leaflet stretches an image linearly between two corners in Web Mercator, but the surface is
-    on the British National Grid, which is rotated against it (about 1° in Warwickshire: hundreds
+    on the British National Grid, which is rotated against it (about 1° in the Midlands: hundreds
     of metres at the edge of the county). Each output pixel is therefore looked up in the BNG
     grid (nearest cell), with the BNG position of every ``step``-th pixel computed exactly and
     the rest interpolated (errors well below a metre).

@@ -108,7 +108,7 @@ _FORCE_AREAS: dict[tuple[str, str, float], BaseGeometry] = {}
 def force_slug(name: str) -> str:
     """Return the police.uk-style slug of a force name.
 
-    Examples: "Warwickshire Police" -> "warwickshire", "West Mercia Police" -> "west-mercia",
+    Examples: "Essex Police" -> "essex", "West Mercia Police" -> "west-mercia",
     "Avon and Somerset Constabulary" -> "avon-and-somerset", "Metropolitan Police Service" ->
     "metropolitan". A slug is returned unchanged.
     """

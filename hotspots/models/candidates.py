@@ -199,7 +199,7 @@ def read_sites(path: str | os.PathLike, *, area: BaseGeometry | None = None,
         ``name`` property (WGS84, or EPSG:27700 when the file's legacy ``crs`` member says so).
     area : shapely geometry, optional
         The selected area (EPSG:27700): a site more than ``buffer_m`` outside it is rejected
-        with that reason (e.g. a site in Edinburgh for a Warwickshire plan).
+        with that reason (e.g. a site in Edinburgh for a plan in the Midlands).
     buffer_m : float, default 5000
         Metres beyond ``area`` a site may lie.
     max_sites : int, default 2000

@@ -411,7 +411,7 @@ def default_cell(bounds: Sequence[float]) -> float:
     """Return the default Gi* cell size for a study area's bounds, metres.
 
     The shorter side of the bounding box over 50, rounded to the nearest 100 m, at least
-    100 m: about 50 cells across the narrow way (Warwickshire: 1,100 m; a district: 300-500 m).
+    100 m: about 50 cells across the narrow way (a county: about 1,100 m; a district: 300-500 m).
 
     Parameters
     ----------

@@ -30,7 +30,7 @@ __all__ = [
 #: Network distance / straight-line distance assumed for the local leg from an SRN exit to an
 #: off-network incident. Published UK and European circuity factors for road travel lie around
 #: 1.2-1.4 (e.g. Ballou, Rahardja & Sakai 2002; Boscoe, Henry & Zdeb 2012); 1.3 is an
-#: assumption in that range, not a measurement for Warwickshire.
+#: assumption in that range, not a measurement for any one force.
 DEFAULT_CIRCUITY = 1.3
 
 #: Average speed (km/h) assumed on local roads between an SRN exit and an incident.

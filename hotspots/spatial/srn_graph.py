@@ -568,7 +568,7 @@ def build_srn_graph(settings: Settings, *, area: str | BaseGeometry | None = Non
                     buffer_m: float = DEFAULT_BUFFER_M) -> nx.MultiDiGraph:
     """Build the Strategic Road Network graph from the shipped road data.
 
-    Without ``forces``: the graph of the shipped Warwickshire extent. Motorways come from OS
+    Without ``forces``: the graph of the shipped default force's extent. Motorways come from OS
     OpenRoads (surveyed centre lines, ``geometry_source="surveyed"``), cut where the HATRIS
     junction clusters join them by short connector edges (``road_class="link"``,
     ``geometry_source="connector"``). Trunk A-roads, and motorway links beyond the OpenRoads
