@@ -143,6 +143,11 @@ def test_url_follows_the_selection_and_downloads_are_audited(settings, server, b
 
         before = len(_audit_lines(settings, server))
         page.get_by_text("Download for the tasking meeting").click()
+        expect(page.get_by_role("button", name="Hotspot table (CSV)")).to_be_visible()
+        # The files are offered but do not exist yet: no media URL is on the page or was
+        # fetched, so there is nothing to take without the audit line a click writes.
+        assert page.locator("a[href*='/media/']").count() == 0
+        assert not [u for u in requests.urls if "/media/" in u]
         with page.expect_download() as info:
             page.get_by_role("button", name="Hotspot table (CSV)").click()
         csv_path = tmp_path / info.value.suggested_filename
