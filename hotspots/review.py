@@ -33,8 +33,9 @@ from hotspots import wording
 from hotspots.errors import NoDataError, ParameterError
 from hotspots.jsonvalue import json_value
 
-__all__ = ["BUFFER_M", "SMALL_COUNT", "Review", "count_in", "review_areas",
-           "weighted_displacement", "wdq_reading"]
+__all__ = ["BUFFER_M", "COLUMNS", "SMALL_COUNT", "Review", "count_in", "previous_patrol_areas",
+           "read_targets", "review_areas", "review_lines", "review_selection", "take_ranks",
+           "tasking_review", "wdq_reading", "wdq_verdict", "weighted_displacement"]
 
 #: Width of the displacement buffer around each tasked area, metres (a few streets' walk).
 BUFFER_M = 500.0
@@ -44,7 +45,7 @@ SMALL_COUNT = 20
 #: Columns of the review table, in order.
 COLUMNS = ("rank", "name", "r_before", "r_after", "d_before", "d_after", "c_before", "c_after",
            "success", "buffer_measure", "wdq", "net_effect", "odds_ratio", "or_low", "or_high",
-           "beyond_chance", "small", "reading")
+           "beyond_chance", "small", "reading", "verdict", "chance")
 
 
 def weighted_displacement(*, r_before: float, r_after: float, d_before: float,
@@ -103,6 +104,7 @@ def weighted_displacement(*, r_before: float, r_after: float, d_before: float,
            "odds_ratio": ratio, "or_low": low, "or_high": high, "beyond_chance": beyond,
            "small": small}
     out["reading"] = wdq_reading(out)
+    out["verdict"], out["chance"] = wdq_verdict(out)
     return out
 
 
@@ -111,6 +113,13 @@ def wdq_reading(m: Mapping[str, Any]) -> str:
     counts = (f"tasked area {int(m['r_before'])} → {int(m['r_after'])}, buffer "
               f"{int(m['d_before'])} → {int(m['d_after'])}, comparison area "
               f"{int(m['c_before'])} → {int(m['c_after'])}")
+    what, chance = wdq_verdict(m)
+    return f"{what}; {counts}; {chance}."
+
+
+def wdq_verdict(m: Mapping[str, Any]) -> tuple[str, str]:
+    """What the measures of :func:`weighted_displacement` say, and whether it is beyond
+    chance (or small numbers), in words."""
     if m["success"] >= 0:
         what = ("no fall in the tasked area relative to the comparison area, so there is "
                 "nothing to displace (WDQ not defined)")
@@ -136,7 +145,7 @@ def wdq_reading(m: Mapping[str, Any]) -> str:
         chance = "the change relative to the comparison area is beyond chance at 95%"
     else:
         chance = "the change relative to the comparison area is within chance at 95%"
-    return f"{what}; {counts}; {chance}."
+    return what, chance
 
 
 def count_in(geometry: BaseGeometry, x: np.ndarray, y: np.ndarray) -> int:
