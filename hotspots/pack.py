@@ -452,6 +452,7 @@ def _cover_page(pdf: PackPDF, *, marking: str, title: str, force: str, area: str
         pdf.set_font("DejaVu", "B", 11)
         pdf.cell(0, 7, "Not included", new_x="LMARGIN", new_y="NEXT")
         write_bullets(pdf, not_included, 9)
+    pdf._pack_fresh = True  # the cover is a page of its own
 
 
 def _figure_rows(pdf: PackPDF, figures: Mapping[str, str]) -> None:
@@ -708,7 +709,7 @@ def _trend_page(pdf: PackPDF, monthly: pd.DataFrame, *, title: str,
                 period: tuple[str, str] | None) -> None:
     """The monthly chart (gaps as gaps, said so under it) and the counts by year and month."""
     _section(pdf, "trend", 120)
-    png = monthly_chart_png(monthly, title=title, period=period)
+    png = monthly_chart_png(monthly, title=title, period=period, dpi=150)
     w = pdf.w - pdf.l_margin - pdf.r_margin
     avail_h = pdf.page_break_trigger - pdf.get_y() - 40
     wpx, hpx = png_size(png)

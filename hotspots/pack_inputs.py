@@ -193,7 +193,8 @@ def build_pack_inputs(selection: Selection, store_dir: str | os.PathLike | None 
                       details: ProfileDetails | None = None,
                       recommendations: Mapping[str, str | Sequence[str]] | None = None,
                       review: bool | gpd.GeoDataFrame = True,
-                      review_buffer_m: float = BUFFER_M) -> PackInputs:
+                      review_buffer_m: float = BUFFER_M,
+                      map_size: str = "a4") -> PackInputs:
     """Compute what a tasking pack holds from the incident store.
 
     Kernel density and hotspot areas for the period, each area's count in the previous period
@@ -267,6 +268,9 @@ def build_pack_inputs(selection: Selection, store_dir: str | os.PathLike | None 
         areas as polygons (EPSG:27700), or False to leave it out.
     review_buffer_m : float
         Width of the review's displacement buffer, metres (default 500).
+    map_size : str
+        Size of the map PNG (:data:`hotspots.snapshot.SIZES`): ``"a4"`` (300 dpi, the
+        report's ``map.png``), or ``"a4_pack"`` (200 dpi) when only the pack needs it.
 
     An error inside the back-test, the classes or the review (e.g. too few months) does not
     stop the pack: the part is left out and ``omitted`` holds the one-line reason.
@@ -301,7 +305,7 @@ def build_pack_inputs(selection: Selection, store_dir: str | os.PathLike | None 
                                                   areas)
     map_png = _map_png(sel, density.surface, shown, areas, title=title, marking=marking,
                        method_text=method_text, junctions=junctions, disruption=disruption,
-                       created=created, settings=settings)
+                       created=created, settings=settings, size=map_size)
     figures = _figures(sel, areas, shown.method)
     checked = _accuracy(accuracy, sel, cell=cell, top=top, density=density, shown=shown)
     reviewed, no_review = _review(review, sel, buffer_m=review_buffer_m, settings=settings)
@@ -665,7 +669,8 @@ def _disruption_note(disruption: pd.DataFrame | None) -> str:
 
 def _map_png(sel: _Loaded, surface: Surface, shown: _Areas, areas: gpd.GeoDataFrame, *,
              title: str, marking: str, method_text: str, junctions: pd.DataFrame,
-             disruption: pd.DataFrame | None, created: datetime, settings: Settings) -> bytes:
+             disruption: pd.DataFrame | None, created: datetime, settings: Settings,
+             size: str = "a4") -> bytes:
     """The A4 map: the surface (none under another method's areas), areas, sites, junctions."""
     sites = disruption if disruption is not None and len(disruption) else None
     map_method = method_text
@@ -676,7 +681,7 @@ def _map_png(sel: _Loaded, surface: Surface, shown: _Areas, areas: gpd.GeoDataFr
         sites["attribution"].astype(str).str.contains("OpenStreetMap").any())
     return render_map_png(None if shown.shown else surface, areas, area_geometry=sel.geometry,
                           title=title, period=sel.period, groups=sel.types or sel.groups,
-                          method_text=map_method, marking=marking, size="a4",
+                          method_text=map_method, marking=marking, size=size,
                           area=sel.area_words, sites=sites, junctions=junctions,
                           services=osm, created=created, hotspots_label=shown.legend if shown.shown
                           else "Hotspot area", forces=sel.forces or None, settings=settings)
