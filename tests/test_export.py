@@ -694,3 +694,42 @@ def test_accuracy_and_classes_false_are_left_out_with_a_reason(store_settings, t
     assert ("Accuracy: how well such maps predicted the next month: not asked for "
             "(accuracy=False)") in cover
     assert "Hotspot class (emerging hot spot pattern): not asked for (classes=False)" in cover
+
+
+@pytest.fixture(scope="module")
+def rugby_report(store_settings, tmp_path_factory):
+    """The Rugby report for acquisitive crime, Oct-Dec 2025, with five disruption sites."""
+    root = tmp_path_factory.mktemp("rugby")
+    result = write_report(root / "out", Selection.build(store_settings, start="2025-10",
+                                                        end="2025-12", area="Rugby",
+                                                        groups=["acquisitive"]),
+                          user="PC 4021", audit_path=root / "logs" / "exports.jsonl")
+    return result, root / "out"
+
+
+def test_rugby_pack_is_a_problem_profile_of_8_to_12_pages(rugby_report):
+    result, out = rugby_report
+    pages = pdf_text(out / "pack.pdf")
+    assert 8 <= len(pages) <= 12
+    whole = " ".join("\n".join(pages).split())
+    for heading in ("Summary of key findings", "Terms of reference", "Ranked patrol areas",
+                    "Tasking review", "Pursue", "Prevent", "Protect", "Prepare",
+                    "Intelligence and data gaps", "Review by", "Author", "Owner"):
+        assert heading in whole, heading
+    assert "hotspots." not in whole.lower()  # no code names
+    for n, text in enumerate(pages, start=1):
+        assert text.count("OFFICIAL-SENSITIVE") == 2, f"page {n}: one marking top and bottom"
+
+
+def test_a_site_from_the_osm_services_layer_is_attributed_everywhere(rugby_report):
+    _, out = rugby_report
+    sites = pd.read_csv(out / "sites.csv", comment="#", encoding="utf-8-sig")
+    services = sites[sites["type"] == "services"]
+    if services.empty:
+        pytest.skip("no services site chosen for this selection")
+    assert services["attribution"].str.contains("OpenStreetMap").all()
+    geo = json.loads((out / "sites.geojson").read_text())
+    props = [f["properties"] for f in geo["features"] if f["properties"]["type"] == "services"]
+    assert props and all("OpenStreetMap" in p["attribution"] for p in props)
+    whole = " ".join("\n".join(pdf_text(out / "pack.pdf")).split())
+    assert "Services from OpenStreetMap: © OpenStreetMap contributors" in whole
