@@ -663,7 +663,8 @@ def _cmd_review(args) -> int:
     if ranks is not None and any(r < 1 for r in ranks):
         raise ParameterError(f"--ranks {args.ranks!r}: give ranks from 1, e.g. 1,2,3")
     review = review_selection(_selection(args), targets=targets, ranks=ranks,
-                              buffer_m=args.buffer, top_n=args.top_areas)
+                              buffer_m=args.buffer, top_n=args.top_areas,
+                              store_dir=args.store)
     _emit(review.to_dict(), args, review_lines(review))
     return 0
 

@@ -392,9 +392,10 @@ def tasking_review(incidents: pd.DataFrame, *, start: str, end: str,
 
 def review_selection(selection: Any, *, targets: gpd.GeoDataFrame | None = None,
                      ranks: Sequence[int] | None = None, buffer_m: float = BUFFER_M,
-                     top_n: int = 5) -> Review:
+                     top_n: int = 5, store_dir: Any = None) -> Review:
     """:func:`tasking_review` of a :class:`~hotspots.selection.Selection`: its period is the
-    period after tasking, read from its store with the previous period of equal length.
+    period after tasking, read from its store (or ``store_dir``) with the previous period of
+    equal length.
 
     Raises
     ------
@@ -407,8 +408,9 @@ def review_selection(selection: Any, *, targets: gpd.GeoDataFrame | None = None,
 
     settings = selection.settings
     before = previous_period(selection.start, selection.end)
-    held = available_months(settings=settings, forces=list(selection.all_forces))
-    incidents = load_incidents(settings.store_dir, area=selection.area,
+    store = settings.store_dir if store_dir is None else store_dir
+    held = available_months(store, settings=settings, forces=list(selection.all_forces))
+    incidents = load_incidents(store, area=selection.area,
                                forces=list(selection.all_forces), settings=settings,
                                geometry=selection.geometry, start=before[0],
                                end=selection.end, **selection.crime_filter)
