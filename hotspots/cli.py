@@ -23,6 +23,7 @@ from hotspots.models.clusters import CLUSTER_METHODS
 from hotspots.models.significance import CORRECTIONS
 from hotspots.months import is_month
 from hotspots.query import available_months, load_incidents, no_data_error, select
+from hotspots.review import BUFFER_M
 from hotspots.schema import mapped_rows
 from hotspots.selection import Selection
 
@@ -654,6 +655,20 @@ def _cmd_report(args) -> int:
     return 0
 
 
+def _cmd_review(args) -> int:
+    from hotspots.review import read_targets, review_lines, review_selection
+
+    targets = read_targets(args.targets) if args.targets else None
+    ranks = [int(r) for r in args.ranks.split(",") if r.strip()] if args.ranks else None
+    if ranks is not None and any(r < 1 for r in ranks):
+        raise ParameterError(f"--ranks {args.ranks!r}: give ranks from 1, e.g. 1,2,3")
+    review = review_selection(_selection(args), targets=targets, ranks=ranks,
+                              buffer_m=args.buffer, top_n=args.top_areas,
+                              store_dir=args.store)
+    _emit(review.to_dict(), args, review_lines(review))
+    return 0
+
+
 def _cmd_evaluate(args) -> int:
     from hotspots.models.evaluate import evaluate_store
     from hotspots.registry import backtest_methods
@@ -1052,6 +1067,21 @@ def _add_report(sub, settings: Settings) -> None:
                      help="disruption sites to choose (0 for none)")
 
 
+def _add_review(sub, settings: Settings) -> None:
+    """``hotspots review``: did last period's tasking work (WDQ)."""
+    rev = _analysis_command(sub, "review", _cmd_review, settings)
+    rev.add_argument("--buffer", type=_positive(float), default=BUFFER_M, metavar="M",
+                     help="width of the displacement ring around each tasked area, metres")
+    rev.add_argument("--top-areas", type=_positive(int), default=5, metavar="N",
+                     help="tasked areas: the previous period's top N patrol areas")
+    rev.add_argument("--ranks", default=None, metavar="R,R",
+                     help="tasked areas: these ranks of the previous period's patrol areas "
+                          "(e.g. 1,3)")
+    rev.add_argument("--targets", default=None, metavar="FILE",
+                     help="tasked areas: your own polygons (GeoJSON, GeoPackage; name and "
+                          "rank columns used when present)")
+
+
 def _cmd_help(args) -> int:
     print(cli_help.glossary_text())
     return 0
@@ -1104,6 +1134,7 @@ def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
     _add_road_commands(sub, settings)
     _add_evaluate(sub, settings)
     _add_report(sub, settings)
+    _add_review(sub, settings)
     _add_basemap(sub, settings)
     _add_store(sub, settings)
     _add_help(sub)

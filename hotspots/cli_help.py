@@ -26,6 +26,7 @@ SUMMARIES: dict[str, str] = {
     "corridors": "crime around SRN junctions and in corridor bands",
     "evaluate": "back-test the map methods on later months (PAI, hit rate)",
     "report": "map PNG, tasking pack PDF and GIS exports, audited",
+    "review": "tasking review: before and after, displacement buffer, WDQ",
     "basemap": "build the street basemap from an OpenStreetMap extract",
     "store": "verify the incident store and set damaged parts aside (store check)",
     "help": "explain the terms (hotspots help terms)",
@@ -94,6 +95,13 @@ DESCRIPTIONS: dict[str, str] = {
         "pack PDF, the hotspot areas as GeoJSON and GeoPackage, the junctions and disruption "
         "sites as CSV, each with the protective marking and attributions; one line is added "
         "to the export audit log. The map follows --method, as the dashboard's switcher."),
+    "review": (
+        "Review last period's tasking: for the tasked areas (the previous period's top patrol "
+        "areas, or your own), incidents before (the previous period) and after (--from/--to) "
+        "in each area, in a ring around it (--buffer) and in the rest of the study area, and "
+        "the weighted displacement quotient of Bowers & Johnson (2003): was crime cut, pushed "
+        "round the corner, or cut around the area too. Counts are always shown, so that small "
+        "numbers are read as counts."),
     "basemap": (
         "Build the street basemap drawn under the dashboard's map, the PNG snapshot and the "
         "tasking pack (roads by class with their names, places, railways, water, land use) "
@@ -195,6 +203,13 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
         ("The same with the Gi* map and no disruption sites",
          "hotspots report --group acquisitive --from 2025-10 --to 2025-12 --method gistar "
          "--sites 0 --out out/gistar"),
+    ],
+    "review": [
+        ("Did the July-September tasking of Rugby's top five areas work?",
+         "hotspots review --group acquisitive --from 2025-10 --to 2025-12 --area Rugby"),
+        ("Your own tasked areas, a 300 m buffer, as JSON",
+         "hotspots review --group acquisitive --from 2025-10 --to 2025-12 --targets tasked.geojson "
+         "--buffer 300 --json"),
     ],
     "basemap": [
         ("Streets for another force from its county extract",

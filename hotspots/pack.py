@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from PIL import Image
 
 from hotspots import wording
 from hotspots.config import Settings
@@ -18,6 +19,7 @@ from hotspots.errors import InputError, ParameterError
 from hotspots.jsonvalue import json_value
 from hotspots.leaflet import ATTRIBUTION
 from hotspots.pack_areas import CLASSES_COMPUTED
+from hotspots.pack_profile import FOUR_PS, ProfileDetails, change_test
 from hotspots.pdf import (
     PackPDF,
     draw_table,
@@ -25,6 +27,7 @@ from hotspots.pdf import (
     format_cell,
     monthly_chart_png,
     pack_document,
+    plain,
     png_size,
     write_bullets,
     write_heading,
@@ -33,7 +36,8 @@ from hotspots.pdf import (
 from hotspots.snapshot import attribution_lines
 from hotspots.streets import read_street_layers
 
-__all__ = ["DATA_CAVEATS", "PACK_PARTS", "PACK_SECTIONS", "disruption_frame", "write_tasking_pack"]
+__all__ = ["DATA_CAVEATS", "MARKING_BAND_IN", "PACK_PARTS", "PACK_SECTIONS", "PROFILE_SECTIONS",
+           "disruption_frame", "map_for_page", "site_attribution", "write_tasking_pack"]
 
 #: Caveats every pack states, whatever the selection (the missing months are added from the
 #: store itself).
@@ -52,14 +56,23 @@ DATA_CAVEATS: tuple[str, ...] = (
 
 #: Sections of the pack, in order, with their headings.
 PACK_SECTIONS: dict[str, str] = {
+    "summary": "Summary of key findings",
+    "terms": "Terms of reference",
     "map": "Hotspot map",
-    "hotspots": "Top hotspots",
+    "hotspots": "Ranked patrol areas",
+    "change": "Change on the previous period and last year",
     "junctions": "SRN corridors and junctions",
-    "disruption": "Disruption points",
+    "disruption": "Suggested disruption points",
+    "review": "Tasking review: did last period's tasking work?",
+    "recommendations": "Recommendations: Pursue, Prevent, Protect, Prepare",
     "trend": "Monthly trend",
-    "accuracy": "Accuracy (back-test)",
+    "accuracy": "Accuracy: how well such maps predicted the next month",
     "notes": "Method notes and data caveats",
+    "gaps": "Intelligence and data gaps",
 }
+
+#: Sections only a problem profile holds: left out of a pack without them, with no note.
+PROFILE_SECTIONS = ("summary", "terms", "change", "review", "recommendations", "gaps")
 
 #: Parts of a section that can be missing while the section is there.
 PACK_PARTS: dict[str, str] = {
@@ -81,7 +94,19 @@ def _month_grid(monthly: pd.DataFrame) -> pd.DataFrame:
     return frame.astype(object).where(frame.notna(), None)
 
 
-def disruption_frame(plan: Any) -> pd.DataFrame:
+#: Where a disruption site's data come from, by the SRN graph's ``source`` and the site's kind:
+#: the shipped layers' and an OSM extract's services are OpenStreetMap's (ODbL: attribute
+#: wherever they appear), the HAPMS graph names its services from National Highways data.
+def site_attribution(kind: str, graph_source: str) -> str:
+    """The attribution of one disruption site (``kind`` "junction", "services", ...)."""
+    if graph_source == "osm" or (kind == "services" and graph_source != "hapms"):
+        return f"{kind[:1].upper()}{kind[1:]} from OpenStreetMap: {ATTRIBUTION['osm']}"
+    if kind in ("junction", "slip", "services", "end"):
+        return f"SRN {kind}: {ATTRIBUTION['national_highways']}"
+    return "Site given by the user"
+
+
+def disruption_frame(plan: Any, graph_source: str = "") -> pd.DataFrame:
     """Turn a :class:`hotspots.models.disruption.SitePlan` into the pack's site table.
 
     Parameters
@@ -94,7 +119,9 @@ def disruption_frame(plan: Any) -> pd.DataFrame:
     pandas.DataFrame
         ``rank``, ``name``, ``type`` (junction, services, ...), ``roads`` (text), ``covered``,
         ``covered_share``, ``covered_incident_share``, ``marginal``, ``cumulative_share``,
-        ``hotspots`` (hotspot labels in reach), ``rationale``, ``lon``, ``lat``, ``x``, ``y``;
+        ``hotspots`` (hotspot labels in reach), ``rationale``, ``attribution`` (the data
+        source of each site: :func:`site_attribution` of its kind and ``graph_source``, the
+        SRN graph's ``graph["source"]``), ``lon``, ``lat``, ``x``, ``y``;
         ``attrs["method"]`` states the method and parameters in one paragraph and
         ``attrs["summary"]`` holds the plan's JSON-ready summary.
     """
@@ -112,6 +139,7 @@ def disruption_frame(plan: Any) -> pd.DataFrame:
         "cumulative_share": sites["cumulative_share"].astype(float),
         "hotspots": [list(h) if isinstance(h, (list, tuple)) else [] for h in sites["hotspots"]],
         "rationale": sites["rationale"].astype(str),
+        "attribution": [site_attribution(str(k), graph_source) for k in sites["kind"]],
         "lon": sites["lon"].astype(float), "lat": sites["lat"].astype(float),
         "x": sites["x"].astype(float), "y": sites["y"].astype(float),
     })
@@ -147,15 +175,26 @@ def write_tasking_pack(path: str | os.PathLike, *, title: str, area: str, period
                        caveats: Sequence[str] | None = None,
                        omitted: Mapping[str, str] | None = None,
                        hotspot_rows: int = 20, junction_rows: int = 15,
+                       force: str = "", details: ProfileDetails | None = None,
+                       findings: Sequence[str] = (), terms: Sequence[str] = (),
+                       changes: Sequence[str] = (), change_png: bytes | None = None,
+                       review: Any = None,
+                       recommendations: Mapping[str, Sequence[str]] | None = None,
+                       recommendations_edited: bool = False,
+                       gaps: Sequence[str] = (), sources: Sequence[str] = (),
                        settings: Settings) -> dict[str, Any]:
-    """Write the tasking pack: an A4 landscape PDF for a tasking meeting.
+    """Write the tasking pack: a problem profile for a tasking meeting, A4 landscape PDF.
 
-    Pages: cover (title, area, period, crimes, marking, creation time, key figures, what the
-    pack holds and what it leaves out); then each section given: hotspot map, top hotspots
-    table, SRN corridor and junction tables, disruption points with rationale, monthly trend
-    chart (gaps as gaps), back-test accuracy statement, method notes and data caveats. A
-    section not given is left out with a one-line note saying why; nothing is made up. The
-    protective marking is printed at the top and bottom of every page, with page numbers.
+    Pages: cover (title, force, area, period, crimes, marking and handling note, author,
+    owner, version, date, review date, contents); then each section given, a section
+    starting on a new page only when the one before leaves too little room: summary of key
+    findings, terms of reference, hotspot map, ranked patrol areas, change, SRN corridors and
+    junctions, suggested disruption points with their reasons and data sources, the tasking
+    review of the previous period, recommendations under the four Ps, monthly trend, accuracy
+    (back-test), method notes and data caveats, intelligence and data gaps. A section not
+    given is left out with a one-line note saying why; nothing is made up. The protective
+    marking is printed once at the top and once at the bottom of every page (the map's own
+    marking bands are cut off), with page numbers.
 
     Parameters
     ----------
@@ -171,22 +210,21 @@ def write_tasking_pack(path: str | os.PathLike, *, title: str, area: str, period
     map_png : bytes, optional
         The map (:func:`hotspots.snapshot.render_map_png`), fitted to a page.
     summary : mapping of str to str, optional
-        Key figures for the cover, label -> text.
+        Key figures, label -> text (on the summary page, or the cover without findings).
     hotspots : pandas.DataFrame, optional
-        Top hotspots: ``rank``, ``locations`` (or ``top_locations``), ``district``,
-        ``incidents``, ``previous``, ``change``, ``change_pct``, ``share``, ``pai``,
-        ``area_km2``, ``class`` (when classes are known), ``change_note``; columns absent are
-        not shown. The first ``hotspot_rows`` rows are printed.
+        Ranked areas: ``rank``, ``name`` or ``locations`` (or ``top_locations``),
+        ``district``, ``incidents``, ``previous``, ``change``, ``change_test``, ``share``,
+        ``pai``, ``area_km2``, ``class``, ``change_note``; columns absent are not shown. The
+        first ``hotspot_rows`` rows are printed.
     junctions : pandas.DataFrame, optional
-        :func:`hotspots.spatial.corridors.junction_stats` output (``name``, ``alias``,
-        ``roads``, ``incidents``, ``previous``, ``change``, ``change_note``); the first
-        ``junction_rows`` rows are printed.
+        :func:`hotspots.spatial.corridors.junction_stats` output; the first
+        ``junction_rows`` rows are printed, each change with whether it is beyond chance.
     corridors : pandas.DataFrame, optional
         :func:`hotspots.spatial.corridors.corridor_bands` output.
     disruption : pandas.DataFrame, optional
         Disruption points: ``rank``, ``name`` (or ``site``/``location``), ``rationale`` and
-        any of ``type``, ``score``, ``covered``, ``cumulative_share``; ``attrs["method"]``
-        (text), when present, is printed above the table.
+        any of ``type``, ``covered``, ``cumulative_share``, ``attribution`` (the data source
+        of each site, printed under the table); ``attrs["method"]`` is printed above it.
     monthly : pandas.DataFrame, optional
         ``month``, ``incidents`` (NaN = no data): charted by :func:`monthly_chart_png`.
     monthly_period : (str, str), optional
@@ -198,9 +236,25 @@ def write_tasking_pack(path: str | os.PathLike, *, title: str, area: str, period
     caveats : sequence of str, optional
         Data caveats; default :data:`DATA_CAVEATS`.
     omitted : mapping of str to str, optional
-        Section (or ``"classes"``, the hotspot table's class column) -> why it is not in the
-        pack (default "not supplied").
+        Section (or ``"classes"``) -> why it is not in the pack (default "not supplied").
     hotspot_rows, junction_rows : int
+    force : str
+        The force (or forces) in words, for the cover.
+    details : ProfileDetails, optional
+        Author, owner, version, date, review date and handling note for the cover.
+    findings, terms, changes, gaps : sequence of str
+        Key findings, terms of reference, change statements and intelligence gaps
+        (:mod:`hotspots.pack_profile`); each section is there only when given.
+    change_png : bytes, optional
+        The change map, drawn in the change section.
+    review : Review, optional
+        :class:`hotspots.review.Review` of the previous period's tasking.
+    recommendations : mapping of str to sequence of str, optional
+        The four Ps -> recommendations (:func:`hotspots.pack_profile.apply_recommendations`).
+    recommendations_edited : bool
+        Whether the analyst edited the drafts (said under the heading).
+    sources : sequence of str
+        Data attributions beyond the standard ones (e.g. OpenStreetMap for services sites).
     settings : Settings
 
     Returns
@@ -221,22 +275,38 @@ def write_tasking_pack(path: str | os.PathLike, *, title: str, area: str, period
                   disruption=disruption, monthly=monthly)
     given, reasons, parts_missing = _contents(
         omitted, hotspots=hotspots, map_png=map_png, junctions=junctions, corridors=corridors,
-        disruption=disruption, monthly=monthly, accuracy=accuracy)
-    not_included = ([f"{PACK_SECTIONS[k]}: {reasons[k]}" for k, ok in given.items() if not ok]
+        disruption=disruption, monthly=monthly, accuracy=accuracy, findings=findings,
+        terms=terms, changes=changes, review=review, recommendations=recommendations,
+        gaps=gaps)
+    profile = bool(findings)
+    not_included = ([f"{PACK_SECTIONS[k]}: {reasons[k]}" for k, ok in given.items()
+                     if not ok and (k not in PROFILE_SECTIONS or k in (omitted or {}))]
                     + [f"{PACK_PARTS[k]}: {reasons[k]}" for k in parts_missing])
 
     pdf = pack_document(marking, " · ".join(p for p in (title, area, period) if p), created)
-    _cover_page(pdf, marking=marking, title=title, area=area, period=period, crimes=crimes,
-                created=created, summary=summary, given=given, not_included=not_included)
+    _cover_page(pdf, marking=marking, title=title, force=force, area=area, period=period,
+                crimes=crimes, created=created, summary=None if profile else summary,
+                given=given, not_included=not_included, details=details)
+    if given["summary"]:
+        _summary_page(pdf, findings, summary)
+    if given["terms"]:
+        _section(pdf, "terms", 40)
+        write_bullets(pdf, terms, 9.5)
     if map_png is not None:
         _map_page(pdf, map_png, area=area, period=period)
     if hotspots is not None:
         _hotspots_page(pdf, hotspots, rows=hotspot_rows, has_class="classes" not in parts_missing,
                        no_class_reason=reasons["classes"])
+    if given["change"]:
+        _change_page(pdf, changes, change_png)
     if junctions is not None or corridors is not None:
         _junctions_page(pdf, junctions, corridors, rows=junction_rows)
     if disruption is not None:
         _disruption_page(pdf, disruption)
+    if given["review"]:
+        _review_page(pdf, review)
+    if given["recommendations"]:
+        _recommendations_page(pdf, recommendations, edited=recommendations_edited)
     if monthly is not None:
         _trend_page(pdf, monthly, title=f"Incidents per month: {crimes or title}, {area}",
                     period=monthly_period)
@@ -244,10 +314,15 @@ def write_tasking_pack(path: str | os.PathLike, *, title: str, area: str, period
         _accuracy_page(pdf, accuracy)
     _notes_page(pdf, method_notes=method_notes,
                 caveats=DATA_CAVEATS if caveats is None else caveats, not_included=not_included,
-                streets=map_png is not None and read_street_layers(settings) is not None)
+                streets=map_png is not None and read_street_layers(settings) is not None,
+                sources=sources)
+    if given["gaps"]:
+        _section(pdf, "gaps", 30)
+        write_bullets(pdf, gaps, 9.5)
 
     path = _save_pdf(pdf, Path(path))
-    missing = [k for k, ok in given.items() if not ok]
+    missing = [k for k, ok in given.items() if not ok
+               and (k not in PROFILE_SECTIONS or k in (omitted or {}))]
     return {"path": str(path), "bytes": path.stat().st_size, "pages": pdf.page_no(),
             "sections": [k for k, ok in given.items() if ok],
             "omitted": {k: reasons[k] for k in (*missing, *parts_missing)}}
@@ -269,21 +344,29 @@ def _check_pack_args(marking: str | None, title: str, created: datetime | None,
 def _contents(omitted: Mapping[str, str] | None, *, hotspots: pd.DataFrame | None,
               map_png: bytes | None, junctions: pd.DataFrame | None,
               corridors: pd.DataFrame | None, disruption: pd.DataFrame | None,
-              monthly: pd.DataFrame | None, accuracy: str | Mapping[str, Any] | None
-              ) -> tuple[dict[str, bool], dict[str, str], list[str]]:
+              monthly: pd.DataFrame | None, accuracy: str | Mapping[str, Any] | None,
+              findings: Sequence[str], terms: Sequence[str], changes: Sequence[str],
+              review: Any, recommendations: Mapping[str, Sequence[str]] | None,
+              gaps: Sequence[str]) -> tuple[dict[str, bool], dict[str, str], list[str]]:
     """Which sections are given (in order), why each absent one is, and the parts of a given
     section that are missing (``"classes"``: a non-empty hotspot table without a class)."""
     reasons = {k: "not supplied" for k in (*PACK_SECTIONS, *PACK_PARTS)}
     reasons.update(omitted or {})
-    given = {
+    present = {
+        "summary": bool(findings), "terms": bool(terms),
         "map": map_png is not None,
         "hotspots": hotspots is not None,
+        "change": bool(changes),
         "junctions": junctions is not None or corridors is not None,
         "disruption": disruption is not None,
+        "review": review is not None,
+        "recommendations": bool(recommendations),
         "trend": monthly is not None,
         "accuracy": accuracy is not None and bool(accuracy),
         "notes": True,
+        "gaps": bool(gaps),
     }
+    given = {k: present[k] for k in PACK_SECTIONS}
     has_class = hotspots is not None and "class" in hotspots.columns and bool(
         hotspots["class"].fillna("").astype(str).str.strip().ne("").any())
     parts_missing = ["classes"] if hotspots is not None and len(hotspots) and not has_class \
@@ -301,61 +384,136 @@ def _check_tables(**frames: pd.DataFrame | None) -> None:
         raise ParameterError("disruption points need a rationale column: say why each site")
 
 
-def _cover_page(pdf: PackPDF, *, marking: str, title: str, area: str, period: str, crimes: str,
-                created: datetime, summary: Mapping[str, str] | None,
-                given: Mapping[str, bool], not_included: Sequence[str]) -> None:
-    """Title, area, period, crimes, marking, creation time, key figures, what the pack holds
-    and what it leaves out."""
+def _section(pdf: PackPDF, key: str, need_mm: float) -> None:
+    """Start a section: on the same page when ``need_mm`` of room is left under the last one
+    (so that no page is left nearly blank), else on a new page."""
+    first = pdf.page_no() == 0 or getattr(pdf, "_pack_fresh", False)
+    if first or pdf.get_y() + need_mm > pdf.page_break_trigger:
+        pdf.add_page()
+    else:
+        pdf.ln(5)
+    pdf._pack_fresh = False
+    write_heading(pdf, PACK_SECTIONS[key])
+
+
+def _subheading(pdf: PackPDF, text: str, need_mm: float = 20) -> None:
+    if pdf.get_y() + need_mm > pdf.page_break_trigger:
+        pdf.add_page()
+    pdf.set_font("DejaVu", "B", 11)
+    pdf.cell(0, 7, text, new_x="LMARGIN", new_y="NEXT")
+
+
+def _cover_page(pdf: PackPDF, *, marking: str, title: str, force: str, area: str, period: str,
+                crimes: str, created: datetime, summary: Mapping[str, str] | None,
+                given: Mapping[str, bool], not_included: Sequence[str],
+                details: ProfileDetails | None) -> None:
+    """Title, force, area, period, crimes, the handling note, the document details, what the
+    pack holds and what it leaves out. The marking is the page's own, top and bottom."""
     pdf.add_page()
-    pdf.ln(14)
-    pdf.set_font("DejaVu", "B", 12)
-    pdf.cell(0, 8, marking, align="C", border=1, new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(10)
+    pdf.ln(8)
+    pdf.set_font("DejaVu", "B", 11)
+    pdf.set_text_color(90, 90, 90)
+    pdf.cell(0, 6, "Problem profile for the tasking and co-ordinating group" if details
+             else "Tasking pack", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_text_color(26, 26, 26)
     pdf.set_font("DejaVu", "B", 26)
     pdf.multi_cell(0, 12, title, align="L", new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(2)
-    for label, value in (("Area", area), ("Period", period), ("Crimes", crimes),
-                         ("Created", f"{created:%Y-%m-%d %H:%M} UTC")):
+    pdf.ln(3)
+    rows = [("Force", force), ("Area", area), ("Period", period), ("Crimes", crimes)]
+    if details is not None:
+        rows += details.rows()
+    rows.append(("Created", f"{created:%Y-%m-%d %H:%M} UTC"))
+    for label, value in rows:
         if value:
-            pdf.set_font("DejaVu", "B", 12)
-            pdf.cell(28, 7, label)
-            pdf.set_font("DejaVu", "", 12)
-            pdf.multi_cell(0, 7, str(value), align="L", new_x="LMARGIN", new_y="NEXT")
+            pdf.set_font("DejaVu", "B", 11)
+            pdf.cell(30, 6.5, label)
+            pdf.set_font("DejaVu", "", 11)
+            pdf.multi_cell(0, 6.5, str(value), align="L", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+    pdf.set_font("DejaVu", "B", 10)
+    pdf.cell(30, 5.5, "Handling")
+    pdf.set_font("DejaVu", "", 9.5)
+    note = details.handling if details is not None else ProfileDetails().handling
+    pdf.multi_cell(0, 5.5, f"Protective marking as at the top and bottom of each page. {note}",
+                   align="L", new_x="LMARGIN", new_y="NEXT")
     if summary:
-        pdf.ln(5)
+        pdf.ln(4)
         pdf.set_font("DejaVu", "B", 11)
         pdf.cell(0, 7, "Key figures", new_x="LMARGIN", new_y="NEXT")
-        for label, value in summary.items():
-            pdf.set_font("DejaVu", "B", 9.5)
-            pdf.cell(55, 5.5, str(label))
-            pdf.set_font("DejaVu", "", 9.5)
-            pdf.multi_cell(0, 5.5, str(value), align="L", new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(5)
+        _figure_rows(pdf, summary)
+    pdf.ln(4)
     pdf.set_font("DejaVu", "B", 11)
     pdf.cell(0, 7, "In this pack", new_x="LMARGIN", new_y="NEXT")
-    write_bullets(pdf, [PACK_SECTIONS[k] for k, ok in given.items() if ok], 9.5)
+    items = [PACK_SECTIONS[k] for k, ok in given.items() if ok]
+    pdf.set_font("DejaVu", "", 9.5)
+    pdf.multi_cell(0, 5, " · ".join(items), align="L", new_x="LMARGIN", new_y="NEXT")
     if not_included:
+        pdf.ln(2)
         pdf.set_font("DejaVu", "B", 11)
         pdf.cell(0, 7, "Not included", new_x="LMARGIN", new_y="NEXT")
-        write_bullets(pdf, not_included, 9.5)
+        write_bullets(pdf, not_included, 9)
+    pdf._pack_fresh = True  # the cover is a page of its own
+
+
+def _figure_rows(pdf: PackPDF, figures: Mapping[str, str]) -> None:
+    for label, value in figures.items():
+        pdf.set_font("DejaVu", "B", 9.5)
+        pdf.cell(55, 5.5, str(label))
+        pdf.set_font("DejaVu", "", 9.5)
+        pdf.multi_cell(0, 5.5, plain(value), align="L", new_x="LMARGIN", new_y="NEXT")
+
+
+def _summary_page(pdf: PackPDF, findings: Sequence[str],
+                  summary: Mapping[str, str] | None) -> None:
+    """The key findings, then the key figures they rest on."""
+    _section(pdf, "summary", 60)
+    write_bullets(pdf, findings, 10)
+    if summary:
+        pdf.ln(2)
+        _subheading(pdf, "Key figures")
+        _figure_rows(pdf, summary)
 
 
 def _map_page(pdf: PackPDF, map_png: bytes, *, area: str, period: str) -> None:
-    """The map, fitted to the page and centred."""
+    """The map on a page of its own, fitted and centred; its own marking bands are cut off
+    (the page carries the marking once at the top and once at the bottom)."""
     pdf.add_page()
-    wpx, hpx = png_size(map_png)
+    image, (wpx, hpx) = map_for_page(map_png)
     avail_w = pdf.w - pdf.l_margin - pdf.r_margin
     avail_h = pdf.h - 16 - 15
     w = min(avail_w, avail_h * wpx / hpx)
-    pdf.image(io.BytesIO(map_png), x=(pdf.w - w) / 2, y=16, w=w,
+    pdf.image(io.BytesIO(image), x=(pdf.w - w) / 2, y=16, w=w,
               alt_text=f"Hotspot map, {area}, {period}")
+    pdf._pack_fresh = True
+
+
+def map_for_page(map_png: bytes) -> tuple[bytes, tuple[int, int]]:
+    """The map as a JPEG without its protective marking bands (top and bottom
+    :data:`MARKING_BAND_IN` inches), and its size in pixels.
+
+    A PNG without a known pixel density (not from :func:`hotspots.snapshot.render_map_png`)
+    is kept whole.
+    """
+    with Image.open(io.BytesIO(map_png)) as im:
+        rgb = im.convert("RGB")
+        dpi = im.info.get("dpi", (0, 0))[0]
+    cut = int(round(MARKING_BAND_IN * float(dpi))) if dpi else 0
+    if cut and rgb.height > 4 * cut:
+        rgb = rgb.crop((0, cut, rgb.width, rgb.height - cut))
+    buf = io.BytesIO()
+    rgb.save(buf, format="JPEG", quality=88, optimize=False)
+    return buf.getvalue(), rgb.size
+
+
+#: Height of the map PNG's protective marking band at its top and at its bottom, inches
+#: (the snapshot's outer margin and half its marking box).
+MARKING_BAND_IN = 0.42
 
 
 def _hotspots_page(pdf: PackPDF, hotspots: pd.DataFrame, *, rows: int, has_class: bool,
                    no_class_reason: str) -> None:
-    """The top ``rows`` hotspot areas, with the class column's source or why it is absent."""
-    pdf.add_page()
-    write_heading(pdf, PACK_SECTIONS["hotspots"])
+    """The top ``rows`` areas, with the class column's source or why it is absent."""
+    _section(pdf, "hotspots", 60)
     hs = hotspots.copy()
     if "locations" not in hs.columns and "top_locations" in hs.columns:
         hs["locations"] = hs["top_locations"]
@@ -365,25 +523,34 @@ def _hotspots_page(pdf: PackPDF, hotspots: pd.DataFrame, *, rows: int, has_class
                              "selection.")
         return
     shown = hs.head(rows)
+    if "change_test" not in shown.columns and {"incidents", "previous"} <= set(shown.columns):
+        shown = shown.assign(change_test=[_test_words(a, b) for a, b in
+                                          zip(shown["incidents"], shown["previous"],
+                                              strict=True)])
     named = "name" in shown.columns and shown["name"].astype(str).str.len().gt(0).all()
     what = ("Each patrol area is named by its place and its commonest streets (police.uk map "
             "points)." if named else "Locations are the most frequent police.uk map points in "
             "the area, with counts.")
-    write_paragraph(pdf, f"The {len(shown)} of {n:,} hotspot areas with most incidents "
-                         f"(all areas are in the GeoJSON/GeoPackage exports). {what}", 9)
+    write_paragraph(pdf, f"The {len(shown)} of {n:,} areas with most incidents, ranked (all "
+                         f"areas are in the GeoJSON/GeoPackage exports). {what} Previous: the "
+                         "same area in the previous period of equal length; against chance: "
+                         "whether the change is larger than chance alone gives for those "
+                         "counts.", 9)
     pdf.ln(2)
     where = (("name", "Area (place: streets)", 58, "", "LEFT") if named else
-             ("locations", "Locations (police.uk map points, incidents)", 58, "", "LEFT"))
-    spec = [("rank", "Rank", 5, "int", "CENTER"),
+             ("locations", "Map points (incidents at each)", 58, "", "LEFT"))
+    single_district = "district" in shown and shown["district"].astype(str).nunique() <= 1
+    spec = [("rank", "Rank", 4, "int", "CENTER"),
             where,
-            ("district", "District", 15, "", "LEFT"),
+            *([] if single_district else [("district", "District", 15, "", "LEFT")]),
             ("incidents", "Incidents", 8, "int", "RIGHT"),
             ("previous", "Previous", 8, "int", "RIGHT"),
             ("change", "Change", 7, "signed", "RIGHT"),
+            ("change_test", "Against chance", 12, "", "LEFT"),
             ("share", "Share", 7, "pct", "RIGHT"),
             ("pai", "PAI", 5, "1dp", "RIGHT"),
             ("area_km2", "km²", 6, "2dp", "RIGHT"),
-            ("class", "Class", 12, "", "LEFT")]
+            ("class", "Class (over time)", 14, "", "LEFT")]
     draw_table_with_changes(pdf, shown, spec, note_width=20)
     pdf.ln(1)
     if has_class:
@@ -396,26 +563,53 @@ def _hotspots_page(pdf: PackPDF, hotspots: pd.DataFrame, *, rows: int, has_class
         write_paragraph(pdf, f"Class not shown: {no_class_reason}.", 8.5, "I", (90, 90, 90))
 
 
+def _test_words(now: Any, before: Any) -> str:
+    """Whether a count's change is beyond chance, "" when the earlier count is unknown."""
+    if before is None or before is pd.NA or pd.isna(before) or pd.isna(now):
+        return ""
+    return change_test(int(now), int(before))[1]
+
+
+def _change_page(pdf: PackPDF, changes: Sequence[str], change_png: bytes | None) -> None:
+    """The change statements, and the change map when drawn."""
+    _section(pdf, "change", 40 if change_png is None else 120)
+    write_bullets(pdf, changes, 9.5)
+    if change_png is not None:
+        wpx, hpx = png_size(change_png)
+        avail_h = pdf.page_break_trigger - pdf.get_y() - 2
+        w = min(pdf.w - pdf.l_margin - pdf.r_margin, avail_h * wpx / hpx)
+        if w < 120:
+            pdf.add_page()
+            avail_h = pdf.page_break_trigger - pdf.get_y() - 2
+            w = min(pdf.w - pdf.l_margin - pdf.r_margin, avail_h * wpx / hpx)
+        pdf.image(io.BytesIO(change_png), x=(pdf.w - w) / 2, w=w,
+                  alt_text="Change map: density against the previous period")
+
+
 def _junctions_page(pdf: PackPDF, junctions: pd.DataFrame | None,
                     corridors: pd.DataFrame | None, *, rows: int) -> None:
     """The busiest ``rows`` SRN junctions, then the corridor bands kept on one page."""
-    pdf.add_page()
-    write_heading(pdf, PACK_SECTIONS["junctions"])
+    _section(pdf, "junctions", 60)
     if junctions is not None:
         jt = junctions.head(rows)
         radius = junctions.attrs.get("radius_m")
         lead = (f"SRN junctions by incidents within {radius:,.0f} m" if radius
                 else "SRN junctions by incidents")
-        write_paragraph(pdf, f"{lead} (top {len(jt)} of {len(junctions):,} with any).", 9)
+        write_paragraph(pdf, f"{lead} (top {len(jt)} of {len(junctions):,} with any). Changes "
+                             "are counts: a percentage of a few incidents misleads; against "
+                             "chance says whether the change is larger than chance gives.", 9)
         pdf.ln(2)
         if len(jt):
+            if "change_test" not in jt.columns and "previous" in jt.columns:
+                jt = jt.assign(change_test=[_test_words(a, b) for a, b in
+                                            zip(jt["incidents"], jt["previous"], strict=True)])
             spec = [("name", "Junction", 20, "", "LEFT"),
                     ("alias", "Also known as", 18, "", "LEFT"),
                     ("roads", "Roads", 16, "", "LEFT"),
                     ("incidents", "Incidents", 9, "int", "RIGHT"),
                     ("previous", "Previous", 9, "int", "RIGHT"),
                     ("change", "Change", 8, "signed", "RIGHT"),
-                    ("change_pct", "Change %", 8, "signed_pct", "RIGHT")]
+                    ("change_test", "Against chance", 13, "", "LEFT")]
             draw_table_with_changes(pdf, jt, spec, note_width=24)
         else:
             write_paragraph(pdf, "No incidents of this selection near an SRN junction.")
@@ -440,9 +634,9 @@ def _junctions_page(pdf: PackPDF, junctions: pd.DataFrame | None,
 
 
 def _disruption_page(pdf: PackPDF, disruption: pd.DataFrame) -> None:
-    """The disruption points with their rationale, under the method statement when given."""
-    pdf.add_page()
-    write_heading(pdf, PACK_SECTIONS["disruption"])
+    """The disruption points with their reasons, under the method statement when given, and
+    the data source of the sites under the table."""
+    _section(pdf, "disruption", 60)
     d = disruption.copy()
     if "name" not in d.columns:
         for alt in ("site", "location"):
@@ -459,19 +653,67 @@ def _disruption_page(pdf: PackPDF, disruption: pd.DataFrame) -> None:
     draw_table(pdf, d, [("rank", "Rank", 5, "int", "CENTER"),
                         ("name", "Site", 18, "", "LEFT"),
                         ("type", "Type", 9, "", "LEFT"),
-                        ("score", "Score", 7, "2dp", "RIGHT"),
                         ("covered", "Covered", 8, "int", "RIGHT"),
-                        ("cumulative_share", "Cumulative", 9, "pct", "RIGHT"),
-                        ("rationale", "Rationale", 60, "", "LEFT")], 8)
+                        ("cumulative_share", "Together", 9, "pct", "RIGHT"),
+                        ("rationale", "Why this site", 60, "", "LEFT")], 8)
+    if "attribution" in d.columns:
+        seen = list(dict.fromkeys(str(a) for a in d["attribution"] if str(a).strip()))
+        if seen:
+            pdf.ln(1)
+            write_paragraph(pdf, "Sites: " + " ".join(seen), 8, "I", (90, 90, 90))
+
+
+def _review_page(pdf: PackPDF, review: Any) -> None:
+    """The tasking review: the method, one row per tasked area with its counts, and the
+    caveats."""
+    _section(pdf, "review", 70)
+    table = review.table
+    write_paragraph(pdf, review.method_words(), 9)
+    pdf.ln(1)
+    c0, c1 = int(table["c_before"].iloc[0]), int(table["c_after"].iloc[0])
+    write_paragraph(pdf, f"Comparison area (the rest of the study area): {c0:,} before, "
+                         f"{c1:,} after.", 9, "B")
+    pdf.ln(1)
+    t = table.assign(area=[("All tasked areas together" if int(r) == 0 else f"{int(r)}. {n}")
+                           for r, n in zip(table["rank"], table["name"], strict=True)],
+                     wdq_text=["–" if not np.isfinite(w) else f"{w:+.2f}"
+                               for w in table["wdq"].astype(float)],
+                     read=[f"{v[:1].upper()}{v[1:]}; {c}." for v, c in
+                           zip(table["verdict"], table["chance"], strict=True)])
+    draw_table(pdf, t, [("area", "Tasked area", 30, "", "LEFT"),
+                        ("r_before", "Before", 6, "int", "RIGHT"),
+                        ("r_after", "After", 6, "int", "RIGHT"),
+                        ("d_before", "Buffer before", 7, "int", "RIGHT"),
+                        ("d_after", "Buffer after", 7, "int", "RIGHT"),
+                        ("wdq_text", "WDQ", 6, "", "RIGHT"),
+                        ("read", "Reading", 58, "", "LEFT")], 8)
+    pdf.ln(1)
+    write_paragraph(pdf, review.note, 8.5, "I", (90, 90, 90))
+
+
+def _recommendations_page(pdf: PackPDF, recommendations: Mapping[str, Sequence[str]], *,
+                          edited: bool) -> None:
+    """The recommendations under the four Ps."""
+    _section(pdf, "recommendations", 60)
+    write_paragraph(pdf, ("Edited by the analyst from drafts made from the findings."
+                          if edited else "Drafted from the findings; for the analyst and the "
+                          "meeting to confirm, change or strike out."), 9, "I", (90, 90, 90))
+    pdf.ln(1)
+    for p, what in FOUR_PS.items():
+        items = list(recommendations.get(p, []))
+        _subheading(pdf, f"{p}: {what}", 16)
+        write_bullets(pdf, items or ["None recorded."], 9.5)
 
 
 def _trend_page(pdf: PackPDF, monthly: pd.DataFrame, *, title: str,
                 period: tuple[str, str] | None) -> None:
     """The monthly chart (gaps as gaps, said so under it) and the counts by year and month."""
-    pdf.add_page()
-    write_heading(pdf, PACK_SECTIONS["trend"])
-    png = monthly_chart_png(monthly, title=title, period=period)
+    _section(pdf, "trend", 120)
+    png = monthly_chart_png(monthly, title=title, period=period, dpi=150)
     w = pdf.w - pdf.l_margin - pdf.r_margin
+    avail_h = pdf.page_break_trigger - pdf.get_y() - 40
+    wpx, hpx = png_size(png)
+    w = min(w, avail_h * wpx / hpx)
     pdf.image(io.BytesIO(png), x=pdf.l_margin, w=w, alt_text="Monthly trend chart")
     pdf.ln(2)
     gaps = monthly.loc[~np.isfinite(pd.to_numeric(monthly["incidents"], errors="coerce")
@@ -488,8 +730,7 @@ def _trend_page(pdf: PackPDF, monthly: pd.DataFrame, *, title: str,
 
 def _accuracy_page(pdf: PackPDF, accuracy: str | Mapping[str, Any]) -> None:
     """The back-test statement, or its measures as a two-column table."""
-    pdf.add_page()
-    write_heading(pdf, PACK_SECTIONS["accuracy"])
+    _section(pdf, "accuracy", 30)
     if isinstance(accuracy, Mapping):
         frame = pd.DataFrame({"measure": [str(k) for k in accuracy],
                               "value": [format_cell(v) for v in accuracy.values()]})
@@ -500,30 +741,27 @@ def _accuracy_page(pdf: PackPDF, accuracy: str | Mapping[str, Any]) -> None:
 
 
 def _notes_page(pdf: PackPDF, *, method_notes: Sequence[str], caveats: Sequence[str],
-                not_included: Sequence[str], streets: bool = False) -> None:
+                not_included: Sequence[str], streets: bool = False,
+                sources: Sequence[str] = ()) -> None:
     """Method notes, data caveats, the sections left out and the data sources (always)."""
-    pdf.add_page()
-    write_heading(pdf, PACK_SECTIONS["notes"])
-    pdf.set_font("DejaVu", "B", 11)
+    _section(pdf, "notes", 50)
     if method_notes:
-        pdf.cell(0, 7, "Method and parameters", new_x="LMARGIN", new_y="NEXT")
+        _subheading(pdf, "Method and parameters")
         write_bullets(pdf, method_notes, 9)
         pdf.ln(2)
-    pdf.set_font("DejaVu", "B", 11)
-    pdf.cell(0, 7, "Data caveats", new_x="LMARGIN", new_y="NEXT")
+    _subheading(pdf, "Data caveats")
     write_bullets(pdf, caveats, 9)
     if not_included:
         pdf.ln(2)
-        pdf.set_font("DejaVu", "B", 11)
-        pdf.cell(0, 7, "Sections not included", new_x="LMARGIN", new_y="NEXT")
+        _subheading(pdf, "Sections not included")
         write_bullets(pdf, not_included, 9)
     pdf.ln(2)
-    pdf.set_font("DejaVu", "B", 11)
-    pdf.cell(0, 7, "Data sources", new_x="LMARGIN", new_y="NEXT")
+    _subheading(pdf, "Data sources")
     # The map page's street basemap (OpenStreetMap, ONS wards); patrol areas are named after
     # OpenStreetMap places.
-    write_bullets(pdf, [*attribution_lines(roads=True, junctions=True, streets=streets),
-                        f"Place names: {ATTRIBUTION['osm']}"], 8)
+    write_bullets(pdf, list(dict.fromkeys(
+        [*attribution_lines(roads=True, junctions=True, streets=streets),
+         f"Place names: {ATTRIBUTION['osm']}", *sources])), 8)
 
 
 def _save_pdf(pdf: PackPDF, path: Path) -> Path:

@@ -31,8 +31,8 @@ __all__ = ["TABLE_COLUMNS", "add_changes", "add_districts", "add_no_changes", "c
 
 #: Columns of the hotspot table, in the order it shows them.
 TABLE_COLUMNS = ("rank", "name", "locations", "district", "incidents", "previous", "change",
-                 "change_pct", "change_note", "share", "area_km2", "pai", "peak_density", "harm",
-                 "class", "lon", "lat")
+                 "change_pct", "change_note", "change_test", "share", "area_km2", "pai",
+                 "peak_density", "harm", "class", "lon", "lat")
 
 
 def check_shown_areas(areas: Any, statement: str, name: str) -> gpd.GeoDataFrame:
@@ -96,6 +96,11 @@ def add_changes(areas: gpd.GeoDataFrame, previous: pd.DataFrame | None, grid: Gr
     areas["change_pct"] = (100.0 * areas["change"].astype("Float64")
                            / prev_f.where(prev_f > 0)).astype("float64")
     areas["change_note"] = note or ""
+    # Whether each change is beyond chance for its counts (exact test, equal periods).
+    from hotspots.pack_profile import change_test
+
+    areas["change_test"] = ["" if pd.isna(b) else change_test(int(a), int(b))[1]
+                            for a, b in zip(areas["incidents"], areas["previous"], strict=True)]
     if not note:
         areas.loc[areas["previous"] == 0, "change_note"] = "previous period had no incidents here"
     return areas
@@ -126,6 +131,7 @@ def add_no_changes(areas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     :func:`add_districts` make them. Modifies and returns ``areas``."""
     for col, dtype in (("previous", "Int64"), ("change", "Int64"),
                        ("change_pct", "float64"), ("change_note", "object"),
+                       ("change_test", "object"),
                        ("district", "object")):
         areas[col] = pd.Series(dtype=dtype)
     return areas

@@ -121,8 +121,12 @@ def back_test(incidents: pd.DataFrame, *, months_held: Sequence[str], end: str,
     if spans_gap and gaps:
         context.append(f"{wording.missing_months_label(spans_gap)} skipped as their training "
                        f"windows reach into the {wording.missing_months_label(gaps)} gap")
-    statement = (f"Back-test ({', '.join(context[:3])}, {'; '.join(context[3:])}): {reading}. "
-                 f"Auto choice: {pick} (PAI {pick_row['pai']:.1f}).")
+    # Two PAIs side by side read as one figure given twice: say which is the map's.
+    other = ("; it is also the best of the methods back-tested over these months" if pick ==
+             label else f". For comparison only (not this map's method): the best of the "
+             f"methods back-tested over these months was {pick}, PAI {pick_row['pai']:.1f}")
+    statement = (f"Back-test of this map's method ({', '.join(context[:3])}, "
+                 f"{'; '.join(context[3:])}): {reading}{other}.")
     info = {"statement": statement, "method": label, "coverage": coverage,
             "scored_on": "the area the map marks" if shown_recipe is not None
             else "the densest share of the area",
@@ -144,7 +148,7 @@ def accuracy_note(info: Mapping[str, Any], *, top: float, cell: float,
     made_how = (f"its densest {top:.0%} of the area is" if own is None else
                 f"the area it marks ({own[1]}) is")
     return (
-        "Accuracy: rolling-origin back-test (hotspots.models.evaluate) on this "
+        "Accuracy: rolling-origin back-test on this "
         f"area and crime selection, {cell:g} m cells as the map: each test "
         f"month's map is fitted on the 3 months before it and {made_how} "
         "compared with the test month's mapped incidents; "

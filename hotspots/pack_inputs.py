@@ -8,7 +8,7 @@ import importlib
 import math
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from hotspots.method_spec import MapAreas, MapMethod
 from hotspots.models.areas import hotspot_areas
 from hotspots.models.kde import Surface, kernel_density
 from hotspots.models.patrol import DEFAULT_RULE, PatrolRule, patrol_areas
-from hotspots.months import month_range, previous_period
+from hotspots.months import month_range, previous_period, shift_month
 from hotspots.pack import DATA_CAVEATS, disruption_frame
 from hotspots.pack_areas import (
     CLASSES_COMPUTED,
@@ -48,7 +48,18 @@ from hotspots.pack_backtest import (
     back_test,
     evaluate_pack_methods,
 )
+from hotspots.pack_profile import (
+    ProfileDetails,
+    apply_recommendations,
+    change_test,
+    change_words,
+    draft_recommendations,
+    intelligence_gaps,
+    key_findings,
+    terms_of_reference,
+)
 from hotspots.query import available_months, load_incidents, no_data_error
+from hotspots.review import BUFFER_M, Review, tasking_review
 from hotspots.schema import mapped_rows
 from hotspots.selection import Selection
 from hotspots.snapshot import render_map_png
@@ -122,6 +133,25 @@ class PackInputs:
     disruption: pd.DataFrame | None = None
     accuracy: str | Mapping[str, Any] | None = None
     omitted: dict[str, str] = field(default_factory=dict)
+    force: str = ""
+    details: ProfileDetails | None = None
+    findings: list[str] = field(default_factory=list)
+    terms: list[str] = field(default_factory=list)
+    changes: list[str] = field(default_factory=list)
+    gaps: list[str] = field(default_factory=list)
+    review: Review | None = None
+    drafts: dict[str, list[str]] = field(default_factory=dict)
+    recommendations: dict[str, list[str]] = field(default_factory=dict)
+    recommendations_edited: bool = False
+    sources: list[str] = field(default_factory=list)
+
+    def with_recommendations(self, overrides: Mapping[str, str | Sequence[str]] | None
+                             ) -> PackInputs:
+        """A copy with the analyst's recommendations in place of the drafts
+        (:func:`hotspots.pack_profile.apply_recommendations`; the drafts are kept)."""
+        recs = apply_recommendations(self.drafts, overrides)
+        return replace(self, recommendations=recs,
+                       recommendations_edited=recs != apply_recommendations(self.drafts, None))
 
     def pack_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for :func:`hotspots.pack.write_tasking_pack`."""
@@ -132,7 +162,12 @@ class PackInputs:
                 "corridors": self.corridors, "disruption": self.disruption,
                 "monthly": self.monthly, "monthly_period": (self.start, self.end),
                 "accuracy": self.accuracy, "method_notes": self.method_notes,
-                "caveats": self.caveats, "omitted": self.omitted}
+                "caveats": self.caveats, "omitted": self.omitted, "force": self.force,
+                "details": self.details, "findings": self.findings, "terms": self.terms,
+                "changes": self.changes, "gaps": self.gaps, "review": self.review,
+                "recommendations": self.recommendations,
+                "recommendations_edited": self.recommendations_edited,
+                "sources": self.sources}
 
 
 def _one_line(exc: BaseException) -> str:
@@ -154,7 +189,12 @@ def build_pack_inputs(selection: Selection, store_dir: str | os.PathLike | None 
                       accuracy: str | Mapping[str, Any] | bool | None = None,
                       classes: Mapping[int, str] | bool | None = None,
                       shown: MapAreas | None = None,
-                      rule: PatrolRule = DEFAULT_RULE) -> PackInputs:
+                      rule: PatrolRule = DEFAULT_RULE,
+                      details: ProfileDetails | None = None,
+                      recommendations: Mapping[str, str | Sequence[str]] | None = None,
+                      review: bool | gpd.GeoDataFrame = True,
+                      review_buffer_m: float = BUFFER_M,
+                      map_size: str = "a4") -> PackInputs:
     """Compute what a tasking pack holds from the incident store.
 
     Kernel density and hotspot areas for the period, each area's count in the previous period
@@ -216,8 +256,24 @@ def build_pack_inputs(selection: Selection, store_dir: str | os.PathLike | None 
         (not for clusters), the classes and the disruption demand; the back-test is the KDE
         methods' (``auto``), saying so, unless ``method`` made them.
 
-    An error inside the back-test or the classes (e.g. too few months) does not stop the
-    pack: the part is left out and ``omitted`` holds the one-line reason.
+    details : ProfileDetails, optional
+        Author, owner, version, dates and handling note of the cover (default: not stated,
+        version 1.0, today, review in four weeks).
+    recommendations : mapping, optional
+        The analyst's own recommendations by P (:func:`PackInputs.with_recommendations`);
+        default the drafts made from the findings.
+    review : bool or geopandas.GeoDataFrame
+        The tasking review of the previous period (:func:`hotspots.review.tasking_review`):
+        True (default) for the previous period's top five patrol areas, the analyst's tasked
+        areas as polygons (EPSG:27700), or False to leave it out.
+    review_buffer_m : float
+        Width of the review's displacement buffer, metres (default 500).
+    map_size : str
+        Size of the map PNG (:data:`hotspots.snapshot.SIZES`): ``"a4"`` (300 dpi, the
+        report's ``map.png``), or ``"a4_pack"`` (200 dpi) when only the pack needs it.
+
+    An error inside the back-test, the classes or the review (e.g. too few months) does not
+    stop the pack: the part is left out and ``omitted`` holds the one-line reason.
 
     Returns
     -------
@@ -249,13 +305,17 @@ def build_pack_inputs(selection: Selection, store_dir: str | os.PathLike | None 
                                                   areas)
     map_png = _map_png(sel, density.surface, shown, areas, title=title, marking=marking,
                        method_text=method_text, junctions=junctions, disruption=disruption,
-                       created=created, settings=settings)
+                       created=created, settings=settings, size=map_size)
     figures = _figures(sel, areas, shown.method)
     checked = _accuracy(accuracy, sel, cell=cell, top=top, density=density, shown=shown)
-    return PackInputs(
+    reviewed, no_review = _review(review, sel, buffer_m=review_buffer_m, settings=settings)
+    hotspot_rows = hotspot_table(areas, found.source)
+    prof = _profile(selection, sel, hotspot_rows, figures, junctions, disruption, checked,
+                    reviewed, no_review, change, found, details=details, created=created)
+    inputs = PackInputs(
         title=title, area=sel.area_words, period=sel.period, crimes=sel.crimes, start=start,
         end=end, surface=density.surface, areas=areas, junctions=junctions,
-        hotspot_table=hotspot_table(areas, found.source), corridors=corridors,
+        hotspot_table=hotspot_rows, corridors=corridors,
         monthly=_monthly_counts(sel), geometry=sel.geometry, map_png=map_png,
         method_notes=_method_notes(sel, shown, figures, change, method_text=method_text,
                                    top=top, cell=cell, radius=radius,
@@ -268,7 +328,9 @@ def build_pack_inputs(selection: Selection, store_dir: str | os.PathLike | None 
                        marking=marking, created=created),
         marking=marking, created=created, disruption=disruption, accuracy=checked.statement,
         omitted={k: v for k, v in (("classes", found.omitted), ("disruption", no_disruption),
-                                   ("accuracy", checked.omitted)) if v})
+                                   ("accuracy", checked.omitted), ("review", no_review)) if v},
+        review=reviewed, **prof)
+    return inputs.with_recommendations(recommendations)
 
 
 # --------------------------------------------------------------------------------------------
@@ -598,7 +660,7 @@ def _disruption_sites(disruption: pd.DataFrame | None, n_sites: int, sel: _Loade
     cov = cmod.build_coverage(sel.period_inc, graph, hotspots=areas, study_area=sel.geometry,
                               period=(sel.start, sel.end), months=sel.have)
     plan = dmod.choose_sites(cov, k=min(int(n_sites), len(cov.free)))
-    return disruption_frame(plan), ""
+    return disruption_frame(plan, str(graph.graph.get("source", ""))), ""
 
 
 def _disruption_note(disruption: pd.DataFrame | None) -> str:
@@ -607,17 +669,21 @@ def _disruption_note(disruption: pd.DataFrame | None) -> str:
 
 def _map_png(sel: _Loaded, surface: Surface, shown: _Areas, areas: gpd.GeoDataFrame, *,
              title: str, marking: str, method_text: str, junctions: pd.DataFrame,
-             disruption: pd.DataFrame | None, created: datetime, settings: Settings) -> bytes:
+             disruption: pd.DataFrame | None, created: datetime, settings: Settings,
+             size: str = "a4") -> bytes:
     """The A4 map: the surface (none under another method's areas), areas, sites, junctions."""
     sites = disruption if disruption is not None and len(disruption) else None
     map_method = method_text
     if sites is not None and disruption.attrs.get("method"):
         map_method += ". " + str(disruption.attrs["method"])
+    # A site from the OpenStreetMap services layer puts OpenStreetMap's attribution on the map.
+    osm = sites is not None and "attribution" in sites and bool(
+        sites["attribution"].astype(str).str.contains("OpenStreetMap").any())
     return render_map_png(None if shown.shown else surface, areas, area_geometry=sel.geometry,
                           title=title, period=sel.period, groups=sel.types or sel.groups,
-                          method_text=map_method, marking=marking, size="a4",
+                          method_text=map_method, marking=marking, size=size,
                           area=sel.area_words, sites=sites, junctions=junctions,
-                          created=created, hotspots_label=shown.legend if shown.shown
+                          services=osm, created=created, hotspots_label=shown.legend if shown.shown
                           else "Hotspot area", forces=sel.forces or None, settings=settings)
 
 
@@ -777,3 +843,122 @@ def _params(sel: _Loaded, density: _Density, shown: _Areas, figures: _Figures,
         "accuracy": accuracy_info, "classes": class_info,
         "marking": marking, "created": created.astimezone(UTC).isoformat(timespec="seconds"),
     }
+
+
+def _review(review: bool | gpd.GeoDataFrame, sel: _Loaded, *, buffer_m: float,
+            settings: Settings) -> tuple[Review | None, str]:
+    """The tasking review of the previous period, or None and why not."""
+    if review is False:
+        return None, "not asked for (review=False)"
+    targets = review if isinstance(review, gpd.GeoDataFrame) else None
+    try:
+        return tasking_review(sel.everything, start=sel.start, end=sel.end,
+                              months_held=sel.have, study_area=sel.geometry, targets=targets,
+                              places=load_places(settings), buffer_m=buffer_m), ""
+    except HotspotsError as exc:
+        return None, _one_line(exc)
+
+
+def _profile(selection: Selection, sel: _Loaded, table: pd.DataFrame, figures: _Figures,
+             junctions: pd.DataFrame, disruption: pd.DataFrame | None, checked: _Accuracy,
+             reviewed: Review | None, no_review: str, change: _Change, found: _Classes, *,
+             details: ProfileDetails | None, created: datetime) -> dict[str, Any]:
+    """The problem profile's parts: force, details, findings, terms of reference, change
+    statements, gaps, recommendation drafts and the extra data sources."""
+    held = set(sel.have)
+    counts = sel.months.value_counts()
+    prev = change.prev_months
+    last_year = [shift_month(m, -12) for m in sel.cur_months]
+    prev_total = (int(sum(counts.get(m, 0) for m in prev)) if not change.note else None)
+    ly_missing = [m for m in last_year if m not in held]
+    ly_total = None if ly_missing else int(sum(counts.get(m, 0) for m in last_year))
+    ly_words = wording.period_label(last_year[0], last_year[-1])
+    ly_note = (f"the store has no data for {wording.missing_months_label(ly_missing)}"
+               if ly_missing else "")
+    totals = {"incidents": figures.incidents, "mapped": figures.mapped,
+              "study_km2": figures.study_km2, "previous": prev_total,
+              "previous_period": f"the previous period ({wording.period_label(prev[0], prev[-1])})",
+              "previous_note": change.note, "last_year": ly_total,
+              "last_year_period": f"the same period last year ({ly_words})",
+              "last_year_note": ly_note}
+    overall = (reviewed.table.iloc[-1] if reviewed is not None else None)
+    review_line = (f"Last period's tasking (the previous period's top {len(reviewed.table) - 1} "
+                   f"areas): {overall['verdict']}; {overall['chance']} (tasked areas "
+                   f"{int(overall['r_before'])} → {int(overall['r_after'])}, buffer "
+                   f"{int(overall['d_before'])} → {int(overall['d_after'])})."
+                   if overall is not None else "")
+    acc = (f"How well such maps predicted the next month: {checked.summary}."
+           if checked.summary else "")
+    busiest = (f"Busiest SRN junction: {junctions['name'].iloc[0]}, "
+               f"{int(junctions['incidents'].iloc[0]):,} incidents within "
+               f"{float(junctions.attrs.get('radius_m', 0)):,.0f} m." if len(junctions) else "")
+    classes = (pd.Series(found.column).value_counts().to_dict() if found.column else None)
+    findings = key_findings(crimes=sel.crimes, area=sel.area_words, period=sel.period,
+                            table=table, totals=totals, accuracy=acc, review=review_line,
+                            junction=busiest, classes=classes)
+    changes = _change_lines(table, totals, area=sel.area_words)
+    sources = []
+    if disruption is not None and "attribution" in disruption:
+        sources = [f"Disruption sites: {a}" for a in
+                   dict.fromkeys(disruption["attribution"].astype(str))
+                   if "OpenStreetMap" in a]
+    force = selection.forces_name
+    terms = terms_of_reference(
+        crimes=sel.crimes, area=sel.area_words, period=sel.period,
+        selection=[f"force: {force}", f"area: {sel.area_words}", f"period: {sel.period}",
+                   f"crimes: {sel.crimes}",
+                   f"{figures.incidents:,} incidents, {figures.mapped:,} with a location"],
+        sources=["police.uk street-level crime (Home Office, monthly): positions moved to "
+                 "anonymous map points, month only, no offender or victim details, published "
+                 "about two months late, some months missing.",
+                 "ONS force and district boundaries; OpenStreetMap places and streets for "
+                 "names; OS OpenRoads and National Highways data for the strategic road "
+                 "network (trunk-road alignments approximate).",
+                 "Nothing from local intelligence, tasking records or partner data: see the "
+                 "gaps at the end."])
+    details = details or ProfileDetails.build(issued=created)
+    top_types = (sel.period_inc["crime_type"].astype(str).value_counts().head(3).index.tolist()
+                 if "crime_type" in sel.period_inc else [])
+    drafts = draft_recommendations(
+        table=table, crimes=sel.crimes, area=sel.area_words,
+        sites=[str(n) for n in disruption["name"].head(3)] if disruption is not None
+        and len(disruption) else [],
+        junction=str(junctions["name"].iloc[0]) if len(junctions) else "",
+        review_reading=(f"{overall['verdict']}." if overall is not None else ""),
+        review_date=f"{details.review:%d %B %Y}" if details.review else "",
+        top_types=[t.lower() for t in top_types])
+    gaps = intelligence_gaps(
+        missing=[f"Months without data in the period: "
+                 f"{wording.missing_months_label(sel.missing_now)}."] if sel.missing_now else [],
+        last_year_note=ly_note, review_note=no_review)
+    return {"force": force, "details": details, "findings": findings, "terms": terms,
+            "changes": changes, "gaps": gaps, "drafts": drafts, "sources": sources}
+
+
+def _change_lines(table: pd.DataFrame, totals: Mapping[str, Any], *, area: str) -> list[str]:
+    """The change section's statements: the whole area against the previous period and the
+    same period last year, and the areas whose change is beyond chance."""
+    now = int(totals["incidents"])
+    out = []
+    for key in ("previous", "last_year"):
+        when = totals[f"{key}_period"]
+        before = totals[key]
+        if before is None:
+            out.append(f"{area} against {when}: not compared ({totals[f'{key}_note']}).")
+            continue
+        p, verdict = change_test(now, int(before))
+        out.append(f"{area} against {when}: {change_words(now, before)}; {verdict} "
+                   f"(exact test of two Poisson counts, p = {p:.2f}).")
+    if len(table) and "change_test" in table:
+        for rec in table.to_dict("records"):
+            if str(rec.get("change_test", "")).endswith("beyond chance"):
+                out.append(f"Area {int(rec['rank'])} ({rec.get('name') or rec.get('locations')})"
+                           f": {change_words(rec['incidents'], rec['previous'])}, "
+                           f"{rec['change_test']}.")
+        if not any(str(t).endswith("beyond chance") for t in table["change_test"]):
+            out.append("No patrol area's change on the previous period is beyond chance for "
+                       "its counts.")
+    out.append("Beyond chance: a two-sided exact test that both periods have the same rate "
+               "(the later count given the total is binomial with p = 1/2), at 5%. With ten "
+               "areas tested, about two packs in five show one such area by chance alone.")
+    return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -23,8 +24,9 @@ from hotspots import wording
 from hotspots.errors import InputError, NoDataError, ParameterError
 from hotspots.months import is_month, month_range
 
-__all__ = ["PackPDF", "draw_table", "draw_table_with_changes", "format_cell", "monthly_chart_png",
-           "pack_document", "png_size", "write_bullets", "write_heading", "write_paragraph"]
+__all__ = ["PackPDF", "column_widths", "draw_table", "draw_table_with_changes", "format_cell",
+           "monthly_chart_png", "pack_document", "plain", "png_size", "write_bullets",
+           "write_heading", "write_paragraph"]
 
 
 def monthly_chart_png(monthly: pd.DataFrame, *, title: str = "Incidents per month",
@@ -93,6 +95,20 @@ def monthly_chart_png(monthly: pd.DataFrame, *, title: str = "Incidents per mont
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
     return buf.getvalue()
+
+
+#: A code name of the library ("hotspots.models.evaluate"), with its brackets when it is an
+#: aside: a reader of the pack has no use for it.
+_CODE_NAME = re.compile(r"\s*\((?:see |from |by )?:?(?:func|mod)?:?`?~?hotspots(?:\.\w+)+`?\)"
+                        r"|(?::(?:func|mod|data|class|meth):)?`?~?hotspots(?:\.\w+)+(?:\(\))?`?")
+
+
+def plain(text: Any) -> str:
+    """Text for a reader: code names of the library taken out (a bracketed aside goes, a
+    name in running text becomes "the tool")."""
+    out = _CODE_NAME.sub(lambda m: "" if m.group(0).lstrip().startswith("(") else "the tool",
+                         str(text))
+    return re.sub(r" {2,}", " ", out)
 
 
 def _font_dir() -> Path:
@@ -173,7 +189,7 @@ def write_paragraph(pdf: FPDF, text: str, size: float = 9.5, style: str = "",
     """A paragraph across the page, wrapped; the text colour is reset after it."""
     pdf.set_font("DejaVu", style, size)
     pdf.set_text_color(*colour)
-    pdf.multi_cell(0, size * 0.5, text, align="L", new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, size * 0.5, plain(text), align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.set_text_color(26, 26, 26)
 
 
@@ -183,7 +199,7 @@ def write_bullets(pdf: FPDF, items: Sequence[str], size: float = 9.5) -> None:
     for item in items:
         pdf.set_x(pdf.l_margin)
         pdf.cell(5, size * 0.5, "•")
-        pdf.multi_cell(0, size * 0.5, str(item), align="L", new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, size * 0.5, plain(item), align="L", new_x="LMARGIN", new_y="NEXT")
         pdf.ln(1)
 
 
@@ -212,25 +228,76 @@ def format_cell(v: Any, kind: str = "") -> str:
     return str(v)
 
 
+#: Cell padding of the pack's tables, mm.
+_PADDING = 1.2
+
+
+def column_widths(pdf: FPDF, frame: pd.DataFrame,
+                  cols: Sequence[tuple[str, str, float, str, str]], size: float,
+                  width: float) -> list[float]:
+    """Column widths (mm) summing to ``width``: each at least its heading's longest word (bold)
+    and, for a right-aligned or centred column, its longest value, so that no heading breaks
+    inside a word and no number wraps; the rest shared by the given width shares.
+
+    Raises
+    ------
+    ParameterError
+        The columns' minimum widths do not fit ``width``.
+    """
+    pad = 2 * _PADDING + 0.6
+    need = []
+    for c in cols:
+        pdf.set_font("DejaVu", "B", size)
+        words = str(c[1]).split() or [""]
+        least = max(pdf.get_string_width(w) for w in words) + pad
+        if c[4] != "LEFT" and len(frame):
+            pdf.set_font("DejaVu", "", size)
+            least = max(least, max(pdf.get_string_width(format_cell(v, c[3]))
+                                   for v in frame[c[0]]) + pad)
+        need.append(least)
+    if sum(need) > width:
+        raise ParameterError(f"the table's columns need {sum(need):.0f} mm, the page has "
+                             f"{width:.0f} mm")
+    shares = np.array([float(c[2]) for c in cols])
+    widths = shares / shares.sum() * width
+    # Raise the narrow ones to their minimum, once fixed always fixed, and share the rest of
+    # the room among the others by their shares.
+    least = np.array(need)
+    fixed = np.zeros(len(cols), dtype=bool)
+    for _ in range(len(cols)):
+        short = ~fixed & (widths < least - 1e-9)
+        if not short.any():
+            break
+        fixed |= short
+        widths[fixed] = least[fixed]
+        free = ~fixed
+        if free.any():
+            widths[free] = shares[free] / shares[free].sum() * (width - widths[fixed].sum())
+    return [float(w) for w in widths]
+
+
 def draw_table(pdf: FPDF, frame: pd.DataFrame, spec: Sequence[tuple[str, str, float, str, str]],
                size: float = 8.0) -> None:
-    """Draw ``frame`` with columns ``(column, heading, width share, format, align)``."""
+    """Draw ``frame`` with columns ``(column, heading, width share, format, align)``; the
+    widths come from :func:`column_widths`."""
     cols = [s for s in spec if s[0] in frame.columns]
     if not cols:
         return
+    width = pdf.w - pdf.l_margin - pdf.r_margin
+    widths = column_widths(pdf, frame, cols, size, width)
     pdf.set_font("DejaVu", "", size)
     heading = FontFace(emphasis="BOLD", fill_color=(232, 232, 228))
-    with pdf.table(col_widths=[c[2] for c in cols], headings_style=heading,
+    with pdf.table(col_widths=widths, headings_style=heading,
                    line_height=size * 0.55, text_align=tuple(c[4] for c in cols),
-                   padding=1.2, borders_layout="HORIZONTAL_LINES", align="LEFT",
-                   width=pdf.w - pdf.l_margin - pdf.r_margin) as table:
+                   padding=_PADDING, borders_layout="HORIZONTAL_LINES", align="LEFT",
+                   width=width) as table:
         head = table.row()
         for c in cols:
             head.cell(c[1])
         for rec in frame[[c[0] for c in cols]].to_dict("records"):
             row = table.row()
             for c in cols:
-                row.cell(format_cell(rec[c[0]], c[3]))
+                row.cell(plain(format_cell(rec[c[0]], c[3])))
 
 
 def png_size(png: bytes) -> tuple[int, int]:

@@ -511,3 +511,17 @@ def test_a_100000_site_candidate_file_is_refused_at_once_with_one_line(store, tm
                  "10"]) == 2
     err = capsys.readouterr().err.strip()
     assert "100,000 sites; at most 2,000 can be considered" in err and "\n" not in err
+
+
+def test_review_json_gives_each_tasked_area_its_counts_and_wdq(store, capsys):
+    d = run_json(capsys, "review", "--store", str(store), "--group", "acquisitive", "--from",
+                 "2025-10", "--to", "2025-12", "--area", "Rugby", "--top-areas", "3", "--json")
+    assert d["before"] == ["2025-07", "2025-09"] and d["after"] == ["2025-10", "2025-12"]
+    rows = d["areas"]
+    assert [r["rank"] for r in rows] == [1, 2, 3, 0]
+    together = rows[-1]
+    assert together["r_before"] == sum(r["r_before"] for r in rows[:-1])
+    for r in rows:
+        assert {"r_before", "r_after", "d_before", "d_after", "c_before", "c_after", "wdq",
+                "reading"} <= set(r)
+    assert "Bowers & Johnson (2003)" in d["method"]

@@ -324,12 +324,12 @@ def test_report_pack_states_area_period_and_marking_on_every_page(report):
     result, out, _ = report
     pages = pdf_text(out / "pack.pdf")
     assert len(pages) == result["pages"] >= 5
-    assert all(p.count("OFFICIAL-SENSITIVE TEST") >= 2 for p in pages)
+    assert all(p.count("OFFICIAL-SENSITIVE TEST") == 2 for p in pages)
     assert "Warwick" in pages[0] and "Apr–Jun 2025" in pages[0]
     whole = "\n".join(pages)
-    assert "Top hotspots" in whole and "Monthly trend" in whole
+    assert "Ranked patrol areas" in whole and "Monthly trend" in whole
     assert "Method notes and data caveats" in whole
-    assert "Accuracy (back-test)" in whole and "would have captured" in whole
+    assert "Accuracy: how well such maps" in whole and "would have captured" in whole
 
 
 def test_report_geojson_and_geopackage_hold_the_same_hotspots(report, store_settings):
@@ -456,7 +456,7 @@ def test_pack_states_the_back_test_of_its_own_kde(autumn_pack, store_settings):
 
     inputs, info, pages = autumn_pack
     assert "accuracy" in info["sections"] and "accuracy" not in info["omitted"]
-    page = next(p for p in pages if "Accuracy (back-test)" in p and "would have" in p)
+    page = next(p for p in pages if "Accuracy: how well" in p and "would have" in p)
     flat = " ".join(page.split())
     assert "KDE 500 m would have captured" in flat and "PAI" in flat and "PEI" in flat
     # The store ends in Dec 2025, so the folds are evaluate_store's own: same figures.
@@ -469,7 +469,8 @@ def test_pack_states_the_back_test_of_its_own_kde(autumn_pack, store_settings):
     spans = sorted(s["test"] for s in res.skipped if "spans a gap" in s["reason"])
     assert f"{missing_months_label(spans)} skipped" in flat
     assert f"{missing_months_label(gap)} gap" in flat
-    assert "Auto choice: KDE" in flat
+    assert ("it is also the best of the methods" in flat
+            or "For comparison only (not this map's method): the best" in flat)
     row = res.row("KDE 500 m")
     acc = inputs.params["accuracy"]
     assert acc["method"] == "KDE 500 m" and acc["coverage"] == 0.05
@@ -544,9 +545,9 @@ def test_pack_of_another_method_back_tests_maps_made_the_same_way(store_settings
     assert acc["pai"] == pytest.approx(row["pai"])
     assert acc["hit_rate"] == pytest.approx(row["hit_rate"])
     assert acc["coverage"] == pytest.approx(row["area_share"]) and acc["coverage"] < 0.2
-    assert inputs.accuracy.startswith("Back-test (")
+    assert inputs.accuracy.startswith("Back-test of this map's method (")
     assert f"{how[:1].upper()}{how[1:]} would have captured" in inputs.accuracy
-    assert "Auto choice: " in inputs.accuracy
+    assert "best of the methods back-tested" in inputs.accuracy
     assert inputs.params["map_method"] == inputs.title.split(": ", 1)[1]
     note = next(n for n in inputs.method_notes if n.startswith("Accuracy:"))
     assert "the back-test makes each test month's map the same way" in note
@@ -617,7 +618,8 @@ def test_early_pack_says_no_back_test_fold_is_available(store_settings, tmp_path
                               **inputs.pack_kwargs())
     assert "accuracy" not in info["sections"]
     cover = " ".join(pdf_text(tmp_path / "p.pdf")[0].split())
-    assert "Accuracy (back-test): no back-test fold is available up to Mar 2024" in cover
+    assert ("Accuracy: how well such maps predicted the next month: no back-test fold is "
+            "available up to Mar 2024") in cover
 
 
 def test_a_tiny_selection_omits_accuracy_and_classes_but_keeps_the_pack(store_settings,
@@ -689,5 +691,45 @@ def test_accuracy_and_classes_false_are_left_out_with_a_reason(store_settings, t
     assert info["omitted"]["accuracy"] == "not asked for (accuracy=False)"
     assert info["omitted"]["classes"] == "not asked for (classes=False)"
     cover = " ".join(pdf_text(tmp_path / "p.pdf")[0].split())
-    assert "Accuracy (back-test): not asked for (accuracy=False)" in cover
+    assert ("Accuracy: how well such maps predicted the next month: not asked for "
+            "(accuracy=False)") in cover
     assert "Hotspot class (emerging hot spot pattern): not asked for (classes=False)" in cover
+
+
+@pytest.fixture(scope="module")
+def rugby_report(store_settings, tmp_path_factory):
+    """The Rugby report for acquisitive crime, Oct-Dec 2025, with five disruption sites."""
+    root = tmp_path_factory.mktemp("rugby")
+    result = write_report(root / "out", Selection.build(store_settings, start="2025-10",
+                                                        end="2025-12", area="Rugby",
+                                                        groups=["acquisitive"]),
+                          user="PC 4021", audit_path=root / "logs" / "exports.jsonl")
+    return result, root / "out"
+
+
+def test_rugby_pack_is_a_problem_profile_of_8_to_12_pages(rugby_report):
+    result, out = rugby_report
+    pages = pdf_text(out / "pack.pdf")
+    assert 8 <= len(pages) <= 12
+    whole = " ".join("\n".join(pages).split())
+    for heading in ("Summary of key findings", "Terms of reference", "Ranked patrol areas",
+                    "Tasking review", "Pursue", "Prevent", "Protect", "Prepare",
+                    "Intelligence and data gaps", "Review by", "Author", "Owner"):
+        assert heading in whole, heading
+    assert "hotspots." not in whole.lower()  # no code names
+    for n, text in enumerate(pages, start=1):
+        assert text.count("OFFICIAL-SENSITIVE") == 2, f"page {n}: one marking top and bottom"
+
+
+def test_a_site_from_the_osm_services_layer_is_attributed_everywhere(rugby_report):
+    _, out = rugby_report
+    sites = pd.read_csv(out / "sites.csv", comment="#", encoding="utf-8-sig")
+    services = sites[sites["type"] == "services"]
+    if services.empty:
+        pytest.skip("no services site chosen for this selection")
+    assert services["attribution"].str.contains("OpenStreetMap").all()
+    geo = json.loads((out / "sites.geojson").read_text())
+    props = [f["properties"] for f in geo["features"] if f["properties"]["type"] == "services"]
+    assert props and all("OpenStreetMap" in p["attribution"] for p in props)
+    whole = " ".join("\n".join(pdf_text(out / "pack.pdf")).split())
+    assert "Services from OpenStreetMap: © OpenStreetMap contributors" in whole

@@ -22,6 +22,7 @@ from hotspots.ui import auth, compute, corridor_compute, meeting
 from hotspots.ui.common import Layers, md_escape
 from hotspots.ui.compute import Params
 from hotspots.ui.corridor_compute import CorridorParams
+from hotspots.ui.pack_editor import PackEdits, pack_editor
 from hotspots.viewstate import query_string
 
 if TYPE_CHECKING:
@@ -291,7 +292,8 @@ def map_png(analysis: compute.Analysis, settings: Settings, size: str, *,
         hotspots_label=label, forces=p.force_list(settings), settings=settings)
 
 
-def tasking_pack(params: Params, settings: Settings, shown: MapAreas | None = None) -> bytes:
+def tasking_pack(params: Params, settings: Settings, shown: MapAreas | None = None,
+                 edits: PackEdits | None = None) -> bytes:
     """The tasking pack PDF of a selection, as ``hotspots report`` builds it.
 
     Parameters
@@ -303,6 +305,8 @@ def tasking_pack(params: Params, settings: Settings, shown: MapAreas | None = No
         A Gi*, emerging or cluster map's areas: the pack's map, hotspot table, change and
         disruption demand use them (with that method's statement) instead of the kernel
         density hotspot areas, and its back-test makes each test month's map that way.
+    edits : PackEdits, optional
+        The analyst's cover details and recommendations (:mod:`hotspots.ui.pack_editor`).
 
     Returns
     -------
@@ -317,7 +321,11 @@ def tasking_pack(params: Params, settings: Settings, shown: MapAreas | None = No
     inputs = build_pack_inputs(params.to_selection(settings), disruption_sites=PACK_SITES,
                                bandwidth=params.bandwidth, top=params.top,
                                bandwidth_rule=params.bandwidth_rule, shown=own,
-                               method=None if own is None else own.method)
+                               method=None if own is None else own.method,
+                               details=None if edits is None else edits.details(),
+                               map_size="a4_pack")
+    if edits is not None:
+        inputs = inputs.with_recommendations(edits.recommendations())
     with tempfile.TemporaryDirectory(prefix="hotspots-pack-") as tmp:
         path = Path(tmp) / "pack.pdf"
         write_tasking_pack(path, settings=settings, **inputs.pack_kwargs())
@@ -433,8 +441,8 @@ def _png(fingerprint: str, settings_key: str, params: Params, months: tuple[str,
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _pack(fingerprint: str, settings_key: str, params: Params, shown_key: tuple[str, str],
-          _shown: MapAreas | None, _settings: Settings) -> bytes:
-    return tasking_pack(params, _settings, _shown)
+          edits: PackEdits, _shown: MapAreas | None, _settings: Settings) -> bytes:
+    return tasking_pack(params, _settings, _shown, edits)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -583,17 +591,21 @@ def hotspots_panel(settings: Settings, key: str, fingerprint: str, months: tuple
                   filters={**base, "size": size, "services": services}, settings=settings,
                   help="Print-ready map with the protective marking, the method in full, a "
                        "scale bar and the sources; drawn from the shipped data, no tiles.")
-        _lazy(heavy[2], "pack", repr((fingerprint, key, params, shown_key)),
+        edits = pack_editor()
+        _lazy(heavy[2], "pack", repr((fingerprint, key, params, shown_key, edits)),
               ("Prepare tasking pack", "Tasking pack (PDF)"),
-              "Building the tasking pack (hotspots, junctions, disruption sites)...",
-              lambda: _pack(fingerprint, key, params, shown_key, shown, settings),
+              "Building the tasking pack (findings, areas, junctions, disruption sites, "
+              "tasking review)...",
+              lambda: _pack(fingerprint, key, params, shown_key, edits, shown, settings),
               file_name=f"{file_stem('tasking-pack', params.area, params.start, params.end)}"
                         ".pdf",
               mime="application/pdf", what="pack.pdf",
               filters={**base, "sites": PACK_SITES}, settings=settings,
-              help=f"Cover, A4 map, top hotspots with change on the previous period, SRN "
-                   f"junctions and corridor bands, {PACK_SITES} disruption sites, monthly "
-                   "trend, method notes and caveats.")
+              help=f"A problem profile: cover, key findings, terms of reference, A4 map, "
+                   f"ranked patrol areas with their change, SRN junctions and corridor bands, "
+                   f"{PACK_SITES} disruption sites, the review of last period's tasking, "
+                   "recommendations (Pursue, Prevent, Protect, Prepare: edit them above), "
+                   "trend, accuracy, method notes, caveats and gaps.")
         what = ("the kernel density hotspot areas" if shown is None
                 else "the " + shown.name.lower() + " shown on the map")
         st.caption(md_escape(
