@@ -213,7 +213,7 @@ LOCAL_SCHEMES = {"data", "blob", "about"}
 # must not turn a slow moment into a red build.
 STARTUP_LIMIT_S = 60.0  # process start to first map, including a first-run store build
 RERENDER_LIMIT_S = 15.0  # filter change to the new map drawn
-MAP = 'iframe[title="Hotspot map"]'
+MAP = 'iframe[title$="hotspot_map"]'  # hotspots.ui.live_map.COMPONENT_NAME
 CORRIDOR_MAP = 'iframe[title="Corridor map"]'
 
 
