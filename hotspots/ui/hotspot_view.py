@@ -146,6 +146,13 @@ def _warmer(fingerprint: str, key: str, _settings: Settings, _months: tuple[str,
 # ----------------------------------------------------------------------------------- widgets
 
 
+def _density_shown() -> bool:
+    """Whether the map method chosen last is the density surface (the KDE)."""
+    name = st.session_state.get("hs_method")
+    spec = registry.get(name) if name in registry.names() else registry.default()
+    return spec.density
+
+
 def controls() -> tuple[float | str | tuple[float, ...], float, Layers, PatrolRule]:
     """Draw the Hotspots view's sidebar sections (inside ``st.sidebar``).
 
@@ -163,17 +170,26 @@ def controls() -> tuple[float | str | tuple[float, ...], float, Layers, PatrolRu
         method's own areas (``n_areas == 0``).
     """
     st.header("Method")
-    mode = st.radio("Bandwidth", ["auto", "fixed", "arcgis"], horizontal=True, key="bw_mode",
-                    persist_state=KEEP,
-                    format_func={"auto": "Auto (back-tested)", "fixed": "Fixed (metres)",
-                                 "arcgis": "ArcGIS Pro rule"}.get,
-                    help="Search radius of the quartic kernel. Auto: the bandwidth (or "
-                         "the multi-scale mean of 300-1,000 m) whose maps best predicted "
-                         "the next month on earlier months (PAI at 5% of the area; see the "
-                         "Evaluation view). The ArcGIS Pro rule derives "
-                         "it from the spread of the incidents (spatial Silverman variant).")
+    # The switcher above the map is drawn after the sidebar: its value from the last click
+    # says whether the KDE's own controls apply (hidden under Gi*, emerging and clusters,
+    # keeping their values).
+    density = _density_shown()
+    if density:
+        mode = st.radio("Bandwidth", ["auto", "fixed", "arcgis"], horizontal=True, key="bw_mode",
+                        persist_state=KEEP,
+                        format_func={"auto": "Auto (back-tested)", "fixed": "Fixed (metres)",
+                                     "arcgis": "ArcGIS Pro rule"}.get,
+                        help="Search radius of the quartic kernel. Auto: the bandwidth (or "
+                             "the multi-scale mean of 300-1,000 m) whose maps best predicted "
+                             "the next month on earlier months (PAI at 5% of the area; see the "
+                             "Evaluation view). The ArcGIS Pro rule derives "
+                             "it from the spread of the incidents (spatial Silverman variant).")
+    else:
+        mode = str(st.session_state.get("bw_mode") or "auto")
     bandwidth: float | str | tuple[float, ...]
-    if mode == "fixed":
+    if mode == "fixed" and not density:
+        bandwidth = float(st.session_state.get("bandwidth") or BANDWIDTH_DEFAULT)
+    elif mode == "fixed":
         bandwidth = float(st.slider("Bandwidth, metres", 100, 3000, BANDWIDTH_DEFAULT,
                                     step=50, key="bandwidth", persist_state=KEEP))
     else:
@@ -186,7 +202,10 @@ def controls() -> tuple[float | str | tuple[float, ...], float, Layers, PatrolRu
                          "and chosen to hold the most of it. Share of the area: the method's "
                          "own areas (the KDE's densest share of the area; every Gi* hot cell, "
                          "emerging hot pattern or cluster).")
-    if kind == "share":
+    if kind == "share" and not density:
+        rule = PatrolRule(0)
+        top = float(st.session_state.get("top") or defaults.TOP * 100)
+    elif kind == "share":
         rule = PatrolRule(0)
         top = st.slider("Hotspot share of the area, %", 1.0, 20.0, defaults.TOP * 100,
                         step=0.5, key="top", persist_state=KEEP,
