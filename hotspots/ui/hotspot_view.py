@@ -78,7 +78,8 @@ _RUNNING_LOCK = threading.Lock()
 def _warm_tasks(settings: Settings, key: str, fingerprint: str, months: tuple[str, ...],
                 params: Params, layers: Layers) -> Iterator[Callable[[], object]]:
     """What a meeting asks for next, most likely first: every area with the selection on
-    screen, then the other map methods there, then each crime group alone."""
+    screen, then the other map methods there, then each crime group alone (the caches hold
+    them all: see their ``max_entries``)."""
     areas = [params.area, *(a for a in (FORCE_AREA, *district_names(settings))
                             if a != params.area)]
     kde = MapMethod(name=registry.default().name)

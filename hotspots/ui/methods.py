@@ -130,7 +130,7 @@ def result_metrics(method: MapMethod, result: gpd.GeoDataFrame
 # ----------------------------------------------------------------------------- cached
 
 
-@st.cache_data(show_spinner="Back-testing this map on earlier months...", max_entries=32)
+@st.cache_data(show_spinner="Back-testing this map on earlier months...", max_entries=128)
 def _backtest(fingerprint: str, settings_key: str, area: str, groups: tuple[str, ...],
               types: tuple[str, ...], method: MapMethod, bandwidth: float | str | tuple[float, ...],
               cell: float | None, distance: float | None, train_months: int, coverage: float,
@@ -155,20 +155,20 @@ def _sel_rule(params: Params) -> Params:
     return replace(_sel(params), n_areas=params.n_areas, max_area_km2=params.max_area_km2)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=48)
 def _model_result(fingerprint: str, settings_key: str, sel: Params, method: MapMethod,
                   months: tuple[str, ...], _settings: Settings) -> gpd.GeoDataFrame:
     return model_run(method, sel, _settings, months)
 
 
-@st.cache_data(show_spinner=False, max_entries=24)
+@st.cache_data(show_spinner=False, max_entries=48)
 def _model_areas(fingerprint: str, settings_key: str, sel: Params, method: MapMethod,
                  months: tuple[str, ...], _settings: Settings) -> MapAreas:
     result = _model_result(fingerprint, settings_key, _sel(sel), method, months, _settings)
     return model_areas(method, result, sel, _settings, months)
 
 
-@st.cache_data(show_spinner=False, max_entries=24)
+@st.cache_data(show_spinner=False, max_entries=48)
 def _model_html(fingerprint: str, settings_key: str, sel: Params, method: MapMethod,
                 months: tuple[str, ...], layers: Layers, unmapped: int, _settings: Settings
                 ) -> str:
