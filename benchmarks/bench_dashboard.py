@@ -58,6 +58,11 @@ def _choose(page, label: str, option: str) -> None:
     page.get_by_role("option", name=option, exact=True).click()
 
 
+def _force_area(page) -> None:
+    page.get_by_test_id("stSelectbox").filter(has_text="Area").click()
+    page.get_by_role("option").filter(has_text="(force area)").first.click()
+
+
 def _radio(page, group: str, option: str) -> None:
     page.get_by_test_id("stRadio").filter(has_text=group).get_by_text(option, exact=True).click()
 
@@ -102,7 +107,7 @@ def script(districts: list[str]) -> list[tuple[str, Callable]]:
         ("method: Clusters", lambda p: _radio(p, "Map method", "Clusters")),
         ("method: KDE", lambda p: _radio(p, "Map method", "KDE")),
         ("layer: acquisitive and SOC counts", lambda p: _checkbox(p, "SOC-linked counts")),
-        ("district: force area", lambda p: _choose(p, "Area", "Warwickshire (force area)")),
+        ("district: force area", _force_area),
     ]
     return steps
 
