@@ -60,6 +60,7 @@ def _choose(page, label: str, option: str) -> None:
 
 def _force_area(page) -> None:
     page.get_by_test_id("stSelectbox").filter(has_text="Area").click()
+    page.keyboard.type("force area")  # the list scrolls to the chosen district: filter it
     page.get_by_role("option").filter(has_text="(force area)").first.click()
 
 
