@@ -10,6 +10,22 @@ from pathlib import Path
 
 from hotspots.errors import ParameterError
 
+
+def _switch(value: str | bool) -> bool:
+    """``true``/``false`` from a settings file, or ``1``/``0``/``yes``/``no`` from the
+    environment (``bool("0")`` would be True)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(value)
+
+
+_switch.__name__ = "switch (1/0, true/false)"
+
 _SCALAR_KEYS = {
     "data_dir": str,
     "store_dir": str,
@@ -19,6 +35,7 @@ _SCALAR_KEYS = {
     "tiles_url": str,
     "tiles_attribution": str,
     "harm_default": float,
+    "warm_up": _switch,
 }
 
 #: Keys only the settings file sets, never the environment: where exports are audited, who
@@ -39,6 +56,9 @@ class Settings:
     marking: str = "OFFICIAL-SENSITIVE"
     tiles_url: str = ""
     tiles_attribution: str = ""
+    #: Fill the dashboard's caches in the background after its first map (what a meeting
+    #: will ask for next); off for tests and for a machine that must stay quiet.
+    warm_up: bool = True
     harm_default: float = 10.0
     # Same-origin URL the map page fetches the street basemap's chunks from: set by the
     # dashboard, which serves them; empty elsewhere (the page then draws main roads only).
@@ -171,6 +191,7 @@ def load_settings(path: str | os.PathLike | None = None, env: dict | None = None
         marking=str(raw["marking"]),
         tiles_url=str(raw["tiles_url"]),
         tiles_attribution=str(raw["tiles_attribution"]),
+        warm_up=_switch(raw.get("warm_up", True)),
         harm_default=float(raw["harm_default"]),
         crime_groups={str(k): str(v) for k, v in raw["crime_groups"].items()},
         harm={str(k): float(v) for k, v in raw["harm"].items()},

@@ -246,18 +246,24 @@ class LegendControl(MacroElement):
 
 
 class MapSetup(MacroElement):
-    """Attribution prefix without a link (nothing on the page points off the machine)."""
+    """Attribution prefix without a link (nothing on the page points off the machine), and the
+    map's zoom range when given."""
 
     _template = Template("""
         {% macro script(this, kwargs) %}
         {{ this._parent.get_name() }}.attributionControl.setPrefix({{ this.prefix|tojson }});
+        {%- if this.zooms %}
+        {{ this._parent.get_name() }}.setMinZoom({{ this.zooms[0]|tojson }});
+        {{ this._parent.get_name() }}.setMaxZoom({{ this.zooms[1]|tojson }});
+        {%- endif %}
         {% endmacro %}
         """)
 
-    def __init__(self, prefix: str) -> None:
+    def __init__(self, prefix: str, zooms: tuple[int, int] | None = None) -> None:
         super().__init__()
         self._name = "HotspotsSetup"
         self.prefix = prefix
+        self.zooms = list(zooms) if zooms else None
 
 
 def _walk(element: Element) -> Iterable[Element]:

@@ -10,7 +10,10 @@ from hotspots.density_image import CLIP_PERCENTILE, DensityImage
 from hotspots.leaflet import esc
 from hotspots.wording import format_break, format_density, format_metres, format_share
 
-__all__ = ["Legend", "legend_html"]
+__all__ = ["KEY_MARK", "Legend", "legend_html"]
+
+#: Where :func:`legend_html` leaves room for a class key (a model map's colours).
+KEY_MARK = "<!--hs-key-->"
 
 
 @dataclass(frozen=True)
@@ -61,8 +64,7 @@ def legend_html(legend: Legend) -> str:
     parts = []
     if legend.marking:
         parts.append(f"<div class='hs-marking'>{esc(legend.marking)}</div>")
-    parts.append(f"<div class='hs-title'>{esc(legend.title)}</div>")
-    parts.append(f"<div class='hs-method'>{esc(legend.method)}</div>")
+    parts.append(KEY_MARK)  # where a model map's class key goes (model_maps)
     if legend.density is not None and legend.density.vmax > 0:
         d = legend.density
         stops = ", ".join(d.colour_stops())
@@ -72,10 +74,7 @@ def legend_html(legend: Legend) -> str:
             labels[-1] += "+"
         ticks = "".join(f"<span>{esc(t)}</span>" for t in labels)
         parts.append(
-            "<div class='hs-sub'>Density, incidents per km² (square-root colour scale"
-            + (f"; the densest {format_share((100 - CLIP_PERCENTILE) / 100)} of non-zero "
-               "cells share the top colour" if d.clipped else "")
-            + ")</div>"
+            "<div class='hs-sub'>Incidents per km²</div>"
             f"<div class='hs-ramp' style='background: linear-gradient(to right, {stops})'></div>"
             f"<div class='hs-ticks'>{ticks}</div>")
     if legend.hotspots_line:
@@ -97,7 +96,15 @@ def legend_html(legend: Legend) -> str:
     if legend.roads:
         parts.append("<div class='hs-key'><span class='hs-sw-mway'></span><span>Motorway</span>"
                      "<span class='hs-sw-junc'></span><span>SRN junction</span></div>")
-    for note in legend.notes:
-        parts.append(f"<div class='hs-note'>{esc(note)}</div>")
-    return ("<details open class='hs-legend-box'><summary>Legend and method</summary>"
-            + "".join(parts) + "</details>")
+    # The method in full, the colour scale's detail and the notes: one click away, so the
+    # legend itself stays small over the map.
+    how = [f"<div class='hs-method'>{esc(legend.method)}</div>"]
+    if legend.density is not None and legend.density.vmax > 0 and legend.density.clipped:
+        how.append("<div class='hs-note'>Colour: square-root scale; the densest "
+                   f"{esc(format_share((100 - CLIP_PERCENTILE) / 100))} of non-zero cells "
+                   "share the top colour.</div>")
+    how += [f"<div class='hs-note'>{esc(note)}</div>" for note in legend.notes]
+    return ("<details open class='hs-legend-box'><summary><span class='hs-title'>"
+            f"{esc(legend.title)}</span></summary>" + "".join(parts)
+            + "<div class='hs-how' tabindex='0'><div class='hs-how-head'>How this map was made "
+            "▸</div><div class='hs-how-body'>" + "".join(how) + "</div></div></details>")

@@ -50,6 +50,9 @@ __all__ = ["build_map", "hotspot_features", "hotspot_popup_html"]
 
 _BASE_PANE = "hsBase"
 
+#: The map's zoom range (Web Mercator levels): a region at least, a street block at most.
+MIN_ZOOM, MAX_ZOOM = 6, 18
+
 # The density image sits below the street lines (390) so the streets stay readable over it.
 _DENSITY_PANE = "hsDensity"
 
@@ -148,13 +151,18 @@ _CSS = """
 .leaflet-control-attribution { font-size: 9.5px; line-height: 1.25; max-width: 62%;
   background: rgba(255,255,255,0.88) !important; }
 .leaflet-control-layers { font-size: 12px; }
-.hs-legend { background: rgba(255,255,255,0.95); padding: 6px 9px; border-radius: 6px;
-  box-shadow: 0 1px 5px rgba(0,0,0,0.35); max-width: 270px; font-size: 11.5px;
-  line-height: 1.3; color: #1a1a1a; }
-.hs-legend summary { cursor: pointer; font-weight: 600; font-size: 12px; color: #444; }
+.hs-legend { background: rgba(255,255,255,0.95); padding: 5px 8px; border-radius: 6px;
+  box-shadow: 0 1px 5px rgba(0,0,0,0.35); max-width: 230px; font-size: 11px;
+  line-height: 1.25; color: #1a1a1a; max-height: 42vh; overflow-y: auto; }
+.hs-legend summary { cursor: pointer; }
+.hs-legend summary .hs-title { display: inline; }
+.hs-how { margin-top: 4px; outline: none; }
+.hs-how-head { cursor: pointer; color: #0b5394; font-size: 11px; }
+.hs-how-body { display: none; }
+.hs-how:focus .hs-how-body, .hs-how:focus-within .hs-how-body { display: block; }
 .hs-marking { font-weight: 700; letter-spacing: 0.04em; font-size: 11px; color: #1a1a1a;
   border: 1px solid #1a1a1a; display: inline-block; padding: 0 4px; margin: 4px 0 3px; }
-.hs-title { font-weight: 700; font-size: 13px; margin: 2px 0 2px; }
+.hs-title { font-weight: 700; font-size: 12px; margin: 2px 0 2px; }
 .hs-method { color: #333; margin-bottom: 5px; }
 .hs-sub { font-weight: 600; margin-top: 4px; }
 .hs-ramp { height: 12px; border: 1px solid #888; border-radius: 2px; margin-top: 2px; }
@@ -290,7 +298,8 @@ def _new_map(settings: Settings, title: str) -> folium.Map:
                                  "provider's attribution in hotspots.toml")
         folium.TileLayer(tiles=settings.tiles_url, attr=esc(settings.tiles_attribution),
                          name="Basemap", overlay=False, control=False).add_to(m)
-    MapSetup("Leaflet").add_to(m)
+    # Street zoom at most: beyond 18 a 100 m cell fills the screen and the scale reads metres.
+    MapSetup("Leaflet", zooms=(MIN_ZOOM, MAX_ZOOM)).add_to(m)
     return m
 
 

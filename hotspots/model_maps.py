@@ -20,7 +20,7 @@ from hotspots.count_symbols import CountLayer
 from hotspots.errors import ParameterError
 from hotspots.geojson import collection, feature, wgs84_geoms
 from hotspots.leaflet import ATTRIBUTION, GeoJsonLayer, LegendControl, esc, offline_html
-from hotspots.legend import Legend, legend_html
+from hotspots.legend import KEY_MARK, Legend, legend_html
 from hotspots.maps import build_map
 from hotspots.models.emerging import PATTERNS
 from hotspots.wording import (
@@ -234,7 +234,7 @@ def gistar_layer(cells: gpd.GeoDataFrame, *, crimes: str, area: str, start: str,
     counts = sig["bin"].astype(int).value_counts()
     key = tuple(KeyItem(GISTAR_COLOURS[b], f"{GISTAR_LABELS[b]} ({int(counts.get(b, 0)):,} "
                                            f"cell{'' if counts.get(b, 0) == 1 else 's'})")
-                for b in (3, 2, 1, -1, -2, -3))
+                for b in (3, 2, 1, -1, -2, -3) if counts.get(b, 0))  # no empty classes
     n_cells = int(params.get("n_cells") or len(cells))
     notes = [f"{int(params.get('n_points_in_study', 0)):,} mapped incidents in "
              f"{n_cells:,} study cells (empty cells included: they are the low values cold "
@@ -335,8 +335,8 @@ def emerging_layer(cells: gpd.GeoDataFrame, *, crimes: str, area: str,
                                                f"cell{'' if counts[name] == 1 else 's'})")
                 for name in PATTERNS if name in counts.index)
     notes = [f"{int((pattern == NO_PATTERN).sum()):,} of {len(cells):,} cells: no pattern "
-             "detected (not drawn). Classes absent from this map are not listed; definitions "
-             "in docs/gistar.md."]
+             "detected (not drawn). Classes absent from this map are not listed; each cell's "
+             "popup says what its pattern means."]
     notes += [f"{capitalise(str(w))}." for w in params.get("warnings") or []]
     if params.get("n_outside_study"):
         notes.append(f"{int(params['n_outside_study']):,} mapped incidents fall outside the "
@@ -504,10 +504,9 @@ def model_legend_html(layer: ModelLayer, *, counts: Sequence[CountLayer] = (),
     legend = Legend(title=layer.title, method=layer.method, counts=tuple(counts),
                     marking=marking, notes=(*layer.notes, *notes))
     body = legend_html(legend)
-    anchor = f"<div class='hs-method'>{esc(layer.method)}</div>"
-    if anchor not in body:
+    if KEY_MARK not in body:
         raise ParameterError("unexpected legend layout from hotspots.legend.legend_html")
-    return body.replace(anchor, anchor + _key_html(layer), 1)
+    return body.replace(KEY_MARK, _key_html(layer), 1)
 
 
 def model_map(layer: ModelLayer, *, base: BaseLayers, view: BaseGeometry,

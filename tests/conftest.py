@@ -76,6 +76,8 @@ def checkout_stays_clean(sandbox: Path, data_dir: Path):
             if var != "HOTSPOTS_TEST_ARTIFACTS":
                 mp.delenv(var)
         mp.setenv("HOTSPOTS_DATA_DIR", str(data_dir))
+        # No background cache warm-up in tests: it would spend minutes of CPU per process.
+        mp.setenv("HOTSPOTS_WARM_UP", "0")
         mp.setenv("HOTSPOTS_STORE_DIR", str(sandbox / "shipped" / "store"))
         mp.setenv("HOTSPOTS_CONFIG", str(audit_settings(sandbox / "logs" / "exports.jsonl")))
         yield

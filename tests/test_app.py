@@ -116,7 +116,7 @@ def test_no_incidents_in_selection_shows_error(app):
         "no mapped Bicycle theft incidents in North Warwickshire for Jan 2024; the store holds "
         "2024-01..2024-04 and 2025-01..2025-12; 2024-05..2024-12 are missing (the period is "
         "held: widen the area or the crimes)"]
-    assert not app.get("iframe")
+    assert not app.get("iframe") and not app.get("component_instance")
     assert len(app.get("vega_lite_chart")) == 1  # the monthly trend is still drawn
 
 
@@ -255,7 +255,7 @@ def test_corridors_with_no_crime_chosen_shows_one_error(app):
     app.multiselect(key="groups").set_value([]).run()
     assert not app.exception
     assert _errors(app) == ["choose at least one crime group or crime type"]
-    assert not app.get("iframe")
+    assert not app.get("iframe") and not app.get("component_instance")
 
 
 def test_previous_period_neighbour_gaps_and_toggle_caption():

@@ -242,11 +242,15 @@ def test_legend_states_method_keys_and_escapes_text(gistar_frame):
     assert XSS not in legend and html_escaped(XSS) in legend
     method = legend.index("Getis-Ord Gi*, 100 m cells, 8-cell neighbourhood")
     key = legend.index("Cells by confidence")
-    assert method < key < legend.index("Hot spot, 99% confidence")
+    # The key is shown; the method in full is one click away, after it.
+    assert key < legend.index("Hot spot, 99% confidence") < legend.index("How this map") < method
     assert "Benjamini-Hochberg FDR" in legend and "OFFICIAL-SENSITIVE" in legend
     assert legend.index("extra note") > key
-    for colour in mm.GISTAR_COLOURS.values():
-        assert f"background:{colour}" in legend
+    present = set(gistar_frame["bin"].astype(int)) - {0}
+    for b, colour in mm.GISTAR_COLOURS.items():
+        # Only the classes on the map are keyed: no "(0 cells)" rows.
+        assert (f"background:{colour}" in legend) == (b in present)
+    assert "(0 cells)" not in legend
     bad = mm.ModelLayer(name="x", features={}, labels={}, title="t", method="m",
                         key_heading="k", key=(mm.KeyItem("red;background:url(x)", "t"),))
     with pytest.raises(ParameterError):

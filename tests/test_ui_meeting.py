@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
-from support import audit_to
+from support import audit_to, map_page
 
 from hotspots import viewstate
 from hotspots.config import load_settings
@@ -62,7 +62,7 @@ def _run(query: dict | None = None) -> AppTest:
 
 
 def _legend(at: AppTest) -> str:
-    page = at.get("iframe")[0].proto.srcdoc
+    page = map_page(at)
     m = re.search(r"div\.innerHTML = (\".*?\");\n", page)
     assert m, "no legend in the map"
     return json.loads(m.group(1))
@@ -197,13 +197,13 @@ def test_meeting_flag_renders_the_title(env):
     assert ">Acquisitive crime · Rugby · Oct–Dec 2025</div>" in html
     assert "hs-meeting-title" in html and "OFFICIAL-SENSITIVE" in html
     assert "font-size: 19px" in html and "100vh" in html  # larger type, the map filling
-    page = at.get("iframe")[0].proto.srcdoc
+    page = map_page(at)
     assert ".hs-legend { zoom: 1.45;" in page  # the larger legend inside the map
     assert _url(at)["meeting"] == ["1"]
 
     at.checkbox(key="meeting").uncheck().run()
     assert "hs-meeting-title" not in _html(at)
-    assert ".hs-legend { zoom" not in at.get("iframe")[0].proto.srcdoc
+    assert ".hs-legend { zoom" not in map_page(at)
     assert "meeting" not in _url(at)
 
 
@@ -326,7 +326,7 @@ def test_downloads_are_off_when_the_audit_log_cannot_be_written(env, monkeypatch
     assert not at.download_button and not [b for b in at.button if b.key.startswith("prep")]
     errors = " ".join(e.value for e in at.error)
     assert "Downloads are switched off" in errors and "audit\\_log" in errors
-    assert at.get("iframe")  # the map itself is still shown
+    assert map_page(at)  # the map itself is still shown
 
 
 # ----------------------------------------------------------------------------------- the files

@@ -374,7 +374,7 @@ def test_emerging_with_too_few_months_says_so(app):
     assert not app.exception
     errors = [_unescape(e.value) for e in app.error]
     assert errors and "at least 3" in errors[0], errors
-    assert not app.get("iframe")
+    assert not app.get("iframe") and not app.get("component_instance")
 
 
 def test_fixed_bandwidth_overrides_auto(app):

@@ -56,14 +56,21 @@ def served(settings: Settings) -> Settings:
     return settings.with_(basemap_url=url) if url else settings
 
 
+@st.cache_resource(show_spinner=False)
+def _coverage(data_dir: str, _settings: Settings) -> object:
+    # Once per process: the squares holding a road (half a second) are the same for every area.
+    layers = read_street_layers(_settings)
+    return None if layers is None else coverage(layers)
+
+
 @st.cache_data(show_spinner=False, max_entries=16)
 def _covered(data_dir: str, area: str, _settings: Settings) -> bool:
-    layers = read_street_layers(_settings)
-    if layers is None:
+    shape = _coverage(data_dir, _settings)
+    if shape is None:
         return False
     geom = area_geometry(area, _settings)
     # Covered when nearly all of it has streets: a few empty fields are not a missing basemap.
-    return coverage(layers).intersection(geom).area >= COVERED_SHARE * geom.area
+    return shape.intersection(geom).area >= COVERED_SHARE * geom.area
 
 
 def coverage_note(settings: Settings, area: str | None) -> None:

@@ -153,7 +153,7 @@ def load_srn_graph(settings_key: str, _settings: Settings) -> nx.MultiDiGraph:
 
 
 @st.cache_data(show_spinner="Back-testing the methods on earlier months (once per selection)...",
-               max_entries=16)
+               max_entries=64)
 def backtest_methods(fingerprint: str, settings_key: str, area: str, groups: tuple[str, ...],
                      types: tuple[str, ...], _settings: Settings, forces: tuple[str, ...] = ()
                      ) -> EvaluationResult:

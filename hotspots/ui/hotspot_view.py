@@ -8,6 +8,13 @@ by the store fingerprint and the parameters; the other map methods are
 
 from __future__ import annotations
 
+import logging
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+
 import altair as alt
 import pandas as pd
 import streamlit as st
@@ -15,9 +22,10 @@ import streamlit as st
 from hotspots import defaults, registry, wording
 from hotspots.config import Settings
 from hotspots.errors import HotspotsError, NoDataError
-from hotspots.method_spec import MapAreas
+from hotspots.method_spec import MapAreas, MapMethod
 from hotspots.models.patrol import MAX_AREA_KM2, N_AREAS, PatrolRule
-from hotspots.ui import compute, downloads, meeting, methods
+from hotspots.spatial.boundaries import district_names
+from hotspots.ui import compute, downloads, live_map, meeting, methods
 from hotspots.ui.common import (
     KEEP,
     MAP_HEIGHT,
@@ -28,7 +36,7 @@ from hotspots.ui.common import (
     show_header,
     show_sources,
 )
-from hotspots.ui.compute import FORCE_AREA, SOC_NOTE, Params
+from hotspots.ui.compute import FORCE_AREA, GROUP_LABELS, SOC_NOTE, Params
 
 #: Bandwidth of the "Fixed (metres)" slider before it is moved.
 BANDWIDTH_DEFAULT = int(defaults.FIXED_BANDWIDTH_M)
@@ -52,7 +60,7 @@ def _monthly(fingerprint: str, settings_key: str, area: str, groups: tuple[str, 
     return compute.monthly_counts(params, _settings, months)
 
 
-@st.cache_data(show_spinner=False, max_entries=24)
+@st.cache_data(show_spinner=False, max_entries=64)
 def _map_html(fingerprint: str, settings_key: str, params: Params, months: tuple[str, ...],
               layers: Layers, _settings: Settings) -> str:
     analysis = _analysis(fingerprint, settings_key, params, months, _settings)
@@ -60,7 +68,91 @@ def _map_html(fingerprint: str, settings_key: str, params: Params, months: tuple
     return compute.map_page(analysis, _settings, counts=counts, show_services=layers.services)
 
 
+# ----------------------------------------------------------------------------------- warm-up
+
+#: Hotspots reruns in progress in this process: the warm-up waits while there are any, so a
+#: sergeant's click never queues behind it.
+_RUNNING = [0]
+_RUNNING_LOCK = threading.Lock()
+
+
+def _warm_tasks(settings: Settings, key: str, fingerprint: str, months: tuple[str, ...],
+                params: Params, layers: Layers) -> Iterator[Callable[[], object]]:
+    """What a meeting asks for next, most likely first: every area with the selection on
+    screen, then the other map methods there, then each crime group alone (the caches hold
+    them all: see their ``max_entries``)."""
+    areas = [params.area, *(a for a in (FORCE_AREA, *district_names(settings))
+                            if a != params.area)]
+    kde = MapMethod(name=registry.default().name)
+    others = [MapMethod(name=n) for n in registry.names() if n != kde.name]
+
+    def kde_map(p: Params) -> None:
+        p = methods.resolve_bandwidth(settings, key, fingerprint, p)
+        _map_html(fingerprint, key, p, months, layers, settings)
+        _monthly(fingerprint, key, p.area, p.groups, p.types, p.start, p.end, months, settings)
+        methods.warm(kde, settings, key, fingerprint, months, p, layers)
+
+    for area in areas:
+        yield lambda a=area: kde_map(replace(params, area=a))
+    for area in areas:
+        for m in others:
+            yield lambda a=area, m=m: methods.warm(m, settings, key, fingerprint, months,
+                                                   replace(params, area=a), layers)
+    for group in GROUP_LABELS:
+        if (group,) != params.groups:
+            for area in areas:
+                yield lambda a=area, g=group: kde_map(replace(params, area=a, groups=(g,),
+                                                              types=()))
+
+
+class _NotWarmUp(logging.Filter):
+    """Drop Streamlit's "missing ScriptRunContext" notes from the warm-up thread (it has no
+    page to draw on, by design)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.threadName != _WARM_THREAD
+
+
+_WARM_THREAD = "hotspots-warm-up"
+
+
+def _warm(tasks: Iterator[Callable[[], object]]) -> None:
+    logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(
+        _NotWarmUp())
+    started, done = time.perf_counter(), 0
+    for task in tasks:
+        while _RUNNING[0]:
+            time.sleep(0.05)
+        try:
+            task()
+            done += 1
+        except HotspotsError:
+            continue  # a selection with nothing to map: its page says so when asked
+        except Exception as exc:  # noqa: BLE001 - a warm-up failure must not stop the page
+            print(f"hotspots: warm-up step failed: {exc!r}", file=sys.stderr, flush=True)
+    print(f"hotspots: warm-up done: {done} selections in {time.perf_counter() - started:.1f} s",
+          file=sys.stderr, flush=True)
+
+
+@st.cache_resource(show_spinner=False)
+def _warmer(fingerprint: str, key: str, _settings: Settings, _months: tuple[str, ...],
+            _params: Params, _layers: Layers) -> threading.Thread:
+    """Start, once per store version, the background warm-up of the caches (daemon thread)."""
+    thread = threading.Thread(
+        target=_warm, args=(_warm_tasks(_settings, key, fingerprint, _months, _params, _layers),),
+        name=_WARM_THREAD, daemon=True)
+    thread.start()
+    return thread
+
+
 # ----------------------------------------------------------------------------------- widgets
+
+
+def _density_shown() -> bool:
+    """Whether the map method chosen last is the density surface (the KDE)."""
+    name = st.session_state.get("hs_method")
+    spec = registry.get(name) if name in registry.names() else registry.default()
+    return spec.density
 
 
 def controls() -> tuple[float | str | tuple[float, ...], float, Layers, PatrolRule]:
@@ -80,17 +172,26 @@ def controls() -> tuple[float | str | tuple[float, ...], float, Layers, PatrolRu
         method's own areas (``n_areas == 0``).
     """
     st.header("Method")
-    mode = st.radio("Bandwidth", ["auto", "fixed", "arcgis"], horizontal=True, key="bw_mode",
-                    persist_state=KEEP,
-                    format_func={"auto": "Auto (back-tested)", "fixed": "Fixed (metres)",
-                                 "arcgis": "ArcGIS Pro rule"}.get,
-                    help="Search radius of the quartic kernel. Auto: the bandwidth (or "
-                         "the multi-scale mean of 300-1,000 m) whose maps best predicted "
-                         "the next month on earlier months (PAI at 5% of the area; see the "
-                         "Evaluation view). The ArcGIS Pro rule derives "
-                         "it from the spread of the incidents (spatial Silverman variant).")
+    # The switcher above the map is drawn after the sidebar: its value from the last click
+    # says whether the KDE's own controls apply (hidden under Gi*, emerging and clusters,
+    # keeping their values).
+    density = _density_shown()
+    if density:
+        mode = st.radio("Bandwidth", ["auto", "fixed", "arcgis"], horizontal=True, key="bw_mode",
+                        persist_state=KEEP,
+                        format_func={"auto": "Auto (back-tested)", "fixed": "Fixed (metres)",
+                                     "arcgis": "ArcGIS Pro rule"}.get,
+                        help="Search radius of the quartic kernel. Auto: the bandwidth (or "
+                             "the multi-scale mean of 300-1,000 m) whose maps best predicted "
+                             "the next month on earlier months (PAI at 5% of the area; see the "
+                             "Evaluation view). The ArcGIS Pro rule derives "
+                             "it from the spread of the incidents (spatial Silverman variant).")
+    else:
+        mode = str(st.session_state.get("bw_mode") or "auto")
     bandwidth: float | str | tuple[float, ...]
-    if mode == "fixed":
+    if mode == "fixed" and not density:
+        bandwidth = float(st.session_state.get("bandwidth") or BANDWIDTH_DEFAULT)
+    elif mode == "fixed":
         bandwidth = float(st.slider("Bandwidth, metres", 100, 3000, BANDWIDTH_DEFAULT,
                                     step=50, key="bandwidth", persist_state=KEEP))
     else:
@@ -103,7 +204,10 @@ def controls() -> tuple[float | str | tuple[float, ...], float, Layers, PatrolRu
                          "and chosen to hold the most of it. Share of the area: the method's "
                          "own areas (the KDE's densest share of the area; every Gi* hot cell, "
                          "emerging hot pattern or cluster).")
-    if kind == "share":
+    if kind == "share" and not density:
+        rule = PatrolRule(0)
+        top = float(st.session_state.get("top") or defaults.TOP * 100)
+    elif kind == "share":
         rule = PatrolRule(0)
         top = st.slider("Hotspot share of the area, %", 1.0, 20.0, defaults.TOP * 100,
                         step=0.5, key="top", persist_state=KEEP,
@@ -307,7 +411,24 @@ def _about(settings: Settings) -> None:
 
 def hotspots_view(settings: Settings, key: str, fingerprint: str, months: tuple[str, ...],
                   params: Params, layers: Layers) -> None:
-    """The Hotspots view: summary, density map, monthly trend and hotspot table."""
+    """The Hotspots view: summary, density map, monthly trend and hotspot table.
+
+    After the first page of a store version, the caches of what a meeting asks for next are
+    filled in the background (:func:`_warm_tasks`), paused while a page is being drawn.
+    """
+    with _RUNNING_LOCK:
+        _RUNNING[0] += 1
+    try:
+        _hotspots_view(settings, key, fingerprint, months, params, layers)
+    finally:
+        with _RUNNING_LOCK:
+            _RUNNING[0] -= 1
+    if settings.warm_up:
+        _warmer(fingerprint, key, settings, months, params, layers)
+
+
+def _hotspots_view(settings: Settings, key: str, fingerprint: str, months: tuple[str, ...],
+                   params: Params, layers: Layers) -> None:
     show_header("Crime hotspots", params.crimes(), params.area_label(),
                 wording.period_label(params.start, params.end), marking=settings.marking)
     params = methods.resolve_bandwidth(settings, key, fingerprint, params)  # "auto" -> metres
@@ -339,7 +460,8 @@ def hotspots_view(settings: Settings, key: str, fingerprint: str, months: tuple[
         except HotspotsError as exc:
             show_error(exc)
         else:
-            st.iframe(meeting.map_page(html), height=MAP_HEIGHT, alt="Hotspot map")
+            live_map.show_map(meeting.map_page(html), view_key="hotspots", height=MAP_HEIGHT,
+                              fit_key=params.area, fit_on_change=meeting.is_on())
             methods.backtest_caption(method, settings, key, fingerprint, params, months)
             # Always one slot, filled or not, so the elements after it keep their places
             # across reruns (a shifting element list makes Streamlit redraw the map twice).

@@ -130,7 +130,7 @@ def result_metrics(method: MapMethod, result: gpd.GeoDataFrame
 # ----------------------------------------------------------------------------- cached
 
 
-@st.cache_data(show_spinner="Back-testing this map on earlier months...", max_entries=32)
+@st.cache_data(show_spinner="Back-testing this map on earlier months...", max_entries=128)
 def _backtest(fingerprint: str, settings_key: str, area: str, groups: tuple[str, ...],
               types: tuple[str, ...], method: MapMethod, bandwidth: float | str | tuple[float, ...],
               cell: float | None, distance: float | None, train_months: int, coverage: float,
@@ -157,20 +157,20 @@ def _sel_rule(params: Params) -> Params:
     return replace(_sel(params), n_areas=params.n_areas, max_area_km2=params.max_area_km2)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=48)
 def _model_result(fingerprint: str, settings_key: str, sel: Params, method: MapMethod,
                   months: tuple[str, ...], _settings: Settings) -> gpd.GeoDataFrame:
     return model_run(method, sel, _settings, months)
 
 
-@st.cache_data(show_spinner=False, max_entries=24)
+@st.cache_data(show_spinner=False, max_entries=48)
 def _model_areas(fingerprint: str, settings_key: str, sel: Params, method: MapMethod,
                  months: tuple[str, ...], _settings: Settings) -> MapAreas:
     result = _model_result(fingerprint, settings_key, _sel(sel), method, months, _settings)
     return model_areas(method, result, sel, _settings, months)
 
 
-@st.cache_data(show_spinner=False, max_entries=24)
+@st.cache_data(show_spinner=False, max_entries=48)
 def _model_html(fingerprint: str, settings_key: str, sel: Params, method: MapMethod,
                 months: tuple[str, ...], layers: Layers, unmapped: int, _settings: Settings
                 ) -> str:
@@ -288,39 +288,72 @@ def map_areas(method: MapMethod, settings: Settings, key: str, fingerprint: str,
     return _model_areas(fingerprint, key, _sel_rule(params), method, months, settings)
 
 
-def backtest_caption(method: MapMethod, settings: Settings, key: str, fingerprint: str,
-                     params: Params, months: tuple[str, ...]) -> None:
-    """Under the map: how well maps made this way predicted the next month (cached)."""
+def _caption_inputs(method: MapMethod, settings: Settings, key: str, fingerprint: str,
+                    params: Params, months: tuple[str, ...]) -> dict:
+    """What the back-test under the map is made with (the model's cell and distance read from
+    its cached result)."""
     cell = distance = None
     density = methods.spec_of(method).density
     if not density:
-        try:
-            result = _model_result(fingerprint, key, _sel(params), method, months, settings)
-        except HotspotsError as exc:
-            show_error(exc)
-            return
+        result = _model_result(fingerprint, key, _sel(params), method, months, settings)
         p = result.attrs.get("params", {})
         cell = p.get("cell_m")
         distance = p.get("distance_m")
-    n = len(month_range(params.start, params.end))
+    rule = params.rule()
+    return {"bandwidth": params.bandwidth if density else FALLBACK_BANDWIDTH, "cell": cell,
+            "distance": distance, "train_months": len(month_range(params.start, params.end)),
+            "coverage": float(params.top if density and not rule.patrol else MAP_COVERAGE),
+            "rule": rule}
+
+
+def _caption_backtest(method: MapMethod, settings: Settings, key: str, fingerprint: str,
+                      params: Params, how: dict) -> EvaluationResult:
+    return _backtest(fingerprint, key, params.area, params.groups, params.types, method,
+                     how["bandwidth"], how["cell"], how["distance"], how["train_months"],
+                     how["coverage"], how["rule"], settings, params.forces)
+
+
+def warm(method: MapMethod, settings: Settings, key: str, fingerprint: str,
+         months: tuple[str, ...], params: Params, layers: Layers) -> None:
+    """Compute into the caches what the map of ``method`` shows for ``params``: its areas,
+    its page and the back-test under it (``params.bandwidth`` already in metres).
+
+    Raises
+    ------
+    HotspotsError
+        When the selection cannot be mapped this way.
+    """
+    if not methods.spec_of(method).density:
+        map_areas(method, settings, key, fingerprint, months, params)
+        model_map_html(method, settings, key, fingerprint, months, params, layers)
+    how = _caption_inputs(method, settings, key, fingerprint, params, months)
+    if plan_folds(months, how["train_months"])[0]:
+        _caption_backtest(method, settings, key, fingerprint, params, how)
+
+
+def backtest_caption(method: MapMethod, settings: Settings, key: str, fingerprint: str,
+                     params: Params, months: tuple[str, ...]) -> None:
+    """Under the map: how well maps made this way predicted the next month (cached)."""
+    try:
+        how = _caption_inputs(method, settings, key, fingerprint, params, months)
+    except HotspotsError as exc:
+        show_error(exc)
+        return
+    n = how["train_months"]
     if not plan_folds(months, n)[0]:
         st.caption(md_escape(f"No back-test for this map: no month has {n} complete months of "
                              "data before it. A shorter period back-tests maps made from "
                              "fewer months."))
         return
-    rule = params.rule()
-    coverage = params.top if density and not rule.patrol else MAP_COVERAGE
-    bw = params.bandwidth if density else FALLBACK_BANDWIDTH
     try:
-        res = _backtest(fingerprint, key, params.area, params.groups, params.types, method, bw,
-                        cell, distance, n, float(coverage), rule, settings, params.forces)
+        res = _caption_backtest(method, settings, key, fingerprint, params, how)
     except HotspotsError as exc:
         st.caption(md_escape(f"No back-test for this map: {exc}."))
         return
-    base = recipe(method, bandwidth=bw, cell=cell, distance=distance)
-    _, how = rule_recipe(method, base, rule,
-                         recipe_words(method, base.label, top=params.top, cell=cell))
-    headline, detail = backtest_lines(res, how=how, train_months=n)
+    base = recipe(method, bandwidth=how["bandwidth"], cell=how["cell"],
+                  distance=how["distance"])
+    _, words = rule_recipe(method, base, how["rule"],
+                           recipe_words(method, base.label, top=params.top, cell=how["cell"]))
+    headline, detail = backtest_lines(res, how=words, train_months=n)
     st.markdown(f"**{md_escape(headline)}**")
     st.caption(md_escape(detail) + " Every method compared: the Evaluation view.")
-
