@@ -257,3 +257,15 @@ def test_auto_back_test_of_a_region_reads_every_force(fixture_store, settings, r
                           groups=["acquisitive"])
     assert methods.resolve_auto(sel).rule.startswith("auto: no back-test possible")
     assert seen["forces"] == ["essex", "west-mercia"]
+
+
+def test_report_geojson_names_the_sources_it_holds(fixture_store, tmp_path, region):
+    from hotspots.leaflet import ATTRIBUTION
+
+    out = tmp_path / "report"
+    assert cli.main(["report", "--store", str(fixture_store), "--region", region, *_PERIOD,
+                     "--out", str(out)]) == 0
+    hot = json.loads((out / "hotspots.geojson").read_text(encoding="utf-8"))["metadata"]
+    assert ATTRIBUTION["ons_national"] in " ".join(hot["attribution"])
+    sites = json.loads((out / "sites.geojson").read_text(encoding="utf-8"))["metadata"]
+    assert ATTRIBUTION["hapms"] in " ".join(sites["attribution"])
