@@ -1,5 +1,6 @@
 """The shipped boundaries and roads, read once and simplified, as the maps' context layers:
-the selected forces' outline and districts, the districts around them, the roads."""
+the selected forces' outline and districts, the districts around them, the SRN around them
+(motorways, junctions and services from the national National Highways layers)."""
 
 from __future__ import annotations
 
@@ -20,8 +21,9 @@ from hotspots.geojson import collection, feature, wgs84_geoms
 from hotspots.leaflet import esc
 from hotspots.spatial.boundaries import area_geometry, context_districts, forces_districts
 from hotspots.spatial.crs import BNG
+from hotspots.spatial.srn_national import read_national, srn_layers
 
-__all__ = ["BaseLayers", "load_base_layers", "names_of"]
+__all__ = ["BaseLayers", "load_base_layers", "names_of", "srn_context"]
 
 
 def names_of(value: Any) -> list[str]:
@@ -62,6 +64,34 @@ def _road_file(settings: Settings, name: str) -> gpd.GeoDataFrame:
 
 
 _BASE_CACHE: dict[str, BaseLayers] = {}
+
+#: The SRN is drawn this far around the selected forces' area (as the neighbouring districts).
+ROADS_AROUND_M = 25_000.0
+
+
+def srn_context(settings: Settings, extent: shapely.Geometry
+                 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The motorways (``ref``, merged lines), junctions and services drawn around the
+    selected forces: the national HAPMS sections' motorways, the HATRIS junctions and the
+    services HAPMS names (with the shipped OpenStreetMap ones where it names none), or the
+    shipped extent's own layers when the data folder has no national layers."""
+    layers = read_national(settings)
+    if layers is None:
+        mways = _road_file(settings, "motorways.parquet")
+        rows = [(str(ref), shapely.line_merge(shapely.union_all(part.geometry.to_numpy())))
+                for ref, part in mways.groupby("ref", sort=True)]
+        roads = gpd.GeoDataFrame({"ref": [r for r, _ in rows]},
+                                 geometry=[g for _, g in rows], crs=mways.crs).to_crs(BNG)
+        svc = _road_file(settings, "osm_services.parquet")
+        if "name_is_placeholder" in svc.columns:
+            svc = svc[~svc["name_is_placeholder"].astype(bool)]
+        return roads, _road_file(settings, "srn_junctions.parquet").to_crs(BNG), svc.to_crs(BNG)
+    osm = Path(settings.data_dir) / "roads" / "osm_services.parquet"
+    out = srn_layers(layers["sections"], layers["links"], extent,
+                     osm_services=gpd.read_parquet(osm).to_crs(BNG) if osm.is_file() else None)
+    roads = out["roads"]
+    return roads[roads["road_class"] == "motorway"].reset_index(drop=True), \
+        out["junctions"], out["services"]
 
 
 def load_base_layers(settings: Settings, forces: Sequence[str] | None = None) -> BaseLayers:
@@ -107,24 +137,18 @@ def _read_base_layers(settings: Settings, forces: tuple[str, ...]) -> BaseLayers
         return collection(feature(p, {"label": esc(n)}) for p, n in
                           zip(wgs84_geoms(pts), gdf[column], strict=True))
 
-    mways = _road_file(settings, "motorways.parquet")
+    roads, junc, svc = srn_context(settings, outline.buffer(ROADS_AROUND_M))
     merged, mlabels = [], []
-    for ref, part in mways.groupby("ref", sort=True):
-        line = shapely.line_merge(shapely.union_all(part.geometry.to_numpy()))
+    for ref, line in zip(roads["ref"], roads.geometry, strict=True):
         merged.append((str(ref), line))
         pieces = sorted(getattr(line, "geoms", [line]), key=lambda g: -g.length)
         for piece in pieces[:2]:
             if piece.length >= 6000 or piece is pieces[0]:
                 mlabels.append((str(ref), piece.interpolate(0.5, normalized=True)))
-    mgeo = wgs84_geoms(gpd.GeoSeries([g for _, g in merged], crs=mways.crs), 15.0)
-    mlab = wgs84_geoms(gpd.GeoSeries([p for _, p in mlabels], crs=mways.crs))
-
-    junc = _road_file(settings, "srn_junctions.parquet")
+    mgeo = wgs84_geoms(gpd.GeoSeries([g for _, g in merged], crs=BNG), 15.0)
+    mlab = wgs84_geoms(gpd.GeoSeries([p for _, p in mlabels], crs=BNG))
     jgeo = wgs84_geoms(junc.geometry)
-    jnames = junc["junction_names"] if "junction_names" in junc.columns else [None] * len(junc)
-    svc = _road_file(settings, "osm_services.parquet")
-    if "name_is_placeholder" in svc.columns:
-        svc = svc[~svc["name_is_placeholder"].astype(bool)]
+    jnames = junc["junction_names"] if "junction_names" in junc.columns else junc["name"]
     sgeo = wgs84_geoms(svc.geometry)
 
     return BaseLayers(

@@ -483,7 +483,11 @@ def _cmd_gistar(args) -> int:
         if args.areas_out:
             raise ParameterError("--areas-out needs --units grid (patrol areas grow on grid "
                                  "cells)")
-        frame = gi_star_lsoa(inc, settings=args.settings, correction=args.correction,
+        from hotspots.spatial.boundaries import forces_lsoas
+
+        # The selected forces' LSOAs (a region's are every force's), not the default force's.
+        frame = gi_star_lsoa(inc, forces_lsoas(list(sel.all_forces), args.settings),
+                             settings=args.settings, correction=args.correction,
                              permutations=args.permutations,
                              seed=args.seed)
         params = frame.attrs["params"]

@@ -230,7 +230,7 @@ def corridor_map(*, base: BaseLayers, view: BaseGeometry, lines: CorridorLines,
                           style={"color": NETWORK_CASING_COLOUR, "weight": 7.5, "opacity": 0.95,
                                   "lineJoin": "round"},
                           feature_style=("dashArray", "lineCap"),
-                          attribution=esc(ATTRIBUTION["os_roads"]))
+                          attribution=esc(ATTRIBUTION["hapms"]))
     casing.add_to(net)
     GeoJsonLayer(casing, name="SRN (density)", control=False,
                  style={"weight": 4.5, "opacity": 1.0, "lineJoin": "round"},

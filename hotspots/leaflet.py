@@ -50,7 +50,11 @@ ATTRIBUTION: dict[str, str] = {
                  "v3.0.",
     "ons": "Source: Office for National Statistics licensed under the Open Government Licence "
            "v.3.0. Contains OS data © Crown copyright and database right 2016.",
+    "ons_national": "Source: Office for National Statistics licensed under the Open Government "
+                    "Licence v3.0. Contains OS data © Crown copyright and database right 2024.",
     "os_roads": "Contains OS data © Crown copyright and database right 2024",
+    "hapms": "Contains National Highways data © Crown copyright and database right, licensed "
+             "under the Open Government Licence v3.0.",
     "national_highways": "Contains National Highways data © Crown copyright, licensed under OGL "
                          "v3.0. SRN graph by T. Strain, R.E. Wilson, R. Littleworth, "
                          "Transportation Research Record 2677(1), 2023",

@@ -309,7 +309,7 @@ def _add_base(m: folium.Map, base: BaseLayers, settings: Settings, *,
     # Leaflet draws every vector layer of a pane in one SVG stacked above that pane's images, so
     # the opaque background fills get a pane of their own below the density image.
     folium.map.CustomPane(_BASE_PANE, z_index=350, pointer_events=True).add_to(m)
-    ons = ATTRIBUTION["ons"]
+    ons = ATTRIBUTION["ons"] + " " + ATTRIBUTION["ons_national"]
     GeoJsonLayer(base.context, name="Neighbouring districts", control=False,
                  style={"color": "#9a9a94", "weight": 0.8, "fill": True,
                         "fillColor": "#e4e4df", "fillOpacity": 1.0},
@@ -336,7 +336,7 @@ def _add_base(m: folium.Map, base: BaseLayers, settings: Settings, *,
         GeoJsonLayer(base.motorways, name="Motorways",
                      style={"color": "#4a4a4a", "weight": 3.5, "opacity": 0.9,
                             "className": "hs-mway"},
-                     attribution=esc(ATTRIBUTION["os_roads"])).add_to(m)
+                     attribution=esc(ATTRIBUTION["hapms"])).add_to(m)
         GeoJsonLayer(base.junctions, name="SRN junctions",
                      point_style={"radius": 4, "color": "#262626", "weight": 1.5,
                                   "fillColor": "#ffffff", "fillOpacity": 1.0},

@@ -406,8 +406,8 @@ def resolve_auto(selection: Selection, store_dir: str | Path | None = None) -> A
     settings = selection.settings
     try:
         res = evaluate_store(store_dir or settings.store_dir, area=selection.area,
-                             settings=settings, methods=registry.backtest_methods(),
-                             **selection.crime_filter)
+                             settings=settings, forces=list(selection.all_forces),
+                             methods=registry.backtest_methods(), **selection.crime_filter)
     except StoreError:
         raise  # a damaged store is named, not hidden behind the fallback
     except HotspotsError as exc:

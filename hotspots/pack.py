@@ -50,8 +50,9 @@ DATA_CAVEATS: tuple[str, ...] = (
     "police.uk carries no serious-organised-crime marker: \"SOC-linked\" means Drugs and "
     "Possession of weapons, a proxy.",
     "Recorded crime reflects reporting and police activity as well as offending.",
-    "Trunk-road alignments of the SRN are approximate (derived from junctions and traffic "
-    "counter sites); motorway lines are surveyed (OS OpenRoads).",
+    "SRN roads are National Highways HAPMS sections (surveyed, March 2020); junction names "
+    "come from National Highways HATRIS; junction positions can sit a few hundred metres "
+    "from the carriageway at large interchanges.",
 )
 
 #: Sections of the pack, in order, with their headings.

@@ -66,7 +66,7 @@ from hotspots.snapshot import render_map_png
 from hotspots.spatial.corridors import corridor_bands, junction_stats
 from hotspots.spatial.grid import Grid
 from hotspots.spatial.places import load_places
-from hotspots.spatial.srn_graph import build_srn_graph
+from hotspots.spatial.srn_graph import srn_graph_for
 
 __all__ = ["PackInputs", "build_pack_inputs"]
 
@@ -298,7 +298,7 @@ def build_pack_inputs(selection: Selection, store_dir: str | os.PathLike | None 
         name="" if shown is None else shown.name,
         legend="Hotspot area" if shown is None else shown.legend, classes=classes,
         settings=settings, rule=rule)
-    graph = build_srn_graph(settings)
+    graph = srn_graph_for(settings, selection.all_forces)
     junctions, corridors = _junctions_and_corridors(sel, graph, radius=radius)
     title, method_text = _title_and_method(sel, density, shown, top=top)
     disruption, no_disruption = _disruption_sites(disruption, disruption_sites, sel, graph,

@@ -102,7 +102,8 @@ def load_incidents(store_dir: str | os.PathLike | None = None, *, start: str | N
         row must match both.
     area : str, optional
         None or "force" (the default): located rows inside the force area (``geometry``, or
-        the configured force's), plus the rows without a location - they were recorded by
+        the area of the ``forces`` asked for; the configured force's with ``"all"``), plus
+        the rows without a location - they were recorded by
         the force, so they count towards its totals. Rows the ingest buffer let in just
         outside the force area are left out, so the CLI and the dashboard count the same
         incidents. A district name (e.g. "Rugby"): located
@@ -159,6 +160,8 @@ def load_incidents(store_dir: str | os.PathLike | None = None, *, start: str | N
             raise ParameterError(f"unknown crime type(s) {', '.join(map(repr, unknown))}; "
                                  f"types in the store: {', '.join(known)}")
     held = store_forces(store)
+    # Whose area "force" and district names mean without a geometry: the forces asked for.
+    own = None if isinstance(forces, str) and forces == "all" else forces
     if isinstance(forces, str) and forces == "all":
         forces = held
     elif forces is None:
@@ -184,10 +187,11 @@ def load_incidents(store_dir: str | os.PathLike | None = None, *, start: str | N
         keep &= located
     if area is not None and area.strip().lower() == "none":
         return frame[keep].reset_index(drop=True)
-    whole_force = area is None or area.strip().lower() in ("force", "all", settings.force)
-    # Without a geometry, "force" and district names are the configured force's (a
-    # Selection passes the geometry of its own forces).
-    geom = area_geometry(area, settings) if geometry is None else geometry
+    mine = [settings.force] if own is None else list(forces)
+    whole_force = area is None or area.strip().lower() in ("force", "all", *mine)
+    # Without a geometry, "force" and district names are those of the forces asked for (the
+    # configured force's with ``forces="all"``); a Selection passes its own geometry.
+    geom = area_geometry(area, settings, forces=mine) if geometry is None else geometry
     idx = np.flatnonzero(keep & located)
     inside = np.zeros(len(frame), dtype=bool)
     if idx.size:

@@ -19,6 +19,7 @@ from hotspots.errors import InputError, ParameterError
 from hotspots.filemodes import private_dir
 from hotspots.gis import to_geojson, write_geopackage
 from hotspots.jsonvalue import json_value
+from hotspots.leaflet import ATTRIBUTION
 from hotspots.methods import MapMethod
 from hotspots.models.patrol import DEFAULT_RULE, PatrolRule, area_records
 from hotspots.pack import write_tasking_pack
@@ -168,9 +169,13 @@ def _write_gis_files(out: Path, inputs: PackInputs) -> tuple[list[str], str]:
     """Write ``hotspots.geojson``, ``hotspots.gpkg``, ``sites.csv`` and, with disruption
     sites, ``sites.geojson``; return the names written and what ``sites.csv`` holds."""
     names = ["hotspots.geojson", "hotspots.gpkg", "sites.csv"]
+    from hotspots.snapshot import attribution_lines
+
+    # The sources of what each file holds: crime, boundaries, place names; sites add the SRN.
+    sources = [*attribution_lines(roads=False), f"Place names: {ATTRIBUTION['osm']}"]
     _write_file(out, "hotspots.geojson", to_geojson(inputs.areas, metadata={
-        **inputs.params, "hotspot_method": json_value(inputs.areas.attrs.get("method", {}))},
-        marking=inputs.marking))
+        **inputs.params, "hotspot_method": json_value(inputs.areas.attrs.get("method", {})),
+        "attribution": sources}, marking=inputs.marking))
     layers: dict[str, gpd.GeoDataFrame] = {"hotspots": inputs.areas,
                                            "junctions": _junctions_gdf(inputs.junctions)}
     plan = inputs.disruption
@@ -183,7 +188,11 @@ def _write_gis_files(out: Path, inputs: PackInputs) -> tuple[list[str], str]:
                        + inputs.omitted.get("disruption", "no disruption sites") + "): rank, "
                        "locations, incidents, previous period, change, share, PAI, lon/lat")
     write_csv(plan, out / "sites.csv", inputs.marking)
-    _write_file(out, "sites.geojson", to_geojson(layers["sites"], marking=inputs.marking))
+    method = layers["sites"].attrs.get("method")
+    _write_file(out, "sites.geojson", to_geojson(layers["sites"], metadata={
+        **(method if isinstance(method, dict) else {"method": method}),
+        "attribution": attribution_lines(roads=True, junctions=True)},
+        marking=inputs.marking))
     return [*names, "sites.geojson"], ("disruption sites (hotspots.models.disruption, maximal "
                                        "covering): rank, name, type, roads, coverage, "
                                        "rationale, lon/lat")

@@ -216,11 +216,11 @@ def demand_layers(coverage: Coverage, names: Sequence[str], *, cell: float = DEM
 
 def srn_lines(graph: nx.MultiDiGraph, *, clip: BaseGeometry | None = None
               ) -> tuple[dict, dict]:
-    """The SRN roads the base map lacks: trunk A-roads and approximate motorway alignments.
+    """The SRN roads the base map lacks: trunk A-roads, and approximate motorway alignments.
 
-    The base layers draw the surveyed motorways (OS OpenRoads); trunk roads and motorway links
-    beyond that extract have only an alignment derived from junctions and traffic counters, so
-    they are drawn dashed.
+    The base layers draw the motorways; this adds the trunk roads' main carriageways
+    (surveyed HAPMS sections in the national graph) and any alignment derived from junctions
+    and traffic counters (a graph without the national layers), marked ``approximate``.
 
     Parameters
     ----------
@@ -232,23 +232,32 @@ def srn_lines(graph: nx.MultiDiGraph, *, clip: BaseGeometry | None = None
     Returns
     -------
     (dict, dict)
-        WGS84 FeatureCollections: one (multi)line per road (escaped ``tooltip``), and one
-        ``label`` point per road (its ref, escaped).
+        WGS84 FeatureCollections: one (multi)line per road and alignment kind (escaped
+        ``tooltip``, ``approximate``), and one ``label`` point per road (its ref, escaped).
     """
     from hotspots.spatial.road_lines import edge_table
 
     et = edge_table(graph)
-    et = et[(et["road_class"] != "motorway") | (et["geometry_source"] != "surveyed")]
+    approx = et["geometry_source"] == "approximate"
+    # road_class "trunk" is a main carriageway: slips and roundabouts are "link".
+    et = et.assign(approximate=approx)[approx | (et["road_class"] == "trunk")]
     if clip is not None and len(et):
         et = et[shapely.intersects(et.geometry.to_numpy(), clip)]
     lines, line_props, points, point_props = [], [], [], []
-    for ref, part in et.groupby("ref", sort=True):
-        merged = shapely.line_merge(shapely.union_all(part.geometry.to_numpy()))
-        lines.append(merged.simplify(15.0))
-        kind = "trunk road" if (part["road_class"] == "trunk").all() else "SRN road"
-        line_props.append({"tooltip": esc(f"{ref} ({kind}, approximate alignment)")})
-        pieces = sorted(getattr(merged, "geoms", [merged]), key=lambda g: -g.length)
-        points.append(pieces[0].interpolate(0.5, normalized=True))
+    for ref, by_ref in et.groupby("ref", sort=True):
+        longest = None
+        for is_approx, part in by_ref.groupby("approximate", sort=True):
+            merged = shapely.line_merge(shapely.union_all(part.geometry.to_numpy()))
+            lines.append(merged.simplify(15.0))
+            kind = "trunk road" if (part["road_class"] == "trunk").all() else "SRN road"
+            line_props.append({"tooltip": esc(f"{ref} ({kind}"
+                                              + (", approximate alignment)" if is_approx
+                                                 else ")")),
+                               "approximate": bool(is_approx)})
+            piece = max(getattr(merged, "geoms", [merged]), key=lambda g: g.length)
+            if longest is None or piece.length > longest.length:
+                longest = piece
+        points.append(longest.interpolate(0.5, normalized=True))
         point_props.append({"label": esc(ref)})
     return _geojson(lines, line_props), _geojson(points, point_props)
 
@@ -449,17 +458,27 @@ def disruption_map(*, base: BaseLayers, view: BaseGeometry, coverage: Coverage,
 
 
 def _trunk_roads(graph: nx.MultiDiGraph, view: BaseGeometry) -> folium.FeatureGroup | None:
-    """The dashed trunk roads and their names within 25 km of the view (None if there are none)."""
+    """The trunk roads (approximate alignments dashed) and their names within 25 km of the
+    view (None if there are none)."""
     lines, labels = srn_lines(graph, clip=view.buffer(25_000))
     if not lines["features"]:
         return None
-    roads = folium.FeatureGroup(name="Trunk roads (approximate alignment)",
+    approx = any(f["properties"]["approximate"] for f in lines["features"])
+    roads = folium.FeatureGroup(name="Trunk roads" + (" (dashed: approximate alignment)"
+                                                      if approx else ""),
                                 overlay=True, control=True, show=True)
-    GeoJsonLayer(lines, name="Trunk roads", control=False,
-                 style={"color": ROAD_COLOUR, "weight": 3.5, "opacity": 0.9,
-                        "dashArray": APPROXIMATE_DASH, "lineCap": "butt",
-                        "className": "hs-trunk"},
-                 attribution=esc(ATTRIBUTION["national_highways"])).add_to(roads)
+    for dashed in (False, True):
+        feats = [f for f in lines["features"] if f["properties"]["approximate"] == dashed]
+        if not feats:
+            continue
+        style = {"color": ROAD_COLOUR, "weight": 3.5, "opacity": 0.9, "lineCap": "butt",
+                 "className": "hs-trunk"}
+        if dashed:
+            style["dashArray"] = APPROXIMATE_DASH
+        GeoJsonLayer({"type": "FeatureCollection", "features": feats}, name="Trunk roads",
+                     control=False, style=style,
+                     attribution=esc(ATTRIBUTION["national_highways"] if dashed
+                                     else ATTRIBUTION["hapms"])).add_to(roads)
     GeoJsonLayer(labels, name="Trunk road names", point="label",
                  label_class="hs-mlabel", control=False, interactive=False).add_to(roads)
     return roads

@@ -74,7 +74,12 @@ ATTRIBUTION: dict[str, str] = {
     "ons": "ONS boundaries: Source: Office for National Statistics licensed under the Open "
            "Government Licence v.3.0. Contains OS data © Crown copyright and database right "
            "2012/2014/2016.",
+    "ons_national": "ONS force areas and districts: Source: Office for National Statistics "
+                    "licensed under the Open Government Licence v3.0. Contains OS data © Crown "
+                    "copyright and database right 2024.",
     "os_roads": "OS OpenRoads: Contains OS data © Crown copyright and database right 2024",
+    "hapms": "National Highways HAPMS roads: Contains National Highways data © Crown copyright "
+             "and database right, licensed under the Open Government Licence v3.0.",
     "national_highways": "Contains National Highways data © Crown copyright, licensed under "
                          "OGL v3.0. SRN graph by T. Strain, R.E. Wilson, R. Littleworth, "
                          "Transportation Research Record 2677(1), 2023, "
@@ -107,13 +112,14 @@ def attribution_lines(*, roads: bool = True, junctions: bool = False,
                       services: bool = False, streets: bool = False) -> list[str]:
     """Return the attribution statements for the layers a map or report shows.
 
-    police.uk and ONS always apply (crime data and boundaries); OS OpenRoads when motorways are
-    drawn; National Highways when SRN junctions are; OpenStreetMap when services are, and
-    OpenStreetMap with the ONS wards when the street basemap is.
+    police.uk and ONS always apply (crime data, the detailed and the national boundaries);
+    National Highways HAPMS when the SRN's roads are drawn; National Highways (HATRIS) when
+    SRN junctions are; OpenStreetMap when services are, and OpenStreetMap with the ONS wards
+    when the street basemap is.
     """
-    keys = ["police_uk", "ons"]
+    keys = ["police_uk", "ons", "ons_national"]
     if roads:
-        keys.append("os_roads")
+        keys.append("hapms")
     if junctions:
         keys.append("national_highways")
     if services:

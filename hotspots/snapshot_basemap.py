@@ -7,7 +7,6 @@ matplotlib paths and lines.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -19,7 +18,6 @@ from matplotlib.path import Path as MplPath
 from shapely.geometry.base import BaseGeometry
 
 from hotspots.config import Settings
-from hotspots.errors import InputError
 from hotspots.spatial.boundaries import area_geometry, context_districts, forces_districts
 
 # Basemap colours, matching the dashboard's map (hotspots.maps).
@@ -91,7 +89,7 @@ def halo(width: float = 2.5, colour: str = "white") -> list:
 
 
 class Basemap:
-    """The shipped boundaries and motorways within a view."""
+    """The shipped boundaries and motorways (National Highways HAPMS) within a view."""
 
     def __init__(self, settings: Settings, view: tuple[float, float, float, float],
                  forces: Sequence[str] | None = None) -> None:
@@ -141,11 +139,9 @@ class Basemap:
                         path_effects=halo(2.0), clip_on=True)
 
     def draw_roads(self, ax, services: bool) -> None:
-        path = Path(self.settings.data_dir) / "roads" / "motorways.parquet"
-        if not path.is_file():
-            raise InputError(f"{path}: road layer not found (is the data/ folder complete?)")
-        mways = gpd.read_parquet(path)
-        mways = mways[mways.intersects(self.box.buffer(2000))]
+        from hotspots.base_layers import srn_context
+
+        mways, _, svc = srn_context(self.settings, self.box.buffer(2000))
         segs = line_coords(mways.geometry)
         if segs:
             for colour, width, z in (("white", 3.2, 6), (ROAD, 1.9, 6.1)):
@@ -153,8 +149,7 @@ class Basemap:
                                                  zorder=z, capstyle="round",
                                                  joinstyle="round"))
         inset = self._inset(0.02)
-        for ref, part in mways.groupby("ref", sort=True):
-            line = shapely.line_merge(shapely.union_all(part.geometry.to_numpy()))
+        for ref, line in zip(mways["ref"], mways.geometry, strict=True):
             pieces = sorted(getattr(line, "geoms", [line]), key=lambda g: -g.length)
             for piece in pieces[:2]:
                 if piece.length < 6000 and piece is not pieces[0]:
@@ -166,13 +161,6 @@ class Basemap:
                             bbox={"boxstyle": "round,pad=0.18", "fc": ROAD, "ec": "white",
                                   "lw": 0.6})
         if services:
-            path = Path(self.settings.data_dir) / "roads" / "osm_services.parquet"
-            if not path.is_file():
-                raise InputError(f"{path}: road layer not found (is the data/ folder "
-                                 "complete?)")
-            svc = gpd.read_parquet(path)
-            if "name_is_placeholder" in svc.columns:
-                svc = svc[~svc["name_is_placeholder"].astype(bool)]
             svc = svc[svc.intersects(self.box)]
             ax.scatter(svc.geometry.x, svc.geometry.y, marker="s", s=22, c="white",
                        edgecolors=SERVICES, linewidths=0.9, zorder=7)

@@ -9,6 +9,8 @@ police.uk monthly files, gzipped). Writes:
 - ``data/boundaries/national/forces.parquet``: the 43 police force areas (``code``, ``name``).
 - ``data/boundaries/national/districts.parquet``: the 318 local authority districts with their
   force (``code``, ``name``, ``force_code``).
+- ``data/boundaries/national/lsoa2021.parquet``: the 35,672 LSOA 2021 polygons (BSC) with
+  their force (``code``, ``name``, ``force_code``), for LSOA Gi* of any force.
 - ``tests/fixtures/police_uk/2025-0M-<force>-street.csv``: a few hundred rows of two forces
   (Essex, West Mercia), including rows outside the force's own area and rows without a
   location, for the tests. No other force's crime is copied into the project.
@@ -59,6 +61,17 @@ def boundaries(src: Path, out: Path) -> gpd.GeoDataFrame:
     return forces
 
 
+def lsoas(src: Path, out: Path) -> None:
+    """Write the LSOA 2021 polygons with the force holding each."""
+    lsoa = gpd.read_parquet(src / "national" / "boundaries" / "lsoa2021_bsc.parquet").to_crs(BNG)
+    lsoa = lsoa.rename(columns={"LSOA21CD": "code", "LSOA21NM": "name",
+                                "PFA24CD": "force_code"})[
+        ["code", "name", "force_code", "geometry"]].sort_values("code").reset_index(drop=True)
+    dest = out / "boundaries" / "national"
+    dest.mkdir(parents=True, exist_ok=True)
+    lsoa.to_parquet(dest / "lsoa2021.parquet", compression="zstd", index=False)
+
+
 def fixtures(src: Path, out: Path, forces: gpd.GeoDataFrame) -> None:
     """Cut a few hundred police.uk rows per fixture force, byte for byte."""
     rng = np.random.default_rng(20250101)
@@ -99,6 +112,7 @@ def main() -> None:
     ap.add_argument("--fixtures", default=ROOT / "tests" / "fixtures", type=Path)
     args = ap.parse_args()
     forces = boundaries(args.source, args.out)
+    lsoas(args.source, args.out)
     fixtures(args.source, args.fixtures, forces)
 
 

@@ -140,9 +140,9 @@ def checkout_changes(before: dict, after: dict, allowed: tuple[str, ...] = ()) -
 
 # ------------------------------------------------------------------------ road graphs
 
-def hand_graph(lines, *, road_class="motorway", ref="M1", names=None):
+def hand_graph(lines, *, road_class="motorway", ref="M1", names=None, source="surveyed"):
     """Tiny osmnx graph from coordinate lists (both directions); ``names`` maps a node
-    coordinate to a junction name."""
+    coordinate to a junction name; ``source`` is every edge's ``geometry_source``."""
     import geopandas as gpd
     import osmnx as ox
     from shapely.geometry import LineString
@@ -168,7 +168,7 @@ def hand_graph(lines, *, road_class="motorway", ref="M1", names=None):
             rows.append({"u": u, "v": v, "key": 0, "ref": ref, "road_class": road_class,
                          "length": g.length, "speed_kph": speed,
                          "travel_time": g.length / (speed / 3.6), "geometry": geom,
-                         "geometry_source": "surveyed"})
+                         "geometry_source": source})
     e = gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:27700").set_index(
         ["u", "v", "key"])
     n = gpd.GeoDataFrame.from_dict(nodes, orient="index")

@@ -206,7 +206,7 @@ def test_corridor_neighbours_toggle_changes_counts(app):
     _corridors(app)
     before = _junction_table(app).set_index("Junction")["Incidents"]
     incidents = int(_metric(app, "Incidents").replace(",", ""))
-    assert "only (neighbouring forces not included)" in _legend(_map_page(app))
+    assert "(neighbouring forces not included)" in _legend(_map_page(app))
 
     app.toggle(key="cor_neighbours").set_value(True).run()
     assert not app.exception and not app.error, _errors(app)

@@ -129,8 +129,9 @@ def test_map_popup_shows_markup_as_text(browser, data_dir):
 
 def test_corridors_view_draws_the_srn(first_run_server, browser, artifacts):
     server = first_run_server
-    """Switch to Corridors: the SRN lines, dashed approximate alignments and junction circles
-    are drawn in the Leaflet map, the table and charts render, a toggle re-renders quickly."""
+    """Switch to Corridors: the SRN lines (HAPMS, surveyed: none dashed as approximate) and
+    junction circles are drawn in the Leaflet map, the table and charts render, a toggle
+    re-renders quickly."""
     from playwright.sync_api import expect
 
     # Tall enough for the map, the junction table and the band charts in one screenshot.
@@ -149,9 +150,9 @@ def test_corridors_view_draws_the_srn(first_run_server, browser, artifacts):
             "ps => ps.filter(p => { const b = p.getBBox(); return b.width + b.height > 2; })"
             ".length")
         assert drawn > 30, f"only {drawn} SRN paths have a visible extent"
+        # Every carriageway is a surveyed HAPMS section: no derived alignment is left.
         dashed = frame.locator("path.hs-srn-approx")
-        assert dashed.count() > 3
-        assert dashed.first.get_attribute("stroke-dasharray") == "8 5"
+        assert dashed.count() == 0
         assert frame.locator("path.hs-junction").count() > 10
         assert frame.locator(".hs-rank").count() == 10
         page.get_by_test_id("stDataFrame").wait_for()

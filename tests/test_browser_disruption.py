@@ -45,8 +45,9 @@ def test_disruption_view_draws_numbered_sites(server, browser, artifacts):
         assert outlines.evaluate_all(
             "ps => ps.filter(p => { const b = p.getBBox(); return b.width * b.height > 4; })"
             ".length") == 5
-        assert frame.locator("path.hs-trunk").count() > 0  # trunk roads drawn, dashed
-        assert frame.locator("path.hs-trunk").first.get_attribute("stroke-dasharray") == "8 5"
+        # Trunk roads drawn, solid: HAPMS surveys every carriageway.
+        assert frame.locator("path.hs-trunk").count() > 0
+        assert frame.locator("path.hs-trunk").first.get_attribute("stroke-dasharray") is None
         assert frame.locator("path.hs-circ").count() > 20  # demand aggregated by square
 
         frame.locator(".hs-site span").filter(has_text=re.compile(r"^1$")).click()

@@ -124,8 +124,14 @@ def test_unknown_area_names_the_districts(store, settings):
 
 
 def test_neighbouring_forces_are_opt_in(store, settings):
-    # m-apr (Redditch) is outside the force area, so the area filter leaves it out.
-    assert _ids(load_incidents(store, forces=["west-mercia"], settings=settings)) == ["m-jan"]
+    # Asked for alone, a force's "force" area is its own: m-apr (Redditch) lies in West
+    # Mercia, m-jan (a West Mercia row in Stratford) does not.
+    assert _ids(load_incidents(store, forces=["west-mercia"], settings=settings)) == ["m-apr"]
+    # With the configured force's area given, the neighbour's row inside it is found.
+    from hotspots.spatial.boundaries import area_geometry
+
+    assert _ids(load_incidents(store, forces=["west-mercia"], settings=settings,
+                               geometry=area_geometry(None, settings))) == ["m-jan"]
     both = load_incidents(store, forces="all", start="2025-01", end="2025-01",
                           settings=settings)
     assert _ids(both) == ["m-jan", "w-jan"]

@@ -210,7 +210,25 @@ def test_trunk_roads_from_the_graph(settings):
     lines, labels = site_maps.srn_lines(corridor_graph(settings))
     refs = {f["properties"]["label"] for f in labels["features"]}
     assert {"A46", "A5", "A45"} <= refs
-    assert not {"M40", "M42"} & refs  # surveyed motorways are the base map's
-    assert all("approximate alignment" in f["properties"]["tooltip"]
-               for f in lines["features"])
+    assert not {"M40", "M42"} & refs  # motorways are the base map's
+    # The national (HAPMS) graph: every trunk carriageway is surveyed, drawn solid.
+    assert lines["features"] and not any(f["properties"]["approximate"]
+                                         for f in lines["features"])
+    assert not any("approximate" in f["properties"]["tooltip"] for f in lines["features"])
     assert len(lines["features"]) == len(labels["features"])
+
+
+def test_derived_trunk_alignments_are_marked_approximate():
+    import networkx as nx
+    from support import hand_graph
+
+    G = nx.disjoint_union_all([
+        hand_graph([[(0, 0), (1000, 0)]], road_class="trunk", ref="A46", source="approximate"),
+        hand_graph([[(1000, 0), (2000, 0)]], road_class="trunk", ref="A46"),
+        hand_graph([[(0, 0), (0, 1000)]], road_class="motorway", ref="M6")])
+    lines, labels = site_maps.srn_lines(G)
+    kinds = sorted((f["properties"]["tooltip"], f["properties"]["approximate"])
+                   for f in lines["features"])
+    assert kinds == [("A46 (trunk road)", False),
+                     ("A46 (trunk road, approximate alignment)", True)]
+    assert [f["properties"]["label"] for f in labels["features"]] == ["A46"]

@@ -225,3 +225,47 @@ def test_national_graph_is_cached_per_forces_and_buffer(settings):
     wider = build_srn_graph(settings, forces=["essex"], buffer_m=5000)
     assert wider.number_of_edges() > a.number_of_edges()
     assert a.graph["forces"] == ["essex"] and wider.graph["buffer_m"] == 5000
+
+
+def test_lsoa_gistar_of_a_region_analyses_every_force_lsoas(fixture_store, capsys, region,
+                                                             data_dir):
+    d = _run_json(capsys, "gistar", "--store", str(fixture_store), "--region", region,
+                  "--units", "lsoa", *_PERIOD)
+    lsoas = gpd.read_parquet(data_dir / "boundaries" / "national" / "lsoa2021.parquet")
+    both = lsoas["force_code"].isin(["E23000028", "E23000016"]).sum()  # Essex, West Mercia
+    assert d["params"]["n_features"] == both
+    essex = _run_json(capsys, "gistar", "--store", str(fixture_store), "--force", "essex",
+                      "--units", "lsoa", *_PERIOD)
+    assert essex["params"]["n_features"] == (lsoas["force_code"] == "E23000028").sum()
+
+
+def test_auto_back_test_of_a_region_reads_every_force(fixture_store, settings, region,
+                                                       monkeypatch):
+    from hotspots import methods
+    from hotspots.config import load_settings
+    from hotspots.selection import Selection
+
+    seen = {}
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        raise NoDataError("spied")
+
+    monkeypatch.setattr(methods, "evaluate_store", spy)
+    own = load_settings().with_(data_dir=settings.data_dir, store_dir=fixture_store)
+    sel = Selection.build(own, region=region, start="2025-01", end="2025-02",
+                          groups=["acquisitive"])
+    assert methods.resolve_auto(sel).rule.startswith("auto: no back-test possible")
+    assert seen["forces"] == ["essex", "west-mercia"]
+
+
+def test_report_geojson_names_the_sources_it_holds(fixture_store, tmp_path, region):
+    from hotspots.leaflet import ATTRIBUTION
+
+    out = tmp_path / "report"
+    assert cli.main(["report", "--store", str(fixture_store), "--region", region, *_PERIOD,
+                     "--out", str(out)]) == 0
+    hot = json.loads((out / "hotspots.geojson").read_text(encoding="utf-8"))["metadata"]
+    assert ATTRIBUTION["ons_national"] in " ".join(hot["attribution"])
+    sites = json.loads((out / "sites.geojson").read_text(encoding="utf-8"))["metadata"]
+    assert ATTRIBUTION["hapms"] in " ".join(sites["attribution"])

@@ -15,7 +15,7 @@ from support import app_errors as _errors
 from support import map_legend as _legend
 from support import map_page as _map_page
 
-from hotspots import base_layers, viewstate
+from hotspots import base_layers, viewstate, wording
 from hotspots.ingest import ingest
 from hotspots.spatial import boundaries
 from hotspots.spatial.crs import to_bng
@@ -232,3 +232,60 @@ def test_force_and_region_round_trip_in_the_link():
     bad = viewstate.decode({"region": "atlantis", "force": "Essex"}, choices)
     assert (bad.state.force, bad.state.region) == ("essex", "")
     assert any("Region “atlantis”" in n for n in bad.notes)
+
+
+def _view(at: AppTest, view: str) -> AppTest:
+    at.radio(key="view").set_value(view).run()
+    assert not at.exception, at.exception
+    assert not _errors(at), _errors(at)
+    return at
+
+
+def _graph_forces(data_dir, forces) -> dict[str, str]:
+    """Each junction of the forces' HAPMS graph as the table labels it (name, alias in
+    brackets) -> its force (the library's own graph)."""
+    from hotspots.config import load_settings
+    from hotspots.spatial.srn_graph import srn_graph_for
+
+    G = srn_graph_for(load_settings(env={}).with_(data_dir=data_dir), forces)
+    return {d["name"] + (f" ({d['alias']})" if d.get("alias") else ""): d["force"]
+            for _, d in G.nodes(data=True) if d.get("kind") == "junction"}
+
+
+def test_corridors_of_another_force_use_its_own_srn(stores, monkeypatch, tmp_path, data_dir):
+    at = _view(_open(monkeypatch, tmp_path, stores["essex"], data_dir), "Corridors")
+    table = at.dataframe[0].value
+    assert "Force" not in table.columns  # one force: no force column
+    names = _graph_forces(data_dir, ["essex"])
+    assert len(table) and set(table["Junction"]) <= set(names)
+    # Junctions ranked are the force's own or within the radius of it: none of Warwickshire's.
+    assert not any("M6 J" in j or "M40" in j for j in table["Junction"])
+    legend = _legend(_map_page(at))
+    assert f"Incidents by force: Essex {_expected_incidents('essex'):,} (neighbouring" in legend
+    assert "National Highways" in _map_page(at)
+
+
+def test_a_region_spans_corridors_and_disruption_with_force_labels(stores, monkeypatch,
+                                                                   tmp_path, data_dir):
+    regions = '\n[regions]\n"Two shires" = ["essex", "west-mercia"]\n'
+    at = _open(monkeypatch, tmp_path, stores["two"], data_dir, regions)
+    at.selectbox(key="scope").set_value(compute.REGION_PREFIX + "two-shires").run()
+    essex, mercia = _expected_incidents("essex"), _expected_incidents("west-mercia")
+
+    _view(at, "Corridors")
+    table = at.dataframe[0].value
+    # The graph spans both forces (junctions within the radius in a neighbour name theirs).
+    assert {"Essex", "West Mercia"} <= set(table["Force"])
+    names = _graph_forces(data_dir, ["essex", "west-mercia"])
+    for junction, force in zip(table["Junction"], table["Force"], strict=True):
+        assert force == (wording.force_name(names[junction]) if names[junction] else "")
+    captions = " ".join(c.value for c in at.caption).replace("\\", "")
+    assert f"Incidents by force: Essex {essex:,}; West Mercia {mercia:,}." in captions
+    assert f"Essex {essex:,}; West Mercia {mercia:,}" in _legend(_map_page(at))
+
+    _view(at, "Disruption")
+    sites = at.table[0].value
+    assert "Force" in sites.columns and set(sites["Force"]) <= {"Essex", "West Mercia", ""}
+    assert set(sites["Force"]) & {"Essex", "West Mercia"}
+    captions = " ".join(c.value for c in at.caption).replace("\\", "")
+    assert f"Incidents by force: Essex {essex:,}; West Mercia {mercia:,}." in captions

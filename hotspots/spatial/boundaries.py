@@ -23,6 +23,7 @@ _FILES = {
     "context": "lad_context.parquet",
     "forces": "national/forces.parquet",
     "national_districts": "national/districts.parquet",
+    "national_lsoa": "national/lsoa2021.parquet",
 }
 
 
@@ -39,12 +40,14 @@ def load_boundary(kind: str, settings: Settings) -> gpd.GeoDataFrame:
 
     Parameters
     ----------
-    kind : {"county", "districts", "lsoa", "context", "forces", "national_districts"}
+    kind : {"county", "districts", "lsoa", "context", "forces", "national_districts", \
+"national_lsoa"}
         ``county`` is the detailed area of the force the shipped crime is for (column
         ``name``: the force); ``districts`` its districts (columns ``code``, ``name``);
         ``lsoa`` its LSOA 2011 polygons; ``context`` the local authority districts around it,
         for map context only; ``forces`` the 43 force areas of England and Wales (``code``,
         ``name``: ONS); ``national_districts`` their 318 districts (``code``, ``name``,
+        ``force_code``); ``national_lsoa`` the LSOA 2021 polygons (``code``, ``name``,
         ``force_code``).
     settings : Settings
 
@@ -119,6 +122,35 @@ def force_districts(force: str, settings: Settings) -> gpd.GeoDataFrame:
     d = national_districts(settings.data_dir)
     own = d[d["force_code"] == force_registry.INFO[slug].ons_code]
     return own[["code", "name", "geometry"]].reset_index(drop=True).copy()
+
+
+def forces_lsoas(forces: str | tuple[str, ...] | list[str] | None, settings: Settings
+                 ) -> gpd.GeoDataFrame:
+    """Return the LSOAs of the forces (``code``, ``name``, ``force``: its slug, geometry; a
+    copy): the shipped detailed LSOA 2011 polygons for the one force they are shipped for,
+    else the national LSOA 2021 ones (ONS BSC) of every selected force.
+
+    Raises
+    ------
+    InputError
+        The national LSOA layer is missing.
+    """
+    chosen = [force_registry.force_info(f).slug for f in _forces(forces, settings)]
+    if chosen == [detailed_force(settings)] and \
+            (settings.data_dir / "boundaries" / _FILES["lsoa"]).is_file():
+        out = load_boundary("lsoa", settings)[["code", "name", "geometry"]]
+        out["force"] = chosen[0]
+        return out
+    path = settings.data_dir / "boundaries" / _FILES["national_lsoa"]
+    if not path.is_file():
+        raise InputError(f"{path}: national LSOA layer not found (rebuild it with "
+                         "scripts/prepare_national.py)")
+    by_code = {force_registry.INFO[f].ons_code: f for f in chosen}
+    layer = load_boundary("national_lsoa", settings)
+    own = layer[layer["force_code"].isin(list(by_code))]
+    out = own.assign(force=own["force_code"].map(by_code))[["code", "name", "force",
+                                                            "geometry"]]
+    return out.reset_index(drop=True)
 
 
 def _forces(forces: str | tuple[str, ...] | list[str] | None, settings: Settings

@@ -80,7 +80,7 @@ ALIASES_FILE = "junction_aliases.csv"
 
 # Bump when the build changes what it produces, so stale caches are not reused.
 _BUILD_VERSION = "3"
-_NATIONAL_VERSION = "1"
+_NATIONAL_VERSION = "4"
 
 #: Metres of road kept around the forces' areas in the national graph: routes that leave and
 #: re-enter the area, and the junctions just over the border, stay in.
@@ -648,10 +648,11 @@ def srn_graph_for(settings: Settings, forces: Sequence[str], *,
                   buffer_m: float = DEFAULT_BUFFER_M) -> nx.MultiDiGraph:
     """The SRN graph for a selection's forces.
 
-    The shipped extent's graph when the forces are just the one it is shipped for (its
-    figures stay as they were); otherwise the national (HAPMS) graph of the forces plus
-    ``buffer_m``; or, with ``extract``, the graph of an OpenStreetMap extract (the only way for
-    the Welsh forces), clipped to the forces' areas plus ``buffer_m``. Nodes carry ``force``.
+    The national (HAPMS) graph of the forces plus ``buffer_m``, for every English force,
+    the shipped extent's included (its services also from the shipped OpenStreetMap layer);
+    or, with ``extract``, the graph of an OpenStreetMap extract (the only way for the Welsh
+    forces), clipped to the forces' areas plus ``buffer_m``. Only a data folder without the
+    national layers falls back to the shipped extent's derived graph. Nodes carry ``force``.
 
     Raises
     ------
@@ -668,7 +669,8 @@ def srn_graph_for(settings: Settings, forces: Sequence[str], *,
         G = graph_from_osm(extract, area=area, settings=settings)
         _label_forces(G, settings)
         return G
-    if slugs == (detailed_force(settings),) and all(
+    national = all((settings.data_dir / "roads" / f).is_file() for f in NATIONAL_FILES.values())
+    if not national and slugs == (detailed_force(settings),) and all(
             (settings.data_dir / "roads" / f).is_file() for f in ROAD_FILES.values()):
         return build_srn_graph(settings)
     return build_srn_graph(settings, forces=slugs, buffer_m=buffer_m)
@@ -722,6 +724,7 @@ def _national_graph(settings: Settings, *, area: str | BaseGeometry | None, cach
         raise InputError(f"{missing[0]}: national road layer not found (rebuild it with "
                          "scripts/build_srn_national.py)")
     aliases = read_aliases(settings)
+    services_file = settings.data_dir / "roads" / ROAD_FILES["services"]
     cache_file = None
     if cache:
         # Keyed by what decides the extent (the boundary files, forces, buffer, area), so a
@@ -729,6 +732,8 @@ def _national_graph(settings: Settings, *, area: str | BaseGeometry | None, cach
         boundaries = {"forces": settings.data_dir / "boundaries" / "national" / "forces.parquet"}
         if detailed_force(settings) in slugs:
             boundaries["county"] = settings.data_dir / "boundaries" / "county.parquet"
+        if services_file.is_file():
+            boundaries["osm_services"] = services_file
         where = area.wkb_hex if isinstance(area, BaseGeometry) else area
         key = _hash_inputs({**paths, **boundaries},
                            {"version": _NATIONAL_VERSION, "speeds": SPEEDS_KPH,
@@ -748,6 +753,8 @@ def _national_graph(settings: Settings, *, area: str | BaseGeometry | None, cach
     try:
         G = graph_from_sections(layers["sections"], layers["links"], layers["sites"], extent,
                                 force_areas=force_areas(settings), aliases=aliases,
+                                osm_services=(_read_layer(services_file)
+                                              if services_file.is_file() else None),
                                 attrs={"forces": slugs, "buffer_m": float(buffer_m),
                                        "forces_without_srn": [s for s in slugs
                                                               if s not in english]})

@@ -26,22 +26,27 @@ from hotspots.spatial.road_lines import (
     SPEEDS_KPH,
     RoadLine,
     assemble_lines,
+    line_tree,
     lines_to_graph,
     node_key,
     split_lines,
 )
 from hotspots.spatial.road_names import (
+    ROAD_IN_TEXT,
     disambiguate,
     junction_label,
     norm_ref,
+    road_class_of,
     road_sort_key,
 )
 
 __all__ = [
+    "HAPMS_ATTRIBUTION",
     "NATIONAL_FILES",
     "OSM_HINT",
     "forces_at",
     "graph_from_sections",
+    "srn_layers",
 ]
 
 #: National road layers, under ``settings.data_dir / "roads"`` (``scripts/build_srn_national.py``).
@@ -74,7 +79,18 @@ _END_GROUP_M = 400.0
 _SERVICES_GROUP_M = 2000.0
 _SERVICES = re.compile(r"([A-Z][A-Za-z'.]+(?:\s+[A-Z][A-Za-z'.]+){0,3})\s+Services\b")
 _NOT_A_NAME = {"Entry", "Exit", "Slip", "Northbound", "Southbound", "Eastbound", "Westbound",
-               "From", "To", "Start", "End", "And", "Of", "The", "Road", "Link", "M", "Way"}
+               "From", "To", "Start", "End", "And", "Of", "The", "Road", "Link", "M", "Way",
+               "On", "Off", "Nb", "Sb", "Eb", "Wb"}
+
+# A services area mapped by OpenStreetMap is joined to the SRN within this distance (farther ones
+# are truck stops on local roads); one within OSM_SERVICES_SAME_M of a HAPMS-named services
+# area is that area.
+OSM_SERVICES_SNAP_M = 1000.0
+OSM_SERVICES_SAME_M = 2000.0
+
+#: The HAPMS / HATRIS / WebTRIS licence line (``SOURCES.md`` of the upstream data).
+HAPMS_ATTRIBUTION = ("Contains National Highways data © Crown copyright and database right, "
+                     "licensed under the Open Government Licence v3.0.")
 
 _FUNCTION_CLASS = {"slip": "link", "roundabout": "link", "layby": "link"}
 
@@ -205,7 +221,7 @@ def _services_groups(lines: list[RoadLine]) -> list[tuple[str, str, np.ndarray, 
         if ln.attrs["function"] != "slip":
             continue
         for m in _SERVICES.finditer(ln.attrs["name"]):
-            words = [w for w in m.group(1).split() if w.strip(".") not in _NOT_A_NAME]
+            words = [w for w in m.group(1).split() if w.strip(".").title() not in _NOT_A_NAME]
             if words:
                 found[(" ".join(words).title(), ln.attrs["ref"])].append(i)
                 break
@@ -343,11 +359,58 @@ def _join_junctions(lines: list[RoadLine], cxy: dict[int, np.ndarray], labels: d
     return lines + conns, known
 
 
+def _join_osm_services(lines: list[RoadLine], services: gpd.GeoDataFrame, extent: BaseGeometry,
+                       known: dict[tuple, dict]) -> tuple[list[RoadLine], list[str]]:
+    """Add the named OpenStreetMap services areas in ``extent`` that HAPMS does not name, each
+    joined by a connector to the nearest carriageway of the road its name gives (else the
+    nearest SRN road) within :data:`OSM_SERVICES_SNAP_M`; ``known`` gains their nodes.
+
+    Returns the lines (cut at the joins, plus the connectors) and the names left out as off
+    the SRN.
+    """
+    named = services[~services["name_is_placeholder"].astype(bool)] \
+        if "name_is_placeholder" in services else services
+    named = named[named.intersects(extent)]
+    # A services area drawn twice (one point per carriageway) is one area, as is one HAPMS names.
+    taken = [np.array(k[:2]) for k, v in known.items() if v["kind"] == "services"]
+    tree, geoms = line_tree(lines)
+    refs = np.array([ln.attrs["ref"] for ln in lines])
+    requests, chosen, skipped = [], [], []
+    for row in named.itertuples():
+        p = row.geometry
+        if taken and np.hypot(*(np.array(taken) - (p.x, p.y)).T).min() <= OSM_SERVICES_SAME_M:
+            continue
+        hint = [norm_ref(h) for h in ROAD_IN_TEXT.findall(str(row.name))]
+        idx = np.flatnonzero(np.isin(refs, hint)) if hint else np.array([], int)
+        if not len(idx):
+            idx = tree.query(p, predicate="dwithin", distance=OSM_SERVICES_SNAP_M)
+        dist = shapely.distance(geoms[idx], p) if len(idx) else np.array([np.inf])
+        if dist.min() > OSM_SERVICES_SNAP_M:
+            skipped.append(str(row.name))
+            continue
+        j = int(idx[int(np.argmin(dist))])
+        taken.append(np.array([p.x, p.y]))
+        chosen.append((row, lines[j].attrs["ref"]))
+        requests.append((j, float(geoms[j].project(p))))
+    lines, where = split_lines(lines, requests)
+    for n, ((row, ref), end) in enumerate(zip(chosen, where, strict=True)):
+        pos = np.array([row.geometry.x, row.geometry.y])
+        known[node_key(*pos)] = {"osmid": 40_000_000 + n, "name": str(row.name),
+                                 "kind": "services", "roads": ref, "alias": "",
+                                 "operator": str(getattr(row, "operator", "") or "")}
+        conn = _connector(pos, np.array(end), ref, f"{row.name} access")
+        conn.attrs["highway"] = ("motorway_link" if road_class_of(ref) == "motorway"
+                                 else "trunk_link")
+        lines.append(conn)
+    return lines, skipped
+
+
 def graph_from_sections(sections: gpd.GeoDataFrame, links: pd.DataFrame,
                         sites: gpd.GeoDataFrame, extent: BaseGeometry, *,
                         force_areas: gpd.GeoDataFrame | None = None,
                         aliases: Sequence[tuple[str, float, float]] = (),
-                        attrs: dict | None = None) -> nx.MultiDiGraph:
+                        attrs: dict | None = None,
+                        osm_services: gpd.GeoDataFrame | None = None) -> nx.MultiDiGraph:
     """Build the SRN graph of ``extent`` from HAPMS-like sections.
 
     Parameters
@@ -368,6 +431,12 @@ def graph_from_sections(sections: gpd.GeoDataFrame, links: pd.DataFrame,
         ``slug`` and polygon per force: each node's ``force`` is the one holding it.
     aliases : sequence of (name, x, y)
         Local names given to the nearest junction within 500 m (never the name itself).
+    attrs : dict, optional
+        Added to ``graph.graph``.
+    osm_services : geopandas.GeoDataFrame, optional
+        OpenStreetMap services points (``name``, ``operator``, ``name_is_placeholder``) where
+        the data holds them: those in ``extent`` that HAPMS does not name become ``services``
+        nodes too (see :func:`_join_osm_services`).
 
     Returns
     -------
@@ -390,6 +459,12 @@ def graph_from_sections(sections: gpd.GeoDataFrame, links: pd.DataFrame,
     cxy = {c: p for c, p in cxy.items() if shapely.contains_xy(near, *p)}
     services = _services_groups(lines)
     lines, known = _join_junctions(lines, cxy, labels, croads, services)
+    skipped: list[str] = []
+    osm_used = osm_services is not None and len(osm_services) > 0
+    if osm_used:
+        lines, skipped = _join_osm_services(lines, osm_services, extent, known)
+        osm_used = any(v["osmid"] >= 40_000_000 for v in known.values()
+                       if v["kind"] == "services")
     nodes, edges = assemble_lines(lines, known, first_id=10_000_000)
     nodes["alias"] = nodes["alias"].fillna("")
     junction = nodes["kind"] == "junction"
@@ -410,11 +485,11 @@ def graph_from_sections(sections: gpd.GeoDataFrame, links: pd.DataFrame,
     G = lines_to_graph(nodes, edges, {
         "source": "hapms",
         "layers": "National Highways HAPMS network sections (surveyed, 2 March 2020); HATRIS "
-                  "junctions; WebTRIS sites",
-        "attribution": "Contains National Highways data © Crown copyright and database right, "
-                       "licensed under the Open Government Licence v3.0.",
+                  "junctions; WebTRIS sites" + ("; OSM services" if osm_used else ""),
+        "attribution": HAPMS_ATTRIBUTION + (" Services © OpenStreetMap contributors, ODbL."
+                                            if osm_used else ""),
         "speeds_kph": dict(SPEEDS_KPH),
-        "services_skipped": [],
+        "services_skipped": skipped,
         "webtris_sites_used": int(len(in_area)),
         **(attrs or {}),
     })
@@ -423,6 +498,61 @@ def graph_from_sections(sections: gpd.GeoDataFrame, links: pd.DataFrame,
          "x": float(r.geometry.x), "y": float(r.geometry.y)} for r in in_area.itertuples()] \
         if len(in_area) and "site_id" in in_area else []
     return G
+
+
+def srn_layers(sections: gpd.GeoDataFrame, links: pd.DataFrame, extent: BaseGeometry, *,
+               osm_services: gpd.GeoDataFrame | None = None) -> dict[str, gpd.GeoDataFrame]:
+    """The SRN of ``extent`` as map layers, without building the graph.
+
+    Parameters
+    ----------
+    sections, links
+        As :func:`graph_from_sections`.
+    extent : shapely geometry
+        EPSG:27700; sections touching it are kept whole, junctions within it.
+    osm_services : geopandas.GeoDataFrame, optional
+        OpenStreetMap services points added where HAPMS names none within
+        :data:`OSM_SERVICES_SAME_M`.
+
+    Returns
+    -------
+    dict of str to geopandas.GeoDataFrame
+        ``roads``: one (multi)line per road and class (``ref``, ``road_class``: ``motorway``
+        or ``trunk``), main carriageways only; ``junctions``: HATRIS junction clusters
+        (``name``); ``services``: services areas (``name``, ``source``: ``hapms`` or ``osm``).
+        All EPSG:27700.
+    """
+    keep = sections[sections.intersects(extent)]
+    main = keep[keep["function"] == "main"].assign(ref=lambda d: d["ref"].map(norm_ref))
+    rows = []
+    for (ref, rc), part in main.groupby(["ref", "road_class"], sort=True):
+        rows.append((ref, rc, shapely.line_merge(shapely.union_all(part.geometry.to_numpy()))))
+    roads = gpd.GeoDataFrame({"ref": [r[0] for r in rows], "road_class": [r[1] for r in rows]},
+                             geometry=[r[2] for r in rows], crs=BNG)
+    cxy, labels, _ = _clusters(links)
+    inside = {c: p for c, p in cxy.items() if shapely.contains_xy(extent, *p)}
+    junctions = gpd.GeoDataFrame({"name": [labels[c] for c in inside]},
+                                 geometry=shapely.points([inside[c] for c in inside])
+                                 if inside else [], crs=BNG)
+    groups = _services_groups(_section_lines(keep)) if len(keep) else []
+    names = [g[0] for g in groups]
+    pts = [shapely.Point(g[2]) for g in groups]
+    source = ["hapms"] * len(groups)
+    if osm_services is not None and len(osm_services):
+        named = osm_services[~osm_services["name_is_placeholder"].astype(bool)] \
+            if "name_is_placeholder" in osm_services else osm_services
+        near = named[named.intersects(extent)]
+        # As in the graph: a services point farther from the SRN is off it (a truck stop).
+        tree = shapely.STRtree(keep.geometry.to_numpy())
+        on_srn = tree.query(near.geometry.to_numpy(), predicate="dwithin",
+                            distance=OSM_SERVICES_SNAP_M)[0] if len(keep) else []
+        for row in near.iloc[sorted(set(on_srn))].itertuples():
+            if all(row.geometry.distance(q) > OSM_SERVICES_SAME_M for q in pts):
+                names.append(str(row.name))
+                pts.append(row.geometry)
+                source.append("osm")
+    services = gpd.GeoDataFrame({"name": names, "source": source}, geometry=pts, crs=BNG)
+    return {"roads": roads, "junctions": junctions, "services": services}
 
 
 def read_national(settings: Settings) -> dict[str, gpd.GeoDataFrame] | None:

@@ -46,7 +46,9 @@ KEEP = "page"
 SOURCES = (
     ("Crime", "police.uk street-level crime", leaflet.ATTRIBUTION["police_uk"]),
     ("Boundaries", "Office for National Statistics", leaflet.ATTRIBUTION["ons"]),
-    ("Motorways", "OS OpenRoads", leaflet.ATTRIBUTION["os_roads"]),
+    ("Force areas and districts", "Office for National Statistics",
+     leaflet.ATTRIBUTION["ons_national"]),
+    ("SRN roads", "National Highways HAPMS", leaflet.ATTRIBUTION["hapms"]),
     ("SRN junctions", "National Highways", leaflet.ATTRIBUTION["national_highways"]),
     ("Service areas (when shown) and place names", "OpenStreetMap",
      leaflet.ATTRIBUTION["osm"]),
@@ -146,10 +148,11 @@ def load_count_layers(fingerprint: str, settings_key: str, params: Params, layer
 
 
 @st.cache_resource(show_spinner="Building the SRN road graph...")
-def load_srn_graph(settings_key: str, _settings: Settings) -> nx.MultiDiGraph:
-    """The SRN graph around the force area, built (or read from its cache file) once per
-    process; the Corridors and Disruption views share it."""
-    return corridor_compute.corridor_graph(_settings)
+def load_srn_graph(settings_key: str, _settings: Settings, forces: tuple[str, ...] = ()
+                   ) -> nx.MultiDiGraph:
+    """The SRN graph of the selected forces (default the settings' force), built (or read from
+    its cache file) once per process and forces; the Corridors and Disruption views share it."""
+    return corridor_compute.corridor_graph(_settings, forces)
 
 
 @st.cache_data(show_spinner="Back-testing the methods on earlier months (once per selection)...",

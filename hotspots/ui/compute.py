@@ -399,7 +399,8 @@ def neighbour_layer(params: Params, settings: Settings) -> count_symbols.CountLa
     if not others:
         return count_symbols.CountLayer(name=NEIGHBOUR_LAYER, points=(), cell=SYMBOL_CELL_M,
                                         colour=NEIGHBOUR_COLOUR)
-    inc = load_incidents(store, start=params.start, end=params.end, forces=others,
+    # Every held row of theirs: near-border context, outside the selected forces' area.
+    inc = load_incidents(store, start=params.start, end=params.end, forces=others, area="none",
                          mapped_only=True, settings=settings, **params.selection())
     return count_symbols.count_layer(inc["x"].to_numpy(), inc["y"].to_numpy(), name=NEIGHBOUR_LAYER,
                                      cell=SYMBOL_CELL_M, shape="circle", colour=NEIGHBOUR_COLOUR,

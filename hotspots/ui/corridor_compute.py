@@ -50,33 +50,35 @@ EXPECTED_NEIGHBOURS = ("leicestershire", "northamptonshire", "thames-valley", "w
 _EXTENT_CACHE: dict[str, BaseGeometry] = {}
 
 
-def corridor_extent(settings: Settings) -> BaseGeometry:
-    """The force area buffered by :data:`CORRIDOR_DRAW_BUFFER_M` (EPSG:27700), prepared.
+def corridor_extent(settings: Settings, forces: Sequence[str] = ()) -> BaseGeometry:
+    """The selected forces' area buffered by :data:`CORRIDOR_DRAW_BUFFER_M` (EPSG:27700),
+    prepared (default: ``settings.force``).
 
-    The Corridors view works on the SRN within this extent: the neighbours' incidents reach
-    10 km beyond the county, the largest bandwidth 3 km and the largest junction radius 5 km,
-    so cutting the network 15 km out changes no density, count or band inside the county, and
-    saves about a third of the work.
+    The Corridors view draws the SRN within this extent: the neighbours' incidents reach
+    10 km beyond the force area, the largest bandwidth 3 km and the largest junction radius
+    5 km, so cutting the network 15 km out changes no density, count or band inside it.
     """
     from hotspots.spatial.boundaries import area_geometry
 
-    key = f"{Path(settings.data_dir).resolve()}|{settings.force}"
+    chosen = tuple(forces) or (settings.force,)
+    key = f"{Path(settings.data_dir).resolve()}|{','.join(chosen)}"
     if key not in _EXTENT_CACHE:
-        extent = area_geometry(FORCE_AREA, settings).buffer(CORRIDOR_DRAW_BUFFER_M)
+        extent = area_geometry(FORCE_AREA, settings, forces=list(chosen)).buffer(
+            CORRIDOR_DRAW_BUFFER_M)
         shapely.prepare(extent)
         _EXTENT_CACHE[key] = extent
     return _EXTENT_CACHE[key]
 
 
-def corridor_graph(settings: Settings) -> nx.MultiDiGraph:
-    """The SRN graph of the Corridors view: whole edges touching :func:`corridor_extent`.
-
-    Built by :func:`hotspots.spatial.srn_graph.build_srn_graph` (cached on disk by its inputs and
-    the extent); the dashboard keeps it in memory once per process.
+def corridor_graph(settings: Settings, forces: Sequence[str] = ()) -> nx.MultiDiGraph:
+    """The SRN graph of the Corridors and Disruption views: every selected force's (default
+    ``settings.force``), from :func:`hotspots.spatial.srn_graph.srn_graph_for` (the national
+    HAPMS sections of the forces' areas plus 10 km, cached on disk); the dashboard keeps it in
+    memory once per process and forces.
     """
-    from hotspots.spatial.srn_graph import build_srn_graph
+    from hotspots.spatial.srn_graph import srn_graph_for
 
-    return build_srn_graph(settings, area=corridor_extent(settings))
+    return srn_graph_for(settings, list(forces) or [settings.force])
 
 
 @dataclass(frozen=True)
@@ -249,7 +251,8 @@ def network_density(inc: pd.DataFrame, graph: nx.MultiDiGraph, sel: Params, band
     lix = network_kde(graph, located["x"].to_numpy(float), located["y"].to_numpy(float),
                       lixel=NKDE_LIXEL_M, bandwidth=float(bandwidth), kernel=NKDE_KERNEL,
                       band=NKDE_BAND_M)
-    return NetworkDensity(lines=corridor_lines.corridor_lines(lix, clip=corridor_extent(settings)),
+    clip = corridor_extent(settings, sel.force_list(settings))
+    return NetworkDensity(lines=corridor_lines.corridor_lines(lix, clip=clip),
                           points=int(len(located)),
                           snapped=int(lix.attrs.get("n_snapped", 0)),
                           bandwidth=float(lix.attrs.get("bandwidth_m", bandwidth)),
@@ -319,21 +322,29 @@ def _groups_text(value: object) -> str:
     return " · ".join(f"{GROUP_SHORT.get(k, k)} {v:,}" for k, v in items)
 
 
-def junction_table(junctions: pd.DataFrame) -> pd.DataFrame:
+def junction_table(junctions: pd.DataFrame, forces: Sequence[str] = ()) -> pd.DataFrame:
     """The ranked junction table as shown: one row per junction, plain values.
+
+    Parameters
+    ----------
+    junctions : pandas.DataFrame
+        From :func:`corridor_junctions`.
+    forces : sequence of str
+        The selected forces: with two or more, a ``Force`` column names the force area
+        holding each junction.
 
     Returns
     -------
     pandas.DataFrame
-        ``Rank``, ``Junction`` (name, alias in brackets), ``Incidents``, ``By group``,
-        ``Previous``, ``Change``, ``Change %`` (nullable numbers) and ``Note``.
+        ``Rank``, ``Junction`` (name, alias in brackets), [``Force``], ``Incidents``,
+        ``By group``, ``Previous``, ``Change``, ``Change %`` (nullable numbers) and ``Note``.
     """
     def num(col: str) -> pd.Series:
         return pd.to_numeric(junctions[col], errors="coerce")
 
     alias = junctions["alias"].fillna("").astype(str)
     name = junctions["name"].astype(str) + np.where(alias != "", " (" + alias + ")", "")
-    return pd.DataFrame({
+    out = pd.DataFrame({
         "Rank": junctions["rank"].astype(int),
         "Junction": name,
         "Incidents": junctions["incidents"].astype(int),
@@ -343,6 +354,11 @@ def junction_table(junctions: pd.DataFrame) -> pd.DataFrame:
         "Change %": num("change_pct").astype(float),
         "Note": junctions["change_note"].fillna("").astype(str),
     })
+    if len(forces) > 1:
+        held = junctions["force"] if "force" in junctions else pd.Series("", junctions.index)
+        out.insert(2, "Force", [wording.force_name(f) if f else "" for f in
+                                held.fillna("").astype(str)])
+    return out
 
 
 def force_months(settings: Settings) -> dict[str, tuple[str, ...]]:
@@ -354,7 +370,8 @@ def force_months(settings: Settings) -> dict[str, tuple[str, ...]]:
 
 
 def neighbour_gaps(months_by_force: dict[str, Sequence[str]], sel: Params,
-                   months_present: Sequence[str], own_force: str) -> list[str]:
+                   months_present: Sequence[str], own_force: str | Sequence[str]
+                   ) -> list[str]:
     """Say which neighbouring force lacks which month of the period or the previous period.
 
     A month the store holds for some force but not for a neighbour counts as no incidents for
@@ -363,9 +380,10 @@ def neighbour_gaps(months_by_force: dict[str, Sequence[str]], sel: Params,
     held = set(months_present)
     wanted = [m for m in month_range(previous_period(sel.start, sel.end)[0], sel.end)
               if m in held]
+    own = {own_force} if isinstance(own_force, str) else set(own_force)
     out = []
     for force, have in sorted(months_by_force.items()):
-        if force == own_force:
+        if force in own:
             continue
         lack = [m for m in wanted if m not in set(have)]
         if lack:
@@ -403,13 +421,14 @@ def corridor_map_page(cp: CorridorParams, network: NetworkDensity, junctions: pd
         bandwidth=network.bandwidth, lixel=network.lixel, band=network.band, start=cp.start,
         end=cp.end, crimes=crimes, kernel=network.kernel,
         missing=missing_months(cp.start, cp.end, months_present))
-    own = wording.force_name(settings.force)
-    others = sorted(wording.force_name(f) for f in counts.by_force if f != settings.force)
+    chosen = sel.force_list(settings)
+    own = "; ".join(f"{wording.force_name(f)} {counts.by_force.get(f, 0):,}" for f in chosen)
+    others = sorted(wording.force_name(f) for f in counts.by_force if f not in chosen)
     if cp.neighbours:
-        forces = (f"Incidents: {own} and, near the border, "
+        forces = (f"Incidents by force: {own} and, near the border, "
                   f"{', '.join(others) if others else 'no neighbouring force'}.")
     else:
-        forces = f"Incidents: {own} only (neighbouring forces not included)."
+        forces = f"Incidents by force: {own} (neighbouring forces not included)."
     legend_notes = [
         forces,
         f"{network.snapped:,} of {network.points:,} mapped incidents lie within "

@@ -28,7 +28,7 @@ from hotspots.ui.common import (
     show_header,
     show_sources,
 )
-from hotspots.ui.compute import FORCE_AREA, SOC_NOTE, Params
+from hotspots.ui.compute import FORCE_AREA, SOC_NOTE, Params, force_counts_line
 from hotspots.ui.corridor_compute import (
     BAND_METHOD,
     EXPECTED_NEIGHBOURS,
@@ -56,14 +56,14 @@ def _cor_counts(fingerprint: str, settings_key: str, sel: Params, neighbours: bo
 
     return corridor_compute.corridor_counts(
         _cor_incidents(fingerprint, settings_key, sel, neighbours, _settings), sel,
-        held=available_months(settings=_settings, forces=[_settings.force]))
+        held=available_months(settings=_settings, forces=sel.force_list(_settings)))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _cor_network(fingerprint: str, settings_key: str, sel: Params, neighbours: bool,
                  bandwidth: float, _settings: Settings) -> NetworkDensity:
     inc = _cor_incidents(fingerprint, settings_key, sel, neighbours, _settings)
-    graph = load_srn_graph(settings_key, _settings)
+    graph = load_srn_graph(settings_key, _settings, tuple(sel.force_list(_settings)))
     return corridor_compute.network_density(inc, graph, sel, bandwidth, _settings)
 
 
@@ -71,7 +71,7 @@ def _cor_network(fingerprint: str, settings_key: str, sel: Params, neighbours: b
 def _cor_junctions(fingerprint: str, settings_key: str, sel: Params, neighbours: bool,
                    radius: float, months: tuple[str, ...], _settings: Settings) -> pd.DataFrame:
     inc = _cor_incidents(fingerprint, settings_key, sel, neighbours, _settings)
-    graph = load_srn_graph(settings_key, _settings)
+    graph = load_srn_graph(settings_key, _settings, tuple(sel.force_list(_settings)))
     return corridor_compute.corridor_junctions(inc, graph, sel, radius, months, _settings)
 
 
@@ -79,7 +79,7 @@ def _cor_junctions(fingerprint: str, settings_key: str, sel: Params, neighbours:
 def _cor_bands(fingerprint: str, settings_key: str, sel: Params, neighbours: bool,
                _settings: Settings) -> pd.DataFrame:
     inc = _cor_incidents(fingerprint, settings_key, sel, neighbours, _settings)
-    graph = load_srn_graph(settings_key, _settings)
+    graph = load_srn_graph(settings_key, _settings, tuple(sel.force_list(_settings)))
     return corridor_compute.corridor_band_table(inc, graph, sel, _settings)
 
 
@@ -94,7 +94,8 @@ def _neighbour_notes(fingerprint: str, settings_key: str, cp: CorridorParams,
     if not cp.neighbours:
         return []
     return corridor_compute.neighbour_gaps(_force_months(fingerprint, settings_key, settings),
-                                           cp.crimes_params(), months, settings.force)
+                                           cp.crimes_params(), months,
+                                           cp.crimes_params().force_list(settings))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -121,15 +122,16 @@ class CorridorControls:
     bandwidth: float = NKDE_BANDWIDTH_M
 
 
-def neighbours_caption(forces: Sequence[str], own: str,
+def neighbours_caption(forces: Sequence[str], own: str | Sequence[str],
                        expected: Sequence[str] = EXPECTED_NEIGHBOURS) -> str:
     """Say next to the neighbours toggle which forces' rows it adds and which of the
-    ``expected`` neighbours (the own force's, from the registry) are missing."""
-    others = [wording.force_name(f) for f in forces if f != own]
+    ``expected`` neighbours (the selected forces', from the registry) are missing."""
+    own = (own,) if isinstance(own, str) else tuple(own)
+    others = [wording.force_name(f) for f in forces if f not in own]
     names = (", ".join(others[:-1]) + " and " + others[-1]) if len(others) > 1 else \
         (others[0] if others else "no neighbouring force")
     text = f"police.uk rows of {names} within 10 km of the force area."
-    missing = [wording.force_name(f) for f in expected if f not in forces and f != own]
+    missing = [wording.force_name(f) for f in expected if f not in forces and f not in own]
     if "West Midlands" in missing:
         text += (" West Midlands Police is missing from the shipped data: its side of the "
                  "border has no incidents.")
@@ -139,7 +141,7 @@ def neighbours_caption(forces: Sequence[str], own: str,
     return text
 
 
-def controls(forces: Sequence[str], own_force: str,
+def controls(forces: Sequence[str], own_force: str | Sequence[str],
              expected: Sequence[str] = EXPECTED_NEIGHBOURS) -> CorridorControls:
     """The Corridors view's sidebar section (inside ``st.sidebar``)."""
     st.header("Corridors")
@@ -168,12 +170,13 @@ def controls(forces: Sequence[str], own_force: str,
 
 def _corridor_summary(cp: CorridorParams, counts: CorridorCounts,
                       network: NetworkDensity | None, junctions: pd.DataFrame | None,
-                      own_force: str) -> None:
+                      own: Sequence[str]) -> None:
     cols = st.columns(4)
+    names = ", ".join(wording.force_name(f) for f in own)
     cols[0].metric("Incidents", f"{counts.incidents:,}",
                    help="All incidents matching the selection in the period"
                         + (", including neighbouring forces' near-border incidents."
-                           if cp.neighbours else f" ({wording.force_name(own_force)} only)."))
+                           if cp.neighbours else f" ({md_escape(names)} only)."))
     if network is not None:
         share = network.snapped / network.points if network.points else 0.0
         cols[1].metric(f"Within {network.band:,.0f} m of the SRN",
@@ -187,18 +190,18 @@ def _corridor_summary(cp: CorridorParams, counts: CorridorCounts,
                        f"{md_escape(top['name'])} · {int(top['incidents']):,}",
                        help=f"Most incidents within {cp.radius:,.0f} m of the junction in the "
                             "period; the table below ranks them all.")
-    neighbours = sum(n for f, n in counts.by_force.items() if f != own_force)
+    neighbours = sum(n for f, n in counts.by_force.items() if f not in own)
     cols[3].metric("Neighbouring forces' incidents",
                    f"{neighbours:,}" if cp.neighbours else "Not included",
                    help="Near-border incidents recorded by neighbouring forces, added with the "
                         "toggle in the sidebar.")
 
 
-def _junction_panel(junctions: pd.DataFrame, cp: CorridorParams) -> None:
+def _junction_panel(junctions: pd.DataFrame, cp: CorridorParams, own: Sequence[str]) -> None:
     if not len(junctions):
         st.info(f"No SRN junction lies within {cp.radius:,.0f} m of this area.")
         return
-    table = junction_table(junctions)
+    table = junction_table(junctions, own)
     # st.dataframe shows cell values as plain text (no Markdown or HTML is interpreted), so data
     # strings such as junction names cannot become links or markup here.
     st.dataframe(
@@ -207,6 +210,8 @@ def _junction_panel(junctions: pd.DataFrame, cp: CorridorParams) -> None:
         column_config={
             "Rank": st.column_config.NumberColumn(width="small"),
             "Junction": st.column_config.TextColumn(width="medium"),
+            "Force": st.column_config.TextColumn(
+                width="small", help="The force area holding the junction"),
             "Incidents": st.column_config.NumberColumn(
                 help=f"Within {cp.radius:,.0f} m, {wording.period_label(cp.start, cp.end)}",
                 format="localized"),
@@ -288,11 +293,10 @@ def _corridor_about() -> None:
             "per km of road. The kernel is not split at junctions, so density next to "
             "junctions reads high compared with the corrected methods of Okabe & Sugihara "
             "(2012).\n"
-            "- **Alignments**: motorways are OS OpenRoads centre lines (surveyed, solid). Trunk "
-            "A-roads, and motorway links beyond the OpenRoads extract, have no line in the "
-            "data: their alignment is derived from National Highways junctions and WebTRIS "
-            "traffic-counter sites (approximate, drawn dashed), straight between sites and good "
-            "to a few hundred metres.\n"
+            "- **Alignments**: every motorway and trunk carriageway, slip road and roundabout "
+            "is a National Highways HAPMS section (surveyed, 2 March 2020); junctions are "
+            "named from National Highways HATRIS. Straight connectors join slip-road ends to "
+            "their junction.\n"
             "- **Junctions** count incidents within the radius in a straight line; an incident "
             "can count for two close junctions. The change compares with the previous period "
             "of equal length; months without published data are never read as zero.\n"
@@ -314,8 +318,10 @@ def corridors_view(settings: Settings, key: str, fingerprint: str, months: tuple
     cp = CorridorParams.from_params(params, neighbours=ctl.neighbours, radius=ctl.radius,
                                     bandwidth=ctl.bandwidth)
     sel = cp.crimes_params()
-    forces = (f"{wording.force_name(settings.force)} and neighbouring forces' incidents"
-              if cp.neighbours else f"{wording.force_name(settings.force)} incidents only")
+    own = sel.force_list(settings)
+    names = ", ".join(wording.force_name(f) for f in own)
+    forces = (f"{names} and neighbouring forces' incidents"
+              if cp.neighbours else f"{names} incidents only")
     show_header("SRN corridors", sel.crimes(), sel.area_label(),
                 wording.period_label(cp.start, cp.end), forces, marking=settings.marking)
 
@@ -329,7 +335,10 @@ def corridors_view(settings: Settings, key: str, fingerprint: str, months: tuple
     except HotspotsError as exc:
         show_error(exc)
     if counts is not None:
-        _corridor_summary(cp, counts, network, junctions, settings.force)
+        _corridor_summary(cp, counts, network, junctions, own)
+        if len(own) > 1:
+            st.caption(md_escape(force_counts_line(
+                {f: counts.by_force.get(f, 0) for f in own})))
     if network is not None and junctions is not None:
         try:
             html = _cor_map_html(fingerprint, key, cp, months, settings)
@@ -341,7 +350,7 @@ def corridors_view(settings: Settings, key: str, fingerprint: str, months: tuple
 
     st.subheader("Junctions ranked by nearby incidents", anchor=False)
     if junctions is not None:
-        _junction_panel(junctions, cp)
+        _junction_panel(junctions, cp, own)
     else:
         st.info("No junction ranking for this selection.")
     st.subheader("Incidents by distance from the SRN", anchor=False)

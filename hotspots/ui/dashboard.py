@@ -173,7 +173,7 @@ def _sidebar(months: Sequence[str], types: Sequence[str], districts: Sequence[st
             scope = _scope_picker(choices, scope)
         elif scope is not None:
             st.caption(f"Force: {md_escape(scope.label)} (the only force the store holds)")
-        own_force = scope.forces[0] if scope is not None else ""
+        own_force = tuple(scope.forces) if scope is not None else ()
         whole = (f"{scope.name} ({'force areas' if len(scope.forces) > 1 else 'force area'})"
                  if scope is not None else "Force area")
         if st.session_state.get("area", FORCE_AREA) not in (FORCE_AREA, *districts):
@@ -260,8 +260,9 @@ def main() -> None:
     if view == CORRIDORS:
         corridors.corridors_view(settings, key, fingerprint, months, params, corridor)
     elif view == DISRUPTION:
+        own = tuple(params.force_list(settings))
         disruption.disruption_view(settings, key, fingerprint, months, params,
-                                   lambda: load_srn_graph(key, settings))
+                                   lambda: load_srn_graph(key, settings, own))
     elif view == EVALUATION:
         evaluation.evaluation_view(settings, key, fingerprint, months, params)
     else:

@@ -29,7 +29,7 @@ from hotspots.ui.common import (
     show_header,
     show_sources,
 )
-from hotspots.ui.compute import SOC_NOTE, Params
+from hotspots.ui.compute import SOC_NOTE, Params, force_counts, force_counts_line
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -218,21 +218,38 @@ def _mix_text(mix: Any, top: int = 4) -> str:
     return text + (f" · {len(items) - top} more" if len(items) > top else "")
 
 
-def rank_table(frame: pd.DataFrame, *, existing: bool = False) -> pd.DataFrame:
+def site_forces(frame: pd.DataFrame, settings: Settings) -> list[str]:
+    """Each site's force: the name of the national force area holding it (``""`` off every
+    force area), as ``hotspots disrupt`` labels a region's sites."""
+    from hotspots.spatial.srn_graph import force_areas
+    from hotspots.spatial.srn_national import forces_at
+
+    if not len(frame):
+        return []
+    where = forces_at(frame["x"].to_numpy(float), frame["y"].to_numpy(float),
+                      force_areas(settings))
+    return [wording.force_name(str(f)) if f else "" for f in where]
+
+
+def rank_table(frame: pd.DataFrame, *, existing: bool = False,
+               forces: Sequence[str] | None = None) -> pd.DataFrame:
     """The ranked site table as shown: plain values, shares in percent.
 
     Parameters
     ----------
     frame : pandas.DataFrame
         ``SitePlan.sites`` (or ``SitePlan.existing`` with ``existing=True``: rank "E").
+    forces : sequence of str, optional
+        Each site's force (:func:`site_forces`): a ``Force`` column after ``Site``, for a
+        selection of several forces.
 
     Returns
     -------
     pandas.DataFrame
-        Columns :data:`TABLE_COLUMNS`.
+        Columns :data:`TABLE_COLUMNS` (with ``Force`` when ``forces`` is given).
     """
     rank = ["E"] * len(frame) if existing else frame["rank"].astype(int).astype(str).tolist()
-    return pd.DataFrame({
+    table = pd.DataFrame({
         "Rank": rank,
         "Site": frame["name"].astype(str).tolist(),
         "Roads": [", ".join(r) if isinstance(r, (list, tuple)) else str(r or "")
@@ -243,6 +260,9 @@ def rank_table(frame: pd.DataFrame, *, existing: bool = False) -> pd.DataFrame:
         "Crime mix": [_mix_text(m) for m in frame["crime_mix"]],
         "Rationale": frame["rationale"].astype(str).tolist(),
     }, columns=list(TABLE_COLUMNS))
+    if forces is not None:
+        table.insert(2, "Force", list(forces))
+    return table
 
 
 def curve_frame(curve: Sequence[tuple[int, float]], k: int, base: float = 0.0) -> pd.DataFrame:
@@ -469,7 +489,7 @@ def _summary(cov: Coverage, plan: SitePlan, dp: DisruptionParams) -> None:
     cols[3].metric("Candidate sites", f"{int(cov.params['candidates']):,}"
                    + (f" ({own} yours)" if own else ""),
                    help="Named SRN junctions and motorway service areas on the SRN within "
-                        "about 15 km of the force area, plus any uploaded candidate sites.")
+                        "10 km of the selected forces' areas, plus any uploaded candidate sites.")
     if s["covered_share"] >= SATURATED_SHARE:
         st.info(f"The sites reach {s['covered_share']:.0%} of the {of}: at this reach many "
                 "sets of sites cover almost everything, and the choice among equally good "
@@ -485,6 +505,7 @@ def display_table(table: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({
         "Rank": table["Rank"].astype(str).map(md_escape),
         "Site": table["Site"].map(md_escape),
+        **({"Force": table["Force"].map(md_escape)} if "Force" in table else {}),
         "Roads": table["Roads"].map(md_escape),
         "Covered": table["Covered"].map(lambda v: f"{int(v):,}"),
         "Covered share": table["Covered share"].map(lambda v: f"{float(v):.1f}%"),
@@ -495,12 +516,18 @@ def display_table(table: pd.DataFrame) -> pd.DataFrame:
     return out.set_index("Rank")
 
 
-def _site_table(plan: SitePlan, dp: DisruptionParams) -> None:
+def _site_table(plan: SitePlan, dp: DisruptionParams, settings: Settings) -> None:
     of = "harm" if dp.weight == "harm" else "incidents"
-    st.table(display_table(rank_table(plan.sites)))
+    several = len(dp.crimes_params().force_list(settings)) > 1
+
+    def labels(frame: pd.DataFrame) -> list[str] | None:
+        return site_forces(frame, settings) if several else None
+
+    st.table(display_table(rank_table(plan.sites, forces=labels(plan.sites))))
     if len(plan.existing):
         st.caption("Existing sites, counted before the new ones:")
-        st.table(display_table(rank_table(plan.existing, existing=True)))
+        st.table(display_table(rank_table(plan.existing, existing=True,
+                                          forces=labels(plan.existing))))
     st.caption(f"Ranked by added coverage: rank 1 adds the most, and each later site counts "
                f"only what no site above it (or existing site) reaches. Covered, covered share "
                f"(of the {of}) and crime mix are what the site reaches on its own, "
@@ -580,7 +607,7 @@ def _about() -> None:
             "filled. Demand is drawn as one circle per 1 km square: blue within reach of a "
             "site, orange out of reach of every site.\n"
             "- **Coverage means within reach, not intercepted.** Speeds are congestion-free "
-            "planning speeds; trunk-road alignments are approximate. Whether a stop-check "
+            "planning speeds; a vehicle may turn at any HAPMS section end. Whether a stop-check "
             "disrupts offending, or displaces it, is for evaluation after deployment.\n"
             f"- {SOC_NOTE}")
 
@@ -638,6 +665,10 @@ def disruption_view(settings: Settings, key: str, fingerprint: str, months: tupl
             st.info("No SOC-linked incident is in the selection: the SOC boost changes nothing. "
                     "Add the SOC-linked group to use it.")
         _summary(cov, plan, dp)
+        own = sel.force_list(settings)
+        if len(own) > 1:
+            inc = _incidents(fingerprint, key, sel, settings)
+            st.caption(md_escape(force_counts_line(force_counts(inc, own))))
         try:
             html = _map_html(fingerprint, key, dp, cand_digest, exist_digest, months, k,
                              uploads, cov, plan, g, settings)
@@ -673,7 +704,7 @@ def disruption_view(settings: Settings, key: str, fingerprint: str, months: tupl
 
     st.subheader("Sites ranked by added coverage", anchor=False)
     if plan is not None:
-        _site_table(plan, dp)
+        _site_table(plan, dp, settings)
     else:
         st.info("No site ranking for this selection.")
     st.subheader("What each extra site adds", anchor=False)

@@ -18,6 +18,8 @@ from hotspots import access, registry, wording
 from hotspots.audit import Actor, audited_bytes, os_account
 from hotspots.config import Settings
 from hotspots.errors import HotspotsError
+from hotspots.leaflet import ATTRIBUTION
+from hotspots.snapshot import attribution_lines
 from hotspots.ui import auth, compute, corridor_compute, meeting
 from hotspots.ui.common import Layers, md_escape
 from hotspots.ui.compute import Params
@@ -174,6 +176,8 @@ def _metadata(analysis: compute.Analysis, settings: Settings,
             "incidents": analysis.incidents, "mapped": analysis.mapped,
             "without_location": analysis.no_location, "missing_months": analysis.missing_months,
             "marking": settings.marking,
+            "attribution": [*attribution_lines(roads=False),
+                            f"Place names: {ATTRIBUTION['osm']}"],
             "created": datetime.now(UTC).isoformat(timespec="seconds")}
 
 

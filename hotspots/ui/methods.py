@@ -192,7 +192,7 @@ def _model_html(fingerprint: str, settings_key: str, sel: Params, method: MapMet
         notes.append("Numbered outlines, ranked as in the table: "
                      + str(areas.attrs.get("method", {}).get("method", "patrol areas")) + ".")
     return model_maps.model_map_page(
-        layer, base=base_layers.load_base_layers(_settings),
+        layer, base=base_layers.load_base_layers(_settings, sel.force_list(_settings)),
         view=sel.to_selection(_settings).geometry,
         settings=_settings, counts=counts, show_services=layers.services, notes=notes,
         areas=areas,
