@@ -61,8 +61,24 @@ def test_gistar_cells_and_evaluation_view(server, browser, artifacts):
         assert fills and fills <= {c.lower() for c in GISTAR_COLOURS.values()} | set(
             GISTAR_COLOURS.values()), fills
         assert GISTAR_COLOURS[3] in fills or GISTAR_COLOURS[3].lower() in fills
-        frame.locator("path.hs-gistar-hot").first.click(force=True)
+        # Click a hot cell that is on top where it is drawn (not under the legend or a
+        # patrol area's outline), so its own popup opens.
+        # The page may still be finishing a rerun that redraws the layers (and closes an
+        # open popup): click once it is idle, and again if a redraw took the popup away.
+        expect(page.get_by_test_id("stStatusWidget")).to_be_hidden(timeout=60_000)
+        hot = frame.locator("path.hs-gistar-hot")
         popup = frame.locator(".leaflet-popup-content")
+        for _ in range(3):
+            on_top = next(i for i in range(min(hot.count(), 200)) if hot.nth(i).evaluate(
+                "e => { const r = e.getBoundingClientRect();"
+                " return document.elementFromPoint(r.left + r.width / 2,"
+                " r.top + r.height / 2) === e; }"))
+            hot.nth(on_top).click(force=True)
+            try:
+                popup.wait_for(timeout=10_000)
+                break
+            except Exception:  # noqa: BLE001 - redrawn under the click: try again
+                continue
         popup.wait_for()
         assert "Hot spot" in popup.inner_text() and "Gi* z-score" in popup.inner_text()
         frame.locator(".leaflet-popup-close-button").click()
