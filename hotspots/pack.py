@@ -98,16 +98,21 @@ def _month_grid(monthly: pd.DataFrame) -> pd.DataFrame:
 #: Where a disruption site's data come from, by the SRN graph's ``source`` and the site's kind:
 #: the shipped layers' and an OSM extract's services are OpenStreetMap's (ODbL: attribute
 #: wherever they appear), the HAPMS graph names its services from National Highways data.
-def site_attribution(kind: str, graph_source: str) -> str:
-    """The attribution of one disruption site (``kind`` "junction", "services", ...)."""
-    if graph_source == "osm" or (kind == "services" and graph_source != "hapms"):
+def site_attribution(kind: str, graph_source: str, name: str = "",
+                     osm_services: Sequence[str] = ()) -> str:
+    """The attribution of one disruption site (``kind`` "junction", "services", ...); a
+    services area named in ``osm_services`` (the HAPMS graph's OpenStreetMap additions) is
+    OpenStreetMap's."""
+    if graph_source == "osm" or (kind == "services" and (graph_source != "hapms"
+                                                         or name in set(osm_services))):
         return f"{kind[:1].upper()}{kind[1:]} from OpenStreetMap: {ATTRIBUTION['osm']}"
     if kind in ("junction", "slip", "services", "end"):
         return f"SRN {kind}: {ATTRIBUTION['national_highways']}"
     return "Site given by the user"
 
 
-def disruption_frame(plan: Any, graph_source: str = "") -> pd.DataFrame:
+def disruption_frame(plan: Any, graph_source: str = "", osm_services: Sequence[str] = ()
+                     ) -> pd.DataFrame:
     """Turn a :class:`hotspots.models.disruption.SitePlan` into the pack's site table.
 
     Parameters
@@ -140,7 +145,8 @@ def disruption_frame(plan: Any, graph_source: str = "") -> pd.DataFrame:
         "cumulative_share": sites["cumulative_share"].astype(float),
         "hotspots": [list(h) if isinstance(h, (list, tuple)) else [] for h in sites["hotspots"]],
         "rationale": sites["rationale"].astype(str),
-        "attribution": [site_attribution(str(k), graph_source) for k in sites["kind"]],
+        "attribution": [site_attribution(str(k), graph_source, str(n), osm_services)
+                        for k, n in zip(sites["kind"], sites["name"], strict=True)],
         "lon": sites["lon"].astype(float), "lat": sites["lat"].astype(float),
         "x": sites["x"].astype(float), "y": sites["y"].astype(float),
     })

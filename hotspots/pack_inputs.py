@@ -660,7 +660,8 @@ def _disruption_sites(disruption: pd.DataFrame | None, n_sites: int, sel: _Loade
     cov = cmod.build_coverage(sel.period_inc, graph, hotspots=areas, study_area=sel.geometry,
                               period=(sel.start, sel.end), months=sel.have)
     plan = dmod.choose_sites(cov, k=min(int(n_sites), len(cov.free)))
-    return disruption_frame(plan, str(graph.graph.get("source", ""))), ""
+    return disruption_frame(plan, str(graph.graph.get("source", "")),
+                            graph.graph.get("osm_services", ())), ""
 
 
 def _disruption_note(disruption: pd.DataFrame | None) -> str:

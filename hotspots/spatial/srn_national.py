@@ -488,6 +488,9 @@ def graph_from_sections(sections: gpd.GeoDataFrame, links: pd.DataFrame,
                   "junctions; WebTRIS sites" + ("; OSM services" if osm_used else ""),
         "attribution": HAPMS_ATTRIBUTION + (" Services © OpenStreetMap contributors, ODbL."
                                             if osm_used else ""),
+        # Which services areas came from OpenStreetMap, so each site credits its own source.
+        "osm_services": sorted({str(v["name"]) for v in known.values()
+                                if v["kind"] == "services" and v["osmid"] >= 40_000_000}),
         "speeds_kph": dict(SPEEDS_KPH),
         "services_skipped": skipped,
         "webtris_sites_used": int(len(in_area)),
