@@ -697,7 +697,7 @@ def disruption_view(settings: Settings, key: str, fingerprint: str, months: tupl
                 right.download_button(
                     "Download the ranked sites (CSV)",
                     downloads.producer("disruption-sites.csv", base, csv_name, settings,
-                                       _sites_csv(plan, settings.marking).encode("utf-8"),
+                                       _sites_csv(plan, settings.marking, g).encode("utf-8"),
                                        user=user),
                     file_name=csv_name, mime="text/csv", key="download_disruption_csv",
                     on_click="ignore")
@@ -721,9 +721,13 @@ def disruption_view(settings: Settings, key: str, fingerprint: str, months: tupl
     show_sources()
 
 
-def _sites_csv(plan: SitePlan, marking: str | None = None) -> str:
+def _sites_csv(plan: SitePlan, marking: str | None = None,
+               graph: nx.MultiDiGraph | None = None) -> str:
+    """The ranked sites as CSV, each credited to its own data source (the graph's)."""
     from hotspots.pack import disruption_frame
     from hotspots.safe_csv import safe_csv
 
-    frame = disruption_frame(plan).drop(columns=["hotspots"])
+    meta = graph.graph if graph is not None else {}
+    frame = disruption_frame(plan, str(meta.get("source", "")),
+                             meta.get("osm_services", ())).drop(columns=["hotspots"])
     return safe_csv(frame, marking)
