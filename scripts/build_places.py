@@ -1,6 +1,6 @@
 """Build data/places/places.parquet: named OpenStreetMap places that name patrol areas.
 
-Usage: python scripts/build_places.py [--source ../shared/data] [--out data]
+Usage: python scripts/build_places.py --source UPSTREAM [--out data]
 
 Reads ``streets/osm_places.parquet`` (points with ``name`` and ``class``, EPSG:27700) under
 the source folder, keeps the settlement classes a sergeant names an area by (city, town,
@@ -66,7 +66,7 @@ def build(source: Path, out: Path) -> Path:
 def main() -> None:
     """Parse the arguments and build the file."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--source", type=Path, default=Path("../shared/data"),
+    ap.add_argument("--source", type=Path, required=True,
                     help="folder holding streets/osm_places.parquet")
     ap.add_argument("--out", type=Path, default=Path("data"), help="the project's data folder")
     args = ap.parse_args()

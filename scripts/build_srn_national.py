@@ -2,7 +2,7 @@
 
 Usage: python scripts/build_srn_national.py [--source PATH] [--out data] [--tolerance 5]
 
-PATH (default ``../shared/data`` beside the checkout) holds
+PATH (the upstream data folder, required) holds
 ``national/roads/srn_hapms_network_2020-03-02.parquet`` (the National Highways HAPMS network
 layer: every SRN section with true geometry, EPSG:27700),
 ``national/roads/webtris_sites_2026-04.parquet`` (WebTRIS traffic-count sites, EPSG:4326) and
@@ -96,7 +96,7 @@ def hatris(src: Path, dst: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--source", default=ROOT.parent / "shared" / "data", type=Path)
+    ap.add_argument("--source", required=True, type=Path)
     ap.add_argument("--out", default=ROOT / "data", type=Path)
     ap.add_argument("--tolerance", default=5.0, type=float,
                     help="simplification tolerance in metres (default 5)")

@@ -2,7 +2,7 @@
 
 Usage: python scripts/build_streets.py [SOURCE] [--out data/streets]
 
-SOURCE (default ../shared/data) holds streets/osm_roads.parquet, osm_places.parquet,
+SOURCE (the upstream data folder, required) holds streets/osm_roads.parquet, osm_places.parquet,
 osm_railways.parquet, osm_waterways.parquet, osm_landuse_water.parquet and
 ons_wards_may2024_bsc.parquet (GeoParquet, EPSG:27700). The layers are the same files that
 ``hotspots basemap build EXTRACT.osm.pbf`` writes for another force.
@@ -29,7 +29,7 @@ from hotspots.streets import (  # noqa: E402
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("source", nargs="?", default="../shared/data")
+    ap.add_argument("source", help="the upstream data folder")
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent.parent
                                          / "data" / "streets"))
     args = ap.parse_args(argv)

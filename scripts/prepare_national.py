@@ -2,7 +2,7 @@
 
 Usage: python scripts/prepare_national.py [--source PATH] [--out data] [--fixtures tests/fixtures]
 
-PATH (default ``../shared/data`` beside the checkout) holds ``national/boundaries/`` (the ONS
+PATH (the upstream data folder, required) holds ``national/boundaries/`` (the ONS
 police force areas and districts, BSC, EPSG:27700) and ``national/crime/`` (whole-force
 police.uk monthly files, gzipped). Writes:
 
@@ -107,7 +107,7 @@ def fixtures(src: Path, out: Path, forces: gpd.GeoDataFrame) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--source", default=ROOT.parent / "shared" / "data", type=Path)
+    ap.add_argument("--source", required=True, type=Path)
     ap.add_argument("--out", default=ROOT / "data", type=Path)
     ap.add_argument("--fixtures", default=ROOT / "tests" / "fixtures", type=Path)
     args = ap.parse_args()
